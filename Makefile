@@ -1,0 +1,31 @@
+# wsrelay — the two commands users need are `make run` and `make test`.
+NODE ?= node
+NPM ?= npm
+
+.PHONY: all install build run test bench clean
+
+all: build
+
+# Install dependencies when node_modules is missing or older than the lock file.
+node_modules/.installed: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.installed
+
+build: install
+	$(NPM) run --silent build
+
+# Starts the relay on its embedded default: tcp 127.0.0.1:5170 -> websocket 127.0.0.1:9000,
+# with the bundled sink listening on 9000 and printing what it receives.
+run: build
+	$(NODE) dist/src/cli.js
+
+test: build
+	$(NPM) run --silent test
+
+bench: build
+	$(NODE) dist/load/bench.js $(BENCH_ARGS)
+
+clean:
+	rm -rf dist node_modules

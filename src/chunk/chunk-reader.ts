@@ -1,0 +1,70 @@
+// Turns a chunk arena back into records, in a worker thread: splits each segment at its
+// source's separator, parses JSON lines (every record is validated here, off the main
+// thread) and wraps raw lines. Lines that are not JSON objects are counted per source, with
+// one sample error for the log; they never stop the records around them.
+import type { RecordBody, TimedRecord } from '../encode/types.js';
+import { SEGMENT_HEADER_BYTES, SegmentKind, type ChunkSource } from './layout.js';
+
+export interface MalformedReport {
+  readonly source: number;
+  count: number;
+  readonly sample: string;
+}
+
+export interface DecodedChunk {
+  readonly records: TimedRecord[];
+  readonly malformed: MalformedReport[];
+}
+
+function isPlainObject(value: unknown): value is RecordBody {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describeProblem(line: string, error: unknown): string {
+  const excerpt = line.length > 80 ? `${line.slice(0, 80)}...` : line;
+  const reason = error instanceof Error ? error.message : 'not a JSON object';
+  return `${reason}: ${JSON.stringify(excerpt)}`;
+}
+
+export function decodeChunk(arena: ArrayBuffer, byteLength: number,
+  sources: ReadonlyArray<ChunkSource>): DecodedChunk {
+  const view = new DataView(arena, 0, byteLength);
+  const bytes = Buffer.from(arena, 0, byteLength);
+  const records: TimedRecord[] = [];
+  const malformed = new Map<number, MalformedReport>();
+  const noteMalformed = (source: number, line: string, error: unknown): void => {
+    const report = malformed.get(source);
+    if (report) report.count++;
+    else malformed.set(source, { source, count: 1, sample: describeProblem(line, error) });
+  };
+
+  let at = 0;
+  while (at + SEGMENT_HEADER_BYTES <= byteLength) {
+    const length = view.getUint32(at, true);
+    const sourceIndex = view.getUint16(at + 4, true);
+    const kind = view.getUint8(at + 6) as SegmentKind;
+    const time = { sec: view.getUint32(at + 8, true), nsec: view.getUint32(at + 12, true) };
+    const start = at + SEGMENT_HEADER_BYTES;
+    at = start + length;
+    const separator = sources[sourceIndex]?.separator ?? '\n';
+    const lines = bytes.toString('utf8', start, start + length).split(separator);
+    for (let line of lines) {
+      if (line.length > 0 && line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+      if (line.length === 0) continue;
+      if (kind === SegmentKind.RawLines) {
+        records.push({ time, body: { log: line } });
+        continue;
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch (error) {
+        noteMalformed(sourceIndex, line, error);
+        continue;
+      }
+      if (isPlainObject(parsed)) records.push({ time, body: parsed });
+      else noteMalformed(sourceIndex, line, new Error('not a JSON object'));
+    }
+  }
+  return { records, malformed: [...malformed.values()] };
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// wsrelay's entry point: `wsrelay [fluent-bit options]`, `wsrelay sink ...`, or no arguments
+// for the embedded default. Turns the command line into a validated pipeline, runs the
+// engine, and stops it cleanly on SIGINT/SIGTERM within Grace seconds.
+import { readFileSync } from 'node:fs';
+import { parseArgv } from './cli/argv.js';
+import { helpText } from './cli/help.js';
+import { ConfigError } from './config/errors.js';
+import { resolvePipeline } from './config/resolve.js';
+import type { PipelineConfig } from './config/types.js';
+import { DEMO_SINK_PORT, demoBanner, demoPipeline } from './demo.js';
+import { Engine } from './engine/engine.js';
+import { Logger } from './log.js';
+import { startSink, type RunningSink } from './sink/sink.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function runSink(listen: string, port: number, print: boolean): Promise<void> {
+  const log = new Logger('info', 'sink');
+  const sink = await startSink({ listen, port, print }, log);
+  let last = -1;
+  const report = setInterval(() => {
+    if (sink.counts.records === last) return;
+    last = sink.counts.records;
+    log.info(`${sink.counts.records} records in ${sink.counts.messages} messages, ${sink.counts.bytes} bytes`);
+  }, 5000);
+  const stop = (): void => {
+    clearInterval(report);
+    log.info(`stopping: ${sink.counts.records} records in ${sink.counts.messages} messages received`);
+    void sink.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+async function runRelay(config: PipelineConfig, log: Logger, demoSink: RunningSink | null): Promise<void> {
+  const engine = new Engine(config, log);
+  await engine.start();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    log.child('engine').warn(`caught signal (${signal})`);
+    if (signals > 1) process.exit(1);
+    void engine.shutdown().then(async () => {
+      await demoSink?.close();
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const command = parseArgv(argv);
+  switch (command.kind) {
+    case 'help':
+      process.stdout.write(helpText());
+      return;
+    case 'version':
+      process.stdout.write(`wsrelay v${version()}\n`);
+      return;
+    case 'sink':
+      await runSink(command.listen, command.port, command.print);
+      return;
+    case 'relay':
+      break;
+  }
+  if (command.configFile !== null) {
+    throw new ConfigError('WSR_CONFIG_USAGE', `configuration files (-c ${command.configFile}) are not supported yet; ` +
+      'use the command line (-i tcp ... -o websocket ...)', { at: null });
+  }
+  const { config, warnings } = resolvePipeline(command.demo ? demoPipeline() : command.pipeline);
+  const log = new Logger(config.service.logLevel);
+  for (const warning of warnings) log.warn(warning);
+  if (command.dryRun) {
+    process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+    return;
+  }
+  log.info(`wsrelay v${version()}`);
+  let demoSink: RunningSink | null = null;
+  if (command.demo) {
+    process.stdout.write(demoBanner());
+    try {
+      demoSink = await startSink({ listen: '127.0.0.1', port: DEMO_SINK_PORT, print: true }, log.child('sink'));
+    } catch (error) {
+      log.warn(`${(error as Error).message}: sending to whatever listens there`);
+    }
+  }
+  await runRelay(config, log, demoSink);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`wsrelay: ${message}\n`);
+  process.exit(error instanceof ConfigError ? 2 : 1);
+});

@@ -1,0 +1,69 @@
+// One error type for everything a user can get wrong in a command line or a config file.
+// The message always starts with where the mistake is (file:line, or the argv position) and
+// the section it belongs to, because the user fixes it by going there; `code` is stable so
+// callers and tests can branch on it without parsing the text.
+import type { SourceLocation } from './types.js';
+
+export type ConfigErrorCode =
+  /** A property name no plugin of that kind knows. */
+  | 'WSR_CONFIG_UNKNOWN_KEY'
+  /** A value that does not parse (number, boolean, enum, size...). */
+  | 'WSR_CONFIG_BAD_VALUE'
+  /** An -i/-o/Name that names no supported plugin. */
+  | 'WSR_CONFIG_UNKNOWN_PLUGIN'
+  /** Something required is absent (no input, no output). */
+  | 'WSR_CONFIG_MISSING'
+  /** A malformed command line (unknown option, option without its value...). */
+  | 'WSR_CONFIG_USAGE'
+  /** Recognised, but not available in this version (TLS). */
+  | 'WSR_CONFIG_UNSUPPORTED';
+
+/** The text shown for a location: `command line, argument 7` or `/etc/wsrelay.conf:12`. */
+export function formatLocation(at: SourceLocation): string {
+  if (at.file === COMMAND_LINE) {
+    // Line 0 is used for things the command line implies without a particular argument.
+    return at.line > 0 ? `${COMMAND_LINE}, argument ${at.line}` : COMMAND_LINE;
+  }
+  return `${at.file}:${at.line}`;
+}
+
+/** The `file` of every location that comes from argv. */
+export const COMMAND_LINE = 'command line';
+
+export interface ConfigErrorOptions {
+  readonly at?: SourceLocation | null;
+  /** Lowercase property key, when the error is about one. */
+  readonly key?: string | null;
+  /** Section label as shown between brackets: `OUTPUT websocket.0`, `SERVICE`. */
+  readonly section?: string | null;
+}
+
+export class ConfigError extends Error {
+  readonly code: ConfigErrorCode;
+  readonly at: SourceLocation | null;
+  readonly key: string | null;
+  readonly section: string | null;
+  /** The message without the location/section prefix, for callers that add their own. */
+  readonly detail: string;
+
+  constructor(code: ConfigErrorCode, detail: string, options: ConfigErrorOptions = {}) {
+    const at = options.at ?? null;
+    const section = options.section ?? null;
+    const prefix = [
+      at === null ? '' : `${formatLocation(at)}: `,
+      section === null ? '' : `[${section}] `,
+    ].join('');
+    super(prefix + detail);
+    this.name = 'ConfigError';
+    this.code = code;
+    this.at = at;
+    this.key = options.key ?? null;
+    this.section = section;
+    this.detail = detail;
+  }
+}
+
+/** Used by both the CLI and the resolver: one wording for the feature that is not there yet. */
+export const TLS_LATER =
+  'TLS arrives in a later version of wsrelay; use ws:// (tls off) for now, ' +
+  'or put a TLS-terminating proxy in front of the server';

@@ -1,0 +1,264 @@
+// The property schema of every section wsrelay understands: the one place that knows the
+// keys, their parsers, defaults and one-line descriptions. resolve.ts validates against it,
+// help.ts and the README reference are generated from it, so they cannot drift apart.
+// Keys are lowercase; the user's spelling is matched case-insensitively (as Fluent Bit).
+import { ConfigError, TLS_LATER } from './errors.js';
+import type { DateFormat, DeliveryMode, LogLevel, OutputFormat, TcpFormat } from './types.js';
+import {
+  badValue,
+  parseBoolean,
+  parseEnum,
+  parseEscaped,
+  parseInteger,
+  parseRetryLimit,
+  parseSeconds,
+  parseSize,
+  parseSizeKb,
+  parseWord,
+  type ValueContext,
+  type ValueParser,
+} from './values.js';
+
+interface SpecBase {
+  /** The default as --help and the README show it (`32 (KB)`, `none`, `instance name`). */
+  readonly shownDefault: string;
+  /** One line, no trailing period. */
+  readonly description: string;
+  /** Set for keys kept only so old configs load: the warning printed when one is used. */
+  readonly obsolete?: string;
+}
+
+export interface SingleProperty<T> extends SpecBase {
+  readonly repeatable: false;
+  readonly parse: ValueParser<T>;
+  readonly default: T;
+}
+
+/** A key that may be given several times; every value is kept, in order. */
+export interface RepeatableProperty<T> extends SpecBase {
+  readonly repeatable: true;
+  readonly parse: ValueParser<T>;
+  readonly default: readonly T[];
+}
+
+export type PropertySpec = SingleProperty<unknown> | RepeatableProperty<unknown>;
+export type Schema = Readonly<Record<string, PropertySpec>>;
+
+/** The typed values read from a section: one value per key, an array for repeatable keys. */
+export type SchemaValues<S extends Schema> = {
+  readonly [K in keyof S]: S[K] extends RepeatableProperty<infer T>
+    ? readonly T[]
+    : S[K] extends SingleProperty<infer T>
+      ? T
+      : never;
+};
+
+function show(value: unknown): string {
+  if (value === null) return 'none';
+  if (typeof value === 'boolean') return value ? 'on' : 'off';
+  return String(value);
+}
+
+function prop<T>(
+  parse: ValueParser<T>,
+  def: T,
+  description: string,
+  extra: { shown?: string; obsolete?: string } = {},
+): SingleProperty<T> {
+  const spec = { repeatable: false as const, parse, default: def, description, shownDefault: extra.shown ?? show(def) };
+  return extra.obsolete === undefined ? spec : { ...spec, obsolete: extra.obsolete };
+}
+
+function repeat<T>(parse: ValueParser<T>, description: string): RepeatableProperty<T> {
+  return { repeatable: true, parse, default: [], description, shownDefault: 'none' };
+}
+
+// ---- parsers specific to a key ------------------------------------------------------------
+
+const int =
+  (min: number, max: number): ValueParser<number> =>
+  (v, ctx) =>
+    parseInteger(v, ctx, min, max);
+
+/** Seconds that must be > 0: a zero flush or timeout would spin or fire at once. */
+const positiveSeconds: ValueParser<number> = (v, ctx) => {
+  const n = parseSeconds(v, ctx);
+  if (n <= 0) throw badValue(ctx, 'a number of seconds > 0', v);
+  return n;
+};
+
+const positive =
+  (parse: ValueParser<number>): ValueParser<number> =>
+  (v, ctx) => {
+    const n = parse(v, ctx);
+    if (n <= 0) throw badValue(ctx, 'a size > 0', v);
+    return n;
+  };
+
+const oneOf =
+  <T extends string>(allowed: readonly T[], aliases: Readonly<Record<string, T>> = {}): ValueParser<T> =>
+  (v, ctx) =>
+    parseEnum(v, ctx, allowed, aliases);
+
+const parseUri: ValueParser<string> = (v, ctx) => {
+  const text = v.trim();
+  // It goes verbatim into the request line `GET <uri> HTTP/1.1`.
+  if (!text.startsWith('/') || /\s/.test(text)) throw badValue(ctx, "a path starting with '/'", v);
+  return text;
+};
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** `X-Key some value` → ['X-Key', 'some value']; a colon after the name is tolerated. */
+const parseHeader: ValueParser<readonly [string, string]> = (v, ctx) => {
+  const m = /^\s*(\S+?):?\s+(.*?)\s*$/.exec(v);
+  const name = m?.[1] ?? '';
+  const value = m?.[2] ?? '';
+  if (!HEADER_NAME.test(name) || value === '') throw badValue(ctx, "'Header-Name value'", v);
+  return [name, value] as const;
+};
+
+/** Fluent Bit's http output turns the date key off with a boolean false: do the same here. */
+const parseDateKey: ValueParser<string | null> = (v, ctx) => {
+  const word = v.trim().toLowerCase();
+  return word === 'false' || word === 'off' || word === 'no' ? null : parseWord(v, ctx);
+};
+
+const parseRegex: ValueParser<string> = (v, ctx) => {
+  try {
+    new RegExp(v);
+  } catch {
+    throw badValue(ctx, 'a valid regular expression', v);
+  }
+  return v;
+};
+
+const parseTls: ValueParser<boolean> = (v, ctx: ValueContext) => {
+  if (!parseBoolean(v, ctx)) return false;
+  throw new ConfigError('WSR_CONFIG_UNSUPPORTED', `property '${ctx.key}': ${TLS_LATER}`, {
+    at: ctx.at,
+    key: ctx.key.toLowerCase(),
+    section: ctx.section,
+  });
+};
+
+/** workers 0 means one worker, as in Fluent Bit (where 0 means "in the engine thread"). */
+const parseWorkers: ValueParser<number> = (v, ctx) => Math.max(1, parseInteger(v, ctx, 0, 64));
+
+// ---- schemas -------------------------------------------------------------------------------
+
+const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace', 'off'];
+const TCP_FORMATS: readonly TcpFormat[] = ['json', 'none'];
+const OUTPUT_FORMATS: readonly OutputFormat[] = ['msgpack', 'json', 'json_stream', 'json_lines', 'gelf'];
+const DATE_FORMATS: readonly DateFormat[] = ['double', 'epoch', 'epoch_ms', 'iso8601', 'java_sql_timestamp'];
+const DELIVERY: readonly DeliveryMode[] = ['confirm', 'write'];
+const MIB = 1024 * 1024;
+
+export const SERVICE_SCHEMA = {
+  flush: prop(positiveSeconds, 1, 'Seconds between flushes of buffered records (fractions allowed)'),
+  grace: prop(parseSeconds, 5, 'Seconds allowed on SIGTERM/SIGINT to deliver what is buffered'),
+  log_level: prop(oneOf(LOG_LEVELS), 'info' as LogLevel, `Log level: ${LOG_LEVELS.join('|')}`),
+  'scheduler.base': prop(positiveSeconds, 5, 'Retry backoff: the first retry waits between base and 2*base seconds'),
+  'scheduler.cap': prop(positiveSeconds, 2000, 'Retry backoff: longest wait between retries, in seconds'),
+  // Accepted and validated now; served by the metrics server in a later version.
+  http_server: prop(parseBoolean, false, 'Serve Prometheus metrics over HTTP (same as -H)'),
+  http_listen: prop(parseWord, '0.0.0.0', 'Address the metrics server listens on'),
+  http_port: prop(int(0, 65535), 2020, 'Port of the metrics server (same as -P)'),
+} as const satisfies Schema;
+
+export const TCP_SCHEMA = {
+  listen: prop(parseWord, '0.0.0.0', 'Address to listen on'),
+  port: prop(int(0, 65535), 5170, 'TCP port to listen on (0 = any free port)'),
+  format: prop(oneOf(TCP_FORMATS), 'json' as TcpFormat, 'json: JSON values, newline-separated or not; none: one record per separator'),
+  separator: prop(parseEscaped, '\n', 'Record separator for format none (\\n, \\r\\n, \\t escapes understood)', {
+    shown: '\\n',
+  }),
+  buffer_size: prop(positive(parseSizeKb), 32 * 1024, 'Longest accepted record; a bare number is in KB (Fluent Bit)', {
+    shown: '32',
+  }),
+  chunk_size: prop(parseSizeKb, 32 * 1024, 'Accepted for Fluent Bit compatibility; no effect', { shown: '32' }),
+  tag: prop<string | null>(parseWord, null, 'Tag given to every record; by default the instance name', {
+    shown: 'tcp.N',
+  }),
+  mem_buf_limit: prop<number | null>(positive(parseSize), null, 'Pause reading when this much is buffered (size, e.g. 64M)'),
+  alias: prop<string | null>(parseWord, null, 'Instance name used in logs and metrics instead of tcp.N'),
+} as const satisfies Schema;
+
+export const WEBSOCKET_SCHEMA = {
+  host: prop(parseWord, '127.0.0.1', 'WebSocket server host name or IP address'),
+  port: prop(int(1, 65535), 80, 'WebSocket server port'),
+  uri: prop(parseUri, '/', 'Request path of the WebSocket handshake'),
+  header: repeat(parseHeader, "Extra handshake header 'Name value'; repeatable"),
+  format: prop(oneOf(OUTPUT_FORMATS), 'msgpack' as OutputFormat, `Payload format: ${OUTPUT_FORMATS.join('|')}`),
+  json_date_key: prop<string | null>(parseDateKey, 'date', 'Key of the timestamp added to JSON records; false = none'),
+  json_date_format: prop(
+    oneOf<DateFormat>(DATE_FORMATS, { epoch_millis: 'epoch_ms', epoch_milliseconds: 'epoch_ms' }),
+    'double' as DateFormat,
+    `Timestamp format: ${DATE_FORMATS.join('|')}`,
+  ),
+  gelf_short_message_key: prop<string | null>(parseWord, null, 'GELF: record key used as short_message'),
+  gelf_full_message_key: prop<string | null>(parseWord, null, 'GELF: record key used as full_message'),
+  gelf_timestamp_key: prop<string | null>(parseWord, null, 'GELF: record key used as timestamp'),
+  gelf_host_key: prop<string | null>(parseWord, null, 'GELF: record key used as host'),
+  gelf_level_key: prop<string | null>(parseWord, null, 'GELF: record key used as level'),
+  workers: prop(parseWorkers, 1, 'Worker threads, one connection each (0 means 1; at most 64)'),
+  idle_interval: prop(parseSeconds, 20, 'Obsolete, ignored: pings now probe the connection', {
+    obsolete: "'idle_interval' is obsolete and ignored: pings now probe the connection (see ping_interval, ping_timeout)",
+  }),
+  'net.keepalive': prop(parseBoolean, true, 'Keep the connection open between flushes'),
+  'net.keepalive_idle_timeout': prop(
+    parseSeconds,
+    0,
+    'Close a connection idle this many seconds; 0 = never (Fluent Bit: 30; pings check it instead)',
+  ),
+  'net.connect_timeout': prop(positiveSeconds, 10, 'Seconds allowed for TCP connect and handshake'),
+  retry_limit: prop(parseRetryLimit, 1, 'Retries after the first try: N, no_limits or no_retries'),
+  ping_interval: prop(parseSeconds, 20, 'Seconds between pings on an idle connection; 0 = no pings'),
+  ping_timeout: prop(positiveSeconds, 10, 'Reconnect when a ping gets no pong within this many seconds'),
+  compress: prop(parseBoolean, false, 'permessage-deflate compression'),
+  delivery: prop(
+    oneOf(DELIVERY),
+    'confirm' as DeliveryMode,
+    'confirm: a chunk counts as sent when a later pong returns; write: when written',
+  ),
+  mem_buf_limit: prop<number | null>(
+    positive(parseSize),
+    null,
+    'Bytes buffered for this output before inputs pause (default: smallest input mem_buf_limit)',
+    { shown: '64M' },
+  ),
+  chunk_limit_size: prop(positive(parseSize), 2 * MIB, 'A chunk (one WebSocket message) is sealed at this size', {
+    shown: '2M',
+  }),
+  inflight_chunks: prop(int(1, 64), 4, 'Chunks sent per connection and awaiting confirmation'),
+  match: prop<string | null>(
+    parseWord,
+    null,
+    "Tag pattern of the records to send ('*' wildcards); '*' when one input and one output",
+  ),
+  match_regex: prop<string | null>(parseRegex, null, 'Regular expression on the tag, instead of match'),
+  alias: prop<string | null>(parseWord, null, 'Instance name used in logs and metrics instead of websocket.N'),
+  tls: prop(parseTls, false, 'TLS (wss://): only off in this version'),
+} as const satisfies Schema;
+
+/** Default output Mem_Buf_Limit when neither the output nor any input sets one. */
+export const DEFAULT_OUTPUT_MEM_BUF_LIMIT = 64 * MIB;
+
+export const INPUT_SCHEMAS = { tcp: TCP_SCHEMA } as const;
+export const OUTPUT_SCHEMAS = { websocket: WEBSOCKET_SCHEMA } as const;
+
+export type InputPlugin = keyof typeof INPUT_SCHEMAS;
+export type OutputPlugin = keyof typeof OUTPUT_SCHEMAS;
+/** A section kind as help and the README list it. */
+export type SchemaKind = 'service' | InputPlugin | OutputPlugin;
+
+export function schemaFor(kind: SchemaKind): Schema {
+  switch (kind) {
+    case 'service':
+      return SERVICE_SCHEMA;
+    case 'tcp':
+      return TCP_SCHEMA;
+    case 'websocket':
+      return WEBSOCKET_SCHEMA;
+  }
+}

@@ -1,0 +1,128 @@
+// The resolved, validated pipeline: what the engine runs. Produced from the CLI (src/cli/argv.ts)
+// or a config file by src/config/resolve.ts; frozen once built. Every field has its default
+// already applied, so the engine never needs to know Fluent Bit's spelling of a key.
+
+export type LogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/** Where a property came from, so an error can name file and line (or the CLI argument). */
+export interface SourceLocation {
+  /** A file path, or "command line". */
+  readonly file: string;
+  /** 1-based line in the file, or the 1-based argv position on the command line. */
+  readonly line: number;
+}
+
+/** One `key value` property as written by the user, before validation. */
+export interface RawProperty {
+  readonly key: string;
+  readonly value: string;
+  readonly at: SourceLocation;
+}
+
+/** One [INPUT]/[OUTPUT]/[SERVICE] section, or one -i/-o on the command line, unvalidated. */
+export interface RawSection {
+  readonly kind: 'service' | 'input' | 'output';
+  /** The plugin name (`tcp`, `websocket`); empty for the service section. */
+  readonly plugin: string;
+  readonly properties: RawProperty[];
+  readonly at: SourceLocation;
+}
+
+export interface RawPipeline {
+  readonly service: RawSection;
+  readonly inputs: RawSection[];
+  readonly outputs: RawSection[];
+}
+
+export interface ServiceConfig {
+  /** Seconds between chunk flushes (Fluent Bit `Flush`, fractions allowed). */
+  readonly flushSeconds: number;
+  /** Seconds allowed on SIGTERM/SIGINT to deliver what is buffered. */
+  readonly graceSeconds: number;
+  readonly logLevel: LogLevel;
+  /** First retry waits between base and 2·base seconds (plus jitter), doubling up to cap. */
+  readonly schedulerBaseSeconds: number;
+  readonly schedulerCapSeconds: number;
+}
+
+export type TcpFormat = 'json' | 'none';
+
+export interface TcpInputConfig {
+  readonly plugin: 'tcp';
+  /** Instance name as Fluent Bit prints it: `tcp.0`. */
+  readonly name: string;
+  /** Tag given to every record; defaults to the instance name. */
+  readonly tag: string;
+  readonly listen: string;
+  readonly port: number;
+  readonly format: TcpFormat;
+  /** Record separator bytes (default "\n"; a trailing "\r" before it is stripped). */
+  readonly separator: string;
+  /** Longest accepted record in bytes (Fluent Bit `Buffer_Size`, in KB there; 32 KB default). */
+  readonly bufferSizeBytes: number;
+  /** Mem_Buf_Limit set on this input, if any (bytes). See OutputConfig.memBufLimitBytes. */
+  readonly memBufLimitBytes: number | null;
+}
+
+export type InputConfig = TcpInputConfig;
+
+export type OutputFormat = 'msgpack' | 'json' | 'json_stream' | 'json_lines' | 'gelf';
+export type DateFormat = 'double' | 'epoch' | 'epoch_ms' | 'iso8601' | 'java_sql_timestamp';
+export type DeliveryMode = 'confirm' | 'write';
+
+export interface GelfKeys {
+  readonly shortMessageKey: string | null;
+  readonly fullMessageKey: string | null;
+  readonly timestampKey: string | null;
+  readonly hostKey: string | null;
+  readonly levelKey: string | null;
+}
+
+export interface WebSocketOutputConfig {
+  readonly plugin: 'websocket';
+  /** Instance name as Fluent Bit prints it: `websocket.0`. */
+  readonly name: string;
+  /** Tag pattern with `*` wildcards; null when only matchRegex is set. */
+  readonly match: string | null;
+  readonly matchRegex: string | null;
+  readonly host: string;
+  readonly port: number;
+  readonly uri: string;
+  /** Extra handshake headers, in order, repeatable (`Header X-Key value`). */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly format: OutputFormat;
+  /** Date key added to JSON records; null when `json_date_key false`. */
+  readonly dateKey: string | null;
+  readonly dateFormat: DateFormat;
+  readonly gelf: GelfKeys;
+  /** Number of worker threads, each with one connection (0 in the config means 1). */
+  readonly workers: number;
+  readonly keepalive: boolean;
+  /** Close a connection idle this long (0 = never; pings keep it checked). */
+  readonly keepaliveIdleTimeoutSeconds: number;
+  readonly connectTimeoutSeconds: number;
+  /** Retries after the first try; Infinity = no limit, 0 = no retries. */
+  readonly retryLimit: number;
+  /** Seconds between keepalive pings on an idle connection; 0 = none. */
+  readonly pingIntervalSeconds: number;
+  /** Reconnect when a ping (keepalive or delivery confirmation) gets no pong this long. */
+  readonly pingTimeoutSeconds: number;
+  /** permessage-deflate. */
+  readonly compress: boolean;
+  /** confirm: a chunk is flushed when a pong sent after it returns; write: when written. */
+  readonly delivery: DeliveryMode;
+  /** Bytes of chunks buffered for this output before its inputs are paused. */
+  readonly memBufLimitBytes: number;
+  /** A chunk is sealed when it reaches this many bytes (Fluent Bit's 2 MiB). */
+  readonly chunkLimitBytes: number;
+  /** Chunks in flight per connection, waiting for their confirmation. */
+  readonly inflightPerWorker: number;
+}
+
+export type OutputConfig = WebSocketOutputConfig;
+
+export interface PipelineConfig {
+  readonly service: ServiceConfig;
+  readonly inputs: ReadonlyArray<InputConfig>;
+  readonly outputs: ReadonlyArray<OutputConfig>;
+}

@@ -1,0 +1,34 @@
+// What an encoder turns into one WebSocket message: the records of one chunk, each with the
+// time it arrived. Shared by the worker threads (websocket client output) and, later, the
+// server output.
+import type { DateFormat, GelfKeys, OutputFormat } from '../config/types.js';
+
+/** Arrival time as Fluent Bit's flb_time: whole seconds and nanoseconds since the epoch. */
+export interface EventTime {
+  readonly sec: number;
+  readonly nsec: number;
+}
+
+export type RecordBody = Record<string, unknown>;
+
+export interface TimedRecord {
+  readonly time: EventTime;
+  readonly body: RecordBody;
+}
+
+export interface EncoderOptions {
+  readonly format: OutputFormat;
+  /** null: no date key (`json_date_key false`). */
+  readonly dateKey: string | null;
+  readonly dateFormat: DateFormat;
+  readonly gelf: GelfKeys;
+  /** Used for GELF `host` when the record has none. */
+  readonly hostname: string;
+}
+
+export interface Encoder {
+  /** true: BINARY frames (msgpack); false: TEXT frames (every JSON format and GELF). */
+  readonly binary: boolean;
+  /** One message for the whole chunk. An empty list encodes to an empty buffer. */
+  encode(records: ReadonlyArray<TimedRecord>): Buffer;
+}

@@ -1,0 +1,364 @@
+// The main-thread half of the websocket output: owns the chunk buffer, hands sealed chunks to
+// a Piscina pool whose workers each hold one WebSocket connection, and decides what happens
+// after every attempt: count it flushed, retry it with backoff, or drop it past Retry_Limit.
+// A chunk counts as flushed only when its worker reports it confirmed (see workers/connection.ts).
+import { BroadcastChannel } from 'node:worker_threads';
+import { hostname } from 'node:os';
+import { Piscina } from 'piscina';
+import { ArenaPool, ChunkBuilder, type SealedChunk } from '../../chunk/chunk-builder.js';
+import type { ChunkSource, SegmentKind } from '../../chunk/layout.js';
+import type { ServiceConfig, WebSocketOutputConfig } from '../../config/types.js';
+import type { EventTime } from '../../encode/types.js';
+import type { Logger } from '../../log.js';
+import { newOutputStats, type DropReason, type OutputStats } from '../../engine/stats.js';
+import type { FlushResult, FlushTask, WorkerEvent, WorkerSettings } from './protocol.js';
+import { retryDelaySeconds } from './retry.js';
+
+const workerFile = new URL('../../../workers/websocket-worker.js', import.meta.url).href;
+
+interface QueuedChunk {
+  readonly chunk: SealedChunk;
+  /** Attempts made so far. */
+  attempts: number;
+  /** Monotonic ms before which it must not be tried again. */
+  notBefore: number;
+  /** An earlier attempt wrote it without confirmation: a later flush may duplicate. */
+  maybeDelivered: boolean;
+}
+
+export interface MalformedNotice {
+  readonly source: ChunkSource;
+  readonly count: number;
+  readonly sample: string;
+}
+
+export interface OutputHooks {
+  /** Buffered bytes crossed the Mem_Buf_Limit (true) or fell back under it (false). */
+  onPressure(full: boolean): void;
+  onMalformed(notice: MalformedNotice): void;
+}
+
+export interface Undelivered {
+  readonly chunks: number;
+  readonly records: number;
+}
+
+let channelSequence = 0;
+
+function urlOf(config: WebSocketOutputConfig): string {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const uri = config.uri.startsWith('/') ? config.uri : `/${config.uri}`;
+  return `ws://${host}:${config.port}${uri}`;
+}
+
+export class WebSocketOutput {
+  readonly name: string;
+  readonly url: string;
+  readonly stats: OutputStats = newOutputStats();
+  private readonly log: Logger;
+  private readonly arenas: ArenaPool;
+  private readonly builder: ChunkBuilder;
+  private readonly queue: QueuedChunk[] = [];
+  private readonly maxInflight: number;
+  private readonly channel: BroadcastChannel;
+  private readonly stoppedWorkers = new Set<number>();
+  private pool: Piscina<FlushTask, FlushResult> | null = null;
+  private inflight = 0;
+  private queuedBytes = 0;
+  private full = false;
+  private dispatchTimer: NodeJS.Timeout | null = null;
+  private idleWaiters: Array<() => void> = [];
+  private onAllStopped: (() => void) | null = null;
+
+  constructor(private readonly config: WebSocketOutputConfig, private readonly service: ServiceConfig,
+    log: Logger, private readonly hooks: OutputHooks) {
+    this.name = config.name;
+    this.url = urlOf(config);
+    this.log = log.child(`output:websocket:${config.name}`);
+    this.maxInflight = config.workers * config.inflightPerWorker;
+    this.arenas = new ArenaPool(config.chunkLimitBytes, this.maxInflight + 2);
+    this.builder = new ChunkBuilder(config.chunkLimitBytes, this.arenas, (chunk) => this.enqueue(chunk));
+    this.channel = new BroadcastChannel(`wsrelay:${process.pid}:${config.name}:${channelSequence++}`);
+    this.channel.onmessage = (event) => this.onWorkerEvent((event as { data: WorkerEvent }).data);
+  }
+
+  start(): void {
+    const settings: WorkerSettings = {
+      outputName: this.name,
+      url: this.url,
+      headers: Object.fromEntries(this.config.headers),
+      encoder: {
+        format: this.config.format, dateKey: this.config.dateKey, dateFormat: this.config.dateFormat,
+        gelf: this.config.gelf, hostname: hostname(),
+      },
+      delivery: this.config.delivery,
+      connectTimeoutMs: this.config.connectTimeoutSeconds * 1000,
+      pingIntervalMs: this.config.pingIntervalSeconds * 1000,
+      pingTimeoutMs: this.config.pingTimeoutSeconds * 1000,
+      idleCloseMs: this.config.keepalive ? this.config.keepaliveIdleTimeoutSeconds * 1000 : -1,
+      compress: this.config.compress,
+      logLevel: this.log.level,
+      channel: this.channel.name,
+      workerCounter: new SharedArrayBuffer(4),
+    };
+    // Workers own sockets, so they must never sit in Atomics.wait, and must never be reaped.
+    this.pool = new Piscina<FlushTask, FlushResult>({
+      filename: workerFile,
+      name: 'default',
+      minThreads: this.config.workers,
+      maxThreads: this.config.workers,
+      idleTimeout: Infinity,
+      concurrentTasksPerWorker: this.config.inflightPerWorker,
+      atomics: 'disabled',
+      workerData: settings,
+    });
+    this.pool.on('error', (error: unknown) => {
+      this.log.error(`worker thread failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    this.log.info(`${this.config.workers} worker(s) sending to ${this.url} as ${this.config.format}, ` +
+      `delivery ${this.config.delivery}`);
+  }
+
+  get match(): string | null {
+    return this.config.match;
+  }
+
+  get matchRegex(): string | null {
+    return this.config.matchRegex;
+  }
+
+  /** Bytes held for this output: the open chunk, queued chunks and chunks in flight. */
+  get bufferedBytes(): number {
+    return this.queuedBytes + this.builder.openBytes;
+  }
+
+  get isFull(): boolean {
+    return this.full;
+  }
+
+  append(source: ChunkSource, kind: SegmentKind, time: EventTime,
+    data: Buffer, start: number, end: number, records: number): void {
+    this.builder.append(source, kind, time, data, start, end, records);
+    this.updatePressure();
+  }
+
+  /** Seals the open chunk (the Flush timer, and shutdown). */
+  sealOpenChunk(): void {
+    this.builder.seal();
+  }
+
+  /** Resolves when nothing is buffered or in flight, or after timeoutMs. */
+  async drain(timeoutMs: number): Promise<Undelivered> {
+    this.builder.seal();
+    // Retries wait for their backoff normally; on shutdown, try them now.
+    for (const queued of this.queue) queued.notBefore = 0;
+    this.dispatch();
+    if (this.queue.length > 0 || this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.idleWaiters.push(() => { clearTimeout(timer); resolve(); });
+      });
+    }
+    return {
+      chunks: this.queue.length + this.inflight,
+      records: this.queue.reduce((sum, queued) => sum + queued.chunk.records, 0),
+    };
+  }
+
+  /** Closes every connection with a close frame, then the pool. */
+  async stop(): Promise<void> {
+    if (this.dispatchTimer) clearTimeout(this.dispatchTimer);
+    for (const queued of this.queue) this.drop(queued, 'shutdown');
+    this.queue.length = 0;
+    const pool = this.pool;
+    this.pool = null;
+    if (pool) {
+      const allStopped = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 3000);
+        this.onAllStopped = () => { clearTimeout(timer); resolve(); };
+        if (this.stoppedWorkers.size >= this.config.workers) this.onAllStopped();
+      });
+      this.channel.postMessage({ type: 'shutdown' });
+      await allStopped;
+      await pool.destroy();
+    }
+    this.channel.close();
+  }
+
+  private enqueue(chunk: SealedChunk): void {
+    this.queue.push({ chunk, attempts: 0, notBefore: 0, maybeDelivered: false });
+    this.queuedBytes += chunk.byteLength;
+    this.dispatch();
+  }
+
+  /**
+   * Sends ready chunks while there is room in flight. With one worker, chunks leave strictly in
+   * id order: a chunk waiting for its retry holds back the ones after it, so it is never
+   * overtaken silently.
+   */
+  private dispatch(): void {
+    if (!this.pool) return;
+    const ordered = this.config.workers === 1;
+    const now = performance.now();
+    let wakeAt = Infinity;
+    for (let i = 0; i < this.queue.length && this.inflight < this.maxInflight;) {
+      const queued = this.queue[i]!;
+      if (queued.notBefore > now) {
+        wakeAt = Math.min(wakeAt, queued.notBefore);
+        if (ordered) break;
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      this.send(queued);
+    }
+    if (this.dispatchTimer) clearTimeout(this.dispatchTimer);
+    this.dispatchTimer = null;
+    if (wakeAt !== Infinity) {
+      this.dispatchTimer = setTimeout(() => this.dispatch(), Math.max(1, wakeAt - now));
+    }
+  }
+
+  private send(queued: QueuedChunk): void {
+    const pool = this.pool!;
+    const { chunk } = queued;
+    const task: FlushTask = {
+      chunkId: chunk.id, arena: chunk.arena, byteLength: chunk.byteLength,
+      sources: chunk.sources, attempt: queued.attempts,
+    };
+    this.inflight++;
+    queued.attempts++;
+    pool.run(task, { transferList: [chunk.arena] }).then(
+      (result) => this.onResult(queued, result),
+      (error: unknown) => this.onWorkerLost(queued, error),
+    );
+  }
+
+  private onResult(queued: QueuedChunk, result: FlushResult): void {
+    this.inflight--;
+    queued.chunk.arena = result.arena;
+    for (const report of result.malformed) {
+      const source = queued.chunk.sources[report.source];
+      if (source) this.hooks.onMalformed({ source, count: report.count, sample: report.sample });
+    }
+    if (result.status === 'flushed') {
+      this.stats.chunksFlushed++;
+      this.stats.records += result.records;
+      this.stats.bytes += result.bytes;
+      if (queued.maybeDelivered) this.stats.resentRecords += result.records;
+      if (queued.attempts > 1) {
+        this.log.info(`flush chunk '${queued.chunk.id}' succeeded at retry ${queued.attempts - 1}: ` +
+          `${result.records} records, worker #${result.worker}`);
+      }
+      this.release(queued);
+    } else {
+      this.retryOrDrop(queued, result.status, result.reason, result.worker);
+      // Malformed lines are reported once per attempt: forget them for the next attempt.
+    }
+    this.settled();
+  }
+
+  private retryOrDrop(queued: QueuedChunk, status: 'not_sent' | 'failed', reason: string, worker: number): void {
+    this.stats.chunksFailed++;
+    if (status === 'failed') queued.maybeDelivered = true;
+    const retriesDone = queued.attempts - 1;
+    if (retriesDone >= this.config.retryLimit) {
+      this.stats.retriesFailed++;
+      this.log.error(`chunk '${queued.chunk.id}' cannot be retried (Retry_Limit ${this.config.retryLimit}): ` +
+        `${queued.chunk.records} records dropped; last error: ${reason}`);
+      this.drop(queued, 'retry_limit');
+      return;
+    }
+    const delay = retryDelaySeconds(queued.attempts, this.service.schedulerBaseSeconds,
+      this.service.schedulerCapSeconds);
+    this.stats.retries++;
+    queued.notBefore = performance.now() + delay * 1000;
+    this.log.warn(`failed to flush chunk '${queued.chunk.id}', retry in ${delay} seconds: ` +
+      `${reason} (worker #${worker}, ${queued.chunk.records} records)`);
+    this.requeue(queued);
+  }
+
+  /** Back into the queue in id order, so retries keep their place. */
+  private requeue(queued: QueuedChunk): void {
+    let i = this.queue.length;
+    while (i > 0 && this.queue[i - 1]!.chunk.id > queued.chunk.id) i--;
+    this.queue.splice(i, 0, queued);
+  }
+
+  private onWorkerLost(queued: QueuedChunk, error: unknown): void {
+    this.inflight--;
+    // The arena went to the thread that died with it: these records are gone.
+    this.log.error(`worker thread lost chunk '${queued.chunk.id}' (${queued.chunk.records} records): ` +
+      `${error instanceof Error ? error.message : String(error)}`);
+    this.drop(queued, 'worker_crash');
+    this.settled();
+  }
+
+  private drop(queued: QueuedChunk, reason: DropReason): void {
+    this.stats.dropped[reason] += queued.chunk.records;
+    this.release(queued);
+  }
+
+  private release(queued: QueuedChunk): void {
+    this.queuedBytes -= queued.chunk.byteLength;
+    if (queued.chunk.arena.byteLength > 0) this.arenas.give(queued.chunk.arena);
+  }
+
+  private settled(): void {
+    this.updatePressure();
+    this.dispatch();
+    if (this.queue.length === 0 && this.inflight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  private updatePressure(): void {
+    const full = this.bufferedBytes > this.config.memBufLimitBytes;
+    if (full === this.full) return;
+    this.full = full;
+    if (full) {
+      this.log.warn(`buffer full (${this.bufferedBytes} bytes > Mem_Buf_Limit ` +
+        `${this.config.memBufLimitBytes}): pausing inputs`);
+    } else {
+      this.log.info(`buffer drained below Mem_Buf_Limit: resuming inputs`);
+    }
+    this.hooks.onPressure(full);
+  }
+
+  private onWorkerEvent(event: WorkerEvent): void {
+    switch (event.type) {
+      case 'handshake':
+        if (event.ok) {
+          this.stats.handshakesOk++;
+          this.stats.connectionsOpen++;
+          this.retryNow();
+        } else {
+          this.stats.handshakesFailed++;
+        }
+        break;
+      case 'closed':
+        this.stats.connectionsOpen = Math.max(0, this.stats.connectionsOpen - 1);
+        break;
+      case 'stopped':
+        this.stoppedWorkers.add(event.worker);
+        if (this.stoppedWorkers.size >= this.config.workers) this.onAllStopped?.();
+        break;
+      case 'started':
+        break;
+    }
+  }
+
+  /** A connection has just opened: chunks waiting out a backoff can go now. */
+  private retryNow(): void {
+    let woke = false;
+    for (const queued of this.queue) {
+      if (queued.notBefore > 0) {
+        queued.notBefore = 0;
+        woke = true;
+      }
+    }
+    if (woke) this.dispatch();
+  }
+}

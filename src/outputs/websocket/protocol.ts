@@ -1,0 +1,73 @@
+// Every message that crosses between the main thread and a websocket worker thread. Results
+// are plain discriminated objects (errors do not survive structured cloning intact).
+import type { ChunkSource } from '../../chunk/layout.js';
+import type { DeliveryMode, LogLevel } from '../../config/types.js';
+import type { EncoderOptions } from '../../encode/types.js';
+
+/** Given to every worker of one output at start (Piscina workerData). */
+export interface WorkerSettings {
+  readonly outputName: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly encoder: EncoderOptions;
+  readonly delivery: DeliveryMode;
+  readonly connectTimeoutMs: number;
+  readonly pingIntervalMs: number;
+  readonly pingTimeoutMs: number;
+  /** Close an idle connection after this long; 0 = never; -1 = after every chunk (keepalive off). */
+  readonly idleCloseMs: number;
+  readonly compress: boolean;
+  readonly logLevel: LogLevel;
+  /** BroadcastChannel name for connection events and the shutdown request. */
+  readonly channel: string;
+  /** One Int32 slot, atomically incremented to number the workers #0, #1, ... */
+  readonly workerCounter: SharedArrayBuffer;
+}
+
+export interface FlushTask {
+  readonly chunkId: number;
+  /** Moved (transferred), not copied; the worker returns it in the result. */
+  readonly arena: ArrayBuffer;
+  readonly byteLength: number;
+  readonly sources: ChunkSource[];
+  readonly attempt: number;
+}
+
+export interface MalformedCount {
+  readonly source: number;
+  readonly count: number;
+  readonly sample: string;
+}
+
+interface ResultBase {
+  readonly chunkId: number;
+  /** The chunk arena, moved back for reuse or for a retry. */
+  readonly arena: ArrayBuffer;
+  readonly worker: number;
+  readonly malformed: MalformedCount[];
+}
+
+export type FlushResult =
+  | (ResultBase & {
+    readonly status: 'flushed';
+    /** Valid records encoded and delivered. */
+    readonly records: number;
+    /** Bytes of the WebSocket message payload. */
+    readonly bytes: number;
+  })
+  | (ResultBase & {
+    /** not_sent: never written (no connection); failed: written, then not confirmed. */
+    readonly status: 'not_sent' | 'failed';
+    readonly reason: string;
+    readonly records: number;
+  });
+
+/** Worker → main thread, on the output's BroadcastChannel. */
+export type WorkerEvent =
+  | { readonly type: 'started'; readonly worker: number }
+  | { readonly type: 'handshake'; readonly worker: number; readonly ok: boolean; readonly detail: string }
+  | { readonly type: 'closed'; readonly worker: number; readonly detail: string }
+  | { readonly type: 'stopped'; readonly worker: number };
+
+/** Main thread → workers, on the same channel. */
+export type ControlMessage = { readonly type: 'shutdown' };

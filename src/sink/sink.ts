@@ -1,0 +1,92 @@
+// `wsrelay sink`: a small WebSocket server that counts (and optionally prints) what it
+// receives, for trying the relay by hand and for the load harness. Understands every output
+// format: TEXT messages are JSON lines/streams, a JSON array, or GELF lines; BINARY messages
+// are a msgpack stream of [time, record] entries.
+import { WebSocketServer, type RawData } from 'ws';
+import { Unpackr, addExtension } from 'msgpackr';
+import type { Logger } from '../log.js';
+
+// Fluentd's EventTime (ext type 0): seconds and nanoseconds, printed as a double.
+addExtension({
+  type: 0,
+  unpack: (buffer: Buffer) => buffer.readUInt32BE(0) + buffer.readUInt32BE(4) / 1e9,
+});
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+export interface SinkOptions {
+  readonly listen: string;
+  readonly port: number;
+  readonly print: boolean;
+  /** Where printed records go (stdout by default). */
+  readonly out?: (line: string) => void;
+}
+
+export interface SinkCounts {
+  connections: number;
+  messages: number;
+  records: number;
+  bytes: number;
+}
+
+export interface RunningSink {
+  readonly port: number;
+  readonly counts: SinkCounts;
+  close(): Promise<void>;
+}
+
+/** The records of one message, as JSON text lines. */
+export function recordsOf(data: Buffer, binary: boolean): string[] {
+  if (binary) return unpackr.unpackMultiple(data).map((entry: unknown) => JSON.stringify(entry));
+  const text = data.toString('utf8');
+  if (text.startsWith('[')) return (JSON.parse(text) as unknown[]).map((record) => JSON.stringify(record));
+  return text.split('\n').filter((line) => line.length > 0);
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+export function startSink(options: SinkOptions, log: Logger): Promise<RunningSink> {
+  const counts: SinkCounts = { connections: 0, messages: 0, records: 0, bytes: 0 };
+  const out = options.out ?? ((line: string) => { process.stdout.write(`${line}\n`); });
+  const server = new WebSocketServer({ host: options.listen, port: options.port, maxPayload: 256 << 20 });
+  server.on('connection', (socket, request) => {
+    counts.connections++;
+    const peer = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+    log.info(`connection from ${peer} on ${request.url ?? '/'}`);
+    socket.on('message', (data, isBinary) => {
+      const bytes = toBuffer(data);
+      counts.messages++;
+      counts.bytes += bytes.length;
+      try {
+        const records = recordsOf(bytes, isBinary);
+        counts.records += records.length;
+        if (options.print) for (const record of records) out(record);
+      } catch (error) {
+        log.warn(`undecodable ${isBinary ? 'binary' : 'text'} message from ${peer}: ${(error as Error).message}`);
+      }
+    });
+    socket.on('close', (code) => log.info(`connection from ${peer} closed (code ${code})`));
+    socket.on('error', (error) => log.warn(`connection from ${peer}: ${error.message}`));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(new Error(`sink cannot listen on ${options.listen}:${options.port}: ${error.code === 'EADDRINUSE' ? 'address already in use' : error.message}`));
+    });
+    server.once('listening', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : options.port;
+      log.info(`listening on ws://${options.listen}:${port}/`);
+      resolve({
+        port,
+        counts,
+        close: () => new Promise<void>((done) => {
+          for (const client of server.clients) client.terminate();
+          server.close(() => done());
+        }),
+      });
+    });
+  });
+}

@@ -1,0 +1,107 @@
+// A real WebSocket server on 127.0.0.1 for the tests, with the faults they need: stop and
+// restart on the same port, drop a connection right after reading a message, never answer
+// pings, never read.
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+
+export interface ReceivedMessage {
+  readonly data: Buffer;
+  readonly binary: boolean;
+  readonly connection: number;
+}
+
+export interface UpgradeRequest {
+  readonly url: string;
+  readonly headers: IncomingMessage['headers'];
+}
+
+export interface TestServerOptions {
+  /** Answer pings (ws does by default); false simulates a server that never pongs. */
+  readonly autoPong?: boolean;
+  /**
+   * Called for each message before it is recorded; return 'drop' to close the TCP connection
+   * at once without recording it (the frame was read, then the server died).
+   */
+  readonly onMessage?: (message: ReceivedMessage, index: number) => 'keep' | 'drop';
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+export class TestServer {
+  readonly messages: ReceivedMessage[] = [];
+  readonly requests: UpgradeRequest[] = [];
+  readonly closeCodes: number[] = [];
+  private server: WebSocketServer | null = null;
+  private seen = 0;
+  private connectionCount = 0;
+
+  private constructor(public port: number, private readonly options: TestServerOptions) {}
+
+  static async start(options: TestServerOptions = {}, port = 0): Promise<TestServer> {
+    const server = new TestServer(port, options);
+    await server.listen();
+    return server;
+  }
+
+  get connections(): number {
+    return this.connectionCount;
+  }
+
+  get openConnections(): number {
+    return this.server ? this.server.clients.size : 0;
+  }
+
+  async listen(): Promise<void> {
+    const server = new WebSocketServer({
+      host: '127.0.0.1', port: this.port, autoPong: this.options.autoPong ?? true, maxPayload: 64 << 20,
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    this.port = (server.address() as AddressInfo).port;
+    server.on('connection', (socket: WebSocket, request: IncomingMessage) => this.accept(socket, request));
+    this.server = server;
+  }
+
+  /** Kills every connection (no close frame) and stops listening. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    for (const client of server.clients) client.terminate();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Every record of every text message, parsed (json_lines / json_stream / json). */
+  jsonRecords(): Array<Record<string, unknown>> {
+    const records: Array<Record<string, unknown>> = [];
+    for (const message of this.messages) {
+      const text = message.data.toString('utf8');
+      if (text.startsWith('[')) records.push(...(JSON.parse(text) as Array<Record<string, unknown>>));
+      else for (const line of text.split('\n')) if (line) records.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    return records;
+  }
+
+  private accept(socket: WebSocket, request: IncomingMessage): void {
+    const connection = ++this.connectionCount;
+    this.requests.push({ url: request.url ?? '', headers: request.headers });
+    socket.on('message', (data: RawData, binary: boolean) => {
+      const message = { data: toBuffer(data), binary, connection };
+      const verdict = this.options.onMessage?.(message, this.seen++) ?? 'keep';
+      if (verdict === 'drop') {
+        socket.terminate();
+        return;
+      }
+      this.messages.push(message);
+    });
+    socket.on('close', (code: number) => this.closeCodes.push(code));
+    socket.on('error', () => undefined);
+  }
+}

@@ -1,0 +1,74 @@
+// A Piscina worker of the websocket output. Each thread owns one connection and one encoder;
+// the pool hands it chunks (arenas moved, not copied). It parses and validates the records,
+// encodes them as one message, sends it, and returns the arena with the outcome, so the main
+// thread can reuse it or retry the chunk elsewhere.
+import { BroadcastChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { decodeChunk } from '../src/chunk/chunk-reader.js';
+import { createEncoder } from '../src/encode/index.js';
+import { Logger } from '../src/log.js';
+import type {
+  ControlMessage, FlushResult, FlushTask, WorkerEvent, WorkerSettings,
+} from '../src/outputs/websocket/protocol.js';
+import { Connection } from './connection.js';
+
+const settings = Piscina.workerData as WorkerSettings;
+const workerIndex = Atomics.add(new Int32Array(settings.workerCounter), 0, 1);
+const log = new Logger(settings.logLevel, `output:websocket:${settings.outputName}`);
+const encoder = createEncoder(settings.encoder);
+const channel = new BroadcastChannel(settings.channel);
+
+function post(event: WorkerEvent): void {
+  channel.postMessage(event);
+}
+
+const connection = new Connection({
+  url: settings.url,
+  headers: settings.headers,
+  delivery: settings.delivery,
+  connectTimeoutMs: settings.connectTimeoutMs,
+  pingIntervalMs: settings.pingIntervalMs,
+  pingTimeoutMs: settings.pingTimeoutMs,
+  idleCloseMs: settings.idleCloseMs,
+  compress: settings.compress,
+}, log.child(`output:websocket:${settings.outputName}] [worker #${workerIndex}`), {
+  onHandshake: (ok, detail) => post({ type: 'handshake', worker: workerIndex, ok, detail }),
+  onClosed: (detail) => post({ type: 'closed', worker: workerIndex, detail }),
+});
+
+channel.onmessage = (event) => {
+  const message = (event as { data: ControlMessage }).data;
+  if (message.type !== 'shutdown') return;
+  log.info(`thread worker #${workerIndex} stopping...`);
+  void connection.stop().then(() => {
+    log.info(`thread worker #${workerIndex} stopped`);
+    post({ type: 'stopped', worker: workerIndex });
+  });
+};
+
+log.info(`worker #${workerIndex} started`);
+post({ type: 'started', worker: workerIndex });
+connection.start();
+
+/** Wraps a result so Piscina transfers the arena back instead of copying it. */
+function moveArenaBack(result: FlushResult): FlushResult {
+  const transferable = {
+    get [Piscina.transferableSymbol]() { return [result.arena]; },
+    get [Piscina.valueSymbol]() { return result; },
+  };
+  return Piscina.move(transferable as unknown as ArrayBuffer) as unknown as FlushResult;
+}
+
+export default async function flush(task: FlushTask): Promise<FlushResult> {
+  const decoded = decodeChunk(task.arena, task.byteLength, task.sources);
+  const base = { chunkId: task.chunkId, arena: task.arena, worker: workerIndex, malformed: decoded.malformed };
+  if (decoded.records.length === 0) {
+    return moveArenaBack({ ...base, status: 'flushed', records: 0, bytes: 0 });
+  }
+  const message = encoder.encode(decoded.records);
+  const outcome = await connection.send(message, encoder.binary);
+  if (outcome.status === 'flushed') {
+    return moveArenaBack({ ...base, status: 'flushed', records: decoded.records.length, bytes: message.length });
+  }
+  return moveArenaBack({ ...base, status: outcome.status, reason: outcome.reason, records: decoded.records.length });
+}
