@@ -24,6 +24,10 @@ export interface SinkStats {
   readonly textMessages: number;
   readonly binaryMessages: number;
   readonly bytes: number;
+  /** Messages also fully decoded (JSON.parse / msgpackr) to check the fast scanner. */
+  readonly validatedMessages: number;
+  /** Of those, messages where the full decode failed or disagreed with the scanner. */
+  readonly invalidMessages: number;
   /** WebSocket connections accepted so far (all of them, closed ones included). */
   readonly connections: number;
   /** Wall ms of the first and last record received; 0 when none. */
@@ -62,7 +66,7 @@ function nums(o: Record<string, unknown>, keys: readonly string[]): boolean {
 
 const STATS_KEYS: readonly (keyof SinkStats)[] = [
   'received', 'unique', 'duplicates', 'missing', 'outOfRange', 'badRecords', 'messages',
-  'textMessages', 'binaryMessages', 'bytes', 'connections', 'firstAt', 'lastAt', 'completeAt',
+  'textMessages', 'binaryMessages', 'bytes', 'validatedMessages', 'invalidMessages', 'connections', 'firstAt', 'lastAt', 'completeAt',
   'p50', 'p99', 'max',
 ];
 

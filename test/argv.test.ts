@@ -115,8 +115,8 @@ test('every value spelling: -pk=v, --prop k=v, --prop=k=v, -f1, --flush=0.5, --i
 test('-p splits at the first = and keeps the key as written', () => {
   const cmd = relay(['-o', 'websocket', '-p', 'Header=X-Sig a=b=c', '-p', 'URI=']);
   assert.deepEqual(props(cmd.pipeline.outputs[0]!), [
-    ['Header', 'X-Sig a=b=c', 3],
-    ['URI', '', 5],
+    ['Header', 'X-Sig a=b=c', 4],
+    ['URI', '', 6],
   ]);
 });
 

@@ -249,7 +249,7 @@ test('instance names per plugin in order, alias renames; tag defaults to the ind
   ]);
   assert.deepEqual(config.inputs.map((i) => [i.name, i.tag]), [['tcp.0', 'tcp.0'], ['edge', 'tcp.1'], ['tcp.2', 'app']]);
   assert.deepEqual(config.outputs.map((o) => [o.name, o.match]), [['websocket.0', '*'], ['backup', null]]);
-  assert.deepEqual(warnings, ['command line, argument 18: [OUTPUT websocket.1] has neither match nor match_regex: it will receive no records']);
+  assert.deepEqual(warnings, ['command line, argument 20: [OUTPUT websocket.1] has neither match nor match_regex: it will receive no records']);
 });
 
 test('a duplicate alias fails', () => {

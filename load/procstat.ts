@@ -1,0 +1,116 @@
+// CPU time and memory of a process and of each of its threads, from /proc (Linux only).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+
+function clockTicks(): number {
+  try {
+    const v = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return v > 0 ? v : 100;
+  } catch {
+    return 100;
+  }
+}
+const TICKS_PER_S = clockTicks();
+
+export interface ThreadSample {
+  readonly tid: number;
+  /** /proc/<pid>/task/<tid>/comm: Node 20 names every thread "node" unless the code renames it. */
+  readonly comm: string;
+  /** Clock ticks after boot when the thread started (field 22). */
+  readonly startTicks: number;
+  /** utime + stime, seconds. */
+  readonly cpuS: number;
+}
+
+export interface ProcSample {
+  /** utime + stime of the whole process (dead threads included), seconds. */
+  readonly cpuS: number;
+  readonly rssMB: number;
+  /** Peak resident set so far (VmHWM). */
+  readonly hwmMB: number;
+  readonly threads: ThreadSample[];
+}
+
+/** Fields after "pid (comm) ", so index 0 is field 3 (state). comm may contain spaces. */
+function statFields(text: string): string[] {
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+function read(path: string): string | null {
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function cpuOf(fields: string[]): number {
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+}
+
+function statusKB(status: string, key: string): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
+  return m ? Number(m[1]) : 0;
+}
+
+/** null when the process is gone. */
+export function sampleProc(pid: number): ProcSample | null {
+  const stat = read(`/proc/${pid}/stat`);
+  const status = read(`/proc/${pid}/status`);
+  if (stat === null || status === null) return null;
+  const threads: ThreadSample[] = [];
+  let tids: string[] = [];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    // raced with exit
+  }
+  for (const t of tids) {
+    const tstat = read(`/proc/${pid}/task/${t}/stat`);
+    const comm = read(`/proc/${pid}/task/${t}/comm`);
+    if (tstat === null || comm === null) continue;
+    const f = statFields(tstat);
+    threads.push({ tid: Number(t), comm: comm.trim(), startTicks: Number(f[19]), cpuS: cpuOf(f) });
+  }
+  threads.sort((a, b) => a.tid - b.tid);
+  return {
+    cpuS: cpuOf(statFields(stat)),
+    rssMB: statusKB(status, 'VmRSS') / 1024,
+    hwmMB: statusKB(status, 'VmHWM') / 1024,
+    threads,
+  };
+}
+
+export interface ThreadCpu {
+  readonly label: string;
+  readonly cpuS: number;
+}
+
+/**
+ * CPU seconds per thread between two samples. Labels: "main" (tid = pid); the thread's own name
+ * when it is not the process's name; threads started with the process (V8 platform: GC, JIT;
+ * signal/inspector helpers) are summed as "startup threads (N)"; later threads, in start order,
+ * are "thread#1", "thread#2"… (in the relay these are its worker threads; libuv pool threads,
+ * started on first use, look the same). Threads gone before the end sample are not listed.
+ */
+export function threadCpu(pid: number, start: ProcSample, end: ProcSample): ThreadCpu[] {
+  const before = new Map(start.threads.map((t) => [t.tid, t.cpuS]));
+  const main = end.threads.find((t) => t.tid === pid);
+  const mainComm = main?.comm ?? 'node';
+  const mainStart = main?.startTicks ?? 0;
+  const out: ThreadCpu[] = [];
+  let startupCpu = 0;
+  let startupCount = 0;
+  let late = 0;
+  for (const t of end.threads) {
+    const cpu = t.cpuS - (before.get(t.tid) ?? 0);
+    if (t.tid === pid) out.unshift({ label: 'main', cpuS: cpu });
+    else if (t.comm !== mainComm) out.push({ label: t.comm, cpuS: cpu });
+    else if (t.startTicks <= mainStart + 1) {
+      startupCpu += cpu;
+      startupCount++;
+    } else out.push({ label: `thread#${++late}`, cpuS: cpu });
+  }
+  if (startupCount > 0) out.push({ label: `startup threads (${startupCount})`, cpuS: startupCpu });
+  return out;
+}

@@ -1,0 +1,181 @@
+// One run of one scenario: sink, relay and generator as separate processes on 127.0.0.1, timed
+// from the generator's first byte to the sink's last record, relay sampled from /proc.
+import { kill, freePort, spawnNode, tailLines, waitForTcp, type Child } from './children.js';
+import { sampleProc, threadCpu, type ProcSample, type ThreadCpu } from './procstat.js';
+import { asGeneratorMessage, asSinkMessage, type SinkStats } from './protocol.js';
+import type { Scenario } from './scenarios.js';
+
+export interface RunOptions {
+  /** Project root: the cwd of every child (paths in relayArgs are relative to it). */
+  readonly root: string;
+  readonly records: number;
+  readonly connections: number;
+  /** Give up when the generator is done and the sink has made no progress for this long. */
+  readonly idleMs: number;
+  readonly sinkArgs: readonly string[];
+}
+
+export interface RunResult {
+  readonly scenario: string;
+  /** null: the run went through (complete or not); else why it could not be measured. */
+  readonly error: string | null;
+  readonly records: number;
+  readonly complete: boolean;
+  readonly elapsedS: number;
+  readonly recordsPerS: number;
+  readonly inputMBps: number;
+  readonly relayCpuS: number;
+  readonly cpuUsPerRecord: number;
+  readonly peakRssMB: number;
+  readonly rssStartMB: number;
+  readonly rssEndMB: number;
+  readonly threads: ThreadCpu[];
+  readonly sink: SinkStats | null;
+  /** Things that looked wrong but did not stop the run. */
+  readonly notes: string[];
+  /** What the relay printed (it runs with -q, so anything here is worth reading). */
+  readonly relayOutput: string;
+}
+
+export type Progress = (text: string) => void;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` every 20 ms; resolves true when it holds, false on timeout or when `abort` holds. */
+async function waitUntil(cond: () => boolean, timeoutMs: number, abort: () => boolean = () => false): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (abort() || Date.now() >= deadline) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+function emptyResult(scenario: string, records: number, error: string, relay: Child | null): RunResult {
+  return {
+    scenario, error, records, complete: false, elapsedS: 0, recordsPerS: 0, inputMBps: 0,
+    relayCpuS: 0, cpuUsPerRecord: 0, peakRssMB: 0, rssStartMB: 0, rssEndMB: 0, threads: [],
+    sink: null, notes: [], relayOutput: relay ? relay.stderrTail().trim() : '',
+  };
+}
+
+export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progress): Promise<RunResult> {
+  const n = sc.records(opt.records);
+  const children: Child[] = [];
+  const notes: string[] = [];
+  // Sink state, fed by IPC.
+  let listening = false;
+  let wsConnections = 0;
+  let sinkUnique = 0;
+  let lastSinkProgress = Date.now();
+  // In an object: TypeScript does not see assignments made in the IPC callbacks.
+  const reports: { complete: SinkStats | null; requested: SinkStats | null } = { complete: null, requested: null };
+  // Generator state.
+  let startedAt = 0;
+  let genRecords = 0;
+  let genBytes = 0;
+  let genDone = false;
+  let genError: string | null = null;
+  let relay: Child | null = null;
+  try {
+    const outPort = await freePort();
+    const inPort = await freePort();
+    const sink = spawnNode('sink', ['dist/load/sink.js', '--port', `${outPort}`, '--records', `${n}`, ...opt.sinkArgs], opt.root);
+    children.push(sink);
+    sink.proc.on('message', (raw: unknown) => {
+      const m = asSinkMessage(raw);
+      if (m === null) return;
+      if (m.type === 'listening') listening = true;
+      else if (m.type === 'connection') wsConnections = m.connections;
+      else if (m.type === 'progress') {
+        sinkUnique = m.unique;
+        lastSinkProgress = Date.now();
+      } else if (m.reason === 'complete') reports.complete = m.stats;
+      else reports.requested = m.stats;
+    });
+    if (!(await waitUntil(() => listening, 10_000, () => sink.exitCode() !== null))) {
+      return emptyResult(sc.name, n, `sink failed to start: ${tailLines(sink.stderrTail())}`, null);
+    }
+
+    progress('starting relay');
+    relay = spawnNode('relay', sc.relayArgs(inPort, outPort), opt.root);
+    children.push(relay);
+    const notReady = await waitForTcp(inPort, relay, 20_000);
+    if (notReady !== null) {
+      return emptyResult(sc.name, n, `relay failed to start: ${notReady}: ${tailLines(relay.stderrTail())}`, relay);
+    }
+    if (!(await waitUntil(() => wsConnections >= sc.wsConnections, 5_000, () => relay?.exitCode() !== null))) {
+      notes.push(`relay accepted TCP with ${wsConnections}/${sc.wsConnections} WebSocket connections open`);
+    }
+    const r = relay;
+    const start = sampleProc(r.pid);
+    if (start === null) return emptyResult(sc.name, n, `relay exited before the run: ${tailLines(r.stderrTail())}`, r);
+
+    const genArgs = ['dist/load/generator.js', '--port', `${inPort}`, '--records', `${n}`, '--connections', `${opt.connections}`];
+    if (sc.rate) genArgs.push('--rate', `${sc.rate}`);
+    const gen = spawnNode('generator', genArgs, opt.root);
+    children.push(gen);
+    gen.proc.on('message', (raw: unknown) => {
+      const m = asGeneratorMessage(raw);
+      if (m === null) return;
+      if (m.type === 'started') startedAt = m.at;
+      else if (m.type === 'progress') genRecords = m.records;
+      else if (m.type === 'done') {
+        genDone = true;
+        genRecords = m.records;
+        genBytes = m.bytes;
+        lastSinkProgress = Math.max(lastSinkProgress, Date.now());
+      } else if (m.type === 'error') genError = m.message;
+    });
+
+    const deadline = Date.now() + 60_000 + n * 0.01;
+    let stop: string | null = null;
+    let lastReport = 0;
+    while (reports.complete === null && stop === null) {
+      await sleep(20);
+      if (r.exitCode() !== null) stop = `relay exited (${r.exitCode()}) during the run: ${tailLines(r.stderrTail())}`;
+      else if (sink.exitCode() !== null) stop = `sink exited (${sink.exitCode()}): ${tailLines(sink.stderrTail())}`;
+      else if (genError !== null) stop = `generator: ${genError}`;
+      else if (gen.exitCode() !== null && !genDone) stop = `generator exited (${gen.exitCode()}): ${tailLines(gen.stderrTail())}`;
+      else if (Date.now() > deadline) stop = `timed out after ${Math.round((60_000 + n * 0.01) / 1000)} s`;
+      else if (genDone && Date.now() - lastSinkProgress > opt.idleMs) stop = `stalled: nothing new for ${opt.idleMs / 1000} s after the generator finished`;
+      if (Date.now() - lastReport >= 250) {
+        lastReport = Date.now();
+        const rate = startedAt > 0 ? sinkUnique / Math.max(1e-3, (performance.timeOrigin + performance.now() - startedAt) / 1000) : 0;
+        progress(`sent ${pct(genRecords, n)} · received ${sinkUnique.toLocaleString('en-US')}/${n.toLocaleString('en-US')} · ${Math.round(rate / 1000)}k rec/s`);
+      }
+    }
+    const end: ProcSample | null = sampleProc(r.pid);
+    if (stop !== null) notes.push(stop);
+
+    // Late duplicates show up in a second report shortly after completion.
+    await sleep(reports.complete !== null ? 300 : 0);
+    sink.proc.send({ type: 'report' });
+    await waitUntil(() => reports.requested !== null, 2_000);
+    const stats = reports.requested ?? reports.complete;
+    const relayOutput = r.stderrTail().trim();
+    if (stats === null || startedAt === 0) {
+      return { ...emptyResult(sc.name, n, stop ?? 'no figures from the sink or the generator', r), notes };
+    }
+    const finishedAt = stats.completeAt > 0 ? stats.completeAt : stats.lastAt;
+    const elapsedS = Math.max(1e-6, (finishedAt - startedAt) / 1000);
+    const cpuS = end ? end.cpuS - start.cpuS : 0;
+    if (stats.invalidMessages > 0) notes.push(`${stats.invalidMessages} of ${stats.validatedMessages} sampled messages failed full decoding`);
+    if (stats.badRecords > 0) notes.push(`${stats.badRecords} records without a usable seq`);
+    if (stats.outOfRange > 0) notes.push(`${stats.outOfRange} records with seq out of range`);
+    if (stats.connections > sc.wsConnections) notes.push(`${stats.connections} WebSocket connections (expected ${sc.wsConnections}): reconnects?`);
+    return {
+      scenario: sc.name, error: null, records: n, complete: stats.missing === 0 && stats.duplicates === 0,
+      elapsedS, recordsPerS: stats.unique / elapsedS, inputMBps: (genBytes || n * 115) / 1e6 / elapsedS,
+      relayCpuS: cpuS, cpuUsPerRecord: (cpuS * 1e6) / n,
+      peakRssMB: end?.hwmMB ?? 0, rssStartMB: start.rssMB, rssEndMB: end?.rssMB ?? 0,
+      threads: end ? threadCpu(r.pid, start, end) : [], sink: stats, notes, relayOutput,
+    };
+  } finally {
+    await Promise.all(children.reverse().map((c) => kill(c)));
+  }
+}
+
+function pct(a: number, b: number): string {
+  return `${Math.floor((100 * a) / Math.max(1, b))}%`;
+}

@@ -1,0 +1,88 @@
+// `msgpack`: what Fluent Bit keeps in a chunk and sends as is — a stream of
+// [EventTime, record] arrays. EventTime is the Fluentd extension type 0 as fixext8:
+// d7 00 <uint32 BE seconds> <uint32 BE nanoseconds>.
+import { Packr, RESERVE_START_SPACE } from 'msgpackr';
+import type { Encoder, RecordBody, TimedRecord } from './types.js';
+
+// 0x92 (fixarray of 2) + d7 00 + 4 + 4 bytes of time.
+const HEADER_BYTES = 11;
+const EMPTY = Buffer.alloc(0);
+
+// Plain msgpack any decoder reads: no record structures (msgpackr's own extension), and
+// undefined as nil because msgpackr's default for it is fixext1 of type 0 — the EventTime
+// type. (addExtension cannot write type 0 either: msgpackr rejects 0 as "no type".)
+const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
+
+// msgpackr writes integers beyond 32 bits as float64, so a record's `"ts":1795421327196`
+// would reach the consumer as 1795421327196.0 where Fluent Bit sends an integer. As a
+// BigInt it is written as int64. Records rarely hold such numbers, so copy only on need.
+function isWideInteger(v: number): boolean {
+  return v >>> 0 !== v && v >> 0 !== v && Number.isSafeInteger(v);
+}
+
+function widenValue(value: unknown): unknown {
+  if (typeof value === 'number') return isWideInteger(value) ? BigInt(value) : value;
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const w = widenValue(v);
+      if (w !== v) {
+        copy ??= value.slice();
+        copy[i] = w;
+      }
+    }
+    return copy ?? value;
+  }
+  return widenRecord(value as RecordBody);
+}
+
+/** The record itself when nothing needs widening (the common case), else a widened copy. */
+export function widenRecord(body: RecordBody): RecordBody {
+  let copy: RecordBody | null = null;
+  for (const key in body) {
+    const v = body[key];
+    // Only numbers and containers can change; strings (most values) skip the call.
+    if (typeof v === 'string' || typeof v === 'boolean' || v === null) continue;
+    const w = widenValue(v);
+    if (w !== v) {
+      copy ??= { ...body };
+      copy[key] = w;
+    }
+  }
+  return copy ?? body;
+}
+
+export function createMsgpackEncoder(): Encoder {
+  return {
+    binary: true,
+    encode(records: ReadonlyArray<TimedRecord>): Buffer {
+      if (records.length === 0) return EMPTY;
+      const parts = new Array<Buffer>(records.length);
+      let total = 0;
+      for (let i = 0; i < records.length; i++) {
+        const { time, body } = records[i];
+        // msgpackr leaves the reserved bytes at the front of the buffer it returns, so the
+        // header goes in place instead of into a separate buffer.
+        const b = packr.pack(widenRecord(body), RESERVE_START_SPACE | HEADER_BYTES);
+        const sec = time.sec >>> 0;
+        const nsec = time.nsec >>> 0;
+        b[0] = 0x92;
+        b[1] = 0xd7;
+        b[2] = 0x00;
+        b[3] = sec >>> 24;
+        b[4] = (sec >>> 16) & 0xff;
+        b[5] = (sec >>> 8) & 0xff;
+        b[6] = sec & 0xff;
+        b[7] = nsec >>> 24;
+        b[8] = (nsec >>> 16) & 0xff;
+        b[9] = (nsec >>> 8) & 0xff;
+        b[10] = nsec & 0xff;
+        parts[i] = b;
+        total += b.length;
+      }
+      return Buffer.concat(parts, total);
+    },
+  };
+}

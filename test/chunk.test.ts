@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ArenaPool, ChunkBuilder, type SealedChunk } from '../src/chunk/chunk-builder.js';
+import { decodeChunk } from '../src/chunk/chunk-reader.js';
+import { SegmentKind, type ChunkSource } from '../src/chunk/layout.js';
+
+const a: ChunkSource = { input: 'tcp.0', tag: 't', peer: '127.0.0.1:1', separator: '\n' };
+const b: ChunkSource = { input: 'tcp.1', tag: 't', peer: '127.0.0.1:2', separator: '\r\n' };
+
+test('segments round-trip through an arena with their times and sources', () => {
+  const sealed: SealedChunk[] = [];
+  const builder = new ChunkBuilder(1024, new ArenaPool(1024, 2), (c) => sealed.push(c));
+  const data = Buffer.from('xx{"a":1}\nnot json\n[1,2]\n{"b":"é"}\n');
+  builder.append(a, SegmentKind.JsonLines, { sec: 100, nsec: 5 }, data, 2, data.length, 4);
+  builder.append(b, SegmentKind.RawLines, { sec: 101, nsec: 6 }, Buffer.from('plain text\r\nsecond\r\n'), 0, 20, 2);
+  builder.seal();
+  assert.equal(sealed.length, 1);
+  const chunk = sealed[0]!;
+  assert.equal(chunk.records, 6);
+  assert.deepEqual(chunk.sources, [a, b]);
+  const decoded = decodeChunk(chunk.arena, chunk.byteLength, chunk.sources);
+  assert.deepEqual(decoded.records, [
+    { time: { sec: 100, nsec: 5 }, body: { a: 1 } },
+    { time: { sec: 100, nsec: 5 }, body: { b: 'é' } },
+    { time: { sec: 101, nsec: 6 }, body: { log: 'plain text' } },
+    { time: { sec: 101, nsec: 6 }, body: { log: 'second' } },
+  ]);
+  assert.equal(decoded.malformed.length, 1);
+  assert.equal(decoded.malformed[0]!.source, 0);
+  assert.equal(decoded.malformed[0]!.count, 2);
+  assert.match(decoded.malformed[0]!.sample, /not json/);
+});
+
+test('a chunk is sealed when the next segment would not fit, and arenas are reused', () => {
+  const sealed: SealedChunk[] = [];
+  const pool = new ArenaPool(64, 2);
+  const builder = new ChunkBuilder(64, pool, (c) => sealed.push(c));
+  const line = Buffer.from('{"n":12345678901234567890}\n'); // 27 bytes + 16 header
+  builder.append(a, SegmentKind.JsonLines, { sec: 1, nsec: 0 }, line, 0, line.length, 1);
+  builder.append(a, SegmentKind.JsonLines, { sec: 1, nsec: 0 }, line, 0, line.length, 1);
+  assert.equal(sealed.length, 1);
+  assert.equal(sealed[0]!.byteLength, 43);
+  pool.give(sealed[0]!.arena);
+  builder.seal();
+  assert.equal(sealed.length, 2);
+  assert.notEqual(sealed[1]!.arena, sealed[0]!.arena);
+  builder.append(a, SegmentKind.JsonLines, { sec: 1, nsec: 0 }, line, 0, line.length, 1);
+  builder.seal();
+  assert.equal(sealed[2]!.arena, sealed[0]!.arena, 'the returned arena was reused');
+});

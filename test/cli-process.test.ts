@@ -1,0 +1,89 @@
+// The real CLI in a child process: Fluent Bit's command line, errors at start, SIGTERM.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestServer } from './support/test-server.js';
+import { freePort, runCli } from './support/child.js';
+import { seqReport, sendLines, waitFor } from './support/relay.js';
+
+test("the Fluent Bit command line from the issue works as it does with fluent-bit", async () => {
+  const server = await TestServer.start();
+  const port = await freePort();
+  const child = runCli(['-i', 'tcp', '-p', 'listen=127.0.0.1', '-p', `port=${port}`, '-p', 'format=json',
+    '-o', 'websocket', '-p', 'host=127.0.0.1', '-p', `port=${server.port}`, '-p', 'uri=/', '-p', 'format=json_lines',
+    '-m', '*', '-f', '1']);
+  try {
+    await waitFor(() => child.stderr.includes(`listening on 127.0.0.1:${port}`), 10_000, 'listening');
+    await sendLines(port, ['{"key 1": 123456789, "key 2": "abcdefg"}']);
+    await waitFor(() => server.messages.length > 0, 5000, 'the record');
+    const text = server.messages[0]!.data.toString();
+    assert.match(text, /^\{"date":\d{10}(\.\d{1,6})?,"key 1":123456789,"key 2":"abcdefg"\}\n$/);
+    child.process.kill('SIGTERM');
+    assert.equal(await child.exited, 0);
+    assert.match(child.stderr, /\[ info\] \[input:tcp:tcp\.0\] listening on/);
+    assert.match(child.stderr, /caught signal \(SIGTERM\)/);
+  } finally {
+    child.process.kill('SIGKILL');
+    await server.stop();
+  }
+});
+
+test('-o websocket://host:port/uri sets host, port and uri', async () => {
+  const server = await TestServer.start();
+  const port = await freePort();
+  const child = runCli(['-i', 'tcp', '-p', `port=${port}`, '-p', 'listen=127.0.0.1',
+    '-o', `websocket://127.0.0.1:${server.port}/some/path`, '-p', 'format=json', '-f', '0.1']);
+  try {
+    await waitFor(() => server.requests.length > 0, 10_000, 'handshake');
+    assert.equal(server.requests[0]!.url, '/some/path');
+    child.process.kill('SIGTERM');
+    assert.equal(await child.exited, 0);
+  } finally {
+    child.process.kill('SIGKILL');
+    await server.stop();
+  }
+});
+
+test('SIGTERM with data buffered delivers it, closes with a close frame and exits 0', async () => {
+  const server = await TestServer.start();
+  const port = await freePort();
+  // Flush every 30 s: the records are still in the open chunk when the signal comes.
+  const child = runCli(['-i', 'tcp', '-p', 'listen=127.0.0.1', '-p', `port=${port}`,
+    '-o', 'websocket', '-p', 'host=127.0.0.1', '-p', `port=${server.port}`, '-p', 'format=json_lines', '-f', '30']);
+  try {
+    await waitFor(() => child.stderr.includes('listening on'), 10_000, 'listening');
+    await waitFor(() => server.openConnections === 1, 10_000, 'connection');
+    await sendLines(port, Array.from({ length: 500 }, (_, seq) => `{"seq":${seq}}`), 2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(server.messages.length, 0, 'nothing flushed before the signal');
+    child.process.kill('SIGTERM');
+    assert.equal(await child.exited, 0);
+    const report = seqReport(server.jsonRecords(), 500);
+    assert.deepEqual(report.missing, []);
+    assert.equal(report.duplicates, 0);
+    await waitFor(() => server.closeCodes.length > 0, 2000, 'close');
+    assert.deepEqual(server.closeCodes, [1000]);
+    assert.match(child.stderr, /service will stop in 5 seconds/);
+  } finally {
+    child.process.kill('SIGKILL');
+    await server.stop();
+  }
+});
+
+test('an unknown plugin or property fails at start, naming it', async () => {
+  const plugin = runCli(['-i', 'tcpp', '-o', 'websocket']);
+  assert.equal(await plugin.exited, 2);
+  assert.match(plugin.stderr, /tcpp/);
+  const property = runCli(['-i', 'tcp', '-p', 'prot=5170', '-o', 'websocket']);
+  assert.equal(await property.exited, 2);
+  assert.match(property.stderr, /prot/);
+});
+
+test('--help and --version', async () => {
+  const help = runCli(['--help']);
+  assert.equal(await help.exited, 0);
+  assert.match(help.stdout, /-i, --input/);
+  assert.match(help.stdout, /json_date_format/);
+  const version = runCli(['--version']);
+  assert.equal(await version.exited, 0);
+  assert.match(version.stdout, /^wsrelay v\d+\.\d+\.\d+/);
+});
