@@ -81,7 +81,7 @@ test('an unknown plugin or property fails at start, naming it', async () => {
 test('--help and --version', async () => {
   const help = runCli(['--help']);
   assert.equal(await help.exited, 0);
-  assert.match(help.stdout, /-i, --input/);
+  assert.match(help.stdout, /-i\s+--input/);
   assert.match(help.stdout, /json_date_format/);
   const version = runCli(['--version']);
   assert.equal(await version.exited, 0);

@@ -25,7 +25,7 @@ test('server stopped for 3 s mid-stream and restarted, after dropping a read fra
     for (let seq = 0; seq < total; seq += 50) {
       socket.write(Array.from({ length: 50 }, (_, i) => `${line(seq + i)}\n`).join(''));
       await sleep(20);
-      if (seq === 1000) {
+      if (seq === 2000) {
         outage = (async () => {
           await server.stop();
           await sleep(3000);

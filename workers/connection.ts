@@ -46,7 +46,7 @@ interface OutstandingPing {
 }
 
 const RECONNECT_BASE_MS = 500;
-const RECONNECT_CAP_MS = 10_000;
+const RECONNECT_CAP_MS = 5_000;
 
 export class Connection {
   private state: State = 'idle';
@@ -159,7 +159,7 @@ export class Connection {
       ws.on('error', (error: Error) => { this.lastError = error.message; });
       ws.on('close', (code: number, reason: Buffer) => {
         if (!opened && this.state !== 'stopped') {
-          this.log.warn(`handshake with ${this.options.url} failed: ${this.lastError}`);
+          this.log.burst('warn', `handshake ${this.options.url}`, `handshake with ${this.options.url} failed: ${this.lastError}`);
           this.events.onHandshake(false, this.lastError);
         }
         this.onClose(ws, opened, code, reason.toString());
@@ -185,7 +185,9 @@ export class Connection {
     for (const entry of unconfirmed) entry.settle({ status: 'failed', reason: this.lastError });
     if (this.state === 'stopped' || this.state === 'idle') return; // idle: reopened on demand
     this.state = 'backoff';
-    this.scheduleReconnect();
+    // A connection that was working is retried at once (servers restart); then with backoff.
+    if (opened) void this.connect();
+    else this.scheduleReconnect();
   }
 
   private scheduleReconnect(): void {

@@ -11,7 +11,9 @@ const EMPTY = Buffer.alloc(0);
 // Plain msgpack any decoder reads: no record structures (msgpackr's own extension), and
 // undefined as nil because msgpackr's default for it is fixext1 of type 0 — the EventTime
 // type. (addExtension cannot write type 0 either: msgpackr rejects 0 as "no type".)
-const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
+// variableMapSize: the smallest map header, as msgpack-c (Fluent Bit) writes it, instead of
+// map16 for every map; 2 bytes less per map, ~8% slower (1.52M → 1.40M records/s).
+const packr = new Packr({ useRecords: false, variableMapSize: true, encodeUndefinedAsNil: true });
 
 // msgpackr writes integers beyond 32 bits as float64, so a record's `"ts":1795421327196`
 // would reach the consumer as 1795421327196.0 where Fluent Bit sends an integer. As a

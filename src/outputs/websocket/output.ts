@@ -24,6 +24,8 @@ interface QueuedChunk {
   notBefore: number;
   /** An earlier attempt wrote it without confirmation: a later flush may duplicate. */
   maybeDelivered: boolean;
+  /** Monotonic ms when the last attempt began. */
+  sentAt: number;
 }
 
 export interface MalformedNotice {
@@ -69,6 +71,7 @@ export class WebSocketOutput {
   private dispatchTimer: NodeJS.Timeout | null = null;
   private idleWaiters: Array<() => void> = [];
   private onAllStopped: (() => void) | null = null;
+  private lastHandshakeAt = 0;
 
   constructor(private readonly config: WebSocketOutputConfig, private readonly service: ServiceConfig,
     log: Logger, private readonly hooks: OutputHooks) {
@@ -186,7 +189,7 @@ export class WebSocketOutput {
   }
 
   private enqueue(chunk: SealedChunk): void {
-    this.queue.push({ chunk, attempts: 0, notBefore: 0, maybeDelivered: false });
+    this.queue.push({ chunk, attempts: 0, notBefore: 0, maybeDelivered: false, sentAt: 0 });
     this.queuedBytes += chunk.byteLength;
     this.dispatch();
   }
@@ -228,6 +231,7 @@ export class WebSocketOutput {
     };
     this.inflight++;
     queued.attempts++;
+    queued.sentAt = performance.now();
     pool.run(task, { transferList: [chunk.arena] }).then(
       (result) => this.onResult(queued, result),
       (error: unknown) => this.onWorkerLost(queued, error),
@@ -272,8 +276,11 @@ export class WebSocketOutput {
     const delay = retryDelaySeconds(queued.attempts, this.service.schedulerBaseSeconds,
       this.service.schedulerCapSeconds);
     this.stats.retries++;
-    queued.notBefore = performance.now() + delay * 1000;
-    this.log.warn(`failed to flush chunk '${queued.chunk.id}', retry in ${delay} seconds: ` +
+    // A connection opened since this attempt began (the worker reconnected on its own): the
+    // backoff would only wait for something that has already happened.
+    queued.notBefore = this.lastHandshakeAt > queued.sentAt ? 0 : performance.now() + delay * 1000;
+    const when = queued.notBefore === 0 ? 'retrying now on a new connection' : `retry in ${delay} seconds`;
+    this.log.warn(`failed to flush chunk '${queued.chunk.id}', ${when}: ` +
       `${reason} (worker #${worker}, ${queued.chunk.records} records)`);
     this.requeue(queued);
   }
@@ -333,6 +340,7 @@ export class WebSocketOutput {
         if (event.ok) {
           this.stats.handshakesOk++;
           this.stats.connectionsOpen++;
+          this.lastHandshakeAt = performance.now();
           this.retryNow();
         } else {
           this.stats.handshakesFailed++;
