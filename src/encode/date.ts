@@ -27,7 +27,7 @@ function micros6(nsec: number): string {
 
 /**
  * C's `%.16g` of a double as Fluent Bit prints it, with its `%.1f` special case for
- * integer-valued doubles. Exported for tests of the rounding corner cases.
+ * integer-valued doubles. Exported so it can be checked against printf in bulk.
  */
 export function formatDouble(d: number): string {
   if (Number.isInteger(d)) return d.toFixed(1);

@@ -10,7 +10,9 @@
 //   growing Buffer, utf8Write per record .. ~560k
 //   JSON.stringify alone, no date/output .. ~1.2M   (the floor)
 // V8 keeps a += string as a rope, so the single flatten + UTF-8 encode at the end beats any
-// per-record write into a Buffer.
+// per-record write into a Buffer. This module as built: ~650k records/s for json_lines with
+// the double date (~810k when the records share their time, iso8601 ~800k); the difference is
+// toPrecision, which runs once per distinct time.
 import type { DateFormat } from '../config/types.js';
 import { formatDate } from './date.js';
 import type { Encoder, EncoderOptions, RecordBody, TimedRecord } from './types.js';

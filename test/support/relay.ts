@@ -44,12 +44,13 @@ export async function startRelay(outputPort: number, output: Record<string, stri
 }
 
 /** Writes the lines spread over `connections` TCP connections, and closes them. */
-export async function sendLines(port: number, lines: readonly string[], connections = 1): Promise<void> {
+export async function sendLines(port: number, lines: readonly string[], connections = 1,
+  terminator = '\n'): Promise<void> {
   const groups: string[][] = Array.from({ length: connections }, () => []);
   lines.forEach((line, i) => groups[i % connections]!.push(line));
   await Promise.all(groups.map((group) => new Promise<void>((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => {
-      socket.end(group.map((line) => `${line}\n`).join(''));
+      socket.end(group.map((line) => `${line}${terminator}`).join(''));
     });
     socket.on('error', reject);
     socket.on('close', () => resolve());
