@@ -36,6 +36,7 @@ export function demoBanner(): string {
     `  websocket out  ws://127.0.0.1:${DEMO_SINK_PORT}/ (json_lines), received by the bundled sink, printed below`,
     'Send it a record from another terminal:',
     `  echo '{"hello": "world"}' | nc -q0 127.0.0.1 ${DEMO_TCP_PORT}`,
+    `  (or without nc, in bash: echo '{"hello": "world"}' > /dev/tcp/127.0.0.1/${DEMO_TCP_PORT})`,
     'Ctrl-C stops it. `wsrelay --help` lists the options.',
     '',
   ].join('\n');
