@@ -169,8 +169,8 @@ export const SERVICE_SCHEMA = {
 export const TCP_SCHEMA = {
   listen: prop(parseWord, '0.0.0.0', 'Address to listen on'),
   port: prop(int(0, 65535), 5170, 'TCP port to listen on (0 = any free port)'),
-  format: prop(oneOf(TCP_FORMATS), 'json' as TcpFormat, 'json: JSON values, newline-separated or not; none: one record per separator'),
-  separator: prop(parseEscaped, '\n', 'Record separator for format none (\\n, \\r\\n, \\t escapes understood)', {
+  format: prop(oneOf(TCP_FORMATS), 'json' as TcpFormat, 'json: one JSON object per line; none: each line becomes {"log": line}'),
+  separator: prop(parseEscaped, '\n', 'Record separator, for both formats (\\n, \\r\\n, \\t escapes understood)', {
     shown: '\\n',
   }),
   buffer_size: prop(positive(parseSizeKb), 32 * 1024, 'Longest accepted record; a bare number is in KB (Fluent Bit)', {
