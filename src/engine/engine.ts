@@ -8,11 +8,12 @@ import type { Logger } from '../log.js';
 import { TcpInput, type SegmentSink } from '../inputs/tcp-input.js';
 import { WebSocketOutput, type MalformedNotice } from '../outputs/websocket/output.js';
 import { Router } from './router.js';
-import type { InputStats, OutputStats } from './stats.js';
+import type { InputStats, OutputBufferState, OutputStats } from './stats.js';
 
 export interface EngineStats {
   readonly inputs: Record<string, InputStats>;
   readonly outputs: Record<string, OutputStats>;
+  readonly buffers: Record<string, OutputBufferState>;
 }
 
 export interface ShutdownReport {
@@ -68,6 +69,7 @@ export class Engine implements SegmentSink {
     return {
       inputs: Object.fromEntries(this.inputs.map((input) => [input.name, input.stats])),
       outputs: Object.fromEntries(this.outputs.map((output) => [output.name, output.stats])),
+      buffers: Object.fromEntries(this.outputs.map((output) => [output.name, output.bufferState()])),
     };
   }
 

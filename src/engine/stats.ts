@@ -1,6 +1,28 @@
 // Plain counters, updated on the hot path without any library call and read by whoever needs
 // them (shutdown summary, tests, the metrics exporter at scrape time).
 
+/** A fixed-bucket histogram in plain numbers (cumulative counts are computed when read). */
+export class Histogram {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+
+  constructor(readonly bounds: readonly number[]) {
+    this.counts = new Array<number>(bounds.length).fill(0);
+  }
+
+  observe(value: number): void {
+    this.sum += value;
+    this.count++;
+    for (let i = 0; i < this.bounds.length; i++) {
+      if (value <= this.bounds[i]!) {
+        this.counts[i]!++;
+        return;
+      }
+    }
+  }
+}
+
 export interface InputStats {
   records: number;
   bytes: number;
@@ -10,6 +32,10 @@ export interface InputStats {
   malformed: number;
   connections: number;
   paused: boolean;
+  /** Total time spent paused by backpressure, in ms (not counting a pause in progress). */
+  pausedMs: number;
+  /** Monotonic ms when the current pause began, or null. */
+  pausedSince: number | null;
 }
 
 /** Why records were given up; every drop is counted under one of these. */
@@ -29,17 +55,46 @@ export interface OutputStats {
   dropped: Record<DropReason, number>;
   handshakesOk: number;
   handshakesFailed: number;
+  /** Connections closed after having been open (reconnects follow these). */
+  connectionsClosed: number;
   connectionsOpen: number;
+  /** Monotonic ms since when no connection has been open (null while one is). */
+  noConnectionSince: number | null;
+  /** Seconds from a chunk being sealed to its confirmation (or write, in write mode). */
+  readonly flushSeconds: Histogram;
+  /** Valid records per flushed chunk. */
+  readonly chunkRecords: Histogram;
+  /** Payload bytes per flushed chunk. */
+  readonly chunkBytes: Histogram;
 }
 
 export function newInputStats(): InputStats {
-  return { records: 0, bytes: 0, oversized: 0, malformed: 0, connections: 0, paused: false };
+  return {
+    records: 0, bytes: 0, oversized: 0, malformed: 0, connections: 0, paused: false,
+    pausedMs: 0, pausedSince: null,
+  };
 }
 
 export function newOutputStats(): OutputStats {
   return {
     chunksFlushed: 0, chunksFailed: 0, records: 0, bytes: 0, retries: 0, retriesFailed: 0,
     resentRecords: 0, dropped: { retry_limit: 0, shutdown: 0, worker_crash: 0 },
-    handshakesOk: 0, handshakesFailed: 0, connectionsOpen: 0,
+    handshakesOk: 0, handshakesFailed: 0, connectionsClosed: 0, connectionsOpen: 0,
+    noConnectionSince: performance.now(),
+    flushSeconds: new Histogram([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]),
+    chunkRecords: new Histogram([1, 10, 100, 1000, 5000, 10_000, 20_000, 50_000, 100_000]),
+    chunkBytes: new Histogram([1024, 16_384, 65_536, 262_144, 1_048_576, 2_097_152, 4_194_304, 8_388_608]),
   };
+}
+
+/** What an output's buffer and pool hold right now (read at scrape time). */
+export interface OutputBufferState {
+  readonly bytes: number;
+  readonly limitBytes: number;
+  readonly chunksQueued: number;
+  readonly chunksInFlight: number;
+  readonly workers: number;
+  /** Piscina's utilization (0..1) and its own queue. */
+  readonly poolUtilization: number;
+  readonly poolQueueSize: number;
 }

@@ -62,6 +62,12 @@ export class TcpInput {
   setPaused(paused: boolean): void {
     if (paused === this.stats.paused) return;
     this.stats.paused = paused;
+    const now = performance.now();
+    if (paused) this.stats.pausedSince = now;
+    else if (this.stats.pausedSince !== null) {
+      this.stats.pausedMs += now - this.stats.pausedSince;
+      this.stats.pausedSince = null;
+    }
     for (const socket of this.sockets) {
       if (paused) socket.pause();
       else socket.resume();

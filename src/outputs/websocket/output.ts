@@ -10,7 +10,7 @@ import type { ChunkSource, SegmentKind } from '../../chunk/layout.js';
 import type { ServiceConfig, WebSocketOutputConfig } from '../../config/types.js';
 import type { EventTime } from '../../encode/types.js';
 import type { Logger } from '../../log.js';
-import { newOutputStats, type DropReason, type OutputStats } from '../../engine/stats.js';
+import { newOutputStats, type DropReason, type OutputBufferState, type OutputStats } from '../../engine/stats.js';
 import type { FlushResult, FlushTask, WorkerEvent, WorkerSettings } from './protocol.js';
 import { retryDelaySeconds } from './retry.js';
 
@@ -135,6 +135,18 @@ export class WebSocketOutput {
     return this.queuedBytes + this.builder.openBytes;
   }
 
+  bufferState(): OutputBufferState {
+    return {
+      bytes: this.bufferedBytes,
+      limitBytes: this.config.memBufLimitBytes,
+      chunksQueued: this.queue.length,
+      chunksInFlight: this.inflight,
+      workers: this.config.workers,
+      poolUtilization: this.pool?.utilization ?? 0,
+      poolQueueSize: this.pool?.queueSize ?? 0,
+    };
+  }
+
   get isFull(): boolean {
     return this.full;
   }
@@ -247,6 +259,9 @@ export class WebSocketOutput {
     }
     if (result.status === 'flushed') {
       this.stats.chunksFlushed++;
+      this.stats.flushSeconds.observe((performance.now() - queued.chunk.sealedAt) / 1000);
+      this.stats.chunkRecords.observe(result.records);
+      this.stats.chunkBytes.observe(result.bytes);
       this.stats.records += result.records;
       this.stats.bytes += result.bytes;
       if (queued.maybeDelivered) this.stats.resentRecords += result.records;
@@ -340,6 +355,7 @@ export class WebSocketOutput {
         if (event.ok) {
           this.stats.handshakesOk++;
           this.stats.connectionsOpen++;
+          this.stats.noConnectionSince = null;
           this.lastHandshakeAt = performance.now();
           this.retryNow();
         } else {
@@ -347,7 +363,9 @@ export class WebSocketOutput {
         }
         break;
       case 'closed':
+        this.stats.connectionsClosed++;
         this.stats.connectionsOpen = Math.max(0, this.stats.connectionsOpen - 1);
+        if (this.stats.connectionsOpen === 0) this.stats.noConnectionSince = performance.now();
         break;
       case 'stopped':
         this.stoppedWorkers.add(event.worker);
