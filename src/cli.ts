@@ -10,7 +10,7 @@ import { resolvePipeline } from './config/resolve.js';
 import type { PipelineConfig } from './config/types.js';
 import { DEMO_SINK_PORT, demoBanner, demoPipeline } from './demo.js';
 import { Engine } from './engine/engine.js';
-import { Logger } from './log.js';
+import { Logger, logSink } from './log.js';
 import { startSink, type RunningSink } from './sink/sink.js';
 
 function version(): string {
@@ -73,7 +73,7 @@ async function main(argv: string[]): Promise<void> {
       'use the command line (-i tcp ... -o websocket ...)', { at: null });
   }
   const { config, warnings } = resolvePipeline(command.demo ? demoPipeline() : command.pipeline);
-  const log = new Logger(config.service.logLevel);
+  const log = new Logger(config.service.logLevel, '', logSink(config.service.logFile));
   for (const warning of warnings) log.warn(warning);
   if (command.dryRun) {
     process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);

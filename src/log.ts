@@ -4,6 +4,7 @@
 // the main thread by Node). Repeated warnings go through `burst()`, which prints the first one
 // at once and then a single summary of how many were suppressed, so one bad peer spamming
 // malformed lines cannot flood the log.
+import { openSync, writeSync } from 'node:fs';
 import type { LogLevel } from './config/types.js';
 
 const levelRank: Record<LogLevel, number> = { off: 0, error: 1, warn: 2, info: 3, debug: 4, trace: 5 };
@@ -16,6 +17,16 @@ export interface LogSink {
 }
 
 const stderrSink: LogSink = { write: (line) => process.stderr.write(line) };
+
+/**
+ * `Log_File`: appends synchronously (O_APPEND), so the main thread and the worker threads can
+ * share one file without interleaving inside a line; log lines are rare enough for that.
+ */
+export function logSink(path: string | null): LogSink {
+  if (path === null) return stderrSink;
+  const fd = openSync(path, 'a');
+  return { write: (line) => { writeSync(fd, line); } };
+}
 
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);

@@ -64,7 +64,8 @@ test('the documented command line resolves to the full expected config', () => {
   const { config, warnings } = run(argv.split(' '));
   assert.deepEqual(warnings, []);
   assert.deepEqual(config, {
-    service: { flushSeconds: 1, graceSeconds: 5, logLevel: 'info', schedulerBaseSeconds: 5, schedulerCapSeconds: 2000 },
+    service: { flushSeconds: 1, graceSeconds: 5, logLevel: 'info', schedulerBaseSeconds: 5, schedulerCapSeconds: 2000,
+      http: { enabled: false, listen: '0.0.0.0', port: 2020 }, logFile: null, storagePath: null },
     inputs: [
       {
         plugin: 'tcp',

@@ -6,7 +6,7 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { decodeChunk } from '../src/chunk/chunk-reader.js';
 import { createEncoder } from '../src/encode/index.js';
-import { Logger } from '../src/log.js';
+import { Logger, logSink } from '../src/log.js';
 import type {
   ControlMessage, FlushResult, FlushTask, WorkerEvent, WorkerSettings,
 } from '../src/outputs/websocket/protocol.js';
@@ -14,7 +14,7 @@ import { Connection } from './connection.js';
 
 const settings = Piscina.workerData as WorkerSettings;
 const workerIndex = Atomics.add(new Int32Array(settings.workerCounter), 0, 1);
-const log = new Logger(settings.logLevel, `output:websocket:${settings.outputName}`);
+const log = new Logger(settings.logLevel, `output:websocket:${settings.outputName}`, logSink(settings.logFile));
 const encoder = createEncoder(settings.encoder);
 const channel = new BroadcastChannel(settings.channel);
 

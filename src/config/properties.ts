@@ -160,8 +160,9 @@ export const SERVICE_SCHEMA = {
   log_level: prop(oneOf(LOG_LEVELS), 'info' as LogLevel, `Log level: ${LOG_LEVELS.join('|')}`),
   'scheduler.base': prop(positiveSeconds, 5, 'Retry backoff: the first retry waits between base and 2*base seconds'),
   'scheduler.cap': prop(positiveSeconds, 2000, 'Retry backoff: longest wait between retries, in seconds'),
-  // Accepted and validated now; served by the metrics server in a later version.
-  http_server: prop(parseBoolean, false, 'Serve Prometheus metrics over HTTP (same as -H)'),
+  log_file: prop<string | null>(parseWord, null, 'Write the log to this file instead of standard error'),
+  'storage.path': prop<string | null>(parseWord, null, 'Directory for filesystem buffering (stored; used from issue 7)'),
+  http_server: prop(parseBoolean, false, 'Serve Prometheus metrics, /healthz and /readyz over HTTP (same as -H)'),
   http_listen: prop(parseWord, '0.0.0.0', 'Address the metrics server listens on'),
   http_port: prop(int(0, 65535), 2020, 'Port of the metrics server (same as -P)'),
 } as const satisfies Schema;

@@ -69,9 +69,10 @@ function resolveService(section: RawSection, warnings: string[]): ServiceConfig 
       { at, key: 'scheduler.cap', section: 'SERVICE' },
     );
   }
-  // http_server/http_listen/http_port are validated above and used by the metrics server in a
-  // later version; ServiceConfig has no field for them yet.
   return {
+    http: { enabled: v.http_server, listen: v.http_listen, port: v.http_port },
+    logFile: v.log_file,
+    storagePath: v['storage.path'],
     flushSeconds: v.flush,
     graceSeconds: v.grace,
     logLevel: v.log_level,

@@ -43,6 +43,12 @@ export interface ServiceConfig {
   /** First retry waits between base and 2·base seconds (plus jitter), doubling up to cap. */
   readonly schedulerBaseSeconds: number;
   readonly schedulerCapSeconds: number;
+  /** The metrics/health HTTP server (`HTTP_Server`, `-H`). */
+  readonly http: { readonly enabled: boolean; readonly listen: string; readonly port: number };
+  /** Log to this file instead of stderr (`Log_File`). */
+  readonly logFile: string | null;
+  /** `storage.path`: stored for filesystem buffering (issue 7). */
+  readonly storagePath: string | null;
 }
 
 export type TcpFormat = 'json' | 'none';

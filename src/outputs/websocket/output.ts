@@ -101,6 +101,7 @@ export class WebSocketOutput {
       idleCloseMs: this.config.keepalive ? this.config.keepaliveIdleTimeoutSeconds * 1000 : -1,
       compress: this.config.compress,
       logLevel: this.log.level,
+      logFile: this.service.logFile,
       channel: this.channel.name,
       workerCounter: new SharedArrayBuffer(4),
     };

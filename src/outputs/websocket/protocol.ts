@@ -18,6 +18,8 @@ export interface WorkerSettings {
   readonly idleCloseMs: number;
   readonly compress: boolean;
   readonly logLevel: LogLevel;
+  /** Log_File, or null for stderr. */
+  readonly logFile: string | null;
   /** BroadcastChannel name for connection events and the shutdown request. */
   readonly channel: string;
   /** One Int32 slot, atomically incremented to number the workers #0, #1, ... */
