@@ -109,8 +109,16 @@ export async function waitForTcp(port: number, child: Child, timeoutMs: number):
   return `not accepting on port ${port} after ${timeoutMs / 1000} s`;
 }
 
-/** The last few lines of a stderr tail, one line, for a table cell or an error message. */
+/**
+ * The gist of a stderr tail on one line: the last line that reads like an error ("…Error…",
+ * "error:", "wsrelay: …"), else the last few lines; stack frames are skipped.
+ */
 export function tailLines(text: string, lines = 3): string {
-  const t = text.trim().split('\n').slice(-lines).join(' | ');
-  return t.length > 0 ? t : '(no stderr)';
+  const kept = text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.length > 0 && !/^\s+at /.test(l) && !/^Node\.js v\d/.test(l));
+  const err = kept.filter((l) => /^(\w*Error\b|wsrelay:)|\berror\b/i.test(l.trim())).pop();
+  const t = err ?? kept.slice(-lines).join(' | ');
+  return t.length > 0 ? t.trim() : '(no output)';
 }

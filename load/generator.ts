@@ -10,7 +10,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { setImmediate as immediate } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { report, wallMs } from './protocol.js';
+import { cpuSeconds, report, wallMs } from './protocol.js';
 
 /** Every line is padded to this many bytes, newline included. */
 const LINE_BYTES = 115;
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
   if (rate > 0) await paced(conns, rate);
   else await Promise.all(conns.map(pump));
   clearInterval(ticker);
-  report({ type: 'done', at: wallMs(), records: recordsWritten, bytes: bytesWritten });
+  report({ type: 'done', at: wallMs(), records: recordsWritten, bytes: bytesWritten, cpuS: cpuSeconds() });
 }
 
 main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));

@@ -87,30 +87,33 @@ export interface ThreadCpu {
 }
 
 /**
- * CPU seconds per thread between two samples. Labels: "main" (tid = pid); the thread's own name
- * when it is not the process's name; threads started with the process (V8 platform: GC, JIT;
- * signal/inspector helpers) are summed as "startup threads (N)"; later threads, in start order,
- * are "thread#1", "thread#2"… (in the relay these are its worker threads; libuv pool threads,
- * started on first use, look the same). Threads gone before the end sample are not listed.
+ * CPU seconds per thread between two samples. Node 20 names every thread "node", so labels are:
+ *   "main"         the thread whose tid is the pid (the event loop);
+ *   its own name   when the code renamed it (/proc/thread-self/comm);
+ *   "helpers"      summed: threads Node starts while booting, i.e. within 30 ms of the first
+ *                  non-main thread (V8 platform threads: concurrent GC and JIT; libuv pool),
+ *                  plus any later thread that used less than 10 ms in the window;
+ *   "thread#1"…    the other, later threads, in creation order: in the relay, its worker
+ *                  threads (worker_threads).
+ * Threads gone before the end sample are not listed (their time is in the process total).
  */
 export function threadCpu(pid: number, start: ProcSample, end: ProcSample): ThreadCpu[] {
   const before = new Map(start.threads.map((t) => [t.tid, t.cpuS]));
   const main = end.threads.find((t) => t.tid === pid);
   const mainComm = main?.comm ?? 'node';
-  const mainStart = main?.startTicks ?? 0;
+  const others = end.threads.filter((t) => t.tid !== pid);
+  const firstStart = Math.min(...others.map((t) => t.startTicks));
+  const bootWindow = Math.ceil(0.03 * TICKS_PER_S);
   const out: ThreadCpu[] = [];
-  let startupCpu = 0;
-  let startupCount = 0;
+  let helpers = 0;
   let late = 0;
-  for (const t of end.threads) {
+  if (main) out.push({ label: 'main', cpuS: main.cpuS - (before.get(pid) ?? 0) });
+  for (const t of others) {
     const cpu = t.cpuS - (before.get(t.tid) ?? 0);
-    if (t.tid === pid) out.unshift({ label: 'main', cpuS: cpu });
-    else if (t.comm !== mainComm) out.push({ label: t.comm, cpuS: cpu });
-    else if (t.startTicks <= mainStart + 1) {
-      startupCpu += cpu;
-      startupCount++;
-    } else out.push({ label: `thread#${++late}`, cpuS: cpu });
+    if (t.comm !== mainComm) out.push({ label: t.comm, cpuS: cpu });
+    else if (t.startTicks <= firstStart + bootWindow || cpu < 0.01) helpers += cpu;
+    else out.push({ label: `thread#${++late}`, cpuS: cpu });
   }
-  if (startupCount > 0) out.push({ label: `startup threads (${startupCount})`, cpuS: startupCpu });
+  out.push({ label: 'helpers', cpuS: helpers });
   return out;
 }

@@ -39,6 +39,8 @@ export interface SinkStats {
   readonly p50: number;
   readonly p99: number;
   readonly max: number;
+  /** The sink's own CPU time (user + system) since it started, seconds. */
+  readonly cpuS: number;
 }
 
 export type SinkMessage =
@@ -53,7 +55,7 @@ export type GeneratorMessage =
   | { readonly type: 'connected'; readonly at: number }
   | { readonly type: 'started'; readonly at: number }
   | { readonly type: 'progress'; readonly records: number; readonly at: number }
-  | { readonly type: 'done'; readonly at: number; readonly records: number; readonly bytes: number }
+  | { readonly type: 'done'; readonly at: number; readonly records: number; readonly bytes: number; readonly cpuS: number }
   | { readonly type: 'error'; readonly message: string };
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -67,7 +69,7 @@ function nums(o: Record<string, unknown>, keys: readonly string[]): boolean {
 const STATS_KEYS: readonly (keyof SinkStats)[] = [
   'received', 'unique', 'duplicates', 'missing', 'outOfRange', 'badRecords', 'messages',
   'textMessages', 'binaryMessages', 'bytes', 'validatedMessages', 'invalidMessages', 'connections', 'firstAt', 'lastAt', 'completeAt',
-  'p50', 'p99', 'max',
+  'p50', 'p99', 'max', 'cpuS',
 ];
 
 export function asSinkMessage(v: unknown): SinkMessage | null {
@@ -100,12 +102,18 @@ export function asGeneratorMessage(v: unknown): GeneratorMessage | null {
     case 'progress':
       return nums(v, ['records', 'at']) ? (v as GeneratorMessage) : null;
     case 'done':
-      return nums(v, ['at', 'records', 'bytes']) ? (v as GeneratorMessage) : null;
+      return nums(v, ['at', 'records', 'bytes', 'cpuS']) ? (v as GeneratorMessage) : null;
     case 'error':
       return typeof v.message === 'string' ? (v as GeneratorMessage) : null;
     default:
       return null;
   }
+}
+
+/** CPU time (user + system) this process has used, seconds. */
+export function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 /** Sends to the parent over IPC when there is one, else prints one JSON line on stdout. */

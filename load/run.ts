@@ -1,5 +1,7 @@
 // One run of one scenario: sink, relay and generator as separate processes on 127.0.0.1, timed
 // from the generator's first byte to the sink's last record, relay sampled from /proc.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { kill, freePort, spawnNode, tailLines, waitForTcp, type Child } from './children.js';
 import { sampleProc, threadCpu, type ProcSample, type ThreadCpu } from './procstat.js';
 import { asGeneratorMessage, asSinkMessage, type SinkStats } from './protocol.js';
@@ -30,6 +32,9 @@ export interface RunResult {
   readonly rssStartMB: number;
   readonly rssEndMB: number;
   readonly threads: ThreadCpu[];
+  /** CPU the harness itself used (it shares the machine with the relay), seconds. */
+  readonly generatorCpuS: number;
+  readonly sinkCpuS: number;
   readonly sink: SinkStats | null;
   /** Things that looked wrong but did not stop the run. */
   readonly notes: string[];
@@ -55,6 +60,7 @@ function emptyResult(scenario: string, records: number, error: string, relay: Ch
   return {
     scenario, error, records, complete: false, elapsedS: 0, recordsPerS: 0, inputMBps: 0,
     relayCpuS: 0, cpuUsPerRecord: 0, peakRssMB: 0, rssStartMB: 0, rssEndMB: 0, threads: [],
+    generatorCpuS: 0, sinkCpuS: 0,
     sink: null, notes: [], relayOutput: relay ? relay.stderrTail().trim() : '',
   };
 }
@@ -74,7 +80,9 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
   let startedAt = 0;
   let genRecords = 0;
   let genBytes = 0;
+  let genCpuS = 0;
   let genDone = false;
+  let lastGenProgress = Date.now();
   let genError: string | null = null;
   let relay: Child | null = null;
   try {
@@ -98,6 +106,10 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
     }
 
     progress('starting relay');
+    const script = sc.relayArgs(inPort, outPort)[0] ?? '';
+    if (script.endsWith('.js') && !existsSync(path.join(opt.root, script))) {
+      return emptyResult(sc.name, n, `relay failed to start: ${script} not found (run make build)`, null);
+    }
     relay = spawnNode('relay', sc.relayArgs(inPort, outPort), opt.root);
     children.push(relay);
     const notReady = await waitForTcp(inPort, relay, 20_000);
@@ -119,11 +131,15 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
       const m = asGeneratorMessage(raw);
       if (m === null) return;
       if (m.type === 'started') startedAt = m.at;
-      else if (m.type === 'progress') genRecords = m.records;
+      else if (m.type === 'progress') {
+        if (m.records !== genRecords) lastGenProgress = Date.now();
+        genRecords = m.records;
+      }
       else if (m.type === 'done') {
         genDone = true;
         genRecords = m.records;
         genBytes = m.bytes;
+        genCpuS = m.cpuS;
         lastSinkProgress = Math.max(lastSinkProgress, Date.now());
       } else if (m.type === 'error') genError = m.message;
     });
@@ -138,7 +154,11 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
       else if (genError !== null) stop = `generator: ${genError}`;
       else if (gen.exitCode() !== null && !genDone) stop = `generator exited (${gen.exitCode()}): ${tailLines(gen.stderrTail())}`;
       else if (Date.now() > deadline) stop = `timed out after ${Math.round((60_000 + n * 0.01) / 1000)} s`;
-      else if (genDone && Date.now() - lastSinkProgress > opt.idleMs) stop = `stalled: nothing new for ${opt.idleMs / 1000} s after the generator finished`;
+      else if (Date.now() - Math.max(lastSinkProgress, lastGenProgress) > opt.idleMs) {
+        stop = genDone
+          ? `stalled: nothing new for ${opt.idleMs / 1000} s after the generator finished`
+          : `stalled: the relay neither accepted nor delivered anything for ${opt.idleMs / 1000} s`;
+      }
       if (Date.now() - lastReport >= 250) {
         lastReport = Date.now();
         const rate = startedAt > 0 ? sinkUnique / Math.max(1e-3, (performance.timeOrigin + performance.now() - startedAt) / 1000) : 0;
@@ -150,7 +170,11 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
 
     // Late duplicates show up in a second report shortly after completion.
     await sleep(reports.complete !== null ? 300 : 0);
-    sink.proc.send({ type: 'report' });
+    try {
+      sink.proc.send({ type: 'report' });
+    } catch {
+      // sink gone: use what it reported on completion, if anything
+    }
     await waitUntil(() => reports.requested !== null, 2_000);
     const stats = reports.requested ?? reports.complete;
     const relayOutput = r.stderrTail().trim();
@@ -169,7 +193,8 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
       elapsedS, recordsPerS: stats.unique / elapsedS, inputMBps: (genBytes || n * 115) / 1e6 / elapsedS,
       relayCpuS: cpuS, cpuUsPerRecord: (cpuS * 1e6) / n,
       peakRssMB: end?.hwmMB ?? 0, rssStartMB: start.rssMB, rssEndMB: end?.rssMB ?? 0,
-      threads: end ? threadCpu(r.pid, start, end) : [], sink: stats, notes, relayOutput,
+      threads: end ? threadCpu(r.pid, start, end) : [], generatorCpuS: genCpuS, sinkCpuS: stats.cpuS,
+      sink: stats, notes, relayOutput,
     };
   } finally {
     await Promise.all(children.reverse().map((c) => kill(c)));

@@ -11,60 +11,60 @@
 /** seq is NaN when it is not a plain non-negative integer; t is NaN when absent. */
 export type ScanSink = (seq: number, t: number) => void;
 
-/** The JSON number at p (leading spaces skipped); NaN when there is none. Plain digits with an
- *  optional fraction are parsed inline; anything else (sign, exponent) goes through Number(). */
-function readDecimal(b: Buffer, p: number): number {
-  while (b[p] === 32) p++;
+/** Where the last readDecimal stopped. */
+let numberEnd = 0;
+
+/** The JSON number at p in s (leading spaces skipped); NaN when there is none. Plain digits with
+ *  an optional fraction are parsed inline; anything else (sign, exponent) goes through Number(). */
+function readDecimal(s: string, p: number): number {
+  while (s.charCodeAt(p) === 32) p++;
   const start = p;
   let v = 0;
-  let c = b[p];
-  while (c !== undefined && c >= 48 && c <= 57) {
+  let c = s.charCodeAt(p);
+  while (c >= 48 && c <= 57) {
     v = v * 10 + (c - 48);
-    c = b[++p];
+    c = s.charCodeAt(++p);
   }
   if (c === 46 /* . */) {
     let scale = 1;
-    c = b[++p];
-    while (c !== undefined && c >= 48 && c <= 57) {
+    c = s.charCodeAt(++p);
+    while (c >= 48 && c <= 57) {
       scale *= 10;
       v += (c - 48) / scale;
-      c = b[++p];
+      c = s.charCodeAt(++p);
     }
   }
   if (c === 101 || c === 69 || c === 45 || c === 43 /* e E - + */) {
-    while (c !== undefined && ((c >= 48 && c <= 57) || c === 101 || c === 69 || c === 45 || c === 43 || c === 46)) c = b[++p];
-    return Number(b.toString('latin1', start, p));
+    while ((c >= 48 && c <= 57) || c === 101 || c === 69 || c === 45 || c === 43 || c === 46) c = s.charCodeAt(++p);
+    numberEnd = p;
+    return Number(s.slice(start, p));
   }
+  numberEnd = p;
   return p === start ? NaN : v;
 }
 
-/** Returns the number of records found. A plain byte loop: Buffer.indexOf costs more per call
- *  than it saves on ~130-byte records. */
+/** Returns the number of records found. Searches a latin1 copy of the message with
+ *  String.indexOf (inlined by V8; Buffer.indexOf pays a native call per search). */
 export function scanJson(b: Buffer, onRecord: ScanSink): number {
+  const s = b.toString('latin1');
   let count = 0;
-  let seq = -1; // -1: no record open yet
-  let t = NaN;
-  const end = b.length - 3;
-  for (let i = 0; i < end; i++) {
-    if (b[i] !== 34 /* " */) continue;
-    const c = b[i + 1];
-    if (c === 115 /* s */ && b[i + 2] === 101 && b[i + 3] === 113 && b[i + 4] === 34 && b[i + 5] === 58) {
-      if (seq !== -1) {
-        onRecord(seq, t);
-        count++;
-      }
-      const v = readDecimal(b, i + 6);
-      seq = Number.isInteger(v) && v >= 0 ? v : NaN;
-      t = NaN;
-      i += 6;
-    } else if (c === 116 /* t */ && b[i + 2] === 34 && b[i + 3] === 58 && seq !== -1 && Number.isNaN(t)) {
-      t = readDecimal(b, i + 4);
-      i += 4;
+  let pos = s.indexOf('"seq":');
+  while (pos >= 0) {
+    const v = readDecimal(s, pos + 6);
+    const seq = Number.isInteger(v) && v >= 0 ? v : NaN;
+    const q = numberEnd;
+    const next = s.indexOf('"seq":', q);
+    let t = NaN;
+    if (s.charCodeAt(q) === 44 && s.charCodeAt(q + 1) === 34 && s.charCodeAt(q + 2) === 116 &&
+      s.charCodeAt(q + 3) === 34 && s.charCodeAt(q + 4) === 58) {
+      t = readDecimal(s, q + 5); // the usual `"seq":N,"t":T`
+    } else {
+      const tp = s.indexOf('"t":', q);
+      if (tp >= 0 && (next < 0 || tp < next)) t = readDecimal(s, tp + 4);
     }
-  }
-  if (seq !== -1) {
     onRecord(seq, t);
     count++;
+    pos = next;
   }
   return count;
 }

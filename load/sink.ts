@@ -15,7 +15,7 @@ import { WebSocketServer, type RawData } from 'ws';
 import { decodeMsgpack, decodeText } from './decode.js';
 import { scanJson, scanMsgpack } from './scan.js';
 import { LatencyHistogram } from './histogram.js';
-import { asSinkCommand, report, wallMs, type SinkStats } from './protocol.js';
+import { asSinkCommand, cpuSeconds, report, wallMs, type SinkStats } from './protocol.js';
 
 const { values } = parseArgs({
   options: {
@@ -92,7 +92,7 @@ function stats(): SinkStats {
     received, unique, duplicates: received - unique, missing: n - unique, outOfRange, badRecords,
     messages, textMessages, binaryMessages, bytes, validatedMessages, invalidMessages, connections,
     firstAt, lastAt, completeAt,
-    p50: latency.quantile(0.5), p99: latency.quantile(0.99), max: latency.max,
+    p50: latency.quantile(0.5), p99: latency.quantile(0.99), max: latency.max, cpuS: cpuSeconds(),
   };
 }
 

@@ -117,7 +117,7 @@ test('a server that stops reading pauses the input; memory stays bounded; all ar
   const output = relay.engine.outputs[0]!;
   const input = relay.engine.stats().inputs['tcp.0']!;
   let peakBuffered = 0;
-  const sampler = setInterval(() => { peakBuffered = Math.max(peakBuffered, output.bufferedBytes); }, 5);
+  const sampler = setInterval(() => { peakBuffered = Math.max(peakBuffered, output.bufferState().bytes); }, 5);
   try {
     const payload = Buffer.from(Array.from({ length: total }, (_, i) => `${line(i)}\n`).join(''));
     socket.write(payload);

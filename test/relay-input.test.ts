@@ -24,7 +24,7 @@ test('malformed and oversized lines are counted, logged once per burst, and the 
     assert.deepEqual(server.jsonRecords().map((r) => r['seq']), good.map((_, i) => i));
     assert.equal(input.oversized, 2);
     assert.equal(input.malformed, 5);
-    const malformedLogs = relay.logs.filter((l) => l.includes('invalid JSON'));
+    const malformedLogs = relay.logs.filter((l) => l.includes('invalid record'));
     assert.equal(malformedLogs.length, 1, 'one warning for the burst');
     assert.match(malformedLogs[0]!, /from 127\.0\.0\.1:\d+/);
     const oversizedLogs = relay.logs.filter((l) => l.includes('Buffer_Size'));

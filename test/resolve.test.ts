@@ -15,8 +15,8 @@ function pipeline(argv: string[]): RawPipeline {
 }
 
 const run = (argv: string[]): ResolveResult => resolvePipeline(pipeline(argv));
-const out = (argv: string[]): WebSocketOutputConfig => run(argv).config.outputs[0]!;
-const inp = (argv: string[]): TcpInputConfig => run(argv).config.inputs[0]!;
+const out = (argv: string[]): WebSocketOutputConfig => run(argv).config.outputs[0]! as WebSocketOutputConfig;
+const inp = (argv: string[]): TcpInputConfig => run(argv).config.inputs[0]! as TcpInputConfig;
 const ws = (...p: string[]): WebSocketOutputConfig => out(['-i', 'tcp', '-o', 'websocket', ...p.flatMap((x) => ['-p', x])]);
 
 function fails(argv: string[], code: ConfigErrorCode, message: string, key: string | null = null): void {
@@ -88,8 +88,8 @@ test('the config is deeply frozen', () => {
   assert.ok(Object.isFrozen(config));
   assert.ok(Object.isFrozen(config.service));
   assert.ok(Object.isFrozen(config.outputs));
-  assert.ok(Object.isFrozen(config.outputs[0]!.gelf));
-  assert.ok(Object.isFrozen(config.outputs[0]!.headers[0]));
+  assert.ok(Object.isFrozen((config.outputs[0]! as WebSocketOutputConfig).gelf));
+  assert.ok(Object.isFrozen((config.outputs[0]! as WebSocketOutputConfig).headers[0]));
   assert.throws(() => {
     (config.outputs[0] as { port: number }).port = 1;
   }, TypeError);
@@ -127,8 +127,8 @@ test('a repeated key: the last one wins', () => {
 });
 
 test('unknown plugins fail naming them', () => {
-  fails(['-i', 'tcp', '-o', 'http'], 'WSR_CONFIG_UNKNOWN_PLUGIN', "command line, argument 4: unknown output plugin 'http' (supported: websocket)");
-  fails(['-i', 'cpu', '-o', 'websocket'], 'WSR_CONFIG_UNKNOWN_PLUGIN', "command line, argument 2: unknown input plugin 'cpu' (supported: tcp)");
+  fails(['-i', 'tcp', '-o', 'http'], 'WSR_CONFIG_UNKNOWN_PLUGIN', "command line, argument 4: unknown output plugin 'http' (supported: websocket, stdout, null)");
+  fails(['-i', 'cpu', '-o', 'websocket'], 'WSR_CONFIG_UNKNOWN_PLUGIN', "command line, argument 2: unknown input plugin 'cpu' (supported: tcp, http, forward, dummy)");
 });
 
 test('an unknown key fails naming it, a close match and the known keys', () => {
@@ -160,8 +160,9 @@ test('bad values fail naming the key and the argument position', () => {
 
 test('an empty value means the default, with a warning naming key and place', () => {
   const { config, warnings } = run(['-i', 'tcp', '-o', 'websocket', '-p', 'uri=/x', '-p', 'URI=', '-p', 'port=']);
-  assert.equal(config.outputs[0]!.uri, '/');
-  assert.equal(config.outputs[0]!.port, 80);
+  const output = config.outputs[0]! as WebSocketOutputConfig;
+  assert.equal(output.uri, '/');
+  assert.equal(output.port, 80);
   assert.deepEqual(warnings, [
     "command line, argument 8: [OUTPUT websocket.0] property 'URI' is empty: using the default (/)",
     "command line, argument 10: [OUTPUT websocket.0] property 'port' is empty: using the default (80)",

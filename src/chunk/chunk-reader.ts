@@ -2,6 +2,8 @@
 // source's separator, parses JSON lines (every record is validated here, off the main
 // thread) and wraps raw lines. Lines that are not JSON objects are counted per source, with
 // one sample error for the log; they never stop the records around them.
+import { Unpackr } from 'msgpackr';
+import { registerEventTimeExtension, toEventTime } from '../encode/event-time-ext.js';
 import type { RecordBody, TimedRecord } from '../encode/types.js';
 import { SEGMENT_HEADER_BYTES, SegmentKind, type ChunkSource } from './layout.js';
 
@@ -15,6 +17,9 @@ export interface DecodedChunk {
   readonly records: TimedRecord[];
   readonly malformed: MalformedReport[];
 }
+
+registerEventTimeExtension();
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 function isPlainObject(value: unknown): value is RecordBody {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -46,6 +51,16 @@ export function decodeChunk(arena: ArrayBuffer, byteLength: number,
     const time = { sec: view.getUint32(at + 8, true), nsec: view.getUint32(at + 12, true) };
     const start = at + SEGMENT_HEADER_BYTES;
     at = start + length;
+    if (kind === SegmentKind.MsgpackEntries) {
+      // Written by the forward input from entries it had already decoded and checked.
+      for (const entry of unpackr.unpackMultiple(bytes.subarray(start, start + length)) as unknown[]) {
+        const entryTime = Array.isArray(entry) ? toEventTime(entry[0]) : null;
+        const body: unknown = Array.isArray(entry) ? entry[1] : undefined;
+        if (entryTime && isPlainObject(body)) records.push({ time: entryTime, body });
+        else noteMalformed(sourceIndex, JSON.stringify(entry) ?? '', new Error('not a [time, record] entry'));
+      }
+      continue;
+    }
     const separator = sources[sourceIndex]?.separator ?? '\n';
     const lines = bytes.toString('utf8', start, start + length).split(separator);
     for (let line of lines) {

@@ -20,6 +20,8 @@ export const enum SegmentKind {
   JsonLines = 0,
   /** Separator-delimited lines, each wrapped as {"log": line} (tcp Format none). */
   RawLines = 1,
+  /** A msgpack stream of [EventTime, record] entries with their own times (forward input). */
+  MsgpackEntries = 2,
 }
 
 /** Describes where a chunk's segments came from; structured-cloned with each chunk. */

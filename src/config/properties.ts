@@ -2,12 +2,10 @@
 // keys, their parsers, defaults and one-line descriptions. resolve.ts validates against it,
 // help.ts and the README reference are generated from it, so they cannot drift apart.
 // Keys are lowercase; the user's spelling is matched case-insensitively (as Fluent Bit).
-import { ConfigError, TLS_LATER } from './errors.js';
 import type { DateFormat, DeliveryMode, LogLevel, OutputFormat, TcpFormat } from './types.js';
 import {
   badValue,
   parseBoolean,
-  parseEnum,
   parseEscaped,
   parseInteger,
   parseRetryLimit,
@@ -15,90 +13,16 @@ import {
   parseSize,
   parseSizeKb,
   parseWord,
-  type ValueContext,
   type ValueParser,
 } from './values.js';
+import {
+  int, oneOf, parseDateKey, parseRegex, parseTls, positive, positiveSeconds, prop, repeat, type Schema,
+} from './schema-kit.js';
+import { DUMMY_SCHEMA, FORWARD_SCHEMA, HTTP_SCHEMA, NULL_SCHEMA, STDOUT_SCHEMA } from './plugin-schemas.js';
 
-interface SpecBase {
-  /** The default as --help and the README show it (`32 (KB)`, `none`, `instance name`). */
-  readonly shownDefault: string;
-  /** One line, no trailing period. */
-  readonly description: string;
-  /** Set for keys kept only so old configs load: the warning printed when one is used. */
-  readonly obsolete?: string;
-}
-
-export interface SingleProperty<T> extends SpecBase {
-  readonly repeatable: false;
-  readonly parse: ValueParser<T>;
-  readonly default: T;
-}
-
-/** A key that may be given several times; every value is kept, in order. */
-export interface RepeatableProperty<T> extends SpecBase {
-  readonly repeatable: true;
-  readonly parse: ValueParser<T>;
-  readonly default: readonly T[];
-}
-
-export type PropertySpec = SingleProperty<unknown> | RepeatableProperty<unknown>;
-export type Schema = Readonly<Record<string, PropertySpec>>;
-
-/** The typed values read from a section: one value per key, an array for repeatable keys. */
-export type SchemaValues<S extends Schema> = {
-  readonly [K in keyof S]: S[K] extends RepeatableProperty<infer T>
-    ? readonly T[]
-    : S[K] extends SingleProperty<infer T>
-      ? T
-      : never;
-};
-
-function show(value: unknown): string {
-  if (value === null) return 'none';
-  if (typeof value === 'boolean') return value ? 'on' : 'off';
-  return String(value);
-}
-
-function prop<T>(
-  parse: ValueParser<T>,
-  def: T,
-  description: string,
-  extra: { shown?: string; obsolete?: string } = {},
-): SingleProperty<T> {
-  const spec = { repeatable: false as const, parse, default: def, description, shownDefault: extra.shown ?? show(def) };
-  return extra.obsolete === undefined ? spec : { ...spec, obsolete: extra.obsolete };
-}
-
-function repeat<T>(parse: ValueParser<T>, description: string): RepeatableProperty<T> {
-  return { repeatable: true, parse, default: [], description, shownDefault: 'none' };
-}
+export type { PropertySpec, RepeatableProperty, Schema, SchemaValues, SingleProperty } from './schema-kit.js';
 
 // ---- parsers specific to a key ------------------------------------------------------------
-
-const int =
-  (min: number, max: number): ValueParser<number> =>
-  (v, ctx) =>
-    parseInteger(v, ctx, min, max);
-
-/** Seconds that must be > 0: a zero flush or timeout would spin or fire at once. */
-const positiveSeconds: ValueParser<number> = (v, ctx) => {
-  const n = parseSeconds(v, ctx);
-  if (n <= 0) throw badValue(ctx, 'a number of seconds > 0', v);
-  return n;
-};
-
-const positive =
-  (parse: ValueParser<number>): ValueParser<number> =>
-  (v, ctx) => {
-    const n = parse(v, ctx);
-    if (n <= 0) throw badValue(ctx, 'a size > 0', v);
-    return n;
-  };
-
-const oneOf =
-  <T extends string>(allowed: readonly T[], aliases: Readonly<Record<string, T>> = {}): ValueParser<T> =>
-  (v, ctx) =>
-    parseEnum(v, ctx, allowed, aliases);
 
 const parseUri: ValueParser<string> = (v, ctx) => {
   const text = v.trim();
@@ -118,29 +42,6 @@ const parseHeader: ValueParser<readonly [string, string]> = (v, ctx) => {
   return [name, value] as const;
 };
 
-/** Fluent Bit's http output turns the date key off with a boolean false: do the same here. */
-const parseDateKey: ValueParser<string | null> = (v, ctx) => {
-  const word = v.trim().toLowerCase();
-  return word === 'false' || word === 'off' || word === 'no' ? null : parseWord(v, ctx);
-};
-
-const parseRegex: ValueParser<string> = (v, ctx) => {
-  try {
-    new RegExp(v);
-  } catch {
-    throw badValue(ctx, 'a valid regular expression', v);
-  }
-  return v;
-};
-
-const parseTls: ValueParser<boolean> = (v, ctx: ValueContext) => {
-  if (!parseBoolean(v, ctx)) return false;
-  throw new ConfigError('WSR_CONFIG_UNSUPPORTED', `property '${ctx.key}': ${TLS_LATER}`, {
-    at: ctx.at,
-    key: ctx.key.toLowerCase(),
-    section: ctx.section,
-  });
-};
 
 /** workers 0 means one worker, as in Fluent Bit (where 0 means "in the engine thread"). */
 const parseWorkers: ValueParser<number> = (v, ctx) => Math.max(1, parseInteger(v, ctx, 0, 64));
@@ -245,8 +146,8 @@ export const WEBSOCKET_SCHEMA = {
 /** Default output Mem_Buf_Limit when neither the output nor any input sets one. */
 export const DEFAULT_OUTPUT_MEM_BUF_LIMIT = 64 * MIB;
 
-export const INPUT_SCHEMAS = { tcp: TCP_SCHEMA } as const;
-export const OUTPUT_SCHEMAS = { websocket: WEBSOCKET_SCHEMA } as const;
+export const INPUT_SCHEMAS = { tcp: TCP_SCHEMA, http: HTTP_SCHEMA, forward: FORWARD_SCHEMA, dummy: DUMMY_SCHEMA } as const;
+export const OUTPUT_SCHEMAS = { websocket: WEBSOCKET_SCHEMA, stdout: STDOUT_SCHEMA, null: NULL_SCHEMA } as const;
 
 export type InputPlugin = keyof typeof INPUT_SCHEMAS;
 export type OutputPlugin = keyof typeof OUTPUT_SCHEMAS;
@@ -254,12 +155,7 @@ export type OutputPlugin = keyof typeof OUTPUT_SCHEMAS;
 export type SchemaKind = 'service' | InputPlugin | OutputPlugin;
 
 export function schemaFor(kind: SchemaKind): Schema {
-  switch (kind) {
-    case 'service':
-      return SERVICE_SCHEMA;
-    case 'tcp':
-      return TCP_SCHEMA;
-    case 'websocket':
-      return WEBSOCKET_SCHEMA;
-  }
+  if (kind === 'service') return SERVICE_SCHEMA;
+  if (Object.hasOwn(INPUT_SCHEMAS, kind)) return INPUT_SCHEMAS[kind as InputPlugin];
+  return OUTPUT_SCHEMAS[kind as OutputPlugin];
 }

@@ -1,7 +1,8 @@
 // RawPipeline (from argv or, later, a config file) → validated, defaulted, frozen
 // PipelineConfig. All the Fluent Bit compatibility rules that are not about one value live
 // here: instance naming, the implicit `*` match, last-one-wins keys, empty = default.
-import { ConfigError, formatLocation } from './errors.js';
+import { ConfigError } from './errors.js';
+import { resolveMatch, type OutputContext } from './match.js';
 import {
   DEFAULT_OUTPUT_MEM_BUF_LIMIT,
   INPUT_SCHEMAS,
@@ -9,10 +10,12 @@ import {
   SERVICE_SCHEMA,
   TCP_SCHEMA,
   WEBSOCKET_SCHEMA,
-  type Schema,
-  type SchemaValues,
 } from './properties.js';
+import { resolveDummy, resolveForward, resolveHttp, resolveNull, resolveStdout } from './resolve-plugins.js';
+import { claimName, lastAt, readSection } from './sections.js';
 import type {
+  InputConfig,
+  OutputConfig,
   PipelineConfig,
   RawPipeline,
   RawSection,
@@ -33,11 +36,9 @@ export function resolvePipeline(raw: RawPipeline): ResolveResult {
   const service = resolveService(raw.service, warnings);
   const names = new Map<string, SourceLocation>();
   const counters = new Map<string, number>();
-  const inputs = raw.inputs.map((s) => resolveTcp(s, nextIndex(counters, s), names, warnings));
+  const inputs = raw.inputs.map((s) => resolveInput(s, nextIndex(counters, s), names, warnings));
   const single = raw.inputs.length === 1 && raw.outputs.length === 1;
-  const outputs = raw.outputs.map((s) =>
-    resolveWebSocket(s, nextIndex(counters, s), { names, warnings, single, inputs }),
-  );
+  const outputs = raw.outputs.map((s) => resolveOutput(s, nextIndex(counters, s), { names, warnings, single, inputs }));
   if (inputs.length === 0) throw missing('input', '-i tcp');
   if (outputs.length === 0) throw missing('output', '-o websocket://127.0.0.1:9000/');
   return { config: deepFreeze({ service, inputs, outputs }), warnings };
@@ -89,17 +90,22 @@ function checkPlugin(section: RawSection, supported: Readonly<Record<string, unk
   throw new ConfigError('WSR_CONFIG_UNKNOWN_PLUGIN', `${what} (supported: ${list})`, { at: section.at });
 }
 
-/** An alias must stay unique: it is the metric label and the name in every log line. */
-function claimName(name: string, section: RawSection, label: string, names: Map<string, SourceLocation>): void {
-  const previous = names.get(name);
-  if (previous !== undefined) {
-    throw new ConfigError(
-      'WSR_CONFIG_BAD_VALUE',
-      `property 'alias': the name '${name}' is already used at ${formatLocation(previous)}`,
-      { at: lastAt(section, 'alias') ?? section.at, key: 'alias', section: label },
-    );
+function resolveInput(section: RawSection, index: number, names: Map<string, SourceLocation>,
+  warnings: string[]): InputConfig {
+  switch (checkPlugin(section, INPUT_SCHEMAS)) {
+    case 'http': return resolveHttp(section, index, names, warnings);
+    case 'forward': return resolveForward(section, index, names, warnings);
+    case 'dummy': return resolveDummy(section, index, names, warnings);
+    default: return resolveTcp(section, index, names, warnings);
   }
-  names.set(name, section.at);
+}
+
+function resolveOutput(section: RawSection, index: number, ctx: OutputContext): OutputConfig {
+  switch (checkPlugin(section, OUTPUT_SCHEMAS)) {
+    case 'stdout': return resolveStdout(section, index, ctx);
+    case 'null': return resolveNull(section, index, ctx);
+    default: return resolveWebSocket(section, index, ctx);
+  }
 }
 
 function resolveTcp(
@@ -108,7 +114,6 @@ function resolveTcp(
   names: Map<string, SourceLocation>,
   warnings: string[],
 ): TcpInputConfig {
-  checkPlugin(section, INPUT_SCHEMAS);
   const indexed = `tcp.${index}`;
   const label = `INPUT ${indexed}`;
   const v = readSection(TCP_SCHEMA, section, label, warnings);
@@ -128,32 +133,15 @@ function resolveTcp(
   };
 }
 
-interface OutputContext {
-  readonly names: Map<string, SourceLocation>;
-  readonly warnings: string[];
-  /** Exactly one input and one output: a missing Match means `*` (Fluent Bit). */
-  readonly single: boolean;
-  readonly inputs: readonly TcpInputConfig[];
-}
 
 function resolveWebSocket(section: RawSection, index: number, ctx: OutputContext): WebSocketOutputConfig {
-  checkPlugin(section, OUTPUT_SCHEMAS);
   const indexed = `websocket.${index}`;
   const label = `OUTPUT ${indexed}`;
   const v = readSection(WEBSOCKET_SCHEMA, section, label, ctx.warnings);
   const name = v.alias ?? indexed;
   claimName(name, section, label, ctx.names);
 
-  let match = v.match;
-  if (match === null && v.match_regex === null) {
-    if (ctx.single) {
-      match = '*';
-    } else {
-      ctx.warnings.push(
-        `${formatLocation(section.at)}: [${label}] has neither match nor match_regex: it will receive no records`,
-      );
-    }
-  }
+  const match = resolveMatch(v.match, v.match_regex, section, label, ctx);
   // An output's buffer defaults to the tightest limit its inputs asked for, so a user who set
   // Mem_Buf_Limit on the input (the Fluent Bit place for it) gets what they expect.
   const inputLimits = ctx.inputs.map((i) => i.memBufLimitBytes).filter((n): n is number => n !== null);
@@ -192,73 +180,6 @@ function resolveWebSocket(section: RawSection, index: number, ctx: OutputContext
     chunkLimitBytes: v.chunk_limit_size,
     inflightPerWorker: v.inflight_chunks,
   };
-}
-
-/** Where the last occurrence of `key` was written, for errors about a combination of keys. */
-function lastAt(section: RawSection, key: string): SourceLocation | null {
-  const found = section.properties.filter((p) => p.key.trim().toLowerCase() === key);
-  return found[found.length - 1]?.at ?? null;
-}
-
-/**
- * Reads every property of a section against its schema. Keys are case-insensitive; a later
- * occurrence of a key replaces an earlier one (Fluent Bit does so) except for repeatable keys;
- * an empty value restores the default with a warning (Fluent Bit 5.1.1 refuses it, which
- * breaks its own documented example with an empty `URI` line).
- */
-function readSection<S extends Schema>(schema: S, section: RawSection, label: string, warnings: string[]): SchemaValues<S> {
-  const values: Record<string, unknown> = {};
-  for (const [key, spec] of Object.entries(schema)) values[key] = spec.repeatable ? [] : spec.default;
-
-  for (const p of section.properties) {
-    const written = p.key.trim();
-    const key = written.toLowerCase();
-    const spec = Object.hasOwn(schema, key) ? schema[key] : undefined;
-    if (spec === undefined) throw unknownKey(schema, written, p.at, label);
-    const where = `${formatLocation(p.at)}: [${label}]`;
-    if (spec.obsolete !== undefined) warnings.push(`${where} ${spec.obsolete}`);
-    if (p.value.trim() === '') {
-      warnings.push(`${where} property '${written}' is empty: using the default (${spec.shownDefault})`);
-      if (!spec.repeatable) values[key] = spec.default;
-      continue;
-    }
-    const parsed = spec.parse(p.value, { key: written, at: p.at, section: label });
-    if (spec.repeatable) {
-      values[key] = [...(values[key] as readonly unknown[]), parsed];
-    } else {
-      values[key] = parsed;
-    }
-  }
-  return values as SchemaValues<S>;
-}
-
-function unknownKey(schema: Schema, written: string, at: SourceLocation, label: string): ConfigError {
-  const known = Object.keys(schema).filter((k) => schema[k]?.obsolete === undefined);
-  const lower = written.toLowerCase();
-  const close = known.find((k) => editDistance(k, lower) <= Math.min(2, Math.floor(k.length / 3)));
-  const hint = close === undefined ? '' : `, did you mean '${close}'?`;
-  return new ConfigError(
-    'WSR_CONFIG_UNKNOWN_KEY',
-    `unknown property '${written}'${hint} (known: ${known.join(', ')})`,
-    { at, key: lower, section: label },
-  );
-}
-
-/** Edit distance counting a swap of two neighbours as one edit (`prot` → `port`). */
-function editDistance(a: string, b: string): number {
-  // d[i][j] = distance between a[0..i) and b[0..j); keys are short, so a full table is fine.
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  const at = (i: number, j: number): number => d[i]?.[j] ?? 0;
-  for (let i = 1; i <= a.length; i++) {
-    const rowI = d[i] ?? [];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1);
-      rowI[j] = best;
-    }
-  }
-  return at(a.length, b.length);
 }
 
 /** The engine shares these objects across modules: freezing makes an accidental write throw. */

@@ -70,7 +70,50 @@ export interface TcpInputConfig {
   readonly memBufLimitBytes: number | null;
 }
 
-export type InputConfig = TcpInputConfig;
+/** Fluentd in_http / Fluent Bit http input: POST /<tag path>. */
+export interface HttpInputConfig {
+  readonly plugin: 'http';
+  readonly name: string;
+  /** Tag for a POST to `/`; otherwise the path is the tag. */
+  readonly tag: string;
+  readonly tagKey: string | null;
+  readonly listen: string;
+  readonly port: number;
+  readonly bufferMaxSizeBytes: number;
+  readonly successfulResponseCode: 200 | 201 | 204;
+  readonly memBufLimitBytes: number | null;
+}
+
+/** The Fluentd forward protocol (Message, Forward, PackedForward, CompressedPackedForward). */
+export interface ForwardInputConfig {
+  readonly plugin: 'forward';
+  readonly name: string;
+  /** Replaces incoming tags when set. */
+  readonly tag: string | null;
+  readonly tagPrefix: string | null;
+  readonly listen: string;
+  readonly port: number;
+  readonly bufferMaxSizeBytes: number;
+  readonly sharedKey: string | null;
+  readonly selfHostname: string;
+  readonly memBufLimitBytes: number | null;
+}
+
+/** Fluent Bit's dummy input: a fixed record at a fixed rate. */
+export interface DummyInputConfig {
+  readonly plugin: 'dummy';
+  readonly name: string;
+  readonly tag: string;
+  /** The record, as compact JSON text. */
+  readonly dummy: string;
+  readonly rate: number;
+  readonly copies: number;
+  /** Events before stopping; 0 = unlimited. */
+  readonly samples: number;
+  readonly memBufLimitBytes: number | null;
+}
+
+export type InputConfig = TcpInputConfig | HttpInputConfig | ForwardInputConfig | DummyInputConfig;
 
 export type OutputFormat = 'msgpack' | 'json' | 'json_stream' | 'json_lines' | 'gelf';
 export type DateFormat = 'double' | 'epoch' | 'epoch_ms' | 'iso8601' | 'java_sql_timestamp';
@@ -125,7 +168,26 @@ export interface WebSocketOutputConfig {
   readonly inflightPerWorker: number;
 }
 
-export type OutputConfig = WebSocketOutputConfig;
+/** Records as JSON on standard output, for debugging. */
+export interface StdoutOutputConfig {
+  readonly plugin: 'stdout';
+  readonly name: string;
+  readonly match: string | null;
+  readonly matchRegex: string | null;
+  readonly format: 'json_lines' | 'json' | 'json_stream';
+  readonly dateKey: string | null;
+  readonly dateFormat: DateFormat;
+}
+
+/** Discards what it matches (counted). */
+export interface NullOutputConfig {
+  readonly plugin: 'null';
+  readonly name: string;
+  readonly match: string | null;
+  readonly matchRegex: string | null;
+}
+
+export type OutputConfig = WebSocketOutputConfig | StdoutOutputConfig | NullOutputConfig;
 
 export interface PipelineConfig {
   readonly service: ServiceConfig;

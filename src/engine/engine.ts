@@ -1,12 +1,19 @@
 // Wires a resolved pipeline together: inputs frame records and the router appends them to the
-// chunks of every matching output; a Flush timer seals open chunks; backpressure from an
-// output pauses the inputs that feed it; shutdown drains within Grace seconds.
+// chunks of every matching output (each output has its own buffer and, for websocket, its own
+// pool); a Flush timer seals open chunks; backpressure from an output pauses the inputs that
+// feed it; shutdown drains within Grace seconds.
 import type { ChunkSource, SegmentKind } from '../chunk/layout.js';
-import type { PipelineConfig } from '../config/types.js';
+import type { InputConfig, OutputConfig, PipelineConfig } from '../config/types.js';
 import type { EventTime } from '../encode/types.js';
 import type { Logger } from '../log.js';
-import { TcpInput, type SegmentSink } from '../inputs/tcp-input.js';
-import { WebSocketOutput, type MalformedNotice } from '../outputs/websocket/output.js';
+import { DummyInput } from '../inputs/dummy-input.js';
+import { ForwardInput } from '../inputs/forward-input.js';
+import { HttpInput } from '../inputs/http-input.js';
+import { TcpInput } from '../inputs/tcp-input.js';
+import { NullOutput } from '../outputs/local/null-output.js';
+import { StdoutOutput } from '../outputs/local/stdout-output.js';
+import { WebSocketOutput } from '../outputs/websocket/output.js';
+import type { InputPlugin, MalformedNotice, OutputHooks, OutputPlugin, SegmentSink } from './plugins.js';
 import { Router } from './router.js';
 import type { InputStats, OutputBufferState, OutputStats } from './stats.js';
 
@@ -21,22 +28,40 @@ export interface ShutdownReport {
   readonly undeliveredChunks: number;
 }
 
+function createOutput(config: OutputConfig, pipeline: PipelineConfig, log: Logger, hooks: OutputHooks): OutputPlugin {
+  switch (config.plugin) {
+    case 'websocket': return new WebSocketOutput(config, pipeline.service, log, hooks);
+    case 'stdout': return new StdoutOutput(config, hooks);
+    case 'null': return new NullOutput(config);
+  }
+}
+
+function createInput(config: InputConfig, sink: SegmentSink, log: Logger): InputPlugin {
+  switch (config.plugin) {
+    case 'tcp': return new TcpInput(config, sink, log);
+    case 'http': return new HttpInput(config, sink, log);
+    case 'forward': return new ForwardInput(config, sink, log);
+    case 'dummy': return new DummyInput(config, sink, log);
+  }
+}
+
 export class Engine implements SegmentSink {
-  readonly inputs: TcpInput[];
-  readonly outputs: WebSocketOutput[];
-  private readonly router: Router<WebSocketOutput>;
+  readonly inputs: InputPlugin[];
+  readonly outputs: OutputPlugin[];
+  private readonly router: Router<OutputPlugin>;
   private readonly log: Logger;
   private flushTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<ShutdownReport> | null = null;
 
   constructor(private readonly config: PipelineConfig, log: Logger) {
     this.log = log.child('engine');
-    this.outputs = config.outputs.map((outputConfig) => new WebSocketOutput(outputConfig, config.service, log, {
+    const hooks: OutputHooks = {
       onPressure: () => this.applyBackpressure(),
-      onMalformed: (notice) => this.reportMalformed(notice),
-    }));
+      onMalformed: (output, notice) => this.reportMalformed(output, notice),
+    };
+    this.outputs = config.outputs.map((outputConfig) => createOutput(outputConfig, config, log, hooks));
     this.router = new Router(this.outputs);
-    this.inputs = config.inputs.map((inputConfig) => new TcpInput(inputConfig, this, log));
+    this.inputs = config.inputs.map((inputConfig) => createInput(inputConfig, this, log));
   }
 
   async start(): Promise<void> {
@@ -50,8 +75,8 @@ export class Engine implements SegmentSink {
       throw error;
     }
     for (const input of this.inputs) {
-      if (this.router.route(input.tag).length === 0) {
-        this.log.warn(`no output matches tag '${input.tag}' of ${input.name}: its records are discarded`);
+      if (input.staticTag !== null && this.router.route(input.staticTag).length === 0) {
+        this.log.warn(`no output matches tag '${input.staticTag}' of ${input.name}: its records are discarded`);
       }
     }
     this.flushTimer = setInterval(() => {
@@ -63,6 +88,15 @@ export class Engine implements SegmentSink {
     data: Buffer, start: number, end: number, records: number): void {
     const outputs = this.router.route(source.tag);
     for (let i = 0; i < outputs.length; i++) outputs[i]!.append(source, kind, time, data, start, end, records);
+  }
+
+  accepts(tag: string): boolean {
+    return !this.router.route(tag).some((output) => output.isFull);
+  }
+
+  /** Every input is listening (or running): the readiness probe's first half. */
+  inputsListening(): boolean {
+    return this.inputs.every((input) => input.ready);
   }
 
   stats(): EngineStats {
@@ -84,8 +118,7 @@ export class Engine implements SegmentSink {
     this.log.warn(`service will stop in ${grace} seconds`);
     if (this.flushTimer) clearInterval(this.flushTimer);
     await Promise.all(this.inputs.map((input) => input.stop()));
-    const deadline = grace * 1000;
-    const left = await Promise.all(this.outputs.map((output) => output.drain(deadline)));
+    const left = await Promise.all(this.outputs.map((output) => output.drain(grace * 1000)));
     await Promise.all(this.outputs.map((output) => output.stop()));
     const report = {
       undeliveredRecords: left.reduce((sum, l) => sum + l.records, 0),
@@ -100,10 +133,14 @@ export class Engine implements SegmentSink {
     return report;
   }
 
-  /** An input pauses while any output its tag routes to is over its Mem_Buf_Limit. */
+  /**
+   * An input pauses while any output its tag routes to is over its Mem_Buf_Limit; an input whose
+   * tags come with the data pauses while any output is.
+   */
   private applyBackpressure(): void {
+    const anyFull = this.outputs.some((output) => output.isFull);
     for (const input of this.inputs) {
-      const full = this.router.route(input.tag).some((output) => output.isFull);
+      const full = input.staticTag === null ? anyFull : !this.accepts(input.staticTag);
       if (full !== input.stats.paused) {
         this.log.info(`${full ? 'pausing' : 'resuming'} ${input.name}`);
         input.setPaused(full);
@@ -111,11 +148,16 @@ export class Engine implements SegmentSink {
     }
   }
 
-  private reportMalformed(notice: MalformedNotice): void {
+  /**
+   * Every output that parses a chunk finds the same malformed lines: count and log them once,
+   * from the first output the tag routes to.
+   */
+  private reportMalformed(output: string, notice: MalformedNotice): void {
+    if (this.router.route(notice.source.tag)[0]?.name !== output) return;
     const input = this.inputs.find((candidate) => candidate.name === notice.source.input);
     if (input) input.stats.malformed += notice.count;
     this.log.burst('warn', `malformed ${notice.source.input} ${notice.source.peer}`,
-      `[input:tcp:${notice.source.input}] ${notice.count} invalid JSON message(s) from ` +
+      `[input:${notice.source.input}] ${notice.count} invalid record(s) from ` +
       `${notice.source.peer} skipped; first: ${notice.sample}`);
   }
 }

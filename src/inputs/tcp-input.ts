@@ -6,18 +6,13 @@ import type { ChunkSource } from '../chunk/layout.js';
 import { SegmentKind } from '../chunk/layout.js';
 import type { TcpInputConfig } from '../config/types.js';
 import type { EventTime } from '../encode/types.js';
+import type { InputPlugin, SegmentSink } from '../engine/plugins.js';
 import type { Logger } from '../log.js';
 import { eventTimeNow } from '../time.js';
 import { newInputStats, type InputStats } from '../engine/stats.js';
 import { LineFramer } from './line-framer.js';
 
-/** Where framed bytes go: the engine appends them to every output the tag routes to. */
-export interface SegmentSink {
-  append(source: ChunkSource, kind: SegmentKind, time: EventTime,
-    data: Buffer, start: number, end: number, records: number): void;
-}
-
-export class TcpInput {
+export class TcpInput implements InputPlugin {
   readonly name: string;
   readonly stats: InputStats = newInputStats();
   private readonly log: Logger;
@@ -27,14 +22,14 @@ export class TcpInput {
 
   constructor(readonly config: TcpInputConfig, private readonly sink: SegmentSink, log: Logger) {
     this.name = config.name;
+    this.staticTag = config.tag;
     this.log = log.child(`input:tcp:${config.name}`);
     this.kind = config.format === 'none' ? SegmentKind.RawLines : SegmentKind.JsonLines;
     this.server = createServer((socket) => this.accept(socket));
   }
 
-  get tag(): string {
-    return this.config.tag;
-  }
+  readonly staticTag: string;
+  ready = false;
 
   /** The port actually bound (differs from the config when it asked for 0). */
   get port(): number {
@@ -53,6 +48,7 @@ export class TcpInput {
         this.server.off('error', onError);
         this.server.on('error', (error) => this.log.error(`server error: ${error.message}`));
         this.log.info(`listening on ${this.config.listen}:${this.port}`);
+        this.ready = true;
         resolve();
       });
     });

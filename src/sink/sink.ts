@@ -3,14 +3,12 @@
 // format: TEXT messages are JSON lines/streams, a JSON array, or GELF lines; BINARY messages
 // are a msgpack stream of [time, record] entries.
 import { WebSocketServer, type RawData } from 'ws';
-import { Unpackr, addExtension } from 'msgpackr';
+import { Unpackr } from 'msgpackr';
+import { registerEventTimeExtension } from '../encode/event-time-ext.js';
 import type { Logger } from '../log.js';
 
-// Fluentd's EventTime (ext type 0): seconds and nanoseconds, printed as a double.
-addExtension({
-  type: 0,
-  unpack: (buffer: Buffer) => buffer.readUInt32BE(0) + buffer.readUInt32BE(4) / 1e9,
-});
+// Fluentd's EventTime (ext type 0), printed as a double.
+registerEventTimeExtension();
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 export interface SinkOptions {

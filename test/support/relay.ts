@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { resolvePipeline } from '../../src/config/resolve.js';
 import type { RawProperty } from '../../src/config/types.js';
 import { Engine } from '../../src/engine/engine.js';
+import type { TcpInput } from '../../src/inputs/tcp-input.js';
 import { Logger } from '../../src/log.js';
 
 const at = { file: 'test', line: 1 };
@@ -37,7 +38,7 @@ export async function startRelay(outputPort: number, output: Record<string, stri
   await engine.start();
   return {
     engine,
-    port: engine.inputs[0]!.port,
+    port: (engine.inputs[0] as TcpInput).port,
     logs,
     stop: async () => { await engine.shutdown(); },
   };

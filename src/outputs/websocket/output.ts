@@ -11,6 +11,7 @@ import type { ServiceConfig, WebSocketOutputConfig } from '../../config/types.js
 import type { EventTime } from '../../encode/types.js';
 import type { Logger } from '../../log.js';
 import { newOutputStats, type DropReason, type OutputBufferState, type OutputStats } from '../../engine/stats.js';
+import type { OutputHooks, OutputPlugin, Undelivered } from '../../engine/plugins.js';
 import type { FlushResult, FlushTask, WorkerEvent, WorkerSettings } from './protocol.js';
 import { retryDelaySeconds } from './retry.js';
 
@@ -28,23 +29,6 @@ interface QueuedChunk {
   sentAt: number;
 }
 
-export interface MalformedNotice {
-  readonly source: ChunkSource;
-  readonly count: number;
-  readonly sample: string;
-}
-
-export interface OutputHooks {
-  /** Buffered bytes crossed the Mem_Buf_Limit (true) or fell back under it (false). */
-  onPressure(full: boolean): void;
-  onMalformed(notice: MalformedNotice): void;
-}
-
-export interface Undelivered {
-  readonly chunks: number;
-  readonly records: number;
-}
-
 let channelSequence = 0;
 
 function urlOf(config: WebSocketOutputConfig): string {
@@ -53,7 +37,7 @@ function urlOf(config: WebSocketOutputConfig): string {
   return `ws://${host}:${config.port}${uri}`;
 }
 
-export class WebSocketOutput {
+export class WebSocketOutput implements OutputPlugin {
   readonly name: string;
   readonly url: string;
   readonly stats: OutputStats = newOutputStats();
@@ -256,7 +240,7 @@ export class WebSocketOutput {
     queued.chunk.arena = result.arena;
     for (const report of result.malformed) {
       const source = queued.chunk.sources[report.source];
-      if (source) this.hooks.onMalformed({ source, count: report.count, sample: report.sample });
+      if (source) this.hooks.onMalformed(this.name, { source, count: report.count, sample: report.sample });
     }
     if (result.status === 'flushed') {
       this.stats.chunksFlushed++;

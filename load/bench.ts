@@ -1,0 +1,140 @@
+// The load bench (`make bench`, i.e. node dist/load/bench.js [flags]). See docs/PERFORMANCE.md.
+//   --records N        records per scenario (default 2,000,000)
+//   --connections C    generator TCP connections (default 4)
+//   --repeat R         runs per scenario; the tables show medians (default 1)
+//   --only TEXT        only scenarios whose name contains TEXT (opt-in ones included)
+//   --all              also run the opt-in scenarios (fixed-rate latency)
+//   --json FILE        write every run and the medians as JSON
+//   --idle S           give up S seconds after the generator finished if nothing arrives (10)
+//   --sink-decode M    scan (default; full decode of every 16th message) or full
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { killAllNow } from './children.js';
+import { mainTable, summarize, threadTable, type Summary } from './report.js';
+import { runScenario, type RunResult } from './run.js';
+import { selectScenarios } from './scenarios.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '2000000' },
+    connections: { type: 'string', default: '4' },
+    repeat: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    all: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    idle: { type: 'string', default: '10' },
+    'sink-decode': { type: 'string', default: 'scan' },
+  },
+});
+const records = Number(values.records);
+const connections = Number(values.connections);
+const repeat = Number(values.repeat);
+const sinkDecode = values['sink-decode'];
+if (!(Number.isInteger(records) && records > 0 && connections >= 1 && repeat >= 1) || !['scan', 'full'].includes(sinkDecode)) {
+  process.stderr.write('usage: bench [--records N] [--connections C] [--repeat R] [--only TEXT] [--all] [--json FILE] [--idle S] [--sink-decode scan|full]\n');
+  process.exit(2);
+}
+
+process.on('exit', killAllNow);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    killAllNow();
+    process.stderr.write('\ninterrupted\n');
+    process.exit(130);
+  });
+}
+
+function machine(): { cpus: number; model: string; node: string; memGB: number } {
+  let model = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    model = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
+  } catch {
+    // not Linux
+  }
+  return { cpus: os.availableParallelism(), model, node: process.version, memGB: Math.round(os.totalmem() / 2 ** 30) };
+}
+
+let lastLen = 0;
+/** The progress line: only on a terminal (a log file would get every update). */
+function status(text: string): void {
+  if (!process.stderr.isTTY) return;
+  const line = text.length > 150 ? `${text.slice(0, 149)}…` : text;
+  process.stderr.write(`\r${line.padEnd(lastLen)}`);
+  lastLen = line.length;
+}
+function clearStatus(): void {
+  if (lastLen > 0) process.stderr.write(`\r${' '.repeat(lastLen)}\r`);
+  lastLen = 0;
+}
+
+async function main(): Promise<void> {
+  const scenarios = selectScenarios(values.only, values.all);
+  if (scenarios.length === 0) throw new Error(`no scenario matches --only ${values.only}`);
+  const m = machine();
+  process.stdout.write(
+    `wsrelay bench: ${records.toLocaleString('en-US')} records × ${scenarios.length} scenarios × ${repeat}, ` +
+      `${connections} TCP connections; ${m.cpus} CPUs (${m.model}), node ${m.node}\n`,
+  );
+  const all: { scenario: string; runs: RunResult[]; summary: Summary }[] = [];
+  const t0 = Date.now();
+  for (const [i, sc] of scenarios.entries()) {
+    const runs: RunResult[] = [];
+    for (let k = 0; k < repeat; k++) {
+      const tag = `[${i + 1}/${scenarios.length}] ${sc.name}${repeat > 1 ? ` (run ${k + 1}/${repeat})` : ''}`;
+      status(`${tag}: starting`);
+      const r = await runScenario(
+        sc,
+        { root, records, connections, idleMs: Number(values.idle) * 1000, sinkArgs: ['--decode', sinkDecode] },
+        (text) => status(`${tag}: ${text}`),
+      );
+      runs.push(r);
+      clearStatus();
+      const head = `${tag}: `;
+      process.stderr.write(
+        r.error !== null
+          ? `${head}${r.error}\n`
+          : `${head}${Math.round(r.recordsPerS).toLocaleString('en-US')} rec/s, ${r.cpuUsPerRecord.toFixed(2)} µs/rec, ` +
+              `${r.sink?.missing ?? '?'} missing, ${r.sink?.duplicates ?? '?'} dups${r.notes.length ? ` — ${r.notes.join('; ')}` : ''}\n`,
+      );
+    }
+    all.push({ scenario: sc.name, runs, summary: summarize(sc.name, runs) });
+  }
+  const summaries = all.map((a) => a.summary);
+  const out: string[] = ['', mainTable(summaries), '', 'CPU seconds per relay thread during the run, and of the generator and sink (medians):', '', threadTable(summaries), ''];
+  const ceiling = summaries.find((s) => s.scenario === 'noop-ceiling' && s.error === null);
+  const best = summaries
+    .filter((s) => s.scenario.startsWith('wsrelay') && s.error === null && s.missing === 0)
+    .sort((a, b) => b.recordsPerS - a.recordsPerS)[0];
+  if (ceiling && best) {
+    out.push(`Best wsrelay figure: ${Math.round(best.recordsPerS).toLocaleString('en-US')} records/s (${best.scenario}) = ` +
+      `${((100 * best.recordsPerS) / ceiling.recordsPerS).toFixed(0)}% of the no-op ceiling (${Math.round(ceiling.recordsPerS).toLocaleString('en-US')}).`);
+  } else if (ceiling) {
+    out.push('No complete wsrelay run to compare with the no-op ceiling.');
+  }
+  for (const s of summaries) {
+    for (const note of s.notes) out.push(`- ${s.scenario}: ${note}`);
+  }
+  for (const a of all) {
+    const text = a.runs.filter((r) => r.error === null).map((r) => r.relayOutput).filter((t) => t.length > 0)[0];
+    if (text) out.push(`- ${a.scenario}: relay printed (last lines): ${text.split('\n').slice(-5).join(' | ')}`);
+  }
+  out.push(`(${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
+  process.stdout.write(out.join('\n') + '\n');
+  if (values.json) {
+    const doc = { date: new Date().toISOString(), machine: m, records, connections, repeat, sinkDecode, results: all };
+    fs.mkdirSync(path.dirname(path.resolve(values.json)), { recursive: true });
+    fs.writeFileSync(values.json, JSON.stringify(doc, null, 2) + '\n');
+  }
+}
+
+main().catch((err: unknown) => {
+  clearStatus();
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  killAllNow();
+  process.exit(1);
+});

@@ -1,0 +1,95 @@
+// Schemas of the plugins beyond the core tcp → websocket pair: the http, forward and dummy
+// inputs and the stdout and null outputs. Keys and defaults follow Fluent Bit (and Fluentd's
+// in_http for the port of the seed's curl example).
+import type { DateFormat } from './types.js';
+import { badValue, parseSize, parseWord, type ValueParser } from './values.js';
+import { int, oneOf, parseDateKey, parseRegex, positive, prop, type Schema } from './schema-kit.js';
+
+const DATE_FORMATS: readonly DateFormat[] = ['double', 'epoch', 'epoch_ms', 'iso8601', 'java_sql_timestamp'];
+const LOCAL_FORMATS = ['json_lines', 'json', 'json_stream'] as const;
+export type LocalOutputFormat = (typeof LOCAL_FORMATS)[number];
+
+/** The dummy record must be a JSON object: checked at start, not at the first emission. */
+const parseJsonObject: ValueParser<string> = (v, ctx) => {
+  try {
+    const parsed: unknown = JSON.parse(v);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return JSON.stringify(parsed);
+  } catch {
+    // reported below
+  }
+  throw badValue(ctx, 'a JSON object', v);
+};
+
+const parsePositiveNumber: ValueParser<number> = (v, ctx) => {
+  const n = Number(v.trim());
+  if (!Number.isFinite(n) || n <= 0) throw badValue(ctx, 'a number > 0', v);
+  return n;
+};
+
+const memBufLimit = prop<number | null>(positive(parseSize), null, 'Pause this input when this much is buffered (size)');
+const match = prop<string | null>(parseWord, null, "Tag pattern of the records to take ('*' wildcards)");
+const matchRegex = prop<string | null>(parseRegex, null, 'Regular expression on the tag, instead of match');
+const alias = (plugin: string) => prop<string | null>(parseWord, null, `Instance name used in logs and metrics instead of ${plugin}.N`);
+
+export const HTTP_SCHEMA = {
+  listen: prop(parseWord, '0.0.0.0', 'Address to listen on'),
+  port: prop(int(0, 65535), 8888, 'TCP port to listen on (Fluentd in_http uses 9880; 8888 as in the seed example)'),
+  tag: prop<string | null>(parseWord, null, 'Tag for a POST to /; otherwise the URL path is the tag (foo/bar → foo.bar)', {
+    shown: 'http.N',
+  }),
+  tag_key: prop<string | null>(parseWord, null, 'Take the tag from this record key when present'),
+  buffer_max_size: prop(positive(parseSize), 4 * 1024 * 1024, 'Largest accepted body; larger gets 413', { shown: '4M' }),
+  buffer_chunk_size: prop(parseSize, 512 * 1024, 'Accepted for Fluent Bit compatibility; no effect', { shown: '512K' }),
+  successful_response_code: prop(
+    (v, ctx) => {
+      const code = int(200, 204)(v, ctx);
+      if (code !== 200 && code !== 201 && code !== 204) throw badValue(ctx, '200, 201 or 204', v);
+      return code;
+    },
+    204,
+    'Status answered when the records are buffered: 200, 201 or 204',
+  ),
+  mem_buf_limit: memBufLimit,
+  alias: alias('http'),
+} as const satisfies Schema;
+
+export const FORWARD_SCHEMA = {
+  listen: prop(parseWord, '0.0.0.0', 'Address to listen on'),
+  port: prop(int(0, 65535), 24224, 'TCP port to listen on'),
+  tag: prop<string | null>(parseWord, null, "Replace every incoming tag with this one (default: keep the sender's)"),
+  tag_prefix: prop<string | null>(parseWord, null, 'Prefix added to every incoming tag'),
+  buffer_max_size: prop(positive(parseSize), 6 * 1024 * 1024, 'Largest accepted message; a larger one closes the connection', {
+    shown: '6M',
+  }),
+  buffer_chunk_size: prop(parseSize, 1024 * 1024, 'Accepted for Fluent Bit compatibility; no effect', { shown: '1M' }),
+  shared_key: prop<string | null>(parseWord, null, 'Require the forward protocol handshake with this shared key'),
+  self_hostname: prop<string | null>(parseWord, null, 'Host name announced in the handshake', { shown: 'host name' }),
+  mem_buf_limit: memBufLimit,
+  alias: alias('forward'),
+} as const satisfies Schema;
+
+export const DUMMY_SCHEMA = {
+  dummy: prop(parseJsonObject, '{"message":"dummy"}', 'The record to generate (a JSON object)'),
+  rate: prop(parsePositiveNumber, 1, 'Events per second'),
+  copies: prop(int(1, 1_000_000), 1, 'Records per event'),
+  samples: prop(int(0, Number.MAX_SAFE_INTEGER), 0, 'Stop after this many events; 0 = never'),
+  tag: prop<string | null>(parseWord, null, 'Tag of the records', { shown: 'dummy.N' }),
+  mem_buf_limit: memBufLimit,
+  alias: alias('dummy'),
+} as const satisfies Schema;
+
+export const STDOUT_SCHEMA = {
+  format: prop(oneOf(LOCAL_FORMATS), 'json_lines' as LocalOutputFormat, `Format: ${LOCAL_FORMATS.join('|')}`),
+  json_date_key: prop<string | null>(parseDateKey, 'date', 'Key of the timestamp added to records; false = none'),
+  json_date_format: prop(oneOf<DateFormat>(DATE_FORMATS, { epoch_millis: 'epoch_ms', epoch_milliseconds: 'epoch_ms' }),
+    'double' as DateFormat, `Timestamp format: ${DATE_FORMATS.join('|')}`),
+  match,
+  match_regex: matchRegex,
+  alias: alias('stdout'),
+} as const satisfies Schema;
+
+export const NULL_SCHEMA = {
+  match,
+  match_regex: matchRegex,
+  alias: alias('null'),
+} as const satisfies Schema;

@@ -1,0 +1,71 @@
+// Resolvers of the plugins beyond tcp and websocket: http, forward and dummy inputs, stdout and
+// null outputs. Same rules as resolve.ts: names per plugin, aliases unique, defaults applied.
+import { hostname } from 'node:os';
+import { DUMMY_SCHEMA, FORWARD_SCHEMA, HTTP_SCHEMA, NULL_SCHEMA, STDOUT_SCHEMA } from './plugin-schemas.js';
+import { resolveMatch, type OutputContext } from './match.js';
+import { claimName, readSection } from './sections.js';
+import type {
+  DummyInputConfig, ForwardInputConfig, HttpInputConfig, NullOutputConfig, RawSection, SourceLocation,
+  StdoutOutputConfig,
+} from './types.js';
+
+type Names = Map<string, SourceLocation>;
+
+export function resolveHttp(section: RawSection, index: number, names: Names, warnings: string[]): HttpInputConfig {
+  const indexed = `http.${index}`;
+  const label = `INPUT ${indexed}`;
+  const v = readSection(HTTP_SCHEMA, section, label, warnings);
+  const name = v.alias ?? indexed;
+  claimName(name, section, label, names);
+  return {
+    plugin: 'http', name, tag: v.tag ?? indexed, tagKey: v.tag_key, listen: v.listen, port: v.port,
+    bufferMaxSizeBytes: v.buffer_max_size, successfulResponseCode: v.successful_response_code as 200 | 201 | 204,
+    memBufLimitBytes: v.mem_buf_limit,
+  };
+}
+
+export function resolveForward(section: RawSection, index: number, names: Names, warnings: string[]): ForwardInputConfig {
+  const indexed = `forward.${index}`;
+  const label = `INPUT ${indexed}`;
+  const v = readSection(FORWARD_SCHEMA, section, label, warnings);
+  const name = v.alias ?? indexed;
+  claimName(name, section, label, names);
+  return {
+    plugin: 'forward', name, tag: v.tag, tagPrefix: v.tag_prefix, listen: v.listen, port: v.port,
+    bufferMaxSizeBytes: v.buffer_max_size, sharedKey: v.shared_key, selfHostname: v.self_hostname ?? hostname(),
+    memBufLimitBytes: v.mem_buf_limit,
+  };
+}
+
+export function resolveDummy(section: RawSection, index: number, names: Names, warnings: string[]): DummyInputConfig {
+  const indexed = `dummy.${index}`;
+  const label = `INPUT ${indexed}`;
+  const v = readSection(DUMMY_SCHEMA, section, label, warnings);
+  const name = v.alias ?? indexed;
+  claimName(name, section, label, names);
+  return {
+    plugin: 'dummy', name, tag: v.tag ?? indexed, dummy: v.dummy, rate: v.rate, copies: v.copies,
+    samples: v.samples, memBufLimitBytes: v.mem_buf_limit,
+  };
+}
+
+export function resolveStdout(section: RawSection, index: number, ctx: OutputContext): StdoutOutputConfig {
+  const indexed = `stdout.${index}`;
+  const label = `OUTPUT ${indexed}`;
+  const v = readSection(STDOUT_SCHEMA, section, label, ctx.warnings);
+  const name = v.alias ?? indexed;
+  claimName(name, section, label, ctx.names);
+  return {
+    plugin: 'stdout', name, match: resolveMatch(v.match, v.match_regex, section, label, ctx),
+    matchRegex: v.match_regex, format: v.format, dateKey: v.json_date_key, dateFormat: v.json_date_format,
+  };
+}
+
+export function resolveNull(section: RawSection, index: number, ctx: OutputContext): NullOutputConfig {
+  const indexed = `null.${index}`;
+  const label = `OUTPUT ${indexed}`;
+  const v = readSection(NULL_SCHEMA, section, label, ctx.warnings);
+  const name = v.alias ?? indexed;
+  claimName(name, section, label, ctx.names);
+  return { plugin: 'null', name, match: resolveMatch(v.match, v.match_regex, section, label, ctx), matchRegex: v.match_regex };
+}

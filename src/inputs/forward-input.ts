@@ -1,0 +1,226 @@
+// The Fluentd forward protocol, so Fluent Bit, Fluentd, Docker's fluentd log driver and the
+// fluent-logger libraries can send to us: Message, Forward, PackedForward and
+// CompressedPackedForward modes, `chunk` acks sent once the records are buffered, and the
+// optional shared-key handshake. A peer that sends garbage is logged and disconnected; it
+// never affects the others.
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { Packr, Unpackr } from 'msgpackr';
+import { SegmentKind, type ChunkSource } from '../chunk/layout.js';
+import type { ForwardInputConfig } from '../config/types.js';
+import { registerEventTimeExtension, toEventTime } from '../encode/event-time-ext.js';
+import { createEncoder } from '../encode/index.js';
+import type { Encoder, RecordBody, TimedRecord } from '../encode/types.js';
+import type { InputPlugin, SegmentSink } from '../engine/plugins.js';
+import { newInputStats, type InputStats } from '../engine/stats.js';
+import type { Logger } from '../log.js';
+import { eventTimeNow } from '../time.js';
+
+registerEventTimeExtension();
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+
+class ProtocolError extends Error {}
+
+interface Decoded {
+  readonly tag: string;
+  readonly entries: TimedRecord[];
+  readonly invalid: number;
+  readonly chunk: unknown;
+}
+
+function isRecord(value: unknown): value is RecordBody {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+function sha512Hex(...parts: Array<string | Uint8Array>): string {
+  const hash = createHash('sha512');
+  for (const part of parts) hash.update(part);
+  return hash.digest('hex');
+}
+
+export class ForwardInput implements InputPlugin {
+  readonly name: string;
+  readonly stats: InputStats = newInputStats();
+  readonly staticTag: string | null;
+  ready = false;
+  private readonly log: Logger;
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly sources = new Map<string, ChunkSource>();
+  private readonly encoder: Encoder;
+
+  constructor(private readonly config: ForwardInputConfig, private readonly sink: SegmentSink, log: Logger) {
+    this.name = config.name;
+    this.staticTag = config.tag;
+    this.log = log.child(`input:forward:${config.name}`);
+    this.server = createServer((socket) => this.accept(socket));
+    this.encoder = createEncoder({
+      format: 'msgpack', dateKey: null, dateFormat: 'double', hostname: config.selfHostname,
+      gelf: { shortMessageKey: null, fullMessageKey: null, timestampKey: null, hostKey: null, levelKey: null },
+    });
+  }
+
+  get port(): number {
+    const address = this.server.address();
+    return typeof address === 'object' && address ? address.port : this.config.port;
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', (error: NodeJS.ErrnoException) => {
+        const why = error.code === 'EADDRINUSE' ? 'address already in use' : error.message;
+        reject(new Error(`[input:forward:${this.name}] cannot listen on ${this.config.listen}:${this.config.port}: ${why}`));
+      });
+      this.server.listen(this.config.port, this.config.listen, () => {
+        this.server.removeAllListeners('error');
+        this.server.on('error', (error) => this.log.error(`server error: ${error.message}`));
+        this.log.info(`listening on ${this.config.listen}:${this.port}`);
+        this.ready = true;
+        resolve();
+      });
+    });
+  }
+
+  setPaused(paused: boolean): void {
+    this.stats.paused = paused;
+    for (const socket of this.sockets) {
+      if (paused) socket.pause();
+      else socket.resume();
+    }
+  }
+
+  async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  private accept(socket: Socket): void {
+    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.sockets.add(socket);
+    this.stats.connections++;
+    if (this.stats.paused) socket.pause();
+    let pending: Buffer | null = null;
+    // With a shared key, nothing is accepted before a valid PING.
+    const nonce = randomBytes(16);
+    let authenticated = this.config.sharedKey === null;
+    if (!authenticated) socket.write(packr.pack(['HELO', { nonce, auth: '', keepalive: true }]));
+
+    const fail = (reason: string): void => {
+      this.log.burst('warn', `forward ${this.name} ${peer}`, `closing connection from ${peer}: ${reason}`);
+      socket.destroy();
+    };
+    socket.on('data', (data: Buffer) => {
+      const buffer: Buffer = pending ? Buffer.concat([pending, data]) : data;
+      pending = null;
+      this.stats.bytes += data.length;
+      let consumed = 0;
+      try {
+        unpackr.unpackMultiple(buffer, (message: unknown, _start?: number, end?: number) => {
+          consumed = end ?? buffer.length;
+          if (authenticated) this.handleMessage(socket, message, peer);
+          else authenticated = this.handshake(socket, message, nonce);
+        });
+        consumed = buffer.length;
+      } catch (error) {
+        const problem = error as Error & { incomplete?: boolean; lastPosition?: number };
+        if (problem instanceof ProtocolError) return fail(problem.message);
+        if (!problem.incomplete) return fail(`undecodable msgpack (${problem.message})`);
+        consumed = problem.lastPosition ?? consumed;
+      }
+      const rest = buffer.length - consumed;
+      if (rest > this.config.bufferMaxSizeBytes) return fail(`message larger than buffer_max_size (${this.config.bufferMaxSizeBytes})`);
+      if (rest > 0) pending = Buffer.from(buffer.subarray(consumed));
+    });
+    socket.on('error', (error) => this.log.debug(`connection from ${peer}: ${error.message}`));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.stats.connections--;
+    });
+  }
+
+  /** The shared-key handshake: HELO (sent at connect) → PING from the client → PONG. */
+  private handshake(socket: Socket, message: unknown, nonce: Buffer): boolean {
+    if (!Array.isArray(message) || message[0] !== 'PING' || message.length < 4) {
+      throw new ProtocolError('expected a PING (shared_key is set)');
+    }
+    const [, clientHostname, salt, digest] = message as [string, string, string | Uint8Array, string];
+    const sharedKey = this.config.sharedKey!;
+    const expected = sha512Hex(salt, String(clientHostname), nonce, sharedKey);
+    if (expected !== String(digest)) {
+      socket.write(packr.pack(['PONG', false, 'shared_key mismatch', '', '']));
+      throw new ProtocolError('shared_key mismatch');
+    }
+    const answer = sha512Hex(salt, this.config.selfHostname, nonce, sharedKey);
+    socket.write(packr.pack(['PONG', true, '', this.config.selfHostname, answer]));
+    return true;
+  }
+
+  private handleMessage(socket: Socket, message: unknown, peer: string): void {
+    const decoded = this.decode(message);
+    const tag = this.config.tag ?? (this.config.tagPrefix ?? '') + decoded.tag;
+    if (decoded.invalid > 0) {
+      this.stats.malformed += decoded.invalid;
+      this.log.burst('warn', `invalid ${this.name} ${peer}`, `${decoded.invalid} entries from ${peer} are not [time, record]: skipped`);
+    }
+    if (decoded.entries.length > 0) {
+      const payload = this.encoder.encode(decoded.entries);
+      this.sink.append(this.sourceFor(tag, peer), SegmentKind.MsgpackEntries, eventTimeNow(), payload, 0,
+        payload.length, decoded.entries.length);
+      this.stats.records += decoded.entries.length;
+    }
+    // Acknowledge only now that the records are buffered.
+    if (decoded.chunk !== undefined) socket.write(packr.pack({ ack: decoded.chunk }));
+  }
+
+  /** Message, Forward, PackedForward or CompressedPackedForward → entries. */
+  private decode(message: unknown): Decoded {
+    if (!Array.isArray(message) || typeof message[0] !== 'string') {
+      throw new ProtocolError('a forward message must be an array starting with a tag');
+    }
+    const [tag, second] = message as [string, unknown];
+    const entries: TimedRecord[] = [];
+    let invalid = 0;
+    const add = (time: unknown, record: unknown): void => {
+      const eventTime = toEventTime(time) ?? (time === undefined ? null : eventTimeNow());
+      if (eventTime && isRecord(record)) entries.push({ time: eventTime, body: record });
+      else invalid++;
+    };
+    let option: unknown;
+    if (Array.isArray(second)) {
+      for (const entry of second) {
+        if (Array.isArray(entry)) add(entry[0], entry[1]);
+        else invalid++;
+      }
+      option = message[2];
+    } else if (second instanceof Uint8Array || typeof second === 'string') {
+      option = message[2];
+      let packed = typeof second === 'string' ? Buffer.from(second, 'binary') : Buffer.from(second);
+      if (isRecord(option) && option['compressed'] === 'gzip') {
+        packed = gunzipSync(packed, { maxOutputLength: this.config.bufferMaxSizeBytes * 16 });
+      }
+      for (const entry of unpackr.unpackMultiple(packed) as unknown[]) {
+        if (Array.isArray(entry)) add(entry[0], entry[1]);
+        else invalid++;
+      }
+    } else {
+      add(second, message[2]);
+      option = message[3];
+    }
+    const chunk = isRecord(option) ? option['chunk'] : undefined;
+    return { tag, entries, invalid, chunk };
+  }
+
+  private sourceFor(tag: string, peer: string): ChunkSource {
+    const key = `${tag}\u0000${peer}`;
+    let source = this.sources.get(key);
+    if (!source) {
+      if (this.sources.size > 10_000) this.sources.clear();
+      source = Object.freeze({ input: this.name, tag, peer, separator: '\n' });
+      this.sources.set(key, source);
+    }
+    return source;
+  }
+}

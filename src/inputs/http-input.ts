@@ -1,0 +1,208 @@
+// Fluentd's in_http and Fluent Bit's http input: POST /<tag path> with a JSON object or array,
+// newline-delimited JSON, a `json=` form field, or msgpack. A request is all or nothing: every
+// record is checked before any is buffered, and the 2xx answer is sent only after they are.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { unpack } from 'msgpackr';
+import { SegmentKind, type ChunkSource } from '../chunk/layout.js';
+import type { HttpInputConfig } from '../config/types.js';
+import type { RecordBody } from '../encode/types.js';
+import type { InputPlugin, SegmentSink } from '../engine/plugins.js';
+import { newInputStats, type InputStats } from '../engine/stats.js';
+import type { Logger } from '../log.js';
+import { eventTimeNow } from '../time.js';
+
+class BadBody extends Error {}
+
+function isRecord(value: unknown): value is RecordBody {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asRecords(value: unknown): RecordBody[] {
+  const list = Array.isArray(value) ? value : [value];
+  list.forEach((item, i) => {
+    if (!isRecord(item)) throw new BadBody(`record ${i} is not a JSON object`);
+  });
+  return list as RecordBody[];
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new BadBody(`invalid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** The records of a body, by its content type (JSON when none is given, as Fluentd does). */
+export function parseBody(body: Buffer, contentType: string): RecordBody[] {
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/msgpack' || type === 'application/x-msgpack') {
+    try {
+      return asRecords(unpack(body));
+    } catch (error) {
+      if (error instanceof BadBody) throw error;
+      throw new BadBody(`invalid msgpack: ${(error as Error).message}`);
+    }
+  }
+  const text = body.toString('utf8');
+  if (type === 'application/x-www-form-urlencoded') {
+    const json = new URLSearchParams(text).get('json');
+    if (json === null) throw new BadBody("form body without a 'json' field");
+    return asRecords(parseJson(json));
+  }
+  if (type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/json-seq') {
+    return text.split('\n').filter((line) => line.trim() !== '').flatMap((line) => asRecords(parseJson(line)));
+  }
+  return asRecords(parseJson(text));
+}
+
+/** `/foo/bar` → `foo.bar`, keeping only the characters Fluent Bit keeps in a tag. */
+export function tagFromPath(url: string): string {
+  const path = decodeURIComponent(url.split('?')[0] ?? '');
+  return path.split('/').filter((part) => part !== '').join('.').replace(/[^A-Za-z0-9_.-]/g, '');
+}
+
+export class HttpInput implements InputPlugin {
+  readonly name: string;
+  readonly stats: InputStats = newInputStats();
+  /** Tags come from the URL. */
+  readonly staticTag = null;
+  ready = false;
+  private readonly log: Logger;
+  private readonly server: Server;
+  private readonly sources = new Map<string, ChunkSource>();
+
+  constructor(private readonly config: HttpInputConfig, private readonly sink: SegmentSink, log: Logger) {
+    this.name = config.name;
+    this.log = log.child(`input:http:${config.name}`);
+    this.server = createServer({ keepAlive: true }, (request, response) => this.handle(request, response));
+  }
+
+  get port(): number {
+    const address = this.server.address();
+    return typeof address === 'object' && address ? address.port : this.config.port;
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', (error: NodeJS.ErrnoException) => {
+        const why = error.code === 'EADDRINUSE' ? 'address already in use' : error.message;
+        reject(new Error(`[input:http:${this.name}] cannot listen on ${this.config.listen}:${this.config.port}: ${why}`));
+      });
+      this.server.listen(this.config.port, this.config.listen, () => {
+        this.server.removeAllListeners('error');
+        this.server.on('error', (error) => this.log.error(`server error: ${error.message}`));
+        this.log.info(`listening on ${this.config.listen}:${this.port}`);
+        this.ready = true;
+        resolve();
+      });
+    });
+  }
+
+  setPaused(paused: boolean): void {
+    // Requests are refused with 503 per tag (sink.accepts) rather than by pausing sockets.
+    this.stats.paused = paused;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private reply(response: ServerResponse, status: number, error?: string, headers: Record<string, string> = {}): void {
+    if (error === undefined) {
+      response.writeHead(status, headers).end();
+      return;
+    }
+    response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ error }));
+  }
+
+  private handle(request: IncomingMessage, response: ServerResponse): void {
+    const peer = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`;
+    if (request.method !== 'POST') {
+      this.reply(response, 405, 'only POST is accepted', { allow: 'POST' });
+      request.resume();
+      return;
+    }
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > this.config.bufferMaxSizeBytes) {
+      this.reply(response, 413, `body larger than buffer_max_size (${this.config.bufferMaxSizeBytes} bytes)`,
+        { connection: 'close' });
+      request.destroy();
+      return;
+    }
+    const parts: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    request.on('data', (part: Buffer) => {
+      size += part.length;
+      if (size > this.config.bufferMaxSizeBytes && !refused) {
+        refused = true;
+        this.reply(response, 413, `body larger than buffer_max_size (${this.config.bufferMaxSizeBytes} bytes)`,
+          { connection: 'close' });
+        request.destroy();
+      } else if (!refused) {
+        parts.push(part);
+      }
+    });
+    request.on('end', () => {
+      if (!refused) this.accept(request, response, Buffer.concat(parts), peer);
+    });
+    request.on('error', () => undefined);
+  }
+
+  private accept(request: IncomingMessage, response: ServerResponse, body: Buffer, peer: string): void {
+    const tag = tagFromPath(request.url ?? '/') || this.config.tag;
+    let records: RecordBody[];
+    try {
+      records = parseBody(body, request.headers['content-type'] ?? 'application/json');
+    } catch (error) {
+      if (!(error instanceof BadBody)) throw error;
+      this.stats.malformed++;
+      this.log.burst('warn', `bad body ${this.name} ${peer}`, `bad request from ${peer}: ${error.message}`);
+      this.reply(response, 400, error.message);
+      return;
+    }
+    const byTag = this.groupByTag(tag, records);
+    for (const recordTag of byTag.keys()) {
+      if (!this.sink.accepts(recordTag)) {
+        this.reply(response, 503, 'buffer full, retry later', { 'retry-after': '1' });
+        return;
+      }
+    }
+    const time = eventTimeNow();
+    for (const [recordTag, group] of byTag) {
+      const lines = Buffer.from(group.map((record) => `${JSON.stringify(record)}\n`).join(''));
+      this.sink.append(this.sourceFor(recordTag, peer), SegmentKind.JsonLines, time, lines, 0, lines.length, group.length);
+    }
+    this.stats.records += records.length;
+    this.stats.bytes += body.length;
+    this.reply(response, this.config.successfulResponseCode);
+  }
+
+  private groupByTag(tag: string, records: RecordBody[]): Map<string, RecordBody[]> {
+    const groups = new Map<string, RecordBody[]>();
+    for (const record of records) {
+      const key = this.config.tagKey === null ? undefined : record[this.config.tagKey];
+      const recordTag = typeof key === 'string' && key !== '' ? key : tag;
+      const group = groups.get(recordTag);
+      if (group) group.push(record);
+      else groups.set(recordTag, [record]);
+    }
+    return groups;
+  }
+
+  /** One source object per tag and peer, so a chunk's source table stays small. */
+  private sourceFor(tag: string, peer: string): ChunkSource {
+    const key = `${tag}\u0000${peer}`;
+    let source = this.sources.get(key);
+    if (!source) {
+      if (this.sources.size > 10_000) this.sources.clear();
+      source = Object.freeze({ input: this.name, tag, peer, separator: '\n' });
+      this.sources.set(key, source);
+    }
+    return source;
+  }
+}

@@ -1,0 +1,198 @@
+// The HTTP server behind `-H` / `HTTP_Server On`: Prometheus exposition at Fluent Bit's paths
+// plus /metrics, liveness and readiness probes, and Fluent Bit's uptime JSON. A plain
+// node:http server: a handful of fixed GET routes need no framework.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.js';
+import { createMetricsRegistry, type MetricsSource } from './registry.js';
+
+export interface MetricsServerOptions {
+  /** Address to bind (`HTTP_Listen`, 0.0.0.0 by default). */
+  readonly listen: string;
+  /** `HTTP_Port` (2020 by default); 0 picks a free port. */
+  readonly port: number;
+  /** /readyz fails once an output has had no open connection for longer than this. */
+  readonly readyWindowSeconds: number;
+}
+
+export interface MetricsServer {
+  /** The bound port (useful with port 0). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface Readiness {
+  readonly ready: boolean;
+  readonly reasons: ReadonlyArray<{ readonly output?: string; readonly reason: string }>;
+}
+
+export const METRICS_PATHS: readonly string[] = ['/metrics', '/api/v1/metrics/prometheus', '/api/v2/metrics/prometheus'];
+
+const ENDPOINTS = {
+  '/metrics': 'Prometheus text exposition (also /api/v1/metrics/prometheus, /api/v2/metrics/prometheus)',
+  '/healthz': 'liveness: 200 while the process serves requests',
+  '/readyz': 'readiness: 200 when inputs listen and every output has had a connection within the window',
+  '/api/v1/uptime': 'uptime as JSON, like Fluent Bit',
+};
+
+/**
+ * Ready = every input is listening and no output has been without an open connection for
+ * longer than the window (`noConnectionSince` is monotonic ms, null while connected).
+ */
+export function readiness(source: MetricsSource, windowSeconds: number, now: number = performance.now()): Readiness {
+  const reasons: Array<{ output?: string; reason: string }> = [];
+  if (!source.inputsListening()) reasons.push({ reason: 'inputs are not listening' });
+  for (const [output, stats] of Object.entries(source.stats().outputs)) {
+    if (stats.noConnectionSince === null) continue;
+    const downSeconds = (now - stats.noConnectionSince) / 1000;
+    if (downSeconds > windowSeconds) {
+      reasons.push({
+        output,
+        reason: `no open connection for ${downSeconds.toFixed(1)} s (window ${windowSeconds} s)`,
+      });
+    }
+  }
+  return { ready: reasons.length === 0, reasons };
+}
+
+/** Fluent Bit's wording: "Fluent Bit has been running:  0 day, 0 hour, 0 minute and 8 seconds". */
+export function uptimeBody(seconds: number): { uptime_sec: number; uptime_hr: string } {
+  const total = Math.floor(seconds);
+  const days = Math.floor(total / 86_400);
+  const hours = Math.floor((total % 86_400) / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const secs = total % 60;
+  return {
+    uptime_sec: total,
+    uptime_hr: `wsrelay has been running: ${days} day, ${hours} hour, ${minutes} minute and ${secs} seconds`,
+  };
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string,
+  headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  // Probes and scrapes must always see the current state.
+  res.writeHead(status, {
+    'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...headers,
+  });
+  // Node drops the body itself for HEAD, keeping Content-Length.
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  send(res, status, 'application/json', `${JSON.stringify(value)}\n`, headers);
+}
+
+function hostLabel(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export async function startMetricsServer(options: MetricsServerOptions, source: MetricsSource,
+  log: Logger): Promise<MetricsServer> {
+  const httpLog = log.child('http_server');
+  const registry = createMetricsRegistry(source);
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendJson(res, 405, { error: 'method not allowed', allow: ['GET', 'HEAD'] }, { Allow: 'GET, HEAD' });
+      return;
+    }
+    // Only the path matters; the base is a placeholder for relative request targets.
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      sendJson(res, 400, { error: 'bad request target' });
+      return;
+    }
+    if (METRICS_PATHS.includes(path)) {
+      try {
+        const text = await registry.metrics();
+        send(res, 200, registry.contentType, text);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        httpLog.burst('error', 'http_server metrics', `collecting metrics failed: ${message}`);
+        sendJson(res, 500, { error: 'collecting metrics failed', detail: message });
+      }
+      return;
+    }
+    switch (path) {
+      case '/':
+        sendJson(res, 200, { name: 'wsrelay', endpoints: ENDPOINTS });
+        return;
+      case '/healthz':
+        sendJson(res, 200, { status: 'ok' });
+        return;
+      case '/readyz': {
+        const state = readiness(source, options.readyWindowSeconds);
+        if (state.ready) sendJson(res, 200, { status: 'ready' });
+        else sendJson(res, 503, { status: 'not ready', reasons: state.reasons });
+        return;
+      }
+      case '/api/v1/uptime':
+        sendJson(res, 200, uptimeBody(process.uptime()));
+        return;
+      default:
+        sendJson(res, 404, { error: 'not found', path, endpoints: Object.keys(ENDPOINTS) });
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      // A failure anywhere in a handler is this request's 500, never the process's crash.
+      const message = error instanceof Error ? error.message : String(error);
+      httpLog.burst('error', 'http_server request', `${req.method ?? '?'} ${req.url ?? '?'} failed: ${message}`);
+      try {
+        sendJson(res, 500, { error: 'internal error', detail: message });
+      } catch {
+        res.destroy();
+      }
+    });
+  });
+  // Slow or stuck clients cannot hold sockets open forever.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    // Malformed HTTP: answer 400 when the socket can still take it, then drop it.
+    if (error.code !== 'ECONNRESET' && socket.writable) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    }
+    socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const where = hostLabel(options.listen, options.port);
+      const why = error.code === 'EADDRINUSE' ? 'address already in use'
+        : error.code === 'EADDRNOTAVAIL' ? 'address not available'
+          : error.code === 'EACCES' ? 'permission denied' : error.message;
+      reject(new Error(`cannot listen on ${where}: ${why}`, { cause: error }));
+    };
+    server.once('error', onError);
+    server.listen(options.port, options.listen, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  // After startup a server error is logged, not thrown at the process.
+  server.on('error', (error: Error) => httpLog.error(`server error: ${error.message}`));
+
+  const port = (server.address() as AddressInfo).port;
+  httpLog.info(`listening on ${hostLabel(options.listen, port)}`);
+
+  let closing: Promise<void> | null = null;
+  return {
+    port,
+    close: () => {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive scrapers would otherwise hold close() open until they time out.
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,257 @@
+// The exporter and probes against a real relay: real TCP in, real worker threads, a real ws
+// server, and real HTTP scrapes on 127.0.0.1. Counts after known traffic must be exact.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { Logger } from '../src/log.js';
+import type { Engine } from '../src/engine/engine.js';
+import type { MetricsSource } from '../src/metrics/registry.js';
+import { startMetricsServer, type MetricsServer } from '../src/metrics/server.js';
+import { parseExposition, sampleNames, sampleValue, type Family } from './support/prom-parse.js';
+import { TestServer } from './support/test-server.js';
+import { sendLines, sleep, startRelay, waitFor, type TestRelay } from './support/relay.js';
+
+interface Reply {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+function http(port: number, path: string, method = 'GET'): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (part: Buffer) => parts.push(part));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function scrape(port: number, path = '/metrics'): Promise<Map<string, Family>> {
+  const reply = await http(port, path);
+  assert.equal(reply.status, 200, reply.body);
+  assert.match(String(reply.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+  return parseExposition(reply.body);
+}
+
+function line(seq: number): string {
+  return `{"seq":${seq},"msg":"record number ${seq}"}`;
+}
+
+function lines(from: number, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => line(from + i));
+}
+
+function adapter(engine: Engine): MetricsSource {
+  return { stats: () => engine.stats(), inputsListening: () => true };
+}
+
+const quiet = (): Logger => new Logger('warn', '', { write: () => undefined });
+
+/** A relay, a ws server and a metrics server, torn down in reverse order. */
+async function withRelay(output: Record<string, string>, readyWindowSeconds: number,
+  body: (ctx: { server: TestServer; relay: TestRelay; metrics: MetricsServer }) => Promise<void>): Promise<void> {
+  const server = await TestServer.start();
+  const relay = await startRelay(server.port, output);
+  const metrics = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds },
+    adapter(relay.engine), quiet());
+  try {
+    await body({ server, relay, metrics });
+  } finally {
+    await metrics.close();
+    await relay.stop();
+    await server.stop();
+  }
+}
+
+const out = { output: 'websocket.0' };
+const inp = { input: 'tcp.0' };
+
+test('after N records over real TCP the counters say exactly N', async () => {
+  await withRelay({}, 30, async ({ relay, metrics }) => {
+    const total = 1000;
+    const sent = lines(0, total);
+    await sendLines(relay.port, sent, 4);
+    await waitFor(() => relay.engine.stats().outputs['websocket.0']!.records === total, 10_000, 'delivery');
+    const m = await scrape(metrics.port);
+    assert.equal(sampleValue(m, 'wsrelay_output_records_total', out), total);
+    assert.equal(sampleValue(m, 'wsrelay_input_records_total', inp), total);
+    assert.equal(sampleValue(m, 'wsrelay_input_bytes_total', inp), sent.reduce((n, l) => n + l.length + 1, 0));
+    const flushes = sampleValue(m, 'wsrelay_output_flushes_total', { ...out, result: 'success' });
+    assert.ok(flushes >= 1);
+    assert.equal(sampleValue(m, 'wsrelay_output_flushes_total', { ...out, result: 'failure' }), 0);
+    assert.equal(sampleValue(m, 'wsrelay_output_handshakes_total', { ...out, result: 'success' }), 1);
+    assert.equal(sampleValue(m, 'wsrelay_output_connections', out), 1);
+    for (const reason of ['retry_limit', 'shutdown', 'worker_crash']) {
+      assert.equal(sampleValue(m, 'wsrelay_output_dropped_records_total', { ...out, reason }), 0);
+    }
+    // The histograms agree with the counters: one observation per flushed chunk.
+    assert.equal(sampleValue(m, 'wsrelay_output_flush_seconds_count', out), flushes);
+    assert.equal(sampleValue(m, 'wsrelay_output_chunk_records_count', out), flushes);
+    assert.equal(sampleValue(m, 'wsrelay_output_chunk_records_sum', out), total);
+    assert.equal(sampleValue(m, 'wsrelay_output_chunk_bytes_sum', out), sampleValue(m, 'wsrelay_output_bytes_total', out));
+    assert.equal(sampleValue(m, 'wsrelay_input_paused', inp), 0);
+    assert.equal(m.get('wsrelay_output_records_total')!.type, 'counter');
+    assert.equal(m.get('wsrelay_output_connections')!.type, 'gauge');
+    assert.equal(m.get('wsrelay_output_flush_seconds')!.type, 'histogram');
+    assert.equal(sampleValue(m, 'wsrelay_build_info', { version: '0.1.0' }), 1);
+    assert.ok(m.has('process_resident_memory_bytes'), 'default process metrics');
+    // Fluent Bit's paths serve the same exposition.
+    for (const path of ['/api/v1/metrics/prometheus', '/api/v2/metrics/prometheus']) {
+      assert.equal(sampleValue(await scrape(metrics.port, path), 'wsrelay_output_records_total', out), total);
+    }
+  });
+});
+
+test('a server restart shows a failed flush, a retry and a second handshake', async () => {
+  await withRelay({ retry_limit: 'no_limits' }, 30, async ({ server, relay, metrics }) => {
+    const stats = relay.engine.stats().outputs['websocket.0']!;
+    await sendLines(relay.port, lines(0, 100));
+    await waitFor(() => stats.records === 100, 10_000, 'first delivery');
+    await server.stop();
+    await waitFor(() => stats.connectionsOpen === 0, 5000, 'the relay to see the outage');
+    await sendLines(relay.port, lines(100, 100));
+    await waitFor(() => stats.chunksFailed >= 1, 10_000, 'a failed flush during the outage');
+    await server.listen();
+    await waitFor(() => stats.records === 200, 20_000, 'delivery after the restart');
+    const m = await scrape(metrics.port);
+    assert.ok(sampleValue(m, 'wsrelay_output_flushes_total', { ...out, result: 'failure' }) >= 1);
+    assert.ok(sampleValue(m, 'wsrelay_output_retries_total', out) >= 1);
+    assert.equal(sampleValue(m, 'wsrelay_output_handshakes_total', { ...out, result: 'success' }), 2);
+    assert.ok(sampleValue(m, 'wsrelay_output_connection_closes_total', out) >= 1);
+    assert.equal(sampleValue(m, 'wsrelay_output_records_total', out), 200);
+    assert.equal(sampleValue(m, 'wsrelay_output_retries_failed_total', out), 0);
+    assert.equal(sampleValue(m, 'wsrelay_output_dropped_records_total', { ...out, reason: 'retry_limit' }), 0);
+  });
+});
+
+test('/readyz turns 503 when the server is down past the window, and 200 when it returns', async () => {
+  await withRelay({ retry_limit: 'no_limits' }, 0.5, async ({ server, relay, metrics }) => {
+    await waitFor(() => relay.engine.stats().outputs['websocket.0']!.connectionsOpen === 1, 5000, 'a connection');
+    assert.equal((await http(metrics.port, '/readyz')).status, 200);
+    await server.stop();
+    await sleep(800);
+    const down = await http(metrics.port, '/readyz');
+    assert.equal(down.status, 503);
+    const body = JSON.parse(down.body) as { reasons: Array<{ output?: string; reason: string }> };
+    assert.equal(body.reasons[0]?.output, 'websocket.0');
+    assert.match(body.reasons[0]!.reason, /no open connection/);
+    assert.equal((await http(metrics.port, '/healthz')).status, 200, 'alive while not ready');
+    await server.listen();
+    const deadline = Date.now() + 15_000;
+    while ((await http(metrics.port, '/readyz')).status !== 200) {
+      assert.ok(Date.now() < deadline, '/readyz back to 200 after the server returned');
+      await sleep(100);
+    }
+  });
+});
+
+test('routes: 404 on a bad path, 405 on POST, HEAD, health, uptime, index', async () => {
+  const source: MetricsSource = { stats: () => ({ inputs: {}, outputs: {}, buffers: {} }), inputsListening: () => false };
+  const logs: string[] = [];
+  const metrics = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds: 1 }, source,
+    new Logger('info', '', { write: (l) => { logs.push(l); } }));
+  try {
+    assert.ok(logs.some((l) => l.includes(`[ info] [http_server] listening on 127.0.0.1:${metrics.port}`)), logs.join(''));
+    const missing = await http(metrics.port, '/nope?x=1');
+    assert.equal(missing.status, 404);
+    assert.equal((JSON.parse(missing.body) as { error: string }).error, 'not found');
+    const post = await http(metrics.port, '/metrics', 'POST');
+    assert.equal(post.status, 405);
+    assert.equal(post.headers['allow'], 'GET, HEAD');
+    const head = await http(metrics.port, '/metrics', 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.body, '');
+    assert.deepEqual(JSON.parse((await http(metrics.port, '/healthz')).body), { status: 'ok' });
+    const notReady = await http(metrics.port, '/readyz');
+    assert.equal(notReady.status, 503);
+    assert.match(notReady.body, /inputs are not listening/);
+    const uptime = JSON.parse((await http(metrics.port, '/api/v1/uptime')).body) as { uptime_sec: number; uptime_hr: string };
+    assert.ok(Number.isInteger(uptime.uptime_sec));
+    assert.match(uptime.uptime_hr, /^wsrelay has been running: \d+ day, \d+ hour, \d+ minute and \d+ seconds$/);
+    assert.ok('/metrics' in (JSON.parse((await http(metrics.port, '/')).body) as { endpoints: object }).endpoints);
+    // Garbage instead of HTTP gets a 400 and the server carries on.
+    const garbage = await new Promise<string>((resolve) => {
+      const socket = connect(metrics.port, '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
+      let text = '';
+      socket.on('data', (d: Buffer) => { text += d.toString(); });
+      socket.on('close', () => resolve(text));
+      socket.on('error', () => resolve(text));
+    });
+    assert.match(garbage, /^HTTP\/1\.1 400/);
+    assert.equal((await http(metrics.port, '/healthz')).status, 200);
+  } finally {
+    await metrics.close();
+  }
+});
+
+test('a failure while collecting is a 500, not a crash', async () => {
+  const source: MetricsSource = {
+    stats: () => { throw new Error('stats unavailable'); },
+    inputsListening: () => true,
+  };
+  const metrics = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds: 1 }, source, quiet());
+  try {
+    const reply = await http(metrics.port, '/metrics');
+    assert.equal(reply.status, 500);
+    assert.match(reply.body, /stats unavailable/);
+    assert.equal((await http(metrics.port, '/readyz')).status, 500);
+    assert.equal((await http(metrics.port, '/healthz')).status, 200);
+  } finally {
+    await metrics.close();
+  }
+});
+
+test('a port in use is a clear error', async () => {
+  const source: MetricsSource = { stats: () => ({ inputs: {}, outputs: {}, buffers: {} }), inputsListening: () => true };
+  const first = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds: 1 }, source, quiet());
+  try {
+    await assert.rejects(
+      startMetricsServer({ listen: '127.0.0.1', port: first.port, readyWindowSeconds: 1 }, source, quiet()),
+      new RegExp(`^Error: cannot listen on 127\\.0\\.0\\.1:${first.port}: address already in use$`));
+  } finally {
+    await first.close();
+  }
+});
+
+test('20 concurrent scrapes during a load of 50,000 records all succeed', async () => {
+  await withRelay({}, 30, async ({ relay, metrics }) => {
+    const total = 50_000;
+    const sending = sendLines(relay.port, lines(0, total), 4);
+    const replies = await Promise.all(Array.from({ length: 20 }, () => http(metrics.port, '/metrics')));
+    for (const reply of replies) {
+      assert.equal(reply.status, 200);
+      parseExposition(reply.body);
+    }
+    await sending;
+    await waitFor(() => relay.engine.stats().outputs['websocket.0']!.records === total, 30_000, 'delivery');
+    const m = await scrape(metrics.port);
+    assert.equal(sampleValue(m, 'wsrelay_output_records_total', out), total);
+    assert.equal(sampleValue(m, 'wsrelay_input_records_total', inp), total);
+  });
+});
+
+test('the Grafana dashboard parses and uses only metrics the exporter exposes', async () => {
+  const dashboard = JSON.parse(readFileSync(new URL('../../examples/grafana-dashboard.json', import.meta.url), 'utf8')) as {
+    schemaVersion: number; panels: Array<{ targets?: Array<{ expr: string }> }>;
+    templating: { list: Array<{ query?: string | { query: string } }> };
+  };
+  assert.ok(dashboard.schemaVersion >= 36);
+  const exprs = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((t) => t.expr));
+  for (const variable of dashboard.templating.list) {
+    if (typeof variable.query === 'string') exprs.push(variable.query);
+    else if (variable.query) exprs.push(variable.query.query);
+  }
+  assert.ok(exprs.length >= 10, `${exprs.length} expressions`);
+  await withRelay({}, 30, async ({ metrics }) => {
+    const exposed = sampleNames(await scrape(metrics.port));
+    const used = new Set(exprs.flatMap((expr) => expr.match(/\b(?:wsrelay|process|nodejs)_[a-zA-Z0-9_]+/g) ?? []));
+    assert.ok(used.size >= 15, `${used.size} metric names used`);
+    for (const name of used) assert.ok(exposed.has(name), `dashboard uses ${name}, which is not exposed`);
+  });
+});
