@@ -7,12 +7,14 @@
 //   --json FILE        write every run and the medians as JSON
 //   --idle S           give up S seconds after the generator finished if nothing arrives (10)
 //   --sink-decode M    scan (default; full decode of every 16th message) or full
+//   --wait-idle S      before each run, wait up to S s for the machine to be idle (default 0)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { killAllNow } from './children.js';
+import { machineBusyS } from './procstat.js';
 import { mainTable, summarize, threadTable, type Summary } from './report.js';
 import { runScenario, type RunResult } from './run.js';
 import { selectScenarios } from './scenarios.js';
@@ -29,6 +31,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     idle: { type: 'string', default: '10' },
     'sink-decode': { type: 'string', default: 'scan' },
+    'wait-idle': { type: 'string', default: '0' },
   },
 });
 const records = Number(values.records);
@@ -72,6 +75,18 @@ function clearStatus(): void {
   lastLen = 0;
 }
 
+/** Waits (up to maxS) for a second in which the machine is less than 10% busy. */
+async function waitIdle(maxS: number, tag: string): Promise<void> {
+  const deadline = Date.now() + maxS * 1000;
+  while (Date.now() < deadline) {
+    const before = machineBusyS();
+    await new Promise((r) => setTimeout(r, 1000));
+    const busy = machineBusyS() - before;
+    if (busy < 0.1 * os.availableParallelism()) return;
+    status(`${tag}: waiting for the machine to be idle (${busy.toFixed(1)} CPU s/s busy)`);
+  }
+}
+
 async function main(): Promise<void> {
   const scenarios = selectScenarios(values.only, values.all);
   if (scenarios.length === 0) throw new Error(`no scenario matches --only ${values.only}`);
@@ -86,6 +101,7 @@ async function main(): Promise<void> {
     const runs: RunResult[] = [];
     for (let k = 0; k < repeat; k++) {
       const tag = `[${i + 1}/${scenarios.length}] ${sc.name}${repeat > 1 ? ` (run ${k + 1}/${repeat})` : ''}`;
+      if (Number(values['wait-idle']) > 0) await waitIdle(Number(values['wait-idle']), tag);
       status(`${tag}: starting`);
       const r = await runScenario(
         sc,
@@ -126,7 +142,10 @@ async function main(): Promise<void> {
   out.push(`(${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
   process.stdout.write(out.join('\n') + '\n');
   if (values.json) {
-    const doc = { date: new Date().toISOString(), machine: m, records, connections, repeat, sinkDecode, results: all };
+    const doc = {
+      date: new Date().toISOString(), machine: m, argv: process.argv.slice(2), records, connections, repeat, sinkDecode,
+      results: all,
+    };
     fs.mkdirSync(path.dirname(path.resolve(values.json)), { recursive: true });
     fs.writeFileSync(values.json, JSON.stringify(doc, null, 2) + '\n');
   }

@@ -3,8 +3,10 @@
 // Opens C TCP connections and writes N JSON lines, each with a unique integer `seq` and a send
 // time `t` (wall ms with fractions), split into contiguous seq ranges per connection. Without
 // --rate it writes as fast as the receiver accepts (waiting for 'drain' whenever write() returns
-// false); with --rate it writes R records/s in total, `t` taken at write time. Lines are built in
-// batches of 1024 (~115 KiB per write) so the generator is never the bottleneck.
+// false); with --rate it writes R records/s in total. Every line is built before the first write,
+// in batches of 1024 (~115 KiB per write), with a fixed-width placeholder for `t` that is
+// overwritten with the current time just before the batch is written: writing costs ~0.05 µs
+// per record, so the generator is never the bottleneck (the lines take ~115 MB per million).
 // Reports to the parent (IPC, else JSON lines on stdout): connected, started, progress, done.
 import net from 'node:net';
 import { once } from 'node:events';
@@ -18,40 +20,85 @@ const BATCH_RECORDS = 1024;
 const LEVELS = ['info', 'info', 'info', 'warn', 'info', 'debug', 'info', 'error'] as const;
 const PAD = 'x'.repeat(LINE_BYTES);
 
-/** One record line; `t` is pre-formatted (toFixed(3)) so a whole batch shares one conversion. */
-function recordLine(seq: number, t: string): string {
-  const head = `{"seq":${seq},"t":${t},"level":"${LEVELS[seq & 7]}","msg":"GET /api/v1/items 200","host":"web-0${seq & 7}","pad":"`;
-  return head + PAD.slice(0, Math.max(0, LINE_BYTES - head.length - 3)) + '"}\n';
+/** `t` is wall ms with 3 decimals: 17 characters until the year 2286. */
+const T_WIDTH = 17;
+const T_PLACEHOLDER = '0'.repeat(13) + '.000';
+
+/** One record line with the t placeholder; also returns where t starts in it. */
+function recordLine(seq: number): { line: string; tAt: number } {
+  const head = `{"seq":${seq},"t":`;
+  const body = `${head}${T_PLACEHOLDER},"level":"${LEVELS[seq & 7]}","msg":"GET /api/v1/items 200","host":"web-0${seq & 7}","pad":"`;
+  return { line: body + PAD.slice(0, Math.max(0, LINE_BYTES - body.length - 3)) + '"}\n', tAt: head.length };
 }
 
-function batch(from: number, count: number): Buffer {
-  const t = wallMs().toFixed(3);
+interface Batch {
+  readonly buf: Buffer;
+  readonly count: number;
+  /** Offset of each record's t placeholder in buf. */
+  readonly tAt: Int32Array;
+}
+
+function buildBatch(from: number, count: number): Batch {
+  const tAt = new Int32Array(count);
   let s = '';
-  for (let seq = from; seq < from + count; seq++) s += recordLine(seq, t);
-  return Buffer.from(s, 'latin1');
+  for (let i = 0; i < count; i++) {
+    const r = recordLine(from + i);
+    tAt[i] = s.length + r.tAt;
+    s += r.line;
+  }
+  return { buf: Buffer.from(s, 'latin1'), count, tAt };
+}
+
+/** Stamps the current time into every record of the batch. */
+function stamp(b: Batch): void {
+  const t = Buffer.from(wallMs().toFixed(3), 'latin1');
+  if (t.length !== T_WIDTH) return; // after 2286: keep the placeholder
+  const buf = b.buf;
+  for (let i = 0; i < b.count; i++) {
+    const at = b.tAt[i];
+    for (let k = 0; k < T_WIDTH; k++) buf[at + k] = t[k];
+  }
 }
 
 interface Conn {
   readonly socket: net.Socket;
-  readonly from: number;
-  readonly to: number;
+  readonly batches: Batch[];
+  readonly total: number;
+  /** Next batch to write. */
   next: number;
 }
 
 let recordsWritten = 0;
 let bytesWritten = 0;
 let started = false;
+let cpuAtStart = 0;
+/** Set once everything is written: errors after that (the relay resetting) do not matter. */
+let finished = false;
 
-function write(conn: Conn, count: number): boolean {
+/** Writes the connection's next batch; returns what socket.write returned. */
+function write(conn: Conn): boolean {
   if (!started) {
     started = true;
+    cpuAtStart = cpuSeconds();
     report({ type: 'started', at: wallMs() });
   }
-  const buf = batch(conn.next, count);
-  conn.next += count;
-  recordsWritten += count;
-  bytesWritten += buf.length;
-  return conn.socket.write(buf);
+  const b = conn.batches[conn.next]!;
+  conn.batches[conn.next++] = EMPTY; // let it be collected once written
+  stamp(b);
+  recordsWritten += b.count;
+  bytesWritten += b.buf.length;
+  return conn.socket.write(b.buf);
+}
+
+const EMPTY: Batch = { buf: Buffer.alloc(0), count: 0, tAt: new Int32Array(0) };
+
+/** Records per batch: BATCH_RECORDS, or ~1 ms worth per connection in paced mode. */
+let batchSize = BATCH_RECORDS;
+
+function prebuild(from: number, to: number): Batch[] {
+  const out: Batch[] = [];
+  for (let seq = from; seq < to; seq += batchSize) out.push(buildBatch(seq, Math.min(batchSize, to - seq)));
+  return out;
 }
 
 async function finish(conn: Conn): Promise<void> {
@@ -60,14 +107,15 @@ async function finish(conn: Conn): Promise<void> {
 
 /** As fast as the receiver accepts. */
 async function pump(conn: Conn): Promise<void> {
-  while (conn.next < conn.to) {
-    if (write(conn, Math.min(BATCH_RECORDS, conn.to - conn.next))) await immediate();
+  while (conn.next < conn.batches.length) {
+    if (write(conn)) await immediate();
     else await once(conn.socket, 'drain');
   }
   await finish(conn);
 }
 
-/** A fixed total rate, spread evenly over the connections; never waits for 'drain'. */
+/** A fixed total rate, spread evenly over the connections; never waits for 'drain'. Lines
+ *  were prebuilt in batches of 1 ms worth of records, so each tick writes whole batches. */
 async function paced(conns: readonly Conn[], rate: number): Promise<void> {
   const perConn = rate / conns.length;
   const t0 = performance.now();
@@ -76,13 +124,13 @@ async function paced(conns: readonly Conn[], rate: number): Promise<void> {
     const elapsedS = (performance.now() - t0) / 1000;
     open = 0;
     for (const c of conns) {
-      const due = Math.min(c.to, c.from + Math.floor(perConn * elapsedS)) - c.next;
-      for (let left = due; left > 0; ) {
-        const n = Math.min(BATCH_RECORDS, left);
-        write(c, n);
-        left -= n;
+      const due = Math.min(c.total, Math.floor(perConn * elapsedS));
+      let sent = c.next * batchSize;
+      while (c.next < c.batches.length && sent < due) {
+        write(c);
+        sent = c.next * batchSize;
       }
-      if (c.next < c.to) open++;
+      if (c.next < c.batches.length) open++;
       if (c.socket.writableLength > 256 * 1024 * 1024) throw new Error('receiver too slow: 256 MiB queued');
     }
     await new Promise((r) => setTimeout(r, 1));
@@ -94,7 +142,9 @@ async function connect(host: string, port: number): Promise<net.Socket> {
   const socket = net.connect({ host, port });
   socket.setNoDelay(true);
   await once(socket, 'connect');
-  socket.on('error', (err) => fail(`connection error: ${err.message}`));
+  socket.on('error', (err) => {
+    if (!finished) fail(`connection error: ${err.message}`);
+  });
   return socket;
 }
 
@@ -120,18 +170,22 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port <= 0) fail('--port is required');
   if (!(c >= 1 && n >= 1 && rate >= 0)) fail('bad --connections, --records or --rate');
 
+  // Paced: batches of ~1 ms of records per connection (so `t` is at most ~1 ms early).
+  batchSize = rate > 0 ? Math.max(1, Math.min(BATCH_RECORDS, Math.round(rate / c / 1000))) : BATCH_RECORDS;
+  const ranges = Array.from({ length: c }, (_, i) => [Math.floor((i * n) / c), Math.floor(((i + 1) * n) / c)] as const);
+  const built = ranges.map(([from, to]) => prebuild(from, to));
   const sockets = await Promise.all(Array.from({ length: c }, () => connect(values.host, port)));
-  const conns: Conn[] = sockets.map((socket, i) => {
-    const from = Math.floor((i * n) / c);
-    return { socket, from, to: Math.floor(((i + 1) * n) / c), next: from };
-  });
+  const conns: Conn[] = sockets.map((socket, i) => ({
+    socket, batches: built[i]!, total: ranges[i]![1] - ranges[i]![0], next: 0,
+  }));
   report({ type: 'connected', at: wallMs() });
   const ticker = setInterval(() => report({ type: 'progress', records: recordsWritten, at: wallMs() }), 250);
   ticker.unref();
   if (rate > 0) await paced(conns, rate);
   else await Promise.all(conns.map(pump));
   clearInterval(ticker);
-  report({ type: 'done', at: wallMs(), records: recordsWritten, bytes: bytesWritten, cpuS: cpuSeconds() });
+  finished = true;
+  report({ type: 'done', at: wallMs(), records: recordsWritten, bytes: bytesWritten, cpuS: cpuSeconds() - cpuAtStart });
 }
 
 main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { kill, freePort, spawnNode, tailLines, waitForTcp, type Child } from './children.js';
-import { sampleProc, threadCpu, type ProcSample, type ThreadCpu } from './procstat.js';
+import { machineBusyS, sampleProc, threadCpu, type ProcSample, type ThreadCpu } from './procstat.js';
 import { asGeneratorMessage, asSinkMessage, type SinkStats } from './protocol.js';
 import type { Scenario } from './scenarios.js';
 
@@ -35,6 +35,9 @@ export interface RunResult {
   /** CPU the harness itself used (it shares the machine with the relay), seconds. */
   readonly generatorCpuS: number;
   readonly sinkCpuS: number;
+  /** CPU used on the machine during the run by anything but relay, generator and sink (other
+   *  people's builds and tests): when it is not small, the figures are not trustworthy. */
+  readonly foreignCpuS: number;
   readonly sink: SinkStats | null;
   /** Things that looked wrong but did not stop the run. */
   readonly notes: string[];
@@ -60,7 +63,7 @@ function emptyResult(scenario: string, records: number, error: string, relay: Ch
   return {
     scenario, error, records, complete: false, elapsedS: 0, recordsPerS: 0, inputMBps: 0,
     relayCpuS: 0, cpuUsPerRecord: 0, peakRssMB: 0, rssStartMB: 0, rssEndMB: 0, threads: [],
-    generatorCpuS: 0, sinkCpuS: 0,
+    generatorCpuS: 0, sinkCpuS: 0, foreignCpuS: 0,
     sink: null, notes: [], relayOutput: relay ? relay.stderrTail().trim() : '',
   };
 }
@@ -121,6 +124,8 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
     }
     const r = relay;
     const start = sampleProc(r.pid);
+    const busyStart = machineBusyS();
+    const sinkStart = sampleProc(sink.pid);
     if (start === null) return emptyResult(sc.name, n, `relay exited before the run: ${tailLines(r.stderrTail())}`, r);
 
     const genArgs = ['dist/load/generator.js', '--port', `${inPort}`, '--records', `${n}`, '--connections', `${opt.connections}`];
@@ -166,6 +171,9 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
       }
     }
     const end: ProcSample | null = sampleProc(r.pid);
+    const sinkEnd = sampleProc(sink.pid);
+    const genEnd = sampleProc(gen.pid);
+    const busyS = machineBusyS() - busyStart;
     if (stop !== null) notes.push(stop);
 
     // Late duplicates show up in a second report shortly after completion.
@@ -184,6 +192,12 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
     const finishedAt = stats.completeAt > 0 ? stats.completeAt : stats.lastAt;
     const elapsedS = Math.max(1e-6, (finishedAt - startedAt) / 1000);
     const cpuS = end ? end.cpuS - start.cpuS : 0;
+    // The generator may have exited already; then its own figure (CPU while writing) is used.
+    const ours = cpuS + (sinkEnd && sinkStart ? sinkEnd.cpuS - sinkStart.cpuS : stats.cpuS) + (genEnd ? genEnd.cpuS : genCpuS);
+    const foreignCpuS = Math.max(0, busyS - ours);
+    if (foreignCpuS > 0.1 * elapsedS) {
+      notes.push(`other processes used ${foreignCpuS.toFixed(1)} CPU s during the ${elapsedS.toFixed(1)} s run: figures disturbed`);
+    }
     if (stats.invalidMessages > 0) notes.push(`${stats.invalidMessages} of ${stats.validatedMessages} sampled messages failed full decoding`);
     if (stats.badRecords > 0) notes.push(`${stats.badRecords} records without a usable seq`);
     if (stats.outOfRange > 0) notes.push(`${stats.outOfRange} records with seq out of range`);
@@ -193,7 +207,7 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
       elapsedS, recordsPerS: stats.unique / elapsedS, inputMBps: (genBytes || n * 115) / 1e6 / elapsedS,
       relayCpuS: cpuS, cpuUsPerRecord: (cpuS * 1e6) / n,
       peakRssMB: end?.hwmMB ?? 0, rssStartMB: start.rssMB, rssEndMB: end?.rssMB ?? 0,
-      threads: end ? threadCpu(r.pid, start, end) : [], generatorCpuS: genCpuS, sinkCpuS: stats.cpuS,
+      threads: end ? threadCpu(r.pid, start, end) : [], generatorCpuS: genCpuS, sinkCpuS: stats.cpuS, foreignCpuS,
       sink: stats, notes, relayOutput,
     };
   } finally {

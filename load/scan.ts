@@ -2,9 +2,8 @@
 // JSON.parse and msgpackr cost ~2 µs per record on the bench machine, enough to make the sink
 // the bottleneck of a 2-core box; these scanners cost a fraction of that. The sink still runs
 // the full decoders of decode.ts on a sample of messages (or on all with --decode full).
-//   scanJson:    every `"seq":<integer>` is one record; its `t` is the first `"t":<number>`
-//                after it and before the next `"seq":` (the generator writes t after seq).
-//                Works for json, json_lines and json_stream alike.
+//   scanJson:    records cut at "\n" (or "}" when there is no newline), `seq` and `t` read
+//                from each. Works for json, json_lines and json_stream alike.
 //   scanMsgpack: a real (non-allocating) walk of the msgpack stream: each item must be
 //                [time, map] or [[time, meta], map]; `seq` and `t` are read from the map.
 
@@ -14,57 +13,78 @@ export type ScanSink = (seq: number, t: number) => void;
 /** Where the last readDecimal stopped. */
 let numberEnd = 0;
 
-/** The JSON number at p in s (leading spaces skipped); NaN when there is none. Plain digits with
- *  an optional fraction are parsed inline; anything else (sign, exponent) goes through Number(). */
-function readDecimal(s: string, p: number): number {
-  while (s.charCodeAt(p) === 32) p++;
+/** The JSON number at p (leading spaces skipped); NaN when there is none. Plain digits with an
+ *  optional fraction are parsed inline; anything else (sign, exponent) goes through Number(). */
+function readDecimal(b: Buffer, p: number): number {
+  while (b[p] === 32) p++;
   const start = p;
   let v = 0;
-  let c = s.charCodeAt(p);
-  while (c >= 48 && c <= 57) {
+  let c = b[p];
+  while (c !== undefined && c >= 48 && c <= 57) {
     v = v * 10 + (c - 48);
-    c = s.charCodeAt(++p);
+    c = b[++p];
   }
   if (c === 46 /* . */) {
     let scale = 1;
-    c = s.charCodeAt(++p);
-    while (c >= 48 && c <= 57) {
+    c = b[++p];
+    while (c !== undefined && c >= 48 && c <= 57) {
       scale *= 10;
       v += (c - 48) / scale;
-      c = s.charCodeAt(++p);
+      c = b[++p];
     }
   }
   if (c === 101 || c === 69 || c === 45 || c === 43 /* e E - + */) {
-    while ((c >= 48 && c <= 57) || c === 101 || c === 69 || c === 45 || c === 43 || c === 46) c = s.charCodeAt(++p);
+    while (c !== undefined && ((c >= 48 && c <= 57) || c === 101 || c === 69 || c === 45 || c === 43 || c === 46)) c = b[++p];
     numberEnd = p;
-    return Number(s.slice(start, p));
+    return Number(b.toString('latin1', start, p));
   }
   numberEnd = p;
   return p === start ? NaN : v;
 }
 
-/** Returns the number of records found. Searches a latin1 copy of the message with
- *  String.indexOf (inlined by V8; Buffer.indexOf pays a native call per search). */
+/** First `"<key>":` in b[from, to) (key given as char codes); -1 when absent. */
+function findKey(b: Buffer, from: number, to: number, k: readonly number[]): number {
+  const last = to - k.length - 3;
+  for (let i = from; i <= last; i++) {
+    if (b[i] !== 34 || b[i + 1] !== k[0]) continue;
+    let j = 1;
+    while (j < k.length && b[i + 1 + j] === k[j]) j++;
+    if (j === k.length && b[i + 1 + j] === 34 && b[i + 2 + j] === 58) return i + 3 + j;
+  }
+  return -1;
+}
+
+const SEQ_KEY = [115, 101, 113]; // seq
+const T_KEY = [116]; // t
+
+/**
+ * Returns the number of records found. The message is cut into records at "\n" (json_lines,
+ * json_stream) or, when it has none, at "}" (json arrays, back-to-back objects; fine for the
+ * generator's flat records) with Buffer.indexOf (memchr); each record is then searched from its
+ * start for `"seq":`, `t` is expected right after seq (`"seq":N,"t":T`) or searched for.
+ * Pieces without a `"seq":` key (empty lines, the closing "]") are skipped.
+ */
 export function scanJson(b: Buffer, onRecord: ScanSink): number {
-  const s = b.toString('latin1');
+  const sep = b.indexOf(10) >= 0 ? 10 : 125;
   let count = 0;
-  let pos = s.indexOf('"seq":');
-  while (pos >= 0) {
-    const v = readDecimal(s, pos + 6);
-    const seq = Number.isInteger(v) && v >= 0 ? v : NaN;
-    const q = numberEnd;
-    const next = s.indexOf('"seq":', q);
-    let t = NaN;
-    if (s.charCodeAt(q) === 44 && s.charCodeAt(q + 1) === 34 && s.charCodeAt(q + 2) === 116 &&
-      s.charCodeAt(q + 3) === 34 && s.charCodeAt(q + 4) === 58) {
-      t = readDecimal(s, q + 5); // the usual `"seq":N,"t":T`
-    } else {
-      const tp = s.indexOf('"t":', q);
-      if (tp >= 0 && (next < 0 || tp < next)) t = readDecimal(s, tp + 4);
+  for (let start = 0; start < b.length; ) {
+    let end = b.indexOf(sep, start);
+    if (end < 0) end = b.length;
+    const at = findKey(b, start, end + 1, SEQ_KEY);
+    if (at >= 0) {
+      const v = readDecimal(b, at);
+      const q = numberEnd;
+      let t = NaN;
+      if (b[q] === 44 && b[q + 1] === 34 && b[q + 2] === 116 && b[q + 3] === 34 && b[q + 4] === 58) {
+        t = readDecimal(b, q + 5);
+      } else {
+        const tp = findKey(b, start, end + 1, T_KEY);
+        if (tp >= 0) t = readDecimal(b, tp);
+      }
+      onRecord(Number.isInteger(v) && v >= 0 ? v : NaN, t);
+      count++;
     }
-    onRecord(seq, t);
-    count++;
-    pos = next;
+    start = end + 1;
   }
   return count;
 }

@@ -6,11 +6,13 @@ import { readFileSync } from 'node:fs';
 import { parseArgv } from './cli/argv.js';
 import { helpText } from './cli/help.js';
 import { ConfigError } from './config/errors.js';
+import { loadConfigFile } from './config/load.js';
 import { resolvePipeline } from './config/resolve.js';
-import type { PipelineConfig } from './config/types.js';
+import type { PipelineConfig, RawPipeline } from './config/types.js';
 import { DEMO_SINK_PORT, demoBanner, demoPipeline } from './demo.js';
 import { Engine } from './engine/engine.js';
 import { Logger, logSink } from './log.js';
+import { startMetricsServer, type MetricsServer } from './metrics/server.js';
 import { startSink, type RunningSink } from './sink/sink.js';
 
 function version(): string {
@@ -36,15 +38,40 @@ async function runSink(listen: string, port: number, print: boolean): Promise<vo
   process.once('SIGTERM', stop);
 }
 
+/**
+ * `-c FILE` plus command-line sections: Fluent Bit appends -i/-o to the file's and lets the
+ * command line's service options (-f, -v, -H ...) override the file's.
+ */
+function withCommandLine(file: RawPipeline, cli: RawPipeline): RawPipeline {
+  return {
+    service: { ...file.service, properties: [...file.service.properties, ...cli.service.properties] },
+    inputs: [...file.inputs, ...cli.inputs],
+    outputs: [...file.outputs, ...cli.outputs],
+  };
+}
+
 async function runRelay(config: PipelineConfig, log: Logger, demoSink: RunningSink | null): Promise<void> {
   const engine = new Engine(config, log);
   await engine.start();
+  let metrics: MetricsServer | null = null;
+  if (config.service.http.enabled) {
+    // Ready means: no output has gone without a connection for longer than a first retry waits.
+    const readyWindowSeconds = 2 * config.service.schedulerBaseSeconds + 1;
+    try {
+      metrics = await startMetricsServer({ listen: config.service.http.listen, port: config.service.http.port,
+        readyWindowSeconds }, engine, log);
+    } catch (error) {
+      await engine.shutdown(); // nothing keeps running half-configured
+      throw error;
+    }
+  }
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     log.child('engine').warn(`caught signal (${signal})`);
     if (signals > 1) process.exit(1);
     void engine.shutdown().then(async () => {
+      await metrics?.close();
       await demoSink?.close();
       process.exit(0);
     });
@@ -68,11 +95,9 @@ async function main(argv: string[]): Promise<void> {
     case 'relay':
       break;
   }
-  if (command.configFile !== null) {
-    throw new ConfigError('WSR_CONFIG_USAGE', `configuration files (-c ${command.configFile}) are not supported yet; ` +
-      'use the command line (-i tcp ... -o websocket ...)', { at: null });
-  }
-  const { config, warnings } = resolvePipeline(command.demo ? demoPipeline() : command.pipeline);
+  const raw = command.configFile !== null ? withCommandLine(loadConfigFile(command.configFile), command.pipeline)
+    : command.demo ? demoPipeline() : command.pipeline;
+  const { config, warnings } = resolvePipeline(raw);
   const log = new Logger(config.service.logLevel, '', logSink(config.service.logFile));
   for (const warning of warnings) log.warn(warning);
   if (command.dryRun) {

@@ -87,3 +87,48 @@ test('--help and --version', async () => {
   assert.equal(await version.exited, 0);
   assert.match(version.stdout, /^wsrelay v\d+\.\d+\.\d+/);
 });
+
+test('-c FILE with -H: a config file runs, and the metrics server answers', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const server = await TestServer.start();
+  const [tcpPort, httpPort] = [await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), 'wsrelay-'));
+  const file = join(dir, 'relay.conf');
+  writeFileSync(file, [
+    '@SET out_port=' + server.port,
+    '[SERVICE]', '    Flush 0.1', '    HTTP_Server On', '    HTTP_Listen 127.0.0.1', `    HTTP_Port ${httpPort}`,
+    '[INPUT]', '    Name tcp', '    Listen 127.0.0.1', `    Port ${tcpPort}`,
+    '[OUTPUT]', '    Name websocket', '    Match *', '    Host 127.0.0.1', '    Port ${out_port}', '    Format json_lines', '',
+  ].join('\n'));
+  const dry = runCli(['--dry-run', '-c', file]);
+  assert.equal(await dry.exited, 0);
+  assert.equal(JSON.parse(dry.stdout).outputs[0].port, server.port);
+  const child = runCli(['-c', file]);
+  try {
+    await waitFor(() => child.stderr.includes('[http_server] listening'), 10_000, 'metrics server');
+    await sendLines(tcpPort, ['{"a":1}', '{"a":2}']);
+    await waitFor(() => server.jsonRecords().length === 2, 5000, 'records');
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/metrics/prometheus`)).text();
+    assert.match(metrics, /wsrelay_output_records_total\{output="websocket\.0"\} 2/);
+    assert.equal((await fetch(`http://127.0.0.1:${httpPort}/readyz`)).status, 200);
+    child.process.kill('SIGTERM');
+    assert.equal(await child.exited, 0);
+  } finally {
+    child.process.kill('SIGKILL');
+    await server.stop();
+  }
+});
+
+test('a bad config file fails at start with file, line and key', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const file = join(mkdtempSync(join(tmpdir(), 'wsrelay-')), 'bad.conf');
+  writeFileSync(file, '[INPUT]\n    Name tcp\n    Port notaport\n[OUTPUT]\n    Name websocket\n');
+  const child = runCli(['-c', file]);
+  assert.equal(await child.exited, 2);
+  assert.ok(child.stderr.includes(`${file}:3`), child.stderr);
+  assert.match(child.stderr, /'Port'/);
+});

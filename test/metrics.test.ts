@@ -10,6 +10,8 @@ import type { Engine } from '../src/engine/engine.js';
 import type { MetricsSource } from '../src/metrics/registry.js';
 import { startMetricsServer, type MetricsServer } from '../src/metrics/server.js';
 import { parseExposition, sampleNames, sampleValue, type Family } from './support/prom-parse.js';
+import { histogramValues, pausedSeconds } from '../src/metrics/registry.js';
+import { Histogram, newInputStats } from '../src/engine/stats.js';
 import { TestServer } from './support/test-server.js';
 import { sendLines, sleep, startRelay, waitFor, type TestRelay } from './support/relay.js';
 
@@ -219,15 +221,23 @@ test('a port in use is a clear error', async () => {
   }
 });
 
-test('20 concurrent scrapes during a load of 50,000 records all succeed', async () => {
+test('20 concurrent scrapes during a load of 50,000 records all succeed', async (t) => {
   await withRelay({}, 30, async ({ relay, metrics }) => {
     const total = 50_000;
-    const sending = sendLines(relay.port, lines(0, total), 4);
+    // Paced over ~0.5 s on 2 connections so the scrapes land in the middle of the load.
+    const sending = Promise.all([0, 1].map(async (part) => {
+      for (let batch = part; batch < 50; batch += 2) {
+        await sendLines(relay.port, lines(batch * 1000, 1000));
+        await sleep(10);
+      }
+    }));
+    await waitFor(() => relay.engine.stats().inputs['tcp.0']!.records > 0, 10_000, 'the load to start');
     const replies = await Promise.all(Array.from({ length: 20 }, () => http(metrics.port, '/metrics')));
-    for (const reply of replies) {
+    const seen = replies.map((reply) => {
       assert.equal(reply.status, 200);
-      parseExposition(reply.body);
-    }
+      return sampleValue(parseExposition(reply.body), 'wsrelay_input_records_total', inp);
+    });
+    t.diagnostic(`input records seen by the scrapes: ${Math.min(...seen)}..${Math.max(...seen)} of ${total}`);
     await sending;
     await waitFor(() => relay.engine.stats().outputs['websocket.0']!.records === total, 30_000, 'delivery');
     const m = await scrape(metrics.port);
@@ -254,4 +264,26 @@ test('the Grafana dashboard parses and uses only metrics the exporter exposes', 
     assert.ok(used.size >= 15, `${used.size} metric names used`);
     for (const name of used) assert.ok(exposed.has(name), `dashboard uses ${name}, which is not exposed`);
   });
+});
+
+test('the strict parser rejects what Prometheus would misread', () => {
+  const ok = '# HELP h x\n# TYPE h histogram\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 3\nh_count 2\n';
+  assert.equal(parseExposition(ok).get('h')!.samples.length, 4);
+  assert.throws(() => parseExposition(ok.replace('le="1"} 1', 'le="1"} 3')), /below/);
+  assert.throws(() => parseExposition(ok.replace('h_count 2', 'h_count 5')), /\+Inf bucket 2 != _count 5/);
+  assert.throws(() => parseExposition('c_total 1\n'), /outside its family/);
+  assert.throws(() => parseExposition('# HELP c x\n# TYPE c counter\nc{a="\\q"} 1\n'), /bad escape/);
+  assert.throws(() => parseExposition('# HELP c x\n# TYPE c counter\nc{a="1"} 1\nc{a="1"} 2\n'), /duplicate series/);
+  assert.throws(() => parseExposition('# HELP c x\n# TYPE c counter\nc -1\n'), /counter c is -1/);
+});
+
+test('stored histograms render cumulatively; paused time includes a pause in progress', () => {
+  const h = new Histogram([1, 10]);
+  for (const v of [0.5, 5, 5, 50]) h.observe(v);
+  const rendered = histogramValues('x', { output: 'o' }, h).map((v) => `${v.metricName}${JSON.stringify(v.labels)} ${v.value}`);
+  assert.deepEqual(rendered, ['x_bucket{"output":"o","le":1} 1', 'x_bucket{"output":"o","le":10} 3',
+    'x_bucket{"output":"o","le":"+Inf"} 4', 'x_sum{"output":"o"} 60.5', 'x_count{"output":"o"} 4']);
+  const input = { ...newInputStats(), pausedMs: 1500, paused: true, pausedSince: 1000 };
+  assert.equal(pausedSeconds(input, 3000), 3.5);
+  assert.equal(pausedSeconds({ ...input, paused: false, pausedSince: null }, 3000), 1.5);
 });

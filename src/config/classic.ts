@@ -38,7 +38,8 @@ function readClassicFile(file: string, from: SourceLocation | null, ctx: Classic
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const at: SourceLocation = { file, line: i + 1 };
-    const line = (lines[i] ?? '').replace(/\r$/, '').trim();
+    // trim() also drops the \r of a CRLF line end, and any indentation (spaces or tabs).
+    const line = (lines[i] ?? '').trim();
     if (line === '' || line.startsWith('#')) continue;
 
     if (line.startsWith('[')) {

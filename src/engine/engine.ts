@@ -14,6 +14,7 @@ import { NullOutput } from '../outputs/local/null-output.js';
 import { StdoutOutput } from '../outputs/local/stdout-output.js';
 import { WebSocketOutput } from '../outputs/websocket/output.js';
 import type { InputPlugin, MalformedNotice, OutputHooks, OutputPlugin, SegmentSink } from './plugins.js';
+import type { MetricsSource } from '../metrics/registry.js';
 import { Router } from './router.js';
 import type { InputStats, OutputBufferState, OutputStats } from './stats.js';
 
@@ -45,7 +46,7 @@ function createInput(config: InputConfig, sink: SegmentSink, log: Logger): Input
   }
 }
 
-export class Engine implements SegmentSink {
+export class Engine implements SegmentSink, MetricsSource {
   readonly inputs: InputPlugin[];
   readonly outputs: OutputPlugin[];
   private readonly router: Router<OutputPlugin>;

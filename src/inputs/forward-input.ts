@@ -116,20 +116,32 @@ export class ForwardInput implements InputPlugin {
       const buffer: Buffer = pending ? Buffer.concat([pending, data]) : data;
       pending = null;
       this.stats.bytes += data.length;
+      // msgpackr's decoder state is shared: messages are collected first and handled after the
+      // stream decode returns, because handling one may decode again (PackedForward entries).
+      const messages: unknown[] = [];
       let consumed = 0;
+      let broken: string | null = null;
       try {
         unpackr.unpackMultiple(buffer, (message: unknown, _start?: number, end?: number) => {
+          messages.push(message);
           consumed = end ?? buffer.length;
-          if (authenticated) this.handleMessage(socket, message, peer);
-          else authenticated = this.handshake(socket, message, nonce);
         });
         consumed = buffer.length;
       } catch (error) {
         const problem = error as Error & { incomplete?: boolean; lastPosition?: number };
-        if (problem instanceof ProtocolError) return fail(problem.message);
-        if (!problem.incomplete) return fail(`undecodable msgpack (${problem.message})`);
-        consumed = problem.lastPosition ?? consumed;
+        if (problem.incomplete) consumed = problem.lastPosition ?? consumed;
+        else broken = `undecodable msgpack (${problem.message})`;
       }
+      try {
+        for (const message of messages) {
+          if (authenticated) this.handleMessage(socket, message, peer);
+          else authenticated = this.handshake(socket, message, nonce);
+        }
+      } catch (error) {
+        // A bad PackedForward payload or gzip stream lands here too: that peer goes, not us.
+        return fail(error instanceof ProtocolError ? error.message : `bad message (${(error as Error).message})`);
+      }
+      if (broken !== null) return fail(broken);
       const rest = buffer.length - consumed;
       if (rest > this.config.bufferMaxSizeBytes) return fail(`message larger than buffer_max_size (${this.config.bufferMaxSizeBytes})`);
       if (rest > 0) pending = Buffer.from(buffer.subarray(consumed));

@@ -23,10 +23,15 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const KINDS: readonly string[] = ['counter', 'gauge', 'histogram', 'summary', 'untyped'];
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
+/**
+ * Values as Prometheus reads them (Go's strconv.ParseFloat): NaN and Inf in any case. That
+ * matters: prom-client writes NaN as `Nan` (nodejs_eventloop_lag_mean_seconds before a sample).
+ */
 function parseValue(text: string, where: string): number {
-  if (text === 'NaN') return Number.NaN;
-  if (text === '+Inf' || text === 'Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
+  const lower = text.toLowerCase();
+  if (lower === 'nan') return Number.NaN;
+  if (lower === '+inf' || lower === 'inf') return Infinity;
+  if (lower === '-inf') return -Infinity;
   if (!NUMBER.test(text)) throw new Error(`${where}: bad value '${text}'`);
   return Number(text);
 }

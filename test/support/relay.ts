@@ -44,6 +44,27 @@ export async function startRelay(outputPort: number, output: Record<string, stri
   };
 }
 
+export interface SectionSpec {
+  readonly plugin: string;
+  readonly props?: Record<string, string>;
+}
+
+/** Any pipeline, from plugin names and properties, started in-process. */
+export async function startPipeline(inputs: SectionSpec[], outputs: SectionSpec[],
+  service: Record<string, string> = {}): Promise<TestRelay> {
+  const { config } = resolvePipeline({
+    service: { kind: 'service', plugin: '', at, properties: props({ flush: '0.05', log_level: 'warn', ...service }) },
+    inputs: inputs.map((i) => ({ kind: 'input', plugin: i.plugin, at, properties: props(i.props ?? {}) })),
+    outputs: outputs.map((o) => ({ kind: 'output', plugin: o.plugin, at, properties: props(o.props ?? {}) })),
+  });
+  const logs: string[] = [];
+  const log = new Logger(config.service.logLevel, '', { write: (line) => { logs.push(line); } });
+  const engine = new Engine(config, log);
+  await engine.start();
+  const first = engine.inputs[0] as { port?: number } | undefined;
+  return { engine, port: first?.port ?? 0, logs, stop: async () => { await engine.shutdown(); } };
+}
+
 /** Writes the lines spread over `connections` TCP connections, and closes them. */
 export async function sendLines(port: number, lines: readonly string[], connections = 1,
   terminator = '\n'): Promise<void> {

@@ -238,9 +238,12 @@ export class WebSocketOutput implements OutputPlugin {
   private onResult(queued: QueuedChunk, result: FlushResult): void {
     this.inflight--;
     queued.chunk.arena = result.arena;
-    for (const report of result.malformed) {
-      const source = queued.chunk.sources[report.source];
-      if (source) this.hooks.onMalformed(this.name, { source, count: report.count, sample: report.sample });
+    // Every attempt parses the chunk again; its malformed lines are reported once.
+    if (queued.attempts === 1) {
+      for (const report of result.malformed) {
+        const source = queued.chunk.sources[report.source];
+        if (source) this.hooks.onMalformed(this.name, { source, count: report.count, sample: report.sample });
+      }
     }
     if (result.status === 'flushed') {
       this.stats.chunksFlushed++;
@@ -257,7 +260,6 @@ export class WebSocketOutput implements OutputPlugin {
       this.release(queued);
     } else {
       this.retryOrDrop(queued, result.status, result.reason, result.worker);
-      // Malformed lines are reported once per attempt: forget them for the next attempt.
     }
     this.settled();
   }

@@ -1,0 +1,100 @@
+// The forward input, driven by a real Fluentd forward client library (@fluent-org/logger).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { FluentClient, EventTime } from '@fluent-org/logger';
+import { Unpackr, pack } from 'msgpackr';
+import { TestServer } from './support/test-server.js';
+import { startPipeline, waitFor } from './support/relay.js';
+
+const modes = ['Message', 'Forward', 'PackedForward', 'CompressedPackedForward'] as const;
+
+test('every event mode arrives with its tag and time, and acks come back', async () => {
+  const server = await TestServer.start();
+  const relay = await startPipeline(
+    [{ plugin: 'forward', props: { listen: '127.0.0.1', port: '0' } }],
+    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: 'app.*', json_date_format: 'epoch' } }],
+  );
+  try {
+    for (const [i, eventMode] of modes.entries()) {
+      const client = new FluentClient('app', {
+        socket: { host: '127.0.0.1', port: relay.port, timeout: 3000 },
+        eventMode, ack: { ackTimeout: 5000 }, flushInterval: 10,
+      });
+      // With ack, emit resolves only when the relay acknowledged the buffered chunk.
+      await client.emit(eventMode.toLowerCase(), { mode: eventMode, n: i }, new EventTime(1_700_000_000 + i, 5));
+      await client.shutdown();
+    }
+    await waitFor(() => server.jsonRecords().length === modes.length, 5000, 'one record per mode');
+    const records = server.jsonRecords();
+    for (const [i, mode] of modes.entries()) {
+      const record = records.find((r) => r['mode'] === mode);
+      assert.ok(record, `${mode} arrived`);
+      assert.equal(record['date'], 1_700_000_000 + i, `${mode} kept its time`);
+    }
+    const stats = relay.engine.stats();
+    assert.equal(stats.inputs['forward.0']!.records, 4);
+    assert.equal(stats.outputs['websocket.0']!.records, 4);
+  } finally {
+    await relay.stop();
+    await server.stop();
+  }
+});
+
+test('shared_key: the right key is accepted, a wrong one refused', async () => {
+  const relay = await startPipeline(
+    [{ plugin: 'forward', props: { listen: '127.0.0.1', port: '0', shared_key: 's3cret', self_hostname: 'relay' } }],
+    [{ plugin: 'null', props: { match: '*' } }],
+  );
+  try {
+    const good = new FluentClient('t', {
+      socket: { host: '127.0.0.1', port: relay.port, timeout: 3000 },
+      security: { clientHostname: 'client', sharedKey: 's3cret' }, ack: { ackTimeout: 3000 },
+    });
+    await good.emit('x', { ok: true });
+    await good.shutdown();
+    await waitFor(() => relay.engine.stats().outputs['null.0']!.records === 1, 5000, 'authenticated record');
+    // A wrong key, spoken by hand: HELO → PING with a bad digest → PONG false, then closed.
+    const replies: unknown[] = [];
+    const raw = connect(relay.port, '127.0.0.1');
+    raw.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => raw.on('close', () => resolve()));
+    raw.on('data', (data: Buffer) => {
+      for (const message of new Unpackr({ useRecords: false }).unpackMultiple(data) as unknown[]) {
+        replies.push(message);
+        if (Array.isArray(message) && message[0] === 'HELO') {
+          raw.write(pack(['PING', 'client', 'salt', 'not-the-digest', '', '']));
+          raw.write(pack(['t.x', 1_700_000_000, { smuggled: true }]));
+        }
+      }
+    });
+    await closed;
+    assert.equal((replies[0] as unknown[])[0], 'HELO');
+    assert.deepEqual((replies[1] as unknown[]).slice(0, 3), ['PONG', false, 'shared_key mismatch']);
+    assert.ok(relay.logs.some((l) => l.includes('shared_key mismatch')));
+    assert.equal(relay.engine.stats().outputs['null.0']!.records, 1);
+  } finally {
+    await relay.stop();
+  }
+});
+
+test('garbage on one connection closes it and leaves the others alone', async () => {
+  const relay = await startPipeline(
+    [{ plugin: 'forward', props: { listen: '127.0.0.1', port: '0' } }],
+    [{ plugin: 'null', props: { match: '*' } }],
+  );
+  try {
+    const garbage = connect(relay.port, '127.0.0.1');
+    const closed = new Promise<void>((resolve) => garbage.on('close', () => resolve()));
+    garbage.on('error', () => undefined);
+    garbage.write(Buffer.from([0xc1, 0xc1, 0xc1, 0x92, 0x01])); // 0xc1 is never valid msgpack
+    await closed;
+    const client = new FluentClient('ok', { socket: { host: '127.0.0.1', port: relay.port }, ack: {} });
+    await client.emit('still', { fine: 1 });
+    await client.shutdown();
+    await waitFor(() => relay.engine.stats().outputs['null.0']!.records === 1, 5000, 'the good record');
+    assert.ok(relay.logs.some((l) => l.includes('closing connection')), relay.logs.join(''));
+  } finally {
+    await relay.stop();
+  }
+});

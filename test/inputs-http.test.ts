@@ -1,0 +1,84 @@
+// The http input (Fluentd in_http / Fluent Bit http): tags from paths, every body type, errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pack } from 'msgpackr';
+import { TestServer } from './support/test-server.js';
+import { startPipeline, waitFor } from './support/relay.js';
+
+async function post(port: number, path: string, body: string | Buffer, type: string): Promise<{ status: number; body: string; headers: Headers }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', body, headers: { 'content-type': type } });
+  return { status: response.status, body: await response.text(), headers: response.headers };
+}
+
+test("the seed's curl example: form json= to /foo/bar arrives tagged foo.bar", async () => {
+  const server = await TestServer.start();
+  const relay = await startPipeline(
+    [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0' } }],
+    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: 'foo.*' } }],
+  );
+  try {
+    const reply = await post(relay.port, '/foo/bar', 'json={"action":"login","user":6}', 'application/x-www-form-urlencoded');
+    assert.equal(reply.status, 204);
+    await waitFor(() => server.jsonRecords().length === 1, 5000, 'the record');
+    const record = server.jsonRecords()[0]!;
+    assert.equal(record['action'], 'login');
+    assert.equal(record['user'], 6);
+    assert.equal(typeof record['date'], 'number');
+    // A tag that matches no output is accepted and discarded (Fluent Bit does the same).
+    assert.equal((await post(relay.port, '/other', '{"a":1}', 'application/json')).status, 204);
+  } finally {
+    await relay.stop();
+    await server.stop();
+  }
+});
+
+test('JSON object and array, ndjson and msgpack bodies; 400 on a bad body; 413 over the limit; 405', async () => {
+  const relay = await startPipeline(
+    [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0', buffer_max_size: '1k' } }],
+    [{ plugin: 'null', props: { match: '*' } }],
+  );
+  try {
+    assert.equal((await post(relay.port, '/a', '{"n":1}', 'application/json')).status, 204);
+    assert.equal((await post(relay.port, '/a', '[{"n":2},{"n":3}]', 'application/json')).status, 204);
+    assert.equal((await post(relay.port, '/a', '{"n":4}\n{"n":5}\n', 'application/x-ndjson')).status, 204);
+    assert.equal((await post(relay.port, '/a', pack([{ n: 6 }, { n: 7 }]), 'application/msgpack')).status, 204);
+    const bad = await post(relay.port, '/a', '{"n":', 'application/json');
+    assert.equal(bad.status, 400);
+    assert.match(JSON.parse(bad.body).error, /invalid JSON/);
+    const notObject = await post(relay.port, '/a', '[{"n":1}, 5]', 'application/json');
+    assert.equal(notObject.status, 400, 'all or nothing: one bad record refuses the request');
+    assert.equal((await post(relay.port, '/a', `{"big":"${'x'.repeat(2000)}"}`, 'application/json')).status, 413);
+    const get = await fetch(`http://127.0.0.1:${relay.port}/a`);
+    assert.equal(get.status, 405);
+    await waitFor(() => relay.engine.stats().outputs['null.0']!.records === 7, 5000, '7 records');
+    assert.equal(relay.engine.stats().inputs['http.0']!.records, 7);
+    assert.equal(relay.engine.stats().inputs['http.0']!.malformed, 2);
+  } finally {
+    await relay.stop();
+  }
+});
+
+test('503 with Retry-After while the output is over its buffer limit, and nothing acknowledged', async () => {
+  const server = await TestServer.start();
+  const port = server.port;
+  await server.stop(); // the output cannot deliver: its buffer fills
+  const relay = await startPipeline(
+    [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0' } }],
+    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(port), match: '*', mem_buf_limit: '4k', retry_limit: 'no_limits' } }],
+  );
+  try {
+    const record = JSON.stringify({ pad: 'y'.repeat(1000) });
+    let status = 204;
+    let accepted = 0;
+    for (let i = 0; i < 50 && status !== 503; i++) {
+      const reply = await post(relay.port, '/t', record, 'application/json');
+      status = reply.status;
+      if (status === 204) accepted++;
+      else assert.equal(reply.headers.get('retry-after'), '1');
+    }
+    assert.equal(status, 503);
+    assert.equal(relay.engine.stats().inputs['http.0']!.records, accepted);
+  } finally {
+    await relay.stop();
+  }
+});
