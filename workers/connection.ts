@@ -8,24 +8,16 @@
 // again: duplicates are possible, loss is not. In `write` mode a message counts when the
 // socket accepted it (ws.send's callback).
 import WebSocket from 'ws';
-import type { DeliveryMode } from '../src/config/types.js';
+import type { WorkerSettings } from '../src/outputs/websocket/protocol.js';
 import type { Logger } from '../src/log.js';
 
 export type SendOutcome =
   | { readonly status: 'flushed' }
   | { readonly status: 'not_sent' | 'failed'; readonly reason: string };
 
-export interface ConnectionOptions {
-  readonly url: string;
-  readonly headers: Record<string, string>;
-  readonly delivery: DeliveryMode;
-  readonly connectTimeoutMs: number;
-  readonly pingIntervalMs: number;
-  readonly pingTimeoutMs: number;
-  /** 0 = keep idle connections open; -1 = close after every message; else close after idle ms. */
-  readonly idleCloseMs: number;
-  readonly compress: boolean;
-}
+/** The connection's share of the worker settings (see WorkerSettings for each field). */
+export type ConnectionOptions = Pick<WorkerSettings, 'url' | 'headers' | 'delivery' | 'connectTimeoutMs' |
+  'pingIntervalMs' | 'pingTimeoutMs' | 'idleCloseMs' | 'compress'>;
 
 export interface ConnectionEvents {
   onHandshake(ok: boolean, detail: string): void;

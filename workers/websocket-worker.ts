@@ -22,16 +22,7 @@ function post(event: WorkerEvent): void {
   channel.postMessage(event);
 }
 
-const connection = new Connection({
-  url: settings.url,
-  headers: settings.headers,
-  delivery: settings.delivery,
-  connectTimeoutMs: settings.connectTimeoutMs,
-  pingIntervalMs: settings.pingIntervalMs,
-  pingTimeoutMs: settings.pingTimeoutMs,
-  idleCloseMs: settings.idleCloseMs,
-  compress: settings.compress,
-}, log.child(`output:websocket:${settings.outputName}] [worker #${workerIndex}`), {
+const connection = new Connection(settings, log.child(`output:websocket:${settings.outputName}] [worker #${workerIndex}`), {
   onHandshake: (ok, detail) => post({ type: 'handshake', worker: workerIndex, ok, detail }),
   onClosed: (detail) => post({ type: 'closed', worker: workerIndex, detail }),
 });

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { Packr, Unpackr } from 'msgpackr';
-import { SegmentKind, type ChunkSource } from '../chunk/layout.js';
+import { SegmentKind } from '../chunk/layout.js';
 import type { ForwardInputConfig } from '../config/types.js';
 import { registerEventTimeExtension, toEventTime } from '../encode/event-time-ext.js';
 import { createEncoder } from '../encode/index.js';
@@ -16,6 +16,7 @@ import type { InputPlugin, SegmentSink } from '../engine/plugins.js';
 import { newInputStats, type InputStats } from '../engine/stats.js';
 import type { Logger } from '../log.js';
 import { eventTimeNow } from '../time.js';
+import { boundPort, closeServer, Connections, listen, SourceCache } from './listener.js';
 
 registerEventTimeExtension();
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
@@ -47,8 +48,8 @@ export class ForwardInput implements InputPlugin {
   ready = false;
   private readonly log: Logger;
   private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
-  private readonly sources = new Map<string, ChunkSource>();
+  private readonly connections = new Connections(this.stats);
+  private readonly sources: SourceCache;
   private readonly encoder: Encoder;
 
   constructor(private readonly config: ForwardInputConfig, private readonly sink: SegmentSink, log: Logger) {
@@ -56,6 +57,7 @@ export class ForwardInput implements InputPlugin {
     this.staticTag = config.tag;
     this.log = log.child(`input:forward:${config.name}`);
     this.server = createServer((socket) => this.accept(socket));
+    this.sources = new SourceCache(config.name);
     this.encoder = createEncoder({
       format: 'msgpack', dateKey: null, dateFormat: 'double', hostname: config.selfHostname,
       gelf: { shortMessageKey: null, fullMessageKey: null, timestampKey: null, hostKey: null, levelKey: null },
@@ -63,45 +65,24 @@ export class ForwardInput implements InputPlugin {
   }
 
   get port(): number {
-    const address = this.server.address();
-    return typeof address === 'object' && address ? address.port : this.config.port;
+    return boundPort(this.server, this.config.port);
   }
 
-  start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', (error: NodeJS.ErrnoException) => {
-        const why = error.code === 'EADDRINUSE' ? 'address already in use' : error.message;
-        reject(new Error(`[input:forward:${this.name}] cannot listen on ${this.config.listen}:${this.config.port}: ${why}`));
-      });
-      this.server.listen(this.config.port, this.config.listen, () => {
-        this.server.removeAllListeners('error');
-        this.server.on('error', (error) => this.log.error(`server error: ${error.message}`));
-        this.log.info(`listening on ${this.config.listen}:${this.port}`);
-        this.ready = true;
-        resolve();
-      });
-    });
+  async start(): Promise<void> {
+    await listen(this.server, this.config, `input:forward:${this.name}`, this.log);
+    this.ready = true;
   }
 
   setPaused(paused: boolean): void {
-    this.stats.paused = paused;
-    for (const socket of this.sockets) {
-      if (paused) socket.pause();
-      else socket.resume();
-    }
+    this.connections.setPaused(paused);
   }
 
   async stop(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
+    await closeServer(this.server, this.connections);
   }
 
   private accept(socket: Socket): void {
-    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.sockets.add(socket);
-    this.stats.connections++;
-    if (this.stats.paused) socket.pause();
+    const peer = this.connections.add(socket);
     let pending: Buffer | null = null;
     // With a shared key, nothing is accepted before a valid PING.
     const nonce = randomBytes(16);
@@ -147,10 +128,6 @@ export class ForwardInput implements InputPlugin {
       if (rest > 0) pending = Buffer.from(buffer.subarray(consumed));
     });
     socket.on('error', (error) => this.log.debug(`connection from ${peer}: ${error.message}`));
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      this.stats.connections--;
-    });
   }
 
   /** The shared-key handshake: HELO (sent at connect) → PING from the client → PONG. */
@@ -179,7 +156,7 @@ export class ForwardInput implements InputPlugin {
     }
     if (decoded.entries.length > 0) {
       const payload = this.encoder.encode(decoded.entries);
-      this.sink.append(this.sourceFor(tag, peer), SegmentKind.MsgpackEntries, eventTimeNow(), payload, 0,
+      this.sink.append(this.sources.get(tag, peer), SegmentKind.MsgpackEntries, eventTimeNow(), payload, 0,
         payload.length, decoded.entries.length);
       this.stats.records += decoded.entries.length;
     }
@@ -223,16 +200,5 @@ export class ForwardInput implements InputPlugin {
     }
     const chunk = isRecord(option) ? option['chunk'] : undefined;
     return { tag, entries, invalid, chunk };
-  }
-
-  private sourceFor(tag: string, peer: string): ChunkSource {
-    const key = `${tag}\u0000${peer}`;
-    let source = this.sources.get(key);
-    if (!source) {
-      if (this.sources.size > 10_000) this.sources.clear();
-      source = Object.freeze({ input: this.name, tag, peer, separator: '\n' });
-      this.sources.set(key, source);
-    }
-    return source;
   }
 }

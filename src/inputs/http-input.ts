@@ -3,13 +3,14 @@
 // record is checked before any is buffered, and the 2xx answer is sent only after they are.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { unpack } from 'msgpackr';
-import { SegmentKind, type ChunkSource } from '../chunk/layout.js';
+import { SegmentKind } from '../chunk/layout.js';
 import type { HttpInputConfig } from '../config/types.js';
 import type { RecordBody } from '../encode/types.js';
 import type { InputPlugin, SegmentSink } from '../engine/plugins.js';
 import { newInputStats, type InputStats } from '../engine/stats.js';
 import type { Logger } from '../log.js';
 import { eventTimeNow } from '../time.js';
+import { boundPort, listen, markPaused, SourceCache } from './listener.js';
 
 class BadBody extends Error {}
 
@@ -70,38 +71,27 @@ export class HttpInput implements InputPlugin {
   ready = false;
   private readonly log: Logger;
   private readonly server: Server;
-  private readonly sources = new Map<string, ChunkSource>();
+  private readonly sources: SourceCache;
 
   constructor(private readonly config: HttpInputConfig, private readonly sink: SegmentSink, log: Logger) {
     this.name = config.name;
     this.log = log.child(`input:http:${config.name}`);
+    this.sources = new SourceCache(config.name);
     this.server = createServer({ keepAlive: true }, (request, response) => this.handle(request, response));
   }
 
   get port(): number {
-    const address = this.server.address();
-    return typeof address === 'object' && address ? address.port : this.config.port;
+    return boundPort(this.server, this.config.port);
   }
 
-  start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', (error: NodeJS.ErrnoException) => {
-        const why = error.code === 'EADDRINUSE' ? 'address already in use' : error.message;
-        reject(new Error(`[input:http:${this.name}] cannot listen on ${this.config.listen}:${this.config.port}: ${why}`));
-      });
-      this.server.listen(this.config.port, this.config.listen, () => {
-        this.server.removeAllListeners('error');
-        this.server.on('error', (error) => this.log.error(`server error: ${error.message}`));
-        this.log.info(`listening on ${this.config.listen}:${this.port}`);
-        this.ready = true;
-        resolve();
-      });
-    });
+  async start(): Promise<void> {
+    await listen(this.server, this.config, `input:http:${this.name}`, this.log);
+    this.ready = true;
   }
 
   setPaused(paused: boolean): void {
     // Requests are refused with 503 per tag (sink.accepts) rather than by pausing sockets.
-    this.stats.paused = paused;
+    markPaused(this.stats, paused);
   }
 
   async stop(): Promise<void> {
@@ -175,7 +165,7 @@ export class HttpInput implements InputPlugin {
     const time = eventTimeNow();
     for (const [recordTag, group] of byTag) {
       const lines = Buffer.from(group.map((record) => `${JSON.stringify(record)}\n`).join(''));
-      this.sink.append(this.sourceFor(recordTag, peer), SegmentKind.JsonLines, time, lines, 0, lines.length, group.length);
+      this.sink.append(this.sources.get(recordTag, peer), SegmentKind.JsonLines, time, lines, 0, lines.length, group.length);
     }
     this.stats.records += records.length;
     this.stats.bytes += body.length;
@@ -192,17 +182,5 @@ export class HttpInput implements InputPlugin {
       else groups.set(recordTag, [record]);
     }
     return groups;
-  }
-
-  /** One source object per tag and peer, so a chunk's source table stays small. */
-  private sourceFor(tag: string, peer: string): ChunkSource {
-    const key = `${tag}\u0000${peer}`;
-    let source = this.sources.get(key);
-    if (!source) {
-      if (this.sources.size > 10_000) this.sources.clear();
-      source = Object.freeze({ input: this.name, tag, peer, separator: '\n' });
-      this.sources.set(key, source);
-    }
-    return source;
   }
 }

@@ -11,13 +11,14 @@ import type { Logger } from '../log.js';
 import { eventTimeNow } from '../time.js';
 import { newInputStats, type InputStats } from '../engine/stats.js';
 import { LineFramer } from './line-framer.js';
+import { boundPort, closeServer, Connections, listen } from './listener.js';
 
 export class TcpInput implements InputPlugin {
   readonly name: string;
   readonly stats: InputStats = newInputStats();
   private readonly log: Logger;
   private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
+  private readonly connections: Connections;
   private readonly kind: SegmentKind;
 
   constructor(readonly config: TcpInputConfig, private readonly sink: SegmentSink, log: Logger) {
@@ -26,6 +27,7 @@ export class TcpInput implements InputPlugin {
     this.log = log.child(`input:tcp:${config.name}`);
     this.kind = config.format === 'none' ? SegmentKind.RawLines : SegmentKind.JsonLines;
     this.server = createServer((socket) => this.accept(socket));
+    this.connections = new Connections(this.stats);
   }
 
   readonly staticTag: string;
@@ -33,52 +35,25 @@ export class TcpInput implements InputPlugin {
 
   /** The port actually bound (differs from the config when it asked for 0). */
   get port(): number {
-    const address = this.server.address();
-    return typeof address === 'object' && address ? address.port : this.config.port;
+    return boundPort(this.server, this.config.port);
   }
 
-  start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException): void => {
-        const why = error.code === 'EADDRINUSE' ? 'address already in use' : error.message;
-        reject(new Error(`[input:tcp:${this.name}] cannot listen on ${this.config.listen}:${this.config.port}: ${why}`));
-      };
-      this.server.once('error', onError);
-      this.server.listen(this.config.port, this.config.listen, () => {
-        this.server.off('error', onError);
-        this.server.on('error', (error) => this.log.error(`server error: ${error.message}`));
-        this.log.info(`listening on ${this.config.listen}:${this.port}`);
-        this.ready = true;
-        resolve();
-      });
-    });
+  async start(): Promise<void> {
+    await listen(this.server, this.config, `input:tcp:${this.name}`, this.log);
+    this.ready = true;
   }
 
   /** Backpressure from the outputs: stop reading (the kernel then slows the senders). */
   setPaused(paused: boolean): void {
-    if (paused === this.stats.paused) return;
-    this.stats.paused = paused;
-    const now = performance.now();
-    if (paused) this.stats.pausedSince = now;
-    else if (this.stats.pausedSince !== null) {
-      this.stats.pausedMs += now - this.stats.pausedSince;
-      this.stats.pausedSince = null;
-    }
-    for (const socket of this.sockets) {
-      if (paused) socket.pause();
-      else socket.resume();
-    }
+    this.connections.setPaused(paused);
   }
 
-  /** Stops accepting and closes every connection; what was read is already appended. */
   async stop(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
+    await closeServer(this.server, this.connections);
   }
 
   private accept(socket: Socket): void {
-    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    const peer = this.connections.add(socket);
     const source: ChunkSource = Object.freeze({
       input: this.name, tag: this.config.tag, peer, separator: this.config.separator,
     });
@@ -94,10 +69,7 @@ export class TcpInput implements InputPlugin {
           `Buffer_Size (${bytes} > ${this.config.bufferSizeBytes} bytes): dropped`);
       },
     });
-    this.sockets.add(socket);
-    stats.connections++;
     socket.setNoDelay(true);
-    if (stats.paused) socket.pause();
     socket.on('data', (data: Buffer) => {
       stats.bytes += data.length;
       this.readTime = eventTimeNow();
@@ -108,10 +80,6 @@ export class TcpInput implements InputPlugin {
       framer.end();
     });
     socket.on('error', (error) => this.log.debug(`connection from ${peer}: ${error.message}`));
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      stats.connections--;
-    });
   }
 
   /** Arrival time of the read being framed: every line of one read shares it. */

@@ -1,0 +1,99 @@
+// What the network inputs (tcp, http, forward) share: listening with a clear error, the set of
+// open connections and their pausing, pause-time accounting, and one source object per
+// tag and peer (a chunk's source table must stay small).
+import type { Server as HttpServer } from 'node:http';
+import type { Server, Socket } from 'node:net';
+import type { ChunkSource } from '../chunk/layout.js';
+import type { InputStats } from '../engine/stats.js';
+import type { Logger } from '../log.js';
+
+/** Listens, or rejects with `[input:<plugin>:<name>] cannot listen on <addr>: <why>`. */
+export function listen(server: Server | HttpServer, address: { listen: string; port: number },
+  label: string, log: Logger): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const why = error.code === 'EADDRINUSE' ? 'address already in use' : error.message;
+      reject(new Error(`[${label}] cannot listen on ${address.listen}:${address.port}: ${why}`));
+    };
+    server.once('error', onError);
+    server.listen(address.port, address.listen, () => {
+      server.off('error', onError);
+      server.on('error', (error: Error) => log.error(`server error: ${error.message}`));
+      log.info(`listening on ${address.listen}:${boundPort(server, address.port)}`);
+      resolve();
+    });
+  });
+}
+
+/** The port actually bound (differs from the config when it asked for 0). */
+export function boundPort(server: Server | HttpServer, configured: number): number {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : configured;
+}
+
+/** Records a pause or resume, accumulating the time spent paused. */
+export function markPaused(stats: InputStats, paused: boolean): boolean {
+  if (paused === stats.paused) return false;
+  stats.paused = paused;
+  const now = performance.now();
+  if (paused) stats.pausedSince = now;
+  else if (stats.pausedSince !== null) {
+    stats.pausedMs += now - stats.pausedSince;
+    stats.pausedSince = null;
+  }
+  return true;
+}
+
+/** Open connections of one input: counted, paused together, destroyed at stop. */
+export class Connections {
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly stats: InputStats) {}
+
+  add(socket: Socket): string {
+    this.sockets.add(socket);
+    this.stats.connections++;
+    if (this.stats.paused) socket.pause();
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.stats.connections--;
+    });
+    return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+  }
+
+  setPaused(paused: boolean): void {
+    if (!markPaused(this.stats, paused)) return;
+    for (const socket of this.sockets) {
+      if (paused) socket.pause();
+      else socket.resume();
+    }
+  }
+
+  destroyAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+}
+
+/** Stops listening and drops every connection; what was read is already appended. */
+export async function closeServer(server: Server, connections: Connections): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  connections.destroyAll();
+  await closed;
+}
+
+export class SourceCache {
+  private readonly sources = new Map<string, ChunkSource>();
+
+  constructor(private readonly input: string, private readonly separator = '\n') {}
+
+  get(tag: string, peer: string): ChunkSource {
+    const key = `${tag}\u0000${peer}`;
+    let source = this.sources.get(key);
+    if (!source) {
+      if (this.sources.size > 10_000) this.sources.clear();
+      source = Object.freeze({ input: this.input, tag, peer, separator: this.separator });
+      this.sources.set(key, source);
+    }
+    return source;
+  }
+}
