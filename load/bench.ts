@@ -8,6 +8,8 @@
 //   --idle S           give up S seconds after the generator finished if nothing arrives (10)
 //   --sink-decode M    scan (default; full decode of every 16th message) or full
 //   --wait-idle S      before each run, wait up to S s for the machine to be idle (default 0)
+//   --retry-disturbed K  run again, up to K times, a run during which other processes used
+//                      a noticeable share of the CPU (default 0: keep it, flagged)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     idle: { type: 'string', default: '10' },
     'sink-decode': { type: 'string', default: 'scan' },
     'wait-idle': { type: 'string', default: '0' },
+    'retry-disturbed': { type: 'string', default: '0' },
   },
 });
 const records = Number(values.records);
@@ -101,13 +104,22 @@ async function main(): Promise<void> {
     const runs: RunResult[] = [];
     for (let k = 0; k < repeat; k++) {
       const tag = `[${i + 1}/${scenarios.length}] ${sc.name}${repeat > 1 ? ` (run ${k + 1}/${repeat})` : ''}`;
-      if (Number(values['wait-idle']) > 0) await waitIdle(Number(values['wait-idle']), tag);
-      status(`${tag}: starting`);
-      const r = await runScenario(
-        sc,
-        { root, records, connections, idleMs: Number(values.idle) * 1000, sinkArgs: ['--decode', sinkDecode] },
-        (text) => status(`${tag}: ${text}`),
-      );
+      let r: RunResult | null = null;
+      for (let attempt = 0; attempt <= Number(values['retry-disturbed']); attempt++) {
+        if (Number(values['wait-idle']) > 0) await waitIdle(Number(values['wait-idle']), tag);
+        status(`${tag}: starting${attempt > 0 ? ` (again: other processes were busy, try ${attempt + 1})` : ''}`);
+        r = await runScenario(
+          sc,
+          { root, records, connections, idleMs: Number(values.idle) * 1000, sinkArgs: ['--decode', sinkDecode] },
+          (text) => status(`${tag}: ${text}`),
+        );
+        if (!r.disturbed) break;
+        if (attempt < Number(values['retry-disturbed'])) {
+          clearStatus();
+          process.stderr.write(`${tag}: disturbed (${r.foreignCpuS.toFixed(1)} CPU s used by other processes), running it again\n`);
+        }
+      }
+      if (r === null) continue;
       runs.push(r);
       clearStatus();
       const head = `${tag}: `;
@@ -115,7 +127,9 @@ async function main(): Promise<void> {
         r.error !== null
           ? `${head}${r.error}\n`
           : `${head}${Math.round(r.recordsPerS).toLocaleString('en-US')} rec/s, ${r.cpuUsPerRecord.toFixed(2)} µs/rec, ` +
-              `${r.sink?.missing ?? '?'} missing, ${r.sink?.duplicates ?? '?'} dups${r.notes.length ? ` — ${r.notes.join('; ')}` : ''}\n`,
+              `${r.sink?.missing ?? '?'} missing, ${r.sink?.duplicates ?? '?'} dups, ` +
+              `${r.backlogMB.toFixed(0)} MB queued when the generator finished` +
+              `${r.notes.length ? ` — ${r.notes.join('; ')}` : ''}\n`,
       );
     }
     all.push({ scenario: sc.name, runs, summary: summarize(sc.name, runs) });

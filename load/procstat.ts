@@ -118,12 +118,13 @@ export function threadCpu(pid: number, start: ProcSample, end: ProcSample): Thre
   return out;
 }
 
-/** Busy CPU seconds of the whole machine so far (all CPUs, /proc/stat: everything but idle
- *  and iowait); compared with our processes' CPU it shows what else ran during a run. */
+/** CPU seconds the whole machine has spent in processes (all CPUs, /proc/stat user + nice +
+ *  system + steal; irq/softirq left out: loopback TCP of our own processes runs there).
+ *  Compared with our processes' CPU, it shows what else ran during a run. */
 export function machineBusyS(): number {
   const line = read('/proc/stat')?.split('\n')[0] ?? '';
   const f = line.trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal (guest time is already in user)
-  const busy = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+  const busy = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[7] ?? 0);
   return busy / TICKS_PER_S;
 }

@@ -1,6 +1,7 @@
 // One run of one scenario: sink, relay and generator as separate processes on 127.0.0.1, timed
 // from the generator's first byte to the sink's last record, relay sampled from /proc.
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { kill, freePort, spawnNode, tailLines, waitForTcp, type Child } from './children.js';
 import { machineBusyS, sampleProc, threadCpu, type ProcSample, type ThreadCpu } from './procstat.js';
@@ -38,6 +39,11 @@ export interface RunResult {
   /** CPU used on the machine during the run by anything but relay, generator and sink (other
    *  people's builds and tests): when it is not small, the figures are not trustworthy. */
   readonly foreignCpuS: number;
+  /** foreignCpuS above max(0.3 s, 5% of the machine over the timed part). */
+  readonly disturbed: boolean;
+  /** MB written but not yet at the sink when the generator finished (≈ what the relay and the
+   *  kernel's socket buffers held then; the sink reports every 200 ms, so it is approximate). */
+  readonly backlogMB: number;
   readonly sink: SinkStats | null;
   /** Things that looked wrong but did not stop the run. */
   readonly notes: string[];
@@ -63,7 +69,7 @@ function emptyResult(scenario: string, records: number, error: string, relay: Ch
   return {
     scenario, error, records, complete: false, elapsedS: 0, recordsPerS: 0, inputMBps: 0,
     relayCpuS: 0, cpuUsPerRecord: 0, peakRssMB: 0, rssStartMB: 0, rssEndMB: 0, threads: [],
-    generatorCpuS: 0, sinkCpuS: 0, foreignCpuS: 0,
+    generatorCpuS: 0, sinkCpuS: 0, foreignCpuS: 0, disturbed: false, backlogMB: 0,
     sink: null, notes: [], relayOutput: relay ? relay.stderrTail().trim() : '',
   };
 }
@@ -84,6 +90,7 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
   let genRecords = 0;
   let genBytes = 0;
   let genCpuS = 0;
+  let backlog = 0;
   let genDone = false;
   let lastGenProgress = Date.now();
   let genError: string | null = null;
@@ -145,6 +152,7 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
         genRecords = m.records;
         genBytes = m.bytes;
         genCpuS = m.cpuS;
+        backlog = m.records - sinkUnique;
         lastSinkProgress = Math.max(lastSinkProgress, Date.now());
       } else if (m.type === 'error') genError = m.message;
     });
@@ -195,7 +203,8 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
     // The generator may have exited already; then its own figure (CPU while writing) is used.
     const ours = cpuS + (sinkEnd && sinkStart ? sinkEnd.cpuS - sinkStart.cpuS : stats.cpuS) + (genEnd ? genEnd.cpuS : genCpuS);
     const foreignCpuS = Math.max(0, busyS - ours);
-    if (foreignCpuS > 0.1 * elapsedS) {
+    const disturbed = foreignCpuS > Math.max(0.3, 0.05 * elapsedS * availableParallelism());
+    if (disturbed) {
       notes.push(`other processes used ${foreignCpuS.toFixed(1)} CPU s during the ${elapsedS.toFixed(1)} s run: figures disturbed`);
     }
     if (stats.invalidMessages > 0) notes.push(`${stats.invalidMessages} of ${stats.validatedMessages} sampled messages failed full decoding`);
@@ -207,7 +216,8 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
       elapsedS, recordsPerS: stats.unique / elapsedS, inputMBps: (genBytes || n * 115) / 1e6 / elapsedS,
       relayCpuS: cpuS, cpuUsPerRecord: (cpuS * 1e6) / n,
       peakRssMB: end?.hwmMB ?? 0, rssStartMB: start.rssMB, rssEndMB: end?.rssMB ?? 0,
-      threads: end ? threadCpu(r.pid, start, end) : [], generatorCpuS: genCpuS, sinkCpuS: stats.cpuS, foreignCpuS,
+      threads: end ? threadCpu(r.pid, start, end) : [], generatorCpuS: genCpuS, sinkCpuS: stats.cpuS, foreignCpuS, disturbed,
+      backlogMB: (Math.max(0, backlog) * (genBytes / Math.max(1, genRecords))) / 1e6,
       sink: stats, notes, relayOutput,
     };
   } finally {

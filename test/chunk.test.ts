@@ -20,8 +20,8 @@ test('segments round-trip through an arena with their times and sources', () => 
   assert.deepEqual(chunk.sources, [a, b]);
   const decoded = decodeChunk(chunk.arena, chunk.byteLength, chunk.sources);
   assert.deepEqual(decoded.records, [
-    { time: { sec: 100, nsec: 5 }, body: { a: 1 } },
-    { time: { sec: 100, nsec: 5 }, body: { b: 'é' } },
+    { time: { sec: 100, nsec: 5 }, body: { a: 1 }, raw: '{"a":1}' },
+    { time: { sec: 100, nsec: 5 }, body: { b: 'é' }, raw: '{"b":"é"}' },
     { time: { sec: 101, nsec: 6 }, body: { log: 'plain text' } },
     { time: { sec: 101, nsec: 6 }, body: { log: 'second' } },
   ]);
@@ -47,4 +47,31 @@ test('a chunk is sealed when the next segment would not fit, and arenas are reus
   builder.append(a, SegmentKind.JsonLines, { sec: 1, nsec: 0 }, line, 0, line.length, 1);
   builder.seal();
   assert.equal(sealed[2]!.arena, sealed[0]!.arena, 'the returned arena was reused');
+});
+
+test('isCanonicalJson: only lines that JSON.stringify would write back unchanged', async () => {
+  const { isCanonicalJson } = await import('../src/chunk/chunk-reader.js');
+  const canonical = ['{"a":1}', '{"seq":12,"msg":"GET /x 200 e.g. 1.5","ok":true,"n":null,"l":[1,"x"]}',
+    '{"big":-12}', '{}', '{"é":"ü"}', '{"q":"say \\"hi\\"\\n"}', '{"n":-10}'];
+  const rewritten = ['{"a": 1}', '{"a":1.0}', '{"a":1e3}', '{"a":-0}', '{"a":"\\/"}', '{"a":"\\u0041"}', '{\t"a":1}', '{"a":2.5}', '{"a":[-0]}'];
+  for (const line of canonical) {
+    assert.equal(isCanonicalJson(line), true, line);
+    assert.equal(JSON.stringify(JSON.parse(line)), line, `${line} really is canonical`);
+  }
+  for (const line of rewritten) assert.equal(isCanonicalJson(line), false, line);
+});
+
+test('a compact line is sent as received, date spliced in; others are re-serialized', async () => {
+  const { createEncoder } = await import('../src/encode/index.js');
+  const sealed: SealedChunk[] = [];
+  const builder = new ChunkBuilder(1024, new ArenaPool(1024, 1), (c) => sealed.push(c));
+  // Key order kept as sent (Fluent Bit keeps it; JSON.stringify would move "2" first).
+  const data = Buffer.from('{"b":1,"2":"x"}\n{"b": 1.0}\n');
+  builder.append(a, SegmentKind.JsonLines, { sec: 1795421327, nsec: 196247000 }, data, 0, data.length, 2);
+  builder.seal();
+  const decoded = decodeChunk(sealed[0]!.arena, sealed[0]!.byteLength, sealed[0]!.sources);
+  const encoder = createEncoder({ format: 'json_lines', dateKey: 'date', dateFormat: 'double', hostname: 'h',
+    gelf: { shortMessageKey: null, fullMessageKey: null, timestampKey: null, hostKey: null, levelKey: null } });
+  assert.equal(encoder.encode(decoded.records).toString(),
+    '{"date":1795421327.196247,"b":1,"2":"x"}\n{"date":1795421327.196247,"b":1}\n');
 });

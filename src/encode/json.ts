@@ -23,11 +23,11 @@ const EMPTY = Buffer.alloc(0);
 export type RecordToJson = (record: TimedRecord) => string;
 
 export function recordJsonWriter(dateKey: string | null, dateFormat: DateFormat): RecordToJson {
-  if (dateKey === null) return (record) => bodyJson(record.body);
+  if (dateKey === null) return (record) => record.raw ?? bodyJson(record.body);
   const open = `{${JSON.stringify(dateKey)}:`;
   return (record) => {
     const body = record.body;
-    const json = bodyJson(body);
+    const json = record.raw ?? bodyJson(body);
     // The record's own value wins; Fluent Bit would write the key twice.
     if (Object.hasOwn(body, dateKey)) return json;
     const date = formatDate(record.time, dateFormat);

@@ -14,6 +14,12 @@ export type RecordBody = Record<string, unknown>;
 export interface TimedRecord {
   readonly time: EventTime;
   readonly body: RecordBody;
+  /**
+   * The record's JSON exactly as JSON.stringify(body) would write it, when the input text is
+   * already that (see chunk-reader's isCanonicalJson): the JSON encoders then splice the date
+   * into it instead of serializing the object again.
+   */
+  readonly raw?: string;
 }
 
 export interface EncoderOptions {
