@@ -50,16 +50,21 @@ function moveArenaBack(result: FlushResult): FlushResult {
   return Piscina.move(transferable as unknown as ArrayBuffer) as unknown as FlushResult;
 }
 
-export default async function flush(task: FlushTask): Promise<FlushResult> {
+/** Decodes and encodes; nothing of the decoded records outlives this call. */
+function encodeChunk(task: FlushTask): { message: Buffer | null; records: number; malformed: FlushResult['malformed'] } {
   const decoded = decodeChunk(task.arena, task.byteLength, task.sources);
-  const base = { chunkId: task.chunkId, arena: task.arena, worker: workerIndex, malformed: decoded.malformed };
-  if (decoded.records.length === 0) {
-    return moveArenaBack({ ...base, status: 'flushed', records: 0, bytes: 0 });
-  }
-  const message = encoder.encode(decoded.records);
+  const records = decoded.records.length;
+  return { message: records > 0 ? encoder.encode(decoded.records) : null, records, malformed: decoded.malformed };
+}
+
+export default async function flush(task: FlushTask): Promise<FlushResult> {
+  // The records are dropped before waiting for the confirmation: a worker holds up to
+  // inflight_chunks chunks at once, and only their encoded messages need to stay alive.
+  const { message, records, malformed } = encodeChunk(task);
+  const base = { chunkId: task.chunkId, arena: task.arena, worker: workerIndex, malformed };
+  if (message === null) return moveArenaBack({ ...base, status: 'flushed', records: 0, bytes: 0 });
+  const bytes = message.length;
   const outcome = await connection.send(message, encoder.binary);
-  if (outcome.status === 'flushed') {
-    return moveArenaBack({ ...base, status: 'flushed', records: decoded.records.length, bytes: message.length });
-  }
-  return moveArenaBack({ ...base, status: outcome.status, reason: outcome.reason, records: decoded.records.length });
+  if (outcome.status === 'flushed') return moveArenaBack({ ...base, status: 'flushed', records, bytes });
+  return moveArenaBack({ ...base, status: outcome.status, reason: outcome.reason, records });
 }
