@@ -6,6 +6,7 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { decodeChunk } from '../src/chunk/chunk-reader.js';
 import { createEncoder } from '../src/encode/index.js';
+import { DirectJsonEncoder } from '../src/encode/json-direct.js';
 import { Logger, logSink } from '../src/log.js';
 import type {
   ControlMessage, FlushResult, FlushTask, WorkerEvent, WorkerSettings,
@@ -16,6 +17,9 @@ const settings = Piscina.workerData as WorkerSettings;
 const workerIndex = Atomics.add(new Int32Array(settings.workerCounter), 0, 1);
 const log = new Logger(settings.logLevel, `output:websocket:${settings.outputName}`, logSink(settings.logFile));
 const encoder = createEncoder(settings.encoder);
+// JSON outputs copy canonical lines straight from the arena; the message buffer is reused from
+// chunk to chunk unless compression keeps it queued inside ws.
+const direct = DirectJsonEncoder.handles(settings.encoder) ? new DirectJsonEncoder(settings.encoder) : null;
 const channel = new BroadcastChannel(settings.channel);
 
 function post(event: WorkerEvent): void {
@@ -52,6 +56,7 @@ function moveArenaBack(result: FlushResult): FlushResult {
 
 /** Decodes and encodes; nothing of the decoded records outlives this call. */
 function encodeChunk(task: FlushTask): { message: Buffer | null; records: number; malformed: FlushResult['malformed'] } {
+  if (direct) return direct.encode(task.arena, task.byteLength, task.sources, !settings.compress);
   const decoded = decodeChunk(task.arena, task.byteLength, task.sources);
   const records = decoded.records.length;
   return { message: records > 0 ? encoder.encode(decoded.records) : null, records, malformed: decoded.malformed };
