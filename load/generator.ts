@@ -20,9 +20,13 @@ const BATCH_RECORDS = 1024;
 const LEVELS = ['info', 'info', 'info', 'warn', 'info', 'debug', 'info', 'error'] as const;
 const PAD = 'x'.repeat(LINE_BYTES);
 
-/** `t` is wall ms with 3 decimals: 17 characters until the year 2286. */
-const T_WIDTH = 17;
-const T_PLACEHOLDER = '0'.repeat(13) + '.000';
+/**
+ * `t` is the wall clock in integer microseconds: 16 digits until the year 2286. An integer keeps
+ * the line canonical JSON, as a JSON logger writes it (a 17-digit fraction like 1795421327196.250
+ * would not be: the relay would then parse and re-serialize every record — see PERFORMANCE.md).
+ */
+const T_WIDTH = 16;
+const T_PLACEHOLDER = '0'.repeat(T_WIDTH);
 
 /** One record line with the t placeholder; also returns where t starts in it. */
 function recordLine(seq: number): { line: string; tAt: number } {
@@ -51,7 +55,7 @@ function buildBatch(from: number, count: number): Batch {
 
 /** Stamps the current time into every record of the batch. */
 function stamp(b: Batch): void {
-  const t = Buffer.from(wallMs().toFixed(3), 'latin1');
+  const t = Buffer.from(String(Math.round(wallMs() * 1000)), 'latin1');
   if (t.length !== T_WIDTH) return; // after 2286: keep the placeholder
   const buf = b.buf;
   for (let i = 0; i < b.count; i++) {
@@ -185,7 +189,8 @@ async function main(): Promise<void> {
   else await Promise.all(conns.map(pump));
   clearInterval(ticker);
   finished = true;
-  report({ type: 'done', at: wallMs(), records: recordsWritten, bytes: bytesWritten, cpuS: cpuSeconds() - cpuAtStart });
+  const cpu = cpuSeconds();
+  report({ type: 'done', at: wallMs(), records: recordsWritten, bytes: bytesWritten, cpuS: cpu - cpuAtStart, cpuTotalS: cpu });
 }
 
 main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));

@@ -6,7 +6,7 @@
 // latency (arrival − t) in a histogram. With --decode scan (default) records are read by the
 // scanners of scan.ts, and every K-th message (default 16; 0 = never) is also fully decoded
 // (JSON.parse / msgpackr, decode.ts) and must yield the same records; --decode full decodes
-// every message fully (~2 µs/record more: the sink then caps the bench near 400k records/s on
+// every message fully (~1 µs/record more: the sink then caps the bench near 800k records/s on
 // the 2-core bench machine). Reports to the parent (IPC, else JSON lines on stdout):
 // listening, connection, progress every 200 ms, and stats when all N records have arrived
 // (reason "complete") or when asked with {type:"report"} (reason "request").
@@ -63,7 +63,7 @@ function onScanned(seq: number, t: number): void {
   const count = seen[seq];
   if (count === 0) {
     unique++;
-    if (!Number.isNaN(t)) latency.record(now - t);
+    if (!Number.isNaN(t)) latency.record(now - t / 1000); // t is in microseconds
   }
   if (count < 255) seen[seq] = count + 1;
 }
