@@ -43,26 +43,29 @@ test('-o websocket://host:port/uri sets host, port and uri', async () => {
   }
 });
 
-test('SIGTERM with data buffered delivers it, closes with a close frame and exits 0', async () => {
+test('SIGTERM with data in flight delivers it within Grace, closes with a close frame and exits 0', async () => {
   const server = await TestServer.start();
   const port = await freePort();
-  // Flush every 30 s: the records are still in the open chunk when the signal comes.
   const child = runCli(['-i', 'tcp', '-p', 'listen=127.0.0.1', '-p', `port=${port}`,
-    '-o', 'websocket', '-p', 'host=127.0.0.1', '-p', `port=${server.port}`, '-p', 'format=json_lines', '-f', '30']);
+    '-o', 'websocket', '-p', 'host=127.0.0.1', '-p', `port=${server.port}`, '-p', 'format=json_lines', '-f', '30',
+    '-p', 'ping_timeout=30']);
   try {
     await waitFor(() => child.stderr.includes('listening on'), 10_000, 'listening');
     await waitFor(() => server.openConnections === 1, 10_000, 'connection');
+    // The server stops reading: what the relay sends stays unconfirmed (in flight).
+    server.setReading(false);
     await sendLines(port, Array.from({ length: 500 }, (_, seq) => `{"seq":${seq}}`), 2);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(server.messages.length, 0, 'nothing flushed before the signal');
+    assert.equal(server.messages.length, 0, 'nothing has reached the server before the signal');
     child.process.kill('SIGTERM');
+    await waitFor(() => child.stderr.includes('service will stop in 5 seconds'), 5000, 'grace started');
+    server.setReading(true);
     assert.equal(await child.exited, 0);
     const report = seqReport(server.jsonRecords(), 500);
     assert.deepEqual(report.missing, []);
     assert.equal(report.duplicates, 0);
     await waitFor(() => server.closeCodes.length > 0, 2000, 'close');
     assert.deepEqual(server.closeCodes, [1000]);
-    assert.match(child.stderr, /service will stop in 5 seconds/);
   } finally {
     child.process.kill('SIGKILL');
     await server.stop();

@@ -45,7 +45,7 @@ for (const format of ['json_lines', 'json_stream', 'json'] as const) {
       const c = chunk();
       const expectedRecords = decodeChunk(c.arena, c.byteLength, c.sources);
       const expected = createEncoder(options).encode(expectedRecords.records).toString();
-      const direct = new DirectJsonEncoder(options).encode(c.arena, c.byteLength, c.sources, false);
+      const direct = new DirectJsonEncoder(options).encode(c.arena, c.byteLength, c.sources);
       assert.equal(direct.message?.toString(), expected);
       assert.equal(direct.records, expectedRecords.records.length);
       assert.deepEqual(direct.malformed.map((m) => [m.source, m.count]), [[0, 2]]);

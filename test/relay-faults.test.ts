@@ -39,6 +39,14 @@ test('server stopped for 3 s mid-stream and restarted, after dropping a read fra
     const report = seqReport(server.jsonRecords(), total);
     assert.deepEqual(report.missing, []);
     assert.equal(dropped, 1);
+    // workers 1, one sender: first arrivals are in seq order — the retried chunk was not overtaken.
+    const firsts: number[] = [];
+    const seen = new Set<number>();
+    for (const record of server.jsonRecords()) {
+      const seq = record['seq'] as number;
+      if (!seen.has(seq)) { seen.add(seq); firsts.push(seq); }
+    }
+    assert.deepEqual(firsts, [...firsts].sort((x, y) => x - y), 'records arrived in order');
     assert.ok(server.connections >= 3, `a fresh handshake after each drop (${server.connections} connections)`);
     const stats = relay.engine.stats().outputs['websocket.0']!;
     assert.ok(stats.retries >= 1, 'failed flushes were retried');

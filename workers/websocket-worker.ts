@@ -17,8 +17,7 @@ const settings = Piscina.workerData as WorkerSettings;
 const workerIndex = Atomics.add(new Int32Array(settings.workerCounter), 0, 1);
 const log = new Logger(settings.logLevel, `output:websocket:${settings.outputName}`, logSink(settings.logFile));
 const encoder = createEncoder(settings.encoder);
-// JSON outputs copy canonical lines straight from the arena; the message buffer is reused from
-// chunk to chunk unless compression keeps it queued inside ws.
+// JSON outputs copy canonical lines straight from the arena into the message.
 const direct = DirectJsonEncoder.handles(settings.encoder) ? new DirectJsonEncoder(settings.encoder) : null;
 const channel = new BroadcastChannel(settings.channel);
 
@@ -56,13 +55,20 @@ function moveArenaBack(result: FlushResult): FlushResult {
 
 /** Decodes and encodes; nothing of the decoded records outlives this call. */
 function encodeChunk(task: FlushTask): { message: Buffer | null; records: number; malformed: FlushResult['malformed'] } {
-  if (direct) return direct.encode(task.arena, task.byteLength, task.sources, !settings.compress);
+  if (direct) return direct.encode(task.arena, task.byteLength, task.sources);
   const decoded = decodeChunk(task.arena, task.byteLength, task.sources);
   const records = decoded.records.length;
   return { message: records > 0 ? encoder.encode(decoded.records) : null, records, malformed: decoded.malformed };
 }
 
+/** Failed results this worker has returned (see FlushTask.failuresSeen). */
+let failuresReturned = 0;
+
 export default async function flush(task: FlushTask): Promise<FlushResult> {
+  // Retries come back in id order; only a first attempt can be ahead of an earlier chunk's retry.
+  if (settings.ordered && task.attempt === 0 && task.failuresSeen < failuresReturned) {
+    return moveArenaBack({ chunkId: task.chunkId, arena: task.arena, worker: workerIndex, malformed: [], status: 'held' });
+  }
   // The records are dropped before waiting for the confirmation: a worker holds up to
   // inflight_chunks chunks at once, and only their encoded messages need to stay alive.
   const { message, records, malformed } = encodeChunk(task);
@@ -71,5 +77,6 @@ export default async function flush(task: FlushTask): Promise<FlushResult> {
   const bytes = message.length;
   const outcome = await connection.send(message, encoder.binary);
   if (outcome.status === 'flushed') return moveArenaBack({ ...base, status: 'flushed', records, bytes });
+  failuresReturned++;
   return moveArenaBack({ ...base, status: outcome.status, reason: outcome.reason, records });
 }

@@ -70,10 +70,10 @@ export class DirectJsonEncoder {
   }
 
   /**
-   * Encodes a chunk. The message is a view of a reused buffer when `reuse` is true (ws copies
-   * it while masking, unless compression queues it), else a copy.
+   * Encodes a chunk into a fresh message. The work buffer is reused, the message never is: a
+   * message may wait for its connection to open while the next chunk is being encoded.
    */
-  encode(arena: ArrayBuffer, byteLength: number, sources: ReadonlyArray<ChunkSource>, reuse: boolean): DirectEncoding {
+  encode(arena: ArrayBuffer, byteLength: number, sources: ReadonlyArray<ChunkSource>): DirectEncoding {
     const bytes = Buffer.from(arena, 0, byteLength); // Buffer.indexOf is memchr
     const view = new DataView(arena, 0, byteLength);
     const out = this.out;
@@ -135,8 +135,7 @@ export class DirectJsonEncoder {
       }
     }
     if (this.array) out.byte(0x5d);
-    const message = records === 0 ? null
-      : reuse ? out.buffer.subarray(0, out.length) : Buffer.from(out.buffer.subarray(0, out.length));
+    const message = records === 0 ? null : Buffer.from(out.buffer.subarray(0, out.length));
     return { message, records, malformed: [...malformed.values()] };
   }
 

@@ -69,6 +69,15 @@ export class TestServer {
     this.server = server;
   }
 
+  /** Stops (or resumes) reading every open connection: the client's frames back up. */
+  setReading(reading: boolean): void {
+    for (const client of this.server?.clients ?? []) {
+      const socket = (client as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+      if (reading) socket.resume();
+      else socket.pause();
+    }
+  }
+
   /** Kills every connection (no close frame) and stops listening. */
   async stop(): Promise<void> {
     const server = this.server;
@@ -92,10 +101,14 @@ export class TestServer {
   private accept(socket: WebSocket, request: IncomingMessage): void {
     const connection = ++this.connectionCount;
     this.requests.push({ url: request.url ?? '', headers: request.headers });
+    let dropped = false;
     socket.on('message', (data: RawData, binary: boolean) => {
+      // Frames parsed from the same read after a drop never reached the "application".
+      if (dropped) return;
       const message = { data: toBuffer(data), binary, connection };
       const verdict = this.options.onMessage?.(message, this.seen++) ?? 'keep';
       if (verdict === 'drop') {
+        dropped = true;
         socket.terminate();
         return;
       }

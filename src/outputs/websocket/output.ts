@@ -56,6 +56,9 @@ export class WebSocketOutput implements OutputPlugin {
   private idleWaiters: Array<() => void> = [];
   private onAllStopped: (() => void) | null = null;
   private lastHandshakeAt = 0;
+  private sealScheduled = false;
+  /** Failed results processed so far (ordered mode: see FlushTask.failuresSeen). */
+  private failuresSeen = 0;
 
   constructor(private readonly config: WebSocketOutputConfig, private readonly service: ServiceConfig,
     log: Logger, private readonly hooks: OutputHooks) {
@@ -87,6 +90,7 @@ export class WebSocketOutput implements OutputPlugin {
       logLevel: this.log.level,
       logFile: this.service.logFile,
       channel: this.channel.name,
+      ordered: this.config.workers === 1,
       workerCounter: new SharedArrayBuffer(4),
     };
     // Workers own sockets, so they must never sit in Atomics.wait, and must never be reaped.
@@ -140,6 +144,22 @@ export class WebSocketOutput implements OutputPlugin {
     data: Buffer, start: number, end: number, records: number): void {
     this.builder.append(source, kind, time, data, start, end, records);
     this.updatePressure();
+    this.sealWhenIdle();
+  }
+
+  /**
+   * Flush is the longest a record waits, not the usual wait: while a worker has nothing in
+   * flight, the open chunk is sealed as soon as the reads of this event-loop turn are in it.
+   * Under load every worker is busy, so chunks grow to their size limit as before; at a trickle
+   * a record leaves within a millisecond instead of up to Flush seconds later.
+   */
+  private sealWhenIdle(): void {
+    if (this.sealScheduled || this.inflight >= this.config.workers || this.queue.length > 0) return;
+    this.sealScheduled = true;
+    setImmediate(() => {
+      this.sealScheduled = false;
+      if (this.inflight < this.config.workers && this.queue.length === 0) this.builder.seal();
+    });
   }
 
   /** Seals the open chunk (the Flush timer, and shutdown). */
@@ -224,7 +244,7 @@ export class WebSocketOutput implements OutputPlugin {
     const { chunk } = queued;
     const task: FlushTask = {
       chunkId: chunk.id, arena: chunk.arena, byteLength: chunk.byteLength,
-      sources: chunk.sources, attempt: queued.attempts,
+      sources: chunk.sources, attempt: queued.attempts, failuresSeen: this.failuresSeen,
     };
     this.inflight++;
     queued.attempts++;
@@ -238,6 +258,13 @@ export class WebSocketOutput implements OutputPlugin {
   private onResult(queued: QueuedChunk, result: FlushResult): void {
     this.inflight--;
     queued.chunk.arena = result.arena;
+    if (result.status === 'held') {
+      // Not an attempt: back in line, behind the retry of the chunk that failed before it.
+      queued.attempts--;
+      this.requeue(queued);
+      this.settled();
+      return;
+    }
     // Every attempt parses the chunk again; its malformed lines are reported once.
     if (queued.attempts === 1) {
       for (const report of result.malformed) {
@@ -259,6 +286,7 @@ export class WebSocketOutput implements OutputPlugin {
       }
       this.release(queued);
     } else {
+      this.failuresSeen++;
       this.retryOrDrop(queued, result.status, result.reason, result.worker);
     }
     this.settled();

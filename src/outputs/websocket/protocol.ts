@@ -22,6 +22,8 @@ export interface WorkerSettings {
   readonly logFile: string | null;
   /** BroadcastChannel name for connection events and the shutdown request. */
   readonly channel: string;
+  /** One worker: chunks must reach the server in id order, retries included. */
+  readonly ordered: boolean;
   /** One Int32 slot, atomically incremented to number the workers #0, #1, ... */
   readonly workerCounter: SharedArrayBuffer;
 }
@@ -33,6 +35,8 @@ export interface FlushTask {
   readonly byteLength: number;
   readonly sources: ChunkSource[];
   readonly attempt: number;
+  /** Failed results the main thread had processed when it sent this task (ordered mode). */
+  readonly failuresSeen: number;
 }
 
 export interface MalformedCount {
@@ -62,6 +66,13 @@ export type FlushResult =
     readonly status: 'not_sent' | 'failed';
     readonly reason: string;
     readonly records: number;
+  })
+  | (ResultBase & {
+    /**
+     * Ordered mode: sent before the main thread had seen an earlier chunk's failure, so sending
+     * it now could overtake that chunk's retry. Not an attempt: it goes back in the queue.
+     */
+    readonly status: 'held';
   });
 
 /** Worker → main thread, on the output's BroadcastChannel. */
