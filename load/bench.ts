@@ -42,7 +42,10 @@ const connections = Number(values.connections);
 const repeat = Number(values.repeat);
 const sinkDecode = values['sink-decode'];
 if (!(Number.isInteger(records) && records > 0 && connections >= 1 && repeat >= 1) || !['scan', 'full'].includes(sinkDecode)) {
-  process.stderr.write('usage: bench [--records N] [--connections C] [--repeat R] [--only TEXT] [--all] [--json FILE] [--idle S] [--sink-decode scan|full]\n');
+  process.stderr.write(
+    'usage: bench [--records N] [--connections C] [--repeat R] [--only TEXT] [--all] [--json FILE] [--idle S]\n' +
+      '             [--sink-decode scan|full] [--wait-idle S] [--retry-disturbed K]\n',
+  );
   process.exit(2);
 }
 
@@ -135,14 +138,21 @@ async function main(): Promise<void> {
     all.push({ scenario: sc.name, runs, summary: summarize(sc.name, runs) });
   }
   const summaries = all.map((a) => a.summary);
-  const out: string[] = ['', mainTable(summaries), '', 'CPU seconds per relay thread during the run, and of the generator and sink (medians):', '', threadTable(summaries), ''];
+  const out: string[] = [
+    '', mainTable(summaries), '',
+    'CPU seconds per relay thread during the run, and of the generator and sink (medians):', '',
+    threadTable(summaries), '',
+  ];
   const ceiling = summaries.find((s) => s.scenario === 'noop-ceiling' && s.error === null);
   const best = summaries
     .filter((s) => s.scenario.startsWith('wsrelay') && s.error === null && s.missing === 0)
     .sort((a, b) => b.recordsPerS - a.recordsPerS)[0];
   if (ceiling && best) {
-    out.push(`Best wsrelay figure: ${Math.round(best.recordsPerS).toLocaleString('en-US')} records/s (${best.scenario}) = ` +
-      `${((100 * best.recordsPerS) / ceiling.recordsPerS).toFixed(0)}% of the no-op ceiling (${Math.round(ceiling.recordsPerS).toLocaleString('en-US')}).`);
+    const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
+    out.push(
+      `Best wsrelay figure: ${fmt(best.recordsPerS)} records/s (${best.scenario}) = ` +
+        `${((100 * best.recordsPerS) / ceiling.recordsPerS).toFixed(0)}% of the no-op ceiling (${fmt(ceiling.recordsPerS)}).`,
+    );
   } else if (ceiling) {
     out.push('No complete wsrelay run to compare with the no-op ceiling.');
   }

@@ -55,7 +55,11 @@ export type GeneratorMessage =
   | { readonly type: 'connected'; readonly at: number }
   | { readonly type: 'started'; readonly at: number }
   | { readonly type: 'progress'; readonly records: number; readonly at: number }
-  | { readonly type: 'done'; readonly at: number; readonly records: number; readonly bytes: number; readonly cpuS: number }
+  | {
+      readonly type: 'done'; readonly at: number; readonly records: number; readonly bytes: number;
+      /** CPU used while writing; cpuTotalS: since the process started (line building included). */
+      readonly cpuS: number; readonly cpuTotalS: number;
+    }
   | { readonly type: 'error'; readonly message: string };
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -102,7 +106,7 @@ export function asGeneratorMessage(v: unknown): GeneratorMessage | null {
     case 'progress':
       return nums(v, ['records', 'at']) ? (v as GeneratorMessage) : null;
     case 'done':
-      return nums(v, ['at', 'records', 'bytes', 'cpuS']) ? (v as GeneratorMessage) : null;
+      return nums(v, ['at', 'records', 'bytes', 'cpuS', 'cpuTotalS']) ? (v as GeneratorMessage) : null;
     case 'error':
       return typeof v.message === 'string' ? (v as GeneratorMessage) : null;
     default:

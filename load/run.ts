@@ -76,6 +76,9 @@ function emptyResult(scenario: string, records: number, error: string, relay: Ch
 
 export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progress): Promise<RunResult> {
   const n = sc.records(opt.records);
+  // The whole run, start-up included, gets at most 60 s + 10 µs per record.
+  const budgetMs = 60_000 + n * 0.01;
+  const deadline = Date.now() + budgetMs;
   const children: Child[] = [];
   const notes: string[] = [];
   // Sink state, fed by IPC.
@@ -90,6 +93,7 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
   let genRecords = 0;
   let genBytes = 0;
   let genCpuS = 0;
+  let genCpuTotalS = 0;
   let backlog = 0;
   let genDone = false;
   let lastGenProgress = Date.now();
@@ -152,12 +156,12 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
         genRecords = m.records;
         genBytes = m.bytes;
         genCpuS = m.cpuS;
+        genCpuTotalS = m.cpuTotalS;
         backlog = m.records - sinkUnique;
         lastSinkProgress = Math.max(lastSinkProgress, Date.now());
       } else if (m.type === 'error') genError = m.message;
     });
 
-    const deadline = Date.now() + 60_000 + n * 0.01;
     let stop: string | null = null;
     let lastReport = 0;
     while (reports.complete === null && stop === null) {
@@ -166,7 +170,7 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
       else if (sink.exitCode() !== null) stop = `sink exited (${sink.exitCode()}): ${tailLines(sink.stderrTail())}`;
       else if (genError !== null) stop = `generator: ${genError}`;
       else if (gen.exitCode() !== null && !genDone) stop = `generator exited (${gen.exitCode()}): ${tailLines(gen.stderrTail())}`;
-      else if (Date.now() > deadline) stop = `timed out after ${Math.round((60_000 + n * 0.01) / 1000)} s`;
+      else if (Date.now() > deadline) stop = `timed out after ${Math.round(budgetMs / 1000)} s`;
       else if (Date.now() - Math.max(lastSinkProgress, lastGenProgress) > opt.idleMs) {
         stop = genDone
           ? `stalled: nothing new for ${opt.idleMs / 1000} s after the generator finished`
@@ -175,7 +179,8 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
       if (Date.now() - lastReport >= 250) {
         lastReport = Date.now();
         const rate = startedAt > 0 ? sinkUnique / Math.max(1e-3, (performance.timeOrigin + performance.now() - startedAt) / 1000) : 0;
-        progress(`sent ${pct(genRecords, n)} · received ${sinkUnique.toLocaleString('en-US')}/${n.toLocaleString('en-US')} · ${Math.round(rate / 1000)}k rec/s`);
+        const count = (v: number): string => v.toLocaleString('en-US');
+        progress(`sent ${pct(genRecords, n)} · received ${count(sinkUnique)}/${count(n)} · ${Math.round(rate / 1000)}k rec/s`);
       }
     }
     const end: ProcSample | null = sampleProc(r.pid);
@@ -200,17 +205,23 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
     const finishedAt = stats.completeAt > 0 ? stats.completeAt : stats.lastAt;
     const elapsedS = Math.max(1e-6, (finishedAt - startedAt) / 1000);
     const cpuS = end ? end.cpuS - start.cpuS : 0;
-    // The generator may have exited already; then its own figure (CPU while writing) is used.
-    const ours = cpuS + (sinkEnd && sinkStart ? sinkEnd.cpuS - sinkStart.cpuS : stats.cpuS) + (genEnd ? genEnd.cpuS : genCpuS);
+    // The generator may have exited already (the relay closed its connections); then its own
+    // figure is used (it lacks the little it did after reporting).
+    const ours = cpuS + (sinkEnd && sinkStart ? sinkEnd.cpuS - sinkStart.cpuS : stats.cpuS) +
+      Math.max(genEnd?.cpuS ?? 0, genCpuTotalS);
     const foreignCpuS = Math.max(0, busyS - ours);
     const disturbed = foreignCpuS > Math.max(0.3, 0.05 * elapsedS * availableParallelism());
     if (disturbed) {
       notes.push(`other processes used ${foreignCpuS.toFixed(1)} CPU s during the ${elapsedS.toFixed(1)} s run: figures disturbed`);
     }
-    if (stats.invalidMessages > 0) notes.push(`${stats.invalidMessages} of ${stats.validatedMessages} sampled messages failed full decoding`);
+    if (stats.invalidMessages > 0) {
+      notes.push(`${stats.invalidMessages} of ${stats.validatedMessages} sampled messages failed full decoding`);
+    }
     if (stats.badRecords > 0) notes.push(`${stats.badRecords} records without a usable seq`);
     if (stats.outOfRange > 0) notes.push(`${stats.outOfRange} records with seq out of range`);
-    if (stats.connections > sc.wsConnections) notes.push(`${stats.connections} WebSocket connections (expected ${sc.wsConnections}): reconnects?`);
+    if (stats.connections > sc.wsConnections) {
+      notes.push(`${stats.connections} WebSocket connections (expected ${sc.wsConnections}): reconnects?`);
+    }
     return {
       scenario: sc.name, error: null, records: n, complete: stats.missing === 0 && stats.duplicates === 0,
       elapsedS, recordsPerS: stats.unique / elapsedS, inputMBps: (genBytes || n * 115) / 1e6 / elapsedS,
