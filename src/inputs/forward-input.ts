@@ -4,7 +4,7 @@
 // optional shared-key handshake. A peer that sends garbage is logged and disconnected; it
 // never affects the others.
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { Packr, Unpackr } from 'msgpackr';
 import { SegmentKind } from '../chunk/layout.js';
@@ -13,10 +13,9 @@ import { registerEventTimeExtension, toEventTime } from '../encode/event-time-ex
 import { createEncoder } from '../encode/index.js';
 import type { Encoder, RecordBody, TimedRecord } from '../encode/types.js';
 import type { InputPlugin, SegmentSink } from '../engine/plugins.js';
-import { newInputStats, type InputStats } from '../engine/stats.js';
 import type { Logger } from '../log.js';
 import { eventTimeNow } from '../time.js';
-import { boundPort, closeServer, Connections, listen, SourceCache } from './listener.js';
+import { SocketInput, SourceCache } from './listener.js';
 
 registerEventTimeExtension();
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
@@ -41,22 +40,14 @@ function sha512Hex(...parts: Array<string | Uint8Array>): string {
   return hash.digest('hex');
 }
 
-export class ForwardInput implements InputPlugin {
-  readonly name: string;
-  readonly stats: InputStats = newInputStats();
+export class ForwardInput extends SocketInput implements InputPlugin {
   readonly staticTag: string | null;
-  ready = false;
-  private readonly log: Logger;
-  private readonly server: Server;
-  private readonly connections = new Connections(this.stats);
   private readonly sources: SourceCache;
   private readonly encoder: Encoder;
 
   constructor(private readonly config: ForwardInputConfig, private readonly sink: SegmentSink, log: Logger) {
-    this.name = config.name;
+    super(config.name, config, `input:forward:${config.name}`, log.child(`input:forward:${config.name}`));
     this.staticTag = config.tag;
-    this.log = log.child(`input:forward:${config.name}`);
-    this.server = createServer((socket) => this.accept(socket));
     this.sources = new SourceCache(config.name);
     this.encoder = createEncoder({
       format: 'msgpack', dateKey: null, dateFormat: 'double', hostname: config.selfHostname,
@@ -64,25 +55,7 @@ export class ForwardInput implements InputPlugin {
     });
   }
 
-  get port(): number {
-    return boundPort(this.server, this.config.port);
-  }
-
-  async start(): Promise<void> {
-    await listen(this.server, this.config, `input:forward:${this.name}`, this.log);
-    this.ready = true;
-  }
-
-  setPaused(paused: boolean): void {
-    this.connections.setPaused(paused);
-  }
-
-  async stop(): Promise<void> {
-    await closeServer(this.server, this.connections);
-  }
-
-  private accept(socket: Socket): void {
-    const peer = this.connections.add(socket);
+  protected accept(socket: Socket, peer: string): void {
     let pending: Buffer | null = null;
     // With a shared key, nothing is accepted before a valid PING.
     const nonce = randomBytes(16);

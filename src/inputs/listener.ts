@@ -2,9 +2,9 @@
 // open connections and their pausing, pause-time accounting, and one source object per
 // tag and peer (a chunk's source table must stay small).
 import type { Server as HttpServer } from 'node:http';
-import type { Server, Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { ChunkSource } from '../chunk/layout.js';
-import type { InputStats } from '../engine/stats.js';
+import { newInputStats, type InputStats } from '../engine/stats.js';
 import type { Logger } from '../log.js';
 
 /** Listens, or rejects with `[input:<plugin>:<name>] cannot listen on <addr>: <why>`. */
@@ -96,4 +96,42 @@ export class SourceCache {
     }
     return source;
   }
+}
+
+/**
+ * A TCP-socket input (tcp, forward): listening, the port, pausing and stopping are the same;
+ * a subclass says what a connection does.
+ */
+export abstract class SocketInput {
+  readonly stats: InputStats = newInputStats();
+  ready = false;
+  protected readonly server: Server;
+  protected readonly connections: Connections;
+
+  constructor(readonly name: string, private readonly address: { listen: string; port: number },
+    private readonly label: string, protected readonly log: Logger) {
+    this.server = createServer((socket) => this.accept(socket, this.connections.add(socket)));
+    this.connections = new Connections(this.stats);
+  }
+
+  /** The port actually bound (differs from the config when it asked for 0). */
+  get port(): number {
+    return boundPort(this.server, this.address.port);
+  }
+
+  async start(): Promise<void> {
+    await listen(this.server, this.address, this.label, this.log);
+    this.ready = true;
+  }
+
+  /** Backpressure from the outputs: stop reading (the kernel then slows the senders). */
+  setPaused(paused: boolean): void {
+    this.connections.setPaused(paused);
+  }
+
+  async stop(): Promise<void> {
+    await closeServer(this.server, this.connections);
+  }
+
+  protected abstract accept(socket: Socket, peer: string): void;
 }
