@@ -7,7 +7,7 @@ import { propertyTable } from '../src/cli/help.js';
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
 test('README lists every property of every plugin with its current default', () => {
-  for (const kind of ['service', 'tcp', 'http', 'forward', 'dummy', 'websocket', 'stdout', 'null'] as const) {
+  for (const kind of ['service', 'tcp', 'http', 'forward', 'dummy', 'websocket', 'stdout', 'null', 'websocket_server'] as const) {
     for (const row of propertyTable(kind)) {
       const shown = row.default === '' ? '—' : `\`${row.default}\``;
       assert.ok(readme.includes(`| \`${row.key}\` | ${shown} |`), `${kind} ${row.key} (default ${shown}) missing from README`);

@@ -127,7 +127,7 @@ test('a repeated key: the last one wins', () => {
 });
 
 test('unknown plugins fail naming them', () => {
-  fails(['-i', 'tcp', '-o', 'http'], 'WSR_CONFIG_UNKNOWN_PLUGIN', "command line, argument 4: unknown output plugin 'http' (supported: websocket, stdout, null)");
+  fails(['-i', 'tcp', '-o', 'http'], 'WSR_CONFIG_UNKNOWN_PLUGIN', "command line, argument 4: unknown output plugin 'http' (supported: websocket, stdout, null, websocket_server)");
   fails(['-i', 'cpu', '-o', 'websocket'], 'WSR_CONFIG_UNKNOWN_PLUGIN', "command line, argument 2: unknown input plugin 'cpu' (supported: tcp, http, forward, dummy)");
 });
 

@@ -1,8 +1,8 @@
 // Schemas of the plugins beyond the core tcp → websocket pair: the http, forward and dummy
-// inputs and the stdout and null outputs. Keys and defaults follow Fluent Bit (and Fluentd's
+// inputs and the stdout, null and websocket_server outputs. Keys and defaults follow Fluent Bit (and Fluentd's
 // in_http for the port of the seed's curl example).
-import type { DateFormat } from './types.js';
-import { badValue, parseSize, parseWord, type ValueParser } from './values.js';
+import type { DateFormat, ServerFrameFormat, SlowClientPolicy } from './types.js';
+import { badValue, parseBoolean, parseSeconds, parseSize, parseWord, type ValueParser } from './values.js';
 import { int, oneOf, parseDateKey, parseRegex, positive, prop, type Schema } from './schema-kit.js';
 
 const DATE_FORMATS: readonly DateFormat[] = ['double', 'epoch', 'epoch_ms', 'iso8601', 'java_sql_timestamp'];
@@ -92,4 +92,60 @@ export const NULL_SCHEMA = {
   match,
   match_regex: matchRegex,
   alias: alias('null'),
+} as const satisfies Schema;
+
+// ---- websocket_server -----------------------------------------------------------------------
+
+/** `/feed,/logs`: several paths may be served (eKuiper-style); each is an exact request path. */
+const parsePaths: ValueParser<readonly string[]> = (v, ctx) => {
+  const paths = v.split(',').map((p) => p.trim());
+  for (const path of paths) {
+    if (!path.startsWith('/') || /[\s?#]/.test(path)) throw badValue(ctx, "paths starting with '/', comma-separated", v);
+  }
+  return [...new Set(paths)];
+};
+
+/** `https://a.example,http://localhost:3000`; `*` = any origin (the default). */
+const parseOrigins: ValueParser<readonly string[] | null> = (v, ctx) => {
+  const origins = v.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  if (origins.length === 0) throw badValue(ctx, "origins such as https://example.com, comma-separated, or '*'", v);
+  if (origins.includes('*')) return null;
+  for (const origin of origins) {
+    if (!/^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/i.test(origin)) throw badValue(ctx, 'origins such as https://example.com (no path)', v);
+  }
+  // Browsers send the scheme and host in lowercase; compare that way.
+  return origins.map((o) => o.toLowerCase());
+};
+
+const SERVER_FORMATS: readonly ServerFrameFormat[] = ['message', 'json_lines'];
+const SLOW_POLICIES: readonly SlowClientPolicy[] = ['close', 'drop_oldest'];
+
+export const WEBSOCKET_SERVER_SCHEMA = {
+  listen: prop(parseWord, '0.0.0.0', 'Address to listen on'),
+  host: prop<string | null>(parseWord, null, "Same as listen (fluent-plugin-websocket's name); wins when set"),
+  port: prop(int(0, 65535), 8080, 'TCP port to listen on (0 = any free port)'),
+  path: prop(parsePaths, ['/'] as readonly string[], 'Paths accepting WebSocket clients, comma-separated', { shown: '/' }),
+  use_msgpack: prop(parseBoolean, false, 'msgpack in BINARY frames; off: JSON in TEXT frames'),
+  add_tag: prop(parseBoolean, true, 'Put the tag first in each message: [tag, time, record]'),
+  add_time: prop(parseBoolean, false, 'Put the time (integer seconds) before the record'),
+  format: prop(oneOf(SERVER_FORMATS), 'message' as ServerFrameFormat,
+    'message: one message per frame; json_lines: a frame holds many, one per line'),
+  buffered_messages: prop(int(0, 10_000_000), 0, 'Last N messages replayed to new clients; adds ids for ?last_id= resume'),
+  token: prop<string | null>(parseWord, null, 'Required from clients as ?token= or Authorization: Bearer'),
+  max_clients: prop(int(0, 1_000_000), 1000, 'Clients connected at once; more get HTTP 503; 0 = no limit'),
+  ping_interval: prop(parseSeconds, 30, 'Seconds between pings; no pong by the next one cuts the client; 0 = none'),
+  allowed_origins: prop<readonly string[] | null>(parseOrigins, null,
+    "Origin header values allowed, comma-separated; others get 403; '*' = any", { shown: '*' }),
+  max_client_queue: prop(positive(parseSize), 4 * 1024 * 1024, 'Bytes queued for one client before slow_client_policy applies', {
+    shown: '4M',
+  }),
+  slow_client_policy: prop(oneOf(SLOW_POLICIES), 'close' as SlowClientPolicy,
+    'close: disconnect with 1013; drop_oldest: drop its oldest queued messages'),
+  tls: prop(parseBoolean, false, 'Serve wss:// and https:// (needs tls.crt_file and tls.key_file)'),
+  'tls.crt_file': prop<string | null>(parseWord, null, 'Certificate chain file (PEM)'),
+  'tls.key_file': prop<string | null>(parseWord, null, 'Private key file (PEM)'),
+  live_tail: prop(parseBoolean, true, 'Serve a live-tail web page on GET /'),
+  match,
+  match_regex: matchRegex,
+  alias: alias('websocket_server'),
 } as const satisfies Schema;

@@ -18,7 +18,9 @@ import {
 import {
   int, oneOf, parseDateKey, parseRegex, parseTls, positive, positiveSeconds, prop, repeat, type Schema,
 } from './schema-kit.js';
-import { DUMMY_SCHEMA, FORWARD_SCHEMA, HTTP_SCHEMA, NULL_SCHEMA, STDOUT_SCHEMA } from './plugin-schemas.js';
+import {
+  DUMMY_SCHEMA, FORWARD_SCHEMA, HTTP_SCHEMA, NULL_SCHEMA, STDOUT_SCHEMA, WEBSOCKET_SERVER_SCHEMA,
+} from './plugin-schemas.js';
 
 export type { PropertySpec, RepeatableProperty, Schema, SchemaValues, SingleProperty } from './schema-kit.js';
 
@@ -147,7 +149,9 @@ export const WEBSOCKET_SCHEMA = {
 export const DEFAULT_OUTPUT_MEM_BUF_LIMIT = 64 * MIB;
 
 export const INPUT_SCHEMAS = { tcp: TCP_SCHEMA, http: HTTP_SCHEMA, forward: FORWARD_SCHEMA, dummy: DUMMY_SCHEMA } as const;
-export const OUTPUT_SCHEMAS = { websocket: WEBSOCKET_SCHEMA, stdout: STDOUT_SCHEMA, null: NULL_SCHEMA } as const;
+export const OUTPUT_SCHEMAS = {
+  websocket: WEBSOCKET_SCHEMA, stdout: STDOUT_SCHEMA, null: NULL_SCHEMA, websocket_server: WEBSOCKET_SERVER_SCHEMA,
+} as const;
 
 export type InputPlugin = keyof typeof INPUT_SCHEMAS;
 export type OutputPlugin = keyof typeof OUTPUT_SCHEMAS;

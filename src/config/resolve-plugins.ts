@@ -1,12 +1,15 @@
 // Resolvers of the plugins beyond tcp and websocket: http, forward and dummy inputs, stdout and
 // null outputs. Same rules as resolve.ts: names per plugin, aliases unique, defaults applied.
 import { hostname } from 'node:os';
-import { DUMMY_SCHEMA, FORWARD_SCHEMA, HTTP_SCHEMA, NULL_SCHEMA, STDOUT_SCHEMA } from './plugin-schemas.js';
+import { ConfigError } from './errors.js';
+import {
+  DUMMY_SCHEMA, FORWARD_SCHEMA, HTTP_SCHEMA, NULL_SCHEMA, STDOUT_SCHEMA, WEBSOCKET_SERVER_SCHEMA,
+} from './plugin-schemas.js';
 import { resolveMatch, type OutputContext } from './match.js';
-import { claimName, readSection } from './sections.js';
+import { claimName, lastAt, readSection } from './sections.js';
 import type {
   DummyInputConfig, ForwardInputConfig, HttpInputConfig, NullOutputConfig, RawSection, SourceLocation,
-  StdoutOutputConfig,
+  StdoutOutputConfig, WebSocketServerOutputConfig,
 } from './types.js';
 
 type Names = Map<string, SourceLocation>;
@@ -68,4 +71,29 @@ export function resolveNull(section: RawSection, index: number, ctx: OutputConte
   const name = v.alias ?? indexed;
   claimName(name, section, label, ctx.names);
   return { plugin: 'null', name, match: resolveMatch(v.match, v.match_regex, section, label, ctx), matchRegex: v.match_regex };
+}
+
+export function resolveWebSocketServer(section: RawSection, index: number, ctx: OutputContext): WebSocketServerOutputConfig {
+  const indexed = `websocket_server.${index}`;
+  const label = `OUTPUT ${indexed}`;
+  const v = readSection(WEBSOCKET_SERVER_SCHEMA, section, label, ctx.warnings);
+  const name = v.alias ?? indexed;
+  claimName(name, section, label, ctx.names);
+  const conflict = (key: string, message: string): ConfigError =>
+    new ConfigError('WSR_CONFIG_BAD_VALUE', message, { at: lastAt(section, key) ?? section.at, key, section: label });
+  // Caught here rather than at the first client: a relay that starts must be able to serve.
+  if (v.tls && (v['tls.crt_file'] === null || v['tls.key_file'] === null)) {
+    throw conflict('tls', "property 'tls': on needs both tls.crt_file and tls.key_file");
+  }
+  if (v.format === 'json_lines' && v.use_msgpack) {
+    throw conflict('format', "property 'format': json_lines is JSON text; it cannot be combined with use_msgpack on");
+  }
+  return {
+    plugin: 'websocket_server', name, match: resolveMatch(v.match, v.match_regex, section, label, ctx),
+    matchRegex: v.match_regex, listen: v.host ?? v.listen, port: v.port, paths: v.path, useMsgpack: v.use_msgpack,
+    addTag: v.add_tag, addTime: v.add_time, format: v.format, bufferedMessages: v.buffered_messages, token: v.token,
+    maxClients: v.max_clients, pingIntervalSeconds: v.ping_interval, allowedOrigins: v.allowed_origins,
+    maxClientQueueBytes: v.max_client_queue, slowClientPolicy: v.slow_client_policy,
+    tls: { enabled: v.tls, certFile: v['tls.crt_file'], keyFile: v['tls.key_file'] }, liveTail: v.live_tail,
+  };
 }

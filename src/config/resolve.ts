@@ -11,7 +11,9 @@ import {
   TCP_SCHEMA,
   WEBSOCKET_SCHEMA,
 } from './properties.js';
-import { resolveDummy, resolveForward, resolveHttp, resolveNull, resolveStdout } from './resolve-plugins.js';
+import {
+  resolveDummy, resolveForward, resolveHttp, resolveNull, resolveStdout, resolveWebSocketServer,
+} from './resolve-plugins.js';
 import { claimName, lastAt, readSection } from './sections.js';
 import type {
   InputConfig,
@@ -104,6 +106,7 @@ function resolveOutput(section: RawSection, index: number, ctx: OutputContext): 
   switch (checkPlugin(section, OUTPUT_SCHEMAS)) {
     case 'stdout': return resolveStdout(section, index, ctx);
     case 'null': return resolveNull(section, index, ctx);
+    case 'websocket_server': return resolveWebSocketServer(section, index, ctx);
     default: return resolveWebSocket(section, index, ctx);
   }
 }

@@ -187,7 +187,43 @@ export interface NullOutputConfig {
   readonly matchRegex: string | null;
 }
 
-export type OutputConfig = WebSocketOutputConfig | StdoutOutputConfig | NullOutputConfig;
+/** What a slow `websocket_server` client gets once its queue is full. */
+export type SlowClientPolicy = 'close' | 'drop_oldest';
+/** message: one message per frame (fluent-plugin-websocket); json_lines: a batch per frame. */
+export type ServerFrameFormat = 'message' | 'json_lines';
+
+/** A WebSocket server broadcasting records to its clients (fluent-plugin-websocket). */
+export interface WebSocketServerOutputConfig {
+  readonly plugin: 'websocket_server';
+  readonly name: string;
+  readonly match: string | null;
+  readonly matchRegex: string | null;
+  readonly listen: string;
+  readonly port: number;
+  /** Request paths that accept a WebSocket upgrade (at least one). */
+  readonly paths: readonly string[];
+  /** BINARY msgpack frames instead of TEXT JSON frames. */
+  readonly useMsgpack: boolean;
+  readonly addTag: boolean;
+  readonly addTime: boolean;
+  readonly format: ServerFrameFormat;
+  /** Messages kept for replay to new clients and `?last_id=` resume; 0 = none (and no ids). */
+  readonly bufferedMessages: number;
+  readonly token: string | null;
+  /** 0 = no limit. */
+  readonly maxClients: number;
+  /** Seconds between pings; a client that has not answered the previous one is cut; 0 = none. */
+  readonly pingIntervalSeconds: number;
+  /** Origins allowed to connect; null = any. */
+  readonly allowedOrigins: readonly string[] | null;
+  readonly maxClientQueueBytes: number;
+  readonly slowClientPolicy: SlowClientPolicy;
+  readonly tls: { readonly enabled: boolean; readonly certFile: string | null; readonly keyFile: string | null };
+  /** Serve the live-tail page on GET /. */
+  readonly liveTail: boolean;
+}
+
+export type OutputConfig = WebSocketOutputConfig | StdoutOutputConfig | NullOutputConfig | WebSocketServerOutputConfig;
 
 export interface PipelineConfig {
   readonly service: ServiceConfig;

@@ -13,6 +13,7 @@ import { TcpInput } from '../inputs/tcp-input.js';
 import { NullOutput } from '../outputs/local/null-output.js';
 import { StdoutOutput } from '../outputs/local/stdout-output.js';
 import { WebSocketOutput } from '../outputs/websocket/output.js';
+import { WebSocketServerOutput } from '../outputs/server/output.js';
 import type { InputPlugin, MalformedNotice, OutputHooks, OutputPlugin, SegmentSink } from './plugins.js';
 import type { MetricsSource } from '../metrics/registry.js';
 import { Router } from './router.js';
@@ -34,6 +35,7 @@ function createOutput(config: OutputConfig, pipeline: PipelineConfig, log: Logge
     case 'websocket': return new WebSocketOutput(config, pipeline.service, log, hooks);
     case 'stdout': return new StdoutOutput(config, hooks);
     case 'null': return new NullOutput(config);
+    case 'websocket_server': return new WebSocketServerOutput(config, log, hooks);
   }
 }
 
@@ -67,8 +69,9 @@ export class Engine implements SegmentSink, MetricsSource {
 
   async start(): Promise<void> {
     this.log.info(`started (pid=${process.pid})`);
-    for (const output of this.outputs) output.start();
     try {
+      // Inside the try: an output that listens (websocket_server) can fail to start too.
+      for (const output of this.outputs) await output.start();
       for (const input of this.inputs) await input.start();
     } catch (error) {
       await Promise.allSettled(this.inputs.map((input) => input.stop()));

@@ -47,7 +47,8 @@ export interface OutputPlugin {
   readonly matchRegex: string | null;
   readonly stats: OutputStats;
   readonly isFull: boolean;
-  start(): void;
+  /** May return a promise (an output that listens): the engine awaits it before starting inputs. */
+  start(): void | Promise<void>;
   append(source: ChunkSource, kind: SegmentKind, time: EventTime,
     data: Buffer, start: number, end: number, records: number): void;
   /** The Flush timer: seal what is buffered and send it. */

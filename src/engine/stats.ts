@@ -39,7 +39,11 @@ export interface InputStats {
 }
 
 /** Why records were given up; every drop is counted under one of these. */
-export type DropReason = 'retry_limit' | 'shutdown' | 'worker_crash';
+export type DropReason = 'retry_limit' | 'shutdown' | 'worker_crash'
+  /** websocket_server: published while no client was connected (the reference drops them silently). */
+  | 'no_clients'
+  /** websocket_server: a client's share lost to its queue limit (dropped oldest, or queued when cut off). */
+  | 'slow_client';
 
 export interface OutputStats {
   chunksFlushed: number;
@@ -78,7 +82,7 @@ export function newInputStats(): InputStats {
 export function newOutputStats(): OutputStats {
   return {
     chunksFlushed: 0, chunksFailed: 0, records: 0, bytes: 0, retries: 0, retriesFailed: 0,
-    resentRecords: 0, dropped: { retry_limit: 0, shutdown: 0, worker_crash: 0 },
+    resentRecords: 0, dropped: { retry_limit: 0, shutdown: 0, worker_crash: 0, no_clients: 0, slow_client: 0 },
     handshakesOk: 0, handshakesFailed: 0, connectionsClosed: 0, connectionsOpen: 0,
     noConnectionSince: performance.now(),
     flushSeconds: new Histogram([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]),

@@ -1,0 +1,122 @@
+// `websocket_server`: the relay as a WebSocket server broadcasting records to whoever is
+// connected (fluent-plugin-websocket's model, eKuiper's server mode), without the plugin's
+// defects: refused clients get HTTP 401/403 before any upgrade, filters compare by type,
+// replays go only to the new client, slow clients are bounded, losses are counted.
+//
+// Records are buffered in a chunk like every output and broadcast when it is sealed (at
+// chunk size or on the Flush timer). A broadcast never waits for anyone: this output never
+// applies backpressure to the inputs, and what a client cannot take falls under its queue
+// policy. With no client connected, records are discarded, as the reference does, but
+// counted (dropped, reason no_clients) — still kept for replay when buffered_messages is set.
+import { ArenaPool, ChunkBuilder, type SealedChunk } from '../../chunk/chunk-builder.js';
+import type { ChunkSource, SegmentKind } from '../../chunk/layout.js';
+import type { WebSocketServerOutputConfig } from '../../config/types.js';
+import type { EventTime } from '../../encode/types.js';
+import type { OutputHooks, OutputPlugin, Undelivered } from '../../engine/plugins.js';
+import { newOutputStats, type OutputBufferState, type OutputStats } from '../../engine/stats.js';
+import type { Logger } from '../../log.js';
+import { Hub } from './hub.js';
+import { MessageEncoder } from './messages.js';
+import { decodeTagged } from './records.js';
+import { FeedServer } from './server.js';
+
+/**
+ * A chunk is sealed at this size: the unit of one socket write per client. Big enough that
+ * a hundred clients cost a hundred writes per ~2,000 records, small enough that a json_lines
+ * frame stays well under a megabyte.
+ */
+const CHUNK_BYTES = 256 * 1024;
+
+export class WebSocketServerOutput implements OutputPlugin {
+  readonly name: string;
+  readonly stats: OutputStats = newOutputStats();
+  /** A broadcast never holds the inputs back. */
+  readonly isFull = false;
+  private readonly log: Logger;
+  private readonly label: string;
+  private readonly builder: ChunkBuilder;
+  private readonly hub: Hub;
+  private readonly encoder: MessageEncoder;
+  private readonly server: FeedServer;
+
+  constructor(private readonly config: WebSocketServerOutputConfig, log: Logger, private readonly hooks: OutputHooks) {
+    this.name = config.name;
+    this.label = `output:websocket_server:${config.name}`;
+    this.log = log.child(this.label);
+    this.builder = new ChunkBuilder(CHUNK_BYTES, new ArenaPool(CHUNK_BYTES, 2), (chunk) => this.broadcast(chunk));
+    this.hub = new Hub({
+      format: config.format, bufferedMessages: config.bufferedMessages,
+      maxClientQueueBytes: config.maxClientQueueBytes, slowClientPolicy: config.slowClientPolicy,
+    }, this.stats, this.log);
+    this.encoder = new MessageEncoder({
+      useMsgpack: config.useMsgpack, addTag: config.addTag, addTime: config.addTime, withIds: this.hub.withIds,
+      lines: config.format === 'json_lines',
+    });
+    this.server = new FeedServer(config, this.hub, this.stats, this.log);
+  }
+
+  get match(): string | null { return this.config.match; }
+  get matchRegex(): string | null { return this.config.matchRegex; }
+
+  /** The port actually bound (differs from the config when it asked for 0). */
+  get port(): number {
+    return this.server.port;
+  }
+
+  /** Clients connected now. */
+  get clientCount(): number {
+    return this.hub.clients.size;
+  }
+
+  /** Listens; rejects (port in use, unreadable TLS files) so the relay stops with the reason. */
+  async start(): Promise<void> {
+    await this.server.start(this.label);
+    // Readiness asks whether an output can deliver: a listening server can, clients or not.
+    this.stats.noConnectionSince = null;
+  }
+
+  append(source: ChunkSource, kind: SegmentKind, time: EventTime,
+    data: Buffer, start: number, end: number, records: number): void {
+    this.builder.append(source, kind, time, data, start, end, records);
+  }
+
+  sealOpenChunk(): void {
+    this.builder.seal();
+  }
+
+  /** Broadcasts what is buffered, then gives clients until the timeout to read their queues. */
+  async drain(timeoutMs: number): Promise<Undelivered> {
+    this.builder.seal();
+    const deadline = performance.now() + timeoutMs;
+    while (this.hub.backlog > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return { chunks: 0, records: 0 };
+  }
+
+  async stop(): Promise<void> {
+    await this.server.stop();
+  }
+
+  bufferState(): OutputBufferState {
+    return {
+      // No limit: this output never pauses inputs (what clients cannot take is their queues' affair).
+      bytes: this.builder.openBytes + this.hub.backlog, limitBytes: 0, chunksQueued: 0, chunksInFlight: 0,
+      workers: 0, poolUtilization: 0, poolQueueSize: 0,
+    };
+  }
+
+  private broadcast(chunk: SealedChunk): void {
+    const decoded = decodeTagged(chunk.arena, chunk.byteLength, chunk.sources);
+    for (const report of decoded.malformed) {
+      this.hooks.onMalformed(this.name, { source: report.source, count: report.count, sample: report.sample });
+    }
+    const records = decoded.records;
+    if (records.length === 0) return;
+    const firstId = this.hub.withIds ? this.hub.takeIds(records.length) : 0;
+    const encoded = this.encoder.encode(records, firstId);
+    this.hub.publish(encoded);
+    this.stats.chunksFlushed++;
+    this.stats.flushSeconds.observe((performance.now() - chunk.sealedAt) / 1000);
+    this.stats.chunkRecords.observe(records.length);
+    this.stats.chunkBytes.observe(encoded.block.length);
+  }
+}
