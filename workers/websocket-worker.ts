@@ -5,8 +5,7 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { decodeChunk } from '../src/chunk/chunk-reader.js';
-import { createEncoder } from '../src/encode/index.js';
-import { DirectJsonEncoder } from '../src/encode/json-direct.js';
+import { createDirectEncoder, createEncoder } from '../src/encode/index.js';
 import { Logger, logSink } from '../src/log.js';
 import type {
   ControlMessage, FlushResult, FlushTask, WorkerEvent, WorkerSettings,
@@ -17,8 +16,8 @@ const settings = Piscina.workerData as WorkerSettings;
 const workerIndex = Atomics.add(new Int32Array(settings.workerCounter), 0, 1);
 const log = new Logger(settings.logLevel, `output:websocket:${settings.outputName}`, logSink(settings.logFile));
 const encoder = createEncoder(settings.encoder);
-// JSON outputs copy canonical lines straight from the arena into the message.
-const direct = DirectJsonEncoder.handles(settings.encoder) ? new DirectJsonEncoder(settings.encoder) : null;
+// JSON and msgpack outputs write JSON lines straight from the arena's bytes into the message.
+const direct = createDirectEncoder(settings.encoder);
 const channel = new BroadcastChannel(settings.channel);
 
 function post(event: WorkerEvent): void {

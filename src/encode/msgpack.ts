@@ -56,6 +56,34 @@ export function widenRecord(body: RecordBody): RecordBody {
   return copy ?? body;
 }
 
+/** One `[EventTime, record]` entry, in a buffer of its own. */
+export function packEntry({ time, body }: TimedRecord): Buffer {
+  // msgpackr leaves the reserved bytes at the front of the buffer it returns, so the header
+  // goes in place instead of into a separate buffer.
+  const b = packr.pack(widenRecord(body), RESERVE_START_SPACE | HEADER_BYTES);
+  writeEntryHeader(b, 0, time.sec, time.nsec);
+  return b;
+}
+
+/** `0x92 d7 00 <sec> <nsec>`: a 2-array whose first element is the EventTime, at b[at]. */
+export function writeEntryHeader(b: Uint8Array, at: number, sec: number, nsec: number): void {
+  sec >>>= 0;
+  nsec >>>= 0;
+  b[at] = 0x92;
+  b[at + 1] = 0xd7;
+  b[at + 2] = 0x00;
+  b[at + 3] = sec >>> 24;
+  b[at + 4] = (sec >>> 16) & 0xff;
+  b[at + 5] = (sec >>> 8) & 0xff;
+  b[at + 6] = sec & 0xff;
+  b[at + 7] = nsec >>> 24;
+  b[at + 8] = (nsec >>> 16) & 0xff;
+  b[at + 9] = (nsec >>> 8) & 0xff;
+  b[at + 10] = nsec & 0xff;
+}
+
+export const ENTRY_HEADER_BYTES = HEADER_BYTES;
+
 export function createMsgpackEncoder(): Encoder {
   return {
     binary: true,
@@ -64,23 +92,7 @@ export function createMsgpackEncoder(): Encoder {
       const parts = new Array<Buffer>(records.length);
       let total = 0;
       for (let i = 0; i < records.length; i++) {
-        const { time, body } = records[i];
-        // msgpackr leaves the reserved bytes at the front of the buffer it returns, so the
-        // header goes in place instead of into a separate buffer.
-        const b = packr.pack(widenRecord(body), RESERVE_START_SPACE | HEADER_BYTES);
-        const sec = time.sec >>> 0;
-        const nsec = time.nsec >>> 0;
-        b[0] = 0x92;
-        b[1] = 0xd7;
-        b[2] = 0x00;
-        b[3] = sec >>> 24;
-        b[4] = (sec >>> 16) & 0xff;
-        b[5] = (sec >>> 8) & 0xff;
-        b[6] = sec & 0xff;
-        b[7] = nsec >>> 24;
-        b[8] = (nsec >>> 16) & 0xff;
-        b[9] = (nsec >>> 8) & 0xff;
-        b[10] = nsec & 0xff;
+        const b = packEntry(records[i]!);
         parts[i] = b;
         total += b.length;
       }

@@ -1,0 +1,143 @@
+// What the byte-level encoders share (json-direct for the JSON outputs, msgpack-direct for
+// msgpack): walking a chunk's segments, validating every JSON line on its bytes (json-scan),
+// counting what is malformed per source, and sending rare segments (raw lines of Format none,
+// msgpack entries from forward, a separator other than \n) the slow way, decoded to objects
+// and written by the format's object writer. The subclass writes lines and records; nothing
+// per record is allocated on the fast path.
+import { decodeChunk, type MalformedReport } from '../chunk/chunk-reader.js';
+import { SEGMENT_HEADER_BYTES, SegmentKind, type ChunkSource } from '../chunk/layout.js';
+import { ScanVerdict, scanJsonObject, type ScanResult } from '../chunk/json-scan.js';
+import type { EventTime, TimedRecord } from './types.js';
+
+export interface DirectEncoding {
+  /** null when the chunk held no valid record. */
+  readonly message: Buffer | null;
+  readonly records: number;
+  readonly malformed: MalformedReport[];
+}
+
+const NEWLINE = 0x0a;
+const CR = 0x0d;
+
+/** A growing output buffer, reused from chunk to chunk. */
+export class Output {
+  buffer = Buffer.allocUnsafeSlow(4 << 20);
+  length = 0;
+
+  reserve(extra: number): void {
+    if (this.length + extra <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.buffer.length * 2, this.length + extra));
+    this.buffer.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
+  }
+
+  byte(value: number): void {
+    this.reserve(1);
+    this.buffer[this.length++] = value;
+  }
+
+  bytes(source: Uint8Array, start: number, end: number): void {
+    this.reserve(end - start);
+    this.buffer.set(source.subarray(start, end), this.length);
+    this.length += end - start;
+  }
+
+  text(value: string): void {
+    this.reserve(value.length * 3);
+    this.length += this.buffer.write(value, this.length, 'utf8');
+  }
+
+  /** A copy of what was written: the buffer is reused, a message may outlive this chunk. */
+  take(): Buffer {
+    return Buffer.from(this.buffer.subarray(0, this.length));
+  }
+}
+
+export abstract class DirectEncoder {
+  protected readonly out = new Output();
+  /** Records written so far in the chunk being encoded. */
+  protected records = 0;
+  private readonly scan: ScanResult = { verdict: ScanVerdict.Invalid, hasKey: false };
+
+  /** @param scanKey a top-level key json-scan should report the presence of (the date key). */
+  protected constructor(private readonly scanKey: Uint8Array | null) {}
+
+  /** Before the first record of a chunk. */
+  protected begin(): void {}
+  /** After the last record of a chunk that had at least one. */
+  protected end(): void {}
+  /** Before the lines of a JSON-lines segment, all arrived at `time`. */
+  protected abstract beginSegment(time: EventTime): void;
+  /** One valid JSON object line; `scan` says whether it is canonical and has the scan key. */
+  protected abstract writeLine(bytes: Buffer, start: number, end: number, scan: ScanResult, time: EventTime): void;
+  /** One record decoded the slow way. */
+  protected abstract writeRecord(record: TimedRecord): void;
+
+  /**
+   * Encodes a chunk into a fresh message. The work buffer is reused, the message never is: a
+   * message may wait for its connection to open while the next chunk is being encoded.
+   */
+  encode(arena: ArrayBuffer, byteLength: number, sources: ReadonlyArray<ChunkSource>): DirectEncoding {
+    const bytes = Buffer.from(arena, 0, byteLength); // Buffer.indexOf is memchr
+    const view = new DataView(arena, 0, byteLength);
+    this.out.length = 0;
+    this.records = 0;
+    this.begin();
+    const malformed = new Map<number, MalformedReport>();
+    const note = (source: number, start: number, end: number): void => {
+      const report = malformed.get(source);
+      if (report) report.count++;
+      else {
+        const excerpt = Buffer.from(bytes.subarray(start, Math.min(end, start + 80))).toString('utf8');
+        malformed.set(source, { source, count: 1, sample: `not a valid JSON object: ${JSON.stringify(excerpt)}` });
+      }
+    };
+
+    let at = 0;
+    while (at + SEGMENT_HEADER_BYTES <= byteLength) {
+      const length = view.getUint32(at, true);
+      const sourceIndex = view.getUint16(at + 4, true);
+      const kind = view.getUint8(at + 6) as SegmentKind;
+      const segmentStart = at;
+      const start = at + SEGMENT_HEADER_BYTES;
+      const end = start + length;
+      at = end;
+      const separator = sources[sourceIndex]?.separator ?? '\n';
+      if (kind !== SegmentKind.JsonLines || separator !== '\n') {
+        // Rare segments: decode them as a one-segment chunk and write them the slow way.
+        const single = decodeChunk(arena.slice(segmentStart, end), end - segmentStart, sources);
+        for (const record of single.records) {
+          this.writeRecord(record);
+          this.records++;
+        }
+        for (const report of single.malformed) {
+          const merged = malformed.get(sourceIndex);
+          if (merged) merged.count += report.count;
+          else malformed.set(sourceIndex, { ...report, source: sourceIndex });
+        }
+        continue;
+      }
+      const time = { sec: view.getUint32(segmentStart + 8, true), nsec: view.getUint32(segmentStart + 12, true) };
+      this.beginSegment(time);
+      let lineStart = start;
+      while (lineStart < end) {
+        let lineEnd = bytes.indexOf(NEWLINE, lineStart);
+        if (lineEnd < 0 || lineEnd > end) lineEnd = end;
+        const next = lineEnd + 1;
+        if (lineEnd > lineStart && bytes[lineEnd - 1] === CR) lineEnd--;
+        if (lineEnd > lineStart) {
+          const scan = scanJsonObject(bytes, lineStart, lineEnd, this.scanKey, this.scan);
+          if (scan.verdict === ScanVerdict.Invalid) note(sourceIndex, lineStart, lineEnd);
+          else {
+            this.writeLine(bytes, lineStart, lineEnd, scan, time);
+            this.records++;
+          }
+        }
+        lineStart = next;
+      }
+    }
+    if (this.records > 0) this.end();
+    const message = this.records === 0 ? null : this.out.take();
+    return { message, records: this.records, malformed: [...malformed.values()] };
+  }
+}
