@@ -1,6 +1,6 @@
 // A real WebSocket server on 127.0.0.1 for the tests, with the faults they need: stop and
-// restart on the same port, drop a connection right after reading a message, never answer
-// pings, never read.
+// restart on the same port, drop a connection right after reading a message, close it with
+// 1011 instead of handling a message, never answer pings, never read.
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
@@ -21,9 +21,12 @@ export interface TestServerOptions {
   readonly autoPong?: boolean;
   /**
    * Called for each message before it is recorded; return 'drop' to close the TCP connection
-   * at once without recording it (the frame was read, then the server died).
+   * at once without recording it (the frame was read, then the server died), or 'error' to
+   * close it with 1011 (Internal Error) without recording it (the server failed to handle it).
    */
-  readonly onMessage?: (message: ReceivedMessage, index: number) => 'keep' | 'drop';
+  readonly onMessage?: (message: ReceivedMessage, index: number) => 'keep' | 'drop' | 'error';
+  /** Start not reading (see setReading): connections complete the handshake, then never read. */
+  readonly reading?: boolean;
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -39,8 +42,11 @@ export class TestServer {
   private server: WebSocketServer | null = null;
   private seen = 0;
   private connectionCount = 0;
+  private reading: boolean;
 
-  private constructor(public port: number, private readonly options: TestServerOptions) {}
+  private constructor(public port: number, private readonly options: TestServerOptions) {
+    this.reading = options.reading ?? true;
+  }
 
   static async start(options: TestServerOptions = {}, port = 0): Promise<TestServer> {
     const server = new TestServer(port, options);
@@ -69,13 +75,19 @@ export class TestServer {
     this.server = server;
   }
 
-  /** Stops (or resumes) reading every open connection: the client's frames back up. */
+  /**
+   * Stops (or resumes) reading every open connection, and connections opened later: the
+   * client's frames back up.
+   */
   setReading(reading: boolean): void {
-    for (const client of this.server?.clients ?? []) {
-      const socket = (client as unknown as { _socket: { pause(): void; resume(): void } })._socket;
-      if (reading) socket.resume();
-      else socket.pause();
-    }
+    this.reading = reading;
+    for (const client of this.server?.clients ?? []) TestServer.read(client, reading);
+  }
+
+  private static read(client: WebSocket, reading: boolean): void {
+    const socket = (client as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    if (reading) socket.resume();
+    else socket.pause();
   }
 
   /** Kills every connection (no close frame) and stops listening. */
@@ -101,6 +113,7 @@ export class TestServer {
   private accept(socket: WebSocket, request: IncomingMessage): void {
     const connection = ++this.connectionCount;
     this.requests.push({ url: request.url ?? '', headers: request.headers });
+    if (!this.reading) TestServer.read(socket, false);
     let dropped = false;
     socket.on('message', (data: RawData, binary: boolean) => {
       // Frames parsed from the same read after a drop never reached the "application".
@@ -110,6 +123,12 @@ export class TestServer {
       if (verdict === 'drop') {
         dropped = true;
         socket.terminate();
+        return;
+      }
+      if (verdict === 'error') {
+        // Neither this message nor later ones on this connection are handled; no pong follows.
+        dropped = true;
+        socket.close(1011, 'internal error');
         return;
       }
       this.messages.push(message);
