@@ -58,6 +58,7 @@ test('msgpack direct: the same bytes as JSON.parse + msgpack for typical and edg
     '{"q":"é ü 日本 😀","e":"\\u00e9\\ud83d\\ude00"}',
     '{"ints":[0,-0,127,128,255,256,65535,65536,4294967295,4294967296,-1,-32,-33,-128,-129,-32768,-32769,-2147483648,-2147483649]}',
     '{"wide":[1795421327196,-1795421327196,9007199254740991,9007199254740992,12345678901234567890,-9007199254740991]}',
+    '{"near":[1e22,1e23,3e23,9007199254740993,0.1,0.3,123456789012345e-22,123456789012345e-23,1.7976931348623157e308,5e-324,0.000001]}',
     '{"floats":[0.5,-0.25,1e3,1E-7,2.5e+10,1.0,-0.0,1e400,123456789012345.6]}',
     `{"s31":"${'a'.repeat(31)}","s32":"${'a'.repeat(32)}","s255":"${'b'.repeat(255)}","s256":"${'b'.repeat(256)}","long":"${long}"}`,
     `{"esc32":"${'\\n'.repeat(32)}","esc300":"${'\\t'.repeat(300)}"}`,
@@ -118,4 +119,16 @@ test('msgpack direct: any JSON object, written any way, gives the object path\'s
     assert.equal(got.records, lines.length);
     assert.equal(got.message!.toString('hex'), objectPath(lines).toString('hex'));
   }), { numRuns: 300 });
+});
+
+test('msgpack direct: decimal numbers as written by people and loggers read as JSON.parse reads them (property)', () => {
+  const digits = (max: number): fc.Arbitrary<string> => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: max });
+  const decimal = fc.tuple(fc.boolean(), digits(18), fc.option(digits(18)), fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), digits(3))))
+    .map(([negative, int, frac, exp]) => `${negative ? '-' : ''}${int.replace(/^0+(?=\d)/, '')}${frac === null ? '' : `.${frac}`}${exp === null ? '' : exp.join('')}`);
+  fc.assert(fc.property(fc.array(decimal, { minLength: 1, maxLength: 30 }), (numbers) => {
+    const lines = [`{"n":[${numbers.join(',')}]}`, ...numbers.map((n) => `{"v":${n}}`)];
+    const got = direct(lines);
+    assert.equal(got.records, lines.length);
+    assert.equal(got.message!.toString('hex'), objectPath(lines).toString('hex'));
+  }), { numRuns: 500 });
 });

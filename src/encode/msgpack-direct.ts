@@ -114,21 +114,40 @@ function writeNumber(o: Buffer, p: number, v: number): number {
   return p + 9;
 }
 
+// Powers of ten a double holds exactly: a decimal whose digits fit 2^53, scaled by one of
+// these, is rounded once by the division or multiplication, so the result is the correctly
+// rounded double JSON.parse makes (Clinger's fast path).
+const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
 /** A number from b[i]; sets cursor.i past it and cursor.p past what was written. */
 function number(b: Buffer, i: number, o: Buffer, p: number): void {
   const start = i;
   const negative = b[i] === 0x2d;
   if (negative) i++;
-  let value = 0;
+  let mantissa = 0;
   let digits = 0;
+  let scale = 0; // the power of ten the mantissa is multiplied by
   let c = b[i]!;
-  while (c >= 0x30 && c <= 0x39) { value = value * 10 + (c - 0x30); digits++; c = b[++i]!; }
-  if (c === 0x2e || c === 0x65 || c === 0x45 || digits > 15) {
-    // A fraction, an exponent or more digits than a double holds exactly: the double JSON.parse
-    // would make, from the text.
-    while (c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d || (c >= 0x30 && c <= 0x39)) c = b[++i]!;
-    value = Number(b.toString('latin1', start, i));
-  } else if (negative) value = -value;
+  while (c >= 0x30 && c <= 0x39) { mantissa = mantissa * 10 + (c - 0x30); digits++; c = b[++i]!; }
+  if (c === 0x2e) {
+    c = b[++i]!;
+    while (c >= 0x30 && c <= 0x39) { mantissa = mantissa * 10 + (c - 0x30); digits++; scale--; c = b[++i]!; }
+  }
+  if (c === 0x65 || c === 0x45) {
+    c = b[++i]!;
+    const negativeExponent = c === 0x2d;
+    if (c === 0x2d || c === 0x2b) c = b[++i]!;
+    let exponent = 0;
+    while (c >= 0x30 && c <= 0x39) { if (exponent < 100_000) exponent = exponent * 10 + (c - 0x30); c = b[++i]!; }
+    scale += negativeExponent ? -exponent : exponent;
+  }
+  let value: number;
+  // Every partial sum stays below 2^53 when the mantissa does, so it is exact; leading zeros
+  // count as digits here, which only sends a few more numbers the slow way.
+  if (mantissa <= Number.MAX_SAFE_INTEGER && scale >= -22 && scale <= 22 && (digits <= 15 || scale === 0)) {
+    value = scale === 0 ? mantissa : scale < 0 ? mantissa / EXACT_POWERS_OF_TEN[-scale]! : mantissa * EXACT_POWERS_OF_TEN[scale]!;
+    if (negative) value = -value;
+  } else value = Number(b.toString('latin1', start, i));
   cursor.i = i;
   cursor.p = writeNumber(o, p, value);
 }
@@ -166,7 +185,7 @@ export function transcodeObject(b: Buffer, i: number, end: number, o: Buffer, p:
       if (q === 0x5c) { escapedString(b, s, o, p); i = cursor.i; p = cursor.p; continue; }
       const length = j - s;
       p = writeStrHeader(o, p, length);
-      if (length < 24) for (let k = s; k < j; k++) o[p++] = b[k]!;
+      if (length < 64) for (let k = s; k < j; k++) o[p++] = b[k]!;
       else { b.copy(o, p, s, j); p += length; }
       i = j + 1;
       continue;
