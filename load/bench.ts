@@ -1,10 +1,11 @@
 // The load bench (`make bench`, i.e. node dist/load/bench.js [flags]). See docs/PERFORMANCE.md.
 //   --records N        records per scenario (default 2,000,000)
 //   --connections C    generator TCP connections (default 4)
-//   --repeat R         runs per scenario; the tables show medians (default 1)
+//   --repeat R         runs per scenario; the tables show medians (default 3)
 //   --only TEXT        only scenarios whose name contains TEXT (opt-in ones included)
 //   --all              also run the opt-in scenarios (fixed-rate latency)
-//   --json FILE        write every run and the medians as JSON
+//   --json FILE        write every run and the medians as JSON, and the chart beside it
+//                      (FILE with .svg for .json: records/s per scenario, see chart.ts)
 //   --idle S           give up S seconds after the generator finished if nothing arrives (10)
 //   --sink-decode M    scan (default; full decode of every 16th message) or full
 //   --wait-idle S      before each run, wait up to S s for the machine to be idle (default 0)
@@ -15,9 +16,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { chartSvg } from './chart.js';
 import { killAllNow } from './children.js';
 import { machineBusyS } from './procstat.js';
-import { mainTable, summarize, threadTable, type Summary } from './report.js';
+import { mainTable, ofCeiling, summarize, threadTable, type Summary } from './report.js';
 import { runScenario, type RunResult } from './run.js';
 import { selectScenarios } from './scenarios.js';
 
@@ -27,7 +29,7 @@ const { values } = parseArgs({
   options: {
     records: { type: 'string', default: '2000000' },
     connections: { type: 'string', default: '4' },
-    repeat: { type: 'string', default: '1' },
+    repeat: { type: 'string', default: '3' },
     only: { type: 'string' },
     all: { type: 'boolean', default: false },
     json: { type: 'string' },
@@ -69,10 +71,20 @@ function machine(): { cpus: number; model: string; node: string; memGB: number }
 }
 
 let lastLen = 0;
-/** The progress line: only on a terminal (a log file would get every update). */
+/** Share of the whole bench done (runs finished plus the current run's share), 0..1. */
+let overall = 0;
+
+function bar(fraction: number, width = 24): string {
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  return `[${'█'.repeat(filled)}${'·'.repeat(width - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}%`;
+}
+
+/** The progress line, with a bar for the whole bench: only on a terminal (a log file would get
+ *  every update). */
 function status(text: string): void {
   if (!process.stderr.isTTY) return;
-  const line = text.length > 150 ? `${text.slice(0, 149)}…` : text;
+  const full = `${bar(overall)} ${text}`;
+  const line = full.length > 170 ? `${full.slice(0, 169)}…` : full;
   process.stderr.write(`\r${line.padEnd(lastLen)}`);
   lastLen = line.length;
 }
@@ -103,9 +115,12 @@ async function main(): Promise<void> {
   );
   const all: { scenario: string; runs: RunResult[]; summary: Summary }[] = [];
   const t0 = Date.now();
+  const totalRuns = scenarios.length * repeat;
   for (const [i, sc] of scenarios.entries()) {
     const runs: RunResult[] = [];
     for (let k = 0; k < repeat; k++) {
+      const runIndex = i * repeat + k;
+      overall = runIndex / totalRuns;
       const tag = `[${i + 1}/${scenarios.length}] ${sc.name}${repeat > 1 ? ` (run ${k + 1}/${repeat})` : ''}`;
       let r: RunResult | null = null;
       for (let attempt = 0; attempt <= Number(values['retry-disturbed']); attempt++) {
@@ -114,7 +129,10 @@ async function main(): Promise<void> {
         r = await runScenario(
           sc,
           { root, records, connections, idleMs: Number(values.idle) * 1000, sinkArgs: ['--decode', sinkDecode] },
-          (text) => status(`${tag}: ${text}`),
+          (text, fraction) => {
+            overall = (runIndex + (fraction ?? 0)) / totalRuns;
+            status(`${tag}: ${text}`);
+          },
         );
         if (!r.disturbed) break;
         if (attempt < Number(values['retry-disturbed'])) {
@@ -130,12 +148,13 @@ async function main(): Promise<void> {
         r.error !== null
           ? `${head}${r.error}\n`
           : `${head}${Math.round(r.recordsPerS).toLocaleString('en-US')} rec/s, ${r.cpuUsPerRecord.toFixed(2)} µs/rec, ` +
+              `${r.clients > 1 ? `${Math.round(r.deliveredPerS).toLocaleString('en-US')} delivered/s to ${r.clients} clients, ` : ''}` +
               `${r.sink?.missing ?? '?'} missing, ${r.sink?.duplicates ?? '?'} dups, ` +
               `${r.backlogMB.toFixed(0)} MB queued when the generator finished` +
               `${r.notes.length ? ` — ${r.notes.join('; ')}` : ''}\n`,
       );
     }
-    all.push({ scenario: sc.name, runs, summary: summarize(sc.name, runs) });
+    all.push({ scenario: sc.name, runs, summary: summarize(sc.name, runs, sc.ceiling ?? null) });
   }
   const summaries = all.map((a) => a.summary);
   const out: string[] = [
@@ -143,18 +162,16 @@ async function main(): Promise<void> {
     'CPU seconds per relay thread during the run, and of the generator and sink (medians):', '',
     threadTable(summaries), '',
   ];
-  const ceiling = summaries.find((s) => s.scenario === 'noop-ceiling' && s.error === null);
-  const best = summaries
-    .filter((s) => s.scenario.startsWith('wsrelay') && s.error === null && s.missing === 0)
-    .sort((a, b) => b.recordsPerS - a.recordsPerS)[0];
-  if (ceiling && best) {
-    const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
-    out.push(
-      `Best wsrelay figure: ${fmt(best.recordsPerS)} records/s (${best.scenario}) = ` +
-        `${((100 * best.recordsPerS) / ceiling.recordsPerS).toFixed(0)}% of the no-op ceiling (${fmt(ceiling.recordsPerS)}).`,
-    );
-  } else if (ceiling) {
-    out.push('No complete wsrelay run to compare with the no-op ceiling.');
+  // Each wsrelay figure as a fraction of its ceiling measured in the same run (absolute numbers
+  // drift on a shared machine; the fraction much less).
+  const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
+  for (const s of summaries) {
+    const pct = ofCeiling(s, summaries);
+    if (pct === null || !s.scenario.startsWith('wsrelay')) continue;
+    const c = summaries.find((x) => x.scenario === s.ceiling)!;
+    const what = s.clients > 1 ? 'delivered/s' : 'records/s';
+    out.push(`${s.scenario}: ${fmt(s.deliveredPerS)} ${what} = ${pct.toFixed(0)}% of ${c.scenario} (${fmt(c.deliveredPerS)})` +
+      `${s.missing > 0 || s.duplicates > 0 ? ' — INCOMPLETE' : ''}`);
   }
   for (const s of summaries) {
     for (const note of s.notes) out.push(`- ${s.scenario}: ${note}`);
@@ -172,6 +189,11 @@ async function main(): Promise<void> {
     };
     fs.mkdirSync(path.dirname(path.resolve(values.json)), { recursive: true });
     fs.writeFileSync(values.json, JSON.stringify(doc, null, 2) + '\n');
+    const svg = values.json.replace(/\.json$/, '') + '.svg';
+    const when = `${doc.date.slice(0, 16).replace('T', ' ')} UTC · ${m.cpus} CPUs (${m.model}) · node ${m.node} · ` +
+      `${records.toLocaleString('en-US')} records · median of ${repeat}`;
+    fs.writeFileSync(svg, chartSvg(summaries, when));
+    process.stdout.write(`wrote ${values.json} and ${svg}\n`);
   }
 }
 

@@ -41,6 +41,23 @@ export interface SinkStats {
   readonly max: number;
   /** The sink's own CPU time (user + system) since it started, seconds. */
   readonly cpuS: number;
+  /** Server-mode runs (fanout-sink.ts): received is then every delivery to every client,
+   *  unique the fewest distinct seqs any client got, missing/duplicates the worst client's. */
+  readonly fanout?: FanoutStats;
+}
+
+export interface FanoutStats {
+  /** Clients that read everything, and of those, the ones that got every seq. */
+  readonly clients: number;
+  readonly completeClients: number;
+  /** Clients whose messages differed from the first client's (each then checked on its own). */
+  readonly divergedClients: number;
+  /** Records delivered, all reading clients together. */
+  readonly deliveries: number;
+  /** Clients that never read (the relay should cut them off). */
+  readonly slowClients: number;
+  /** How connections ended: "12× slow 1013, …" (close codes as the clients saw them). */
+  readonly closeCodes: string;
 }
 
 export type SinkMessage =

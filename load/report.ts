@@ -1,4 +1,5 @@
 // Summaries (median over repeats) and the tables bench.ts prints and docs/PERFORMANCE.md shows.
+// records/s counts each record once; delivered/s counts it once per client (server mode).
 import type { RunResult } from './run.js';
 
 export interface Summary {
@@ -8,6 +9,11 @@ export interface Summary {
   readonly error: string | null;
   readonly records: number;
   readonly recordsPerS: number;
+  /** All clients together (server mode); = recordsPerS otherwise. */
+  readonly deliveredPerS: number;
+  readonly clients: number;
+  /** The scenario whose figure this one is shown as a fraction of. */
+  readonly ceiling: string | null;
   readonly inputMBps: number;
   readonly cpuUsPerRecord: number;
   readonly peakRssMB: number;
@@ -29,7 +35,7 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-export function summarize(scenario: string, runs: readonly RunResult[]): Summary {
+export function summarize(scenario: string, runs: readonly RunResult[], ceiling: string | null = null): Summary {
   const ok = runs.filter((r) => r.error === null);
   const med = (f: (r: RunResult) => number): number => median(ok.map(f));
   const labels = [...new Set(ok.flatMap((r) => r.threads.map((t) => t.label)))];
@@ -40,6 +46,9 @@ export function summarize(scenario: string, runs: readonly RunResult[]): Summary
     error: ok.length === 0 ? (runs[0]?.error ?? 'not run') : null,
     records: runs[0]?.records ?? 0,
     recordsPerS: med((r) => r.recordsPerS),
+    deliveredPerS: med((r) => r.deliveredPerS),
+    clients: Math.max(1, ...ok.map((r) => r.clients)),
+    ceiling,
     inputMBps: med((r) => r.inputMBps),
     cpuUsPerRecord: med((r) => r.cpuUsPerRecord),
     peakRssMB: med((r) => r.peakRssMB),
@@ -74,17 +83,27 @@ function completeness(s: Summary): string {
   return `${int(s.missing)} missing`;
 }
 
+/** This scenario's delivered/s as a percentage of its ceiling's (measured in the same run). */
+export function ofCeiling(s: Summary, summaries: readonly Summary[]): number | null {
+  const c = summaries.find((x) => x.scenario === s.ceiling && x.error === null && x.deliveredPerS > 0);
+  return c && s.error === null ? (100 * s.deliveredPerS) / c.deliveredPerS : null;
+}
+
 export function mainTable(summaries: readonly Summary[]): string {
-  const headers = ['scenario', 'records/s', 'input MB/s', 'relay CPU µs/rec', 'peak RSS MB', 'complete', 'dups', 'p50 / p99 ms'];
-  const rows = summaries.map((s) =>
-    s.error !== null
-      ? [s.scenario, '—', '—', '—', '—', 'FAILED (see below)', '—', '—']
-      : [
-          s.scenario, int(s.recordsPerS), fix(s.inputMBps, 1), fix(s.cpuUsPerRecord, 2), fix(s.peakRssMB, 0),
-          completeness(s), int(s.duplicates), s.p99 < 0 ? '—' : `${ms(s.p50)} / ${ms(s.p99)}`,
-        ],
-  );
-  return table(headers, rows, [false, true, true, true, true, false, true, true]);
+  const headers = [
+    'scenario', 'records/s', 'delivered/s', 'of ceiling', 'input MB/s', 'relay CPU µs/rec', 'peak RSS MB', 'complete', 'dups',
+    'p50 / p99 ms',
+  ];
+  const rows = summaries.map((s) => {
+    if (s.error !== null) return [s.scenario, '—', '—', '—', '—', '—', '—', 'FAILED (see below)', '—', '—'];
+    const pctOf = ofCeiling(s, summaries);
+    return [
+      s.scenario, int(s.recordsPerS), s.clients > 1 ? int(s.deliveredPerS) : '', pctOf === null ? '' : `${pctOf.toFixed(0)}%`,
+      fix(s.inputMBps, 1), fix(s.cpuUsPerRecord, 2), fix(s.peakRssMB, 0),
+      completeness(s), int(s.duplicates), s.p99 < 0 ? '—' : `${ms(s.p50)} / ${ms(s.p99)}`,
+    ];
+  });
+  return table(headers, rows, [false, true, true, true, true, true, true, false, true, true]);
 }
 
 /** CPU seconds per relay thread (one column per thread label), then the harness processes. */

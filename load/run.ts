@@ -25,7 +25,12 @@ export interface RunResult {
   readonly records: number;
   readonly complete: boolean;
   readonly elapsedS: number;
+  /** Distinct records at the sink ÷ elapsed (server mode: those of the client that got fewest). */
   readonly recordsPerS: number;
+  /** Records delivered ÷ elapsed, all clients together (= recordsPerS with one sink). */
+  readonly deliveredPerS: number;
+  /** WebSocket clients that read (1 unless server mode). */
+  readonly clients: number;
   readonly inputMBps: number;
   readonly relayCpuS: number;
   readonly cpuUsPerRecord: number;
@@ -51,7 +56,8 @@ export interface RunResult {
   readonly relayOutput: string;
 }
 
-export type Progress = (text: string) => void;
+/** `fraction`: how much of this run is done (records at the sink ÷ N), when known. */
+export type Progress = (text: string, fraction?: number) => void;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -67,7 +73,7 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, abort: () => bo
 
 function emptyResult(scenario: string, records: number, error: string, relay: Child | null): RunResult {
   return {
-    scenario, error, records, complete: false, elapsedS: 0, recordsPerS: 0, inputMBps: 0,
+    scenario, error, records, complete: false, elapsedS: 0, recordsPerS: 0, deliveredPerS: 0, clients: 0, inputMBps: 0,
     relayCpuS: 0, cpuUsPerRecord: 0, peakRssMB: 0, rssStartMB: 0, rssEndMB: 0, threads: [],
     generatorCpuS: 0, sinkCpuS: 0, foreignCpuS: 0, disturbed: false, backlogMB: 0,
     sink: null, notes: [], relayOutput: relay ? relay.stderrTail().trim() : '',
@@ -102,44 +108,72 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
   try {
     const outPort = await freePort();
     const inPort = await freePort();
-    const sink = spawnNode('sink', ['dist/load/sink.js', '--port', `${outPort}`, '--records', `${n}`, ...opt.sinkArgs], opt.root);
-    children.push(sink);
-    sink.proc.on('message', (raw: unknown) => {
-      const m = asSinkMessage(raw);
-      if (m === null) return;
-      if (m.type === 'listening') listening = true;
-      else if (m.type === 'connection') wsConnections = m.connections;
-      else if (m.type === 'progress') {
-        sinkUnique = m.unique;
-        lastSinkProgress = Date.now();
-      } else if (m.reason === 'complete') reports.complete = m.stats;
-      else reports.requested = m.stats;
-    });
-    if (!(await waitUntil(() => listening, 10_000, () => sink.exitCode() !== null))) {
-      return emptyResult(sc.name, n, `sink failed to start: ${tailLines(sink.stderrTail())}`, null);
-    }
-
-    progress('starting relay');
     const script = sc.relayArgs(inPort, outPort)[0] ?? '';
     if (script.endsWith('.js') && !existsSync(path.join(opt.root, script))) {
       return emptyResult(sc.name, n, `relay failed to start: ${script} not found (run make build)`, null);
     }
-    relay = spawnNode('relay', sc.relayArgs(inPort, outPort), opt.root);
-    children.push(relay);
-    const notReady = await waitForTcp(inPort, relay, 20_000);
-    if (notReady !== null) {
-      return emptyResult(sc.name, n, `relay failed to start: ${notReady}: ${tailLines(relay.stderrTail())}`, relay);
+    const watch = (sink: Child): void => {
+      sink.proc.on('message', (raw: unknown) => {
+        const m = asSinkMessage(raw);
+        if (m === null) return;
+        if (m.type === 'listening') listening = true;
+        else if (m.type === 'connection') wsConnections = m.connections;
+        else if (m.type === 'progress') {
+          sinkUnique = m.unique;
+          lastSinkProgress = Date.now();
+        } else if (m.reason === 'complete') reports.complete = m.stats;
+        else reports.requested = m.stats;
+      });
+    };
+    /** Starts the relay (sets `relay`); null when it listens, else why it failed. */
+    const startRelay = async (): Promise<string | null> => {
+      progress('starting relay');
+      const child = spawnNode('relay', sc.relayArgs(inPort, outPort), opt.root);
+      children.push(child);
+      relay = child;
+      for (const port of sc.fanout ? [inPort, outPort] : [inPort]) {
+        const notReady = await waitForTcp(port, child, 20_000);
+        if (notReady !== null) return `relay failed to start: ${notReady}: ${tailLines(child.stderrTail())}`;
+      }
+      return null;
+    };
+    let sink: Child;
+    if (sc.fanout) {
+      // Server mode: the relay listens first, then the clients connect to it.
+      const failed = await startRelay();
+      if (failed !== null) return emptyResult(sc.name, n, failed, relay);
+      const want = sc.fanout.clients + sc.fanout.slow;
+      sink = spawnNode('sink', ['dist/load/fanout-sink.js', '--url', `ws://127.0.0.1:${outPort}/`, '--records', `${n}`,
+        '--clients', `${sc.fanout.clients}`, '--slow', `${sc.fanout.slow}`], opt.root);
+      children.push(sink);
+      watch(sink);
+      progress(`connecting ${want} clients`);
+      if (!(await waitUntil(() => wsConnections >= want, 20_000, () => sink.exitCode() !== null || relay?.exitCode() !== null))) {
+        return emptyResult(sc.name, n, `only ${wsConnections}/${want} clients connected: ${tailLines(sink.stderrTail())}`, relay);
+      }
+    } else {
+      sink = spawnNode('sink', ['dist/load/sink.js', '--port', `${outPort}`, '--records', `${n}`, ...opt.sinkArgs], opt.root);
+      children.push(sink);
+      watch(sink);
+      if (!(await waitUntil(() => listening, 10_000, () => sink.exitCode() !== null))) {
+        return emptyResult(sc.name, n, `sink failed to start: ${tailLines(sink.stderrTail())}`, null);
+      }
+      const failed = await startRelay();
+      if (failed !== null) return emptyResult(sc.name, n, failed, relay);
+      if (!(await waitUntil(() => wsConnections >= sc.wsConnections, 5_000, () => relay?.exitCode() !== null))) {
+        notes.push(`relay accepted TCP with ${wsConnections}/${sc.wsConnections} WebSocket connections open`);
+      }
     }
-    if (!(await waitUntil(() => wsConnections >= sc.wsConnections, 5_000, () => relay?.exitCode() !== null))) {
-      notes.push(`relay accepted TCP with ${wsConnections}/${sc.wsConnections} WebSocket connections open`);
-    }
-    const r = relay;
+    // (assigned in startRelay: TypeScript does not see that)
+    const r = relay as Child | null;
+    if (r === null) return emptyResult(sc.name, n, 'relay did not start', null);
     const start = sampleProc(r.pid);
     const busyStart = machineBusyS();
     const sinkStart = sampleProc(sink.pid);
     if (start === null) return emptyResult(sc.name, n, `relay exited before the run: ${tailLines(r.stderrTail())}`, r);
 
-    const genArgs = ['dist/load/generator.js', '--port', `${inPort}`, '--records', `${n}`, '--connections', `${opt.connections}`];
+    const genArgs = ['dist/load/generator.js', '--port', `${inPort}`, '--records', `${n}`, '--connections', `${opt.connections}`,
+      '--protocol', sc.input ?? 'tcp'];
     if (sc.rate) genArgs.push('--rate', `${sc.rate}`);
     const gen = spawnNode('generator', genArgs, opt.root);
     children.push(gen);
@@ -180,7 +214,8 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
         lastReport = Date.now();
         const rate = startedAt > 0 ? sinkUnique / Math.max(1e-3, (performance.timeOrigin + performance.now() - startedAt) / 1000) : 0;
         const count = (v: number): string => v.toLocaleString('en-US');
-        progress(`sent ${pct(genRecords, n)} · received ${count(sinkUnique)}/${count(n)} · ${Math.round(rate / 1000)}k rec/s`);
+        progress(`sent ${pct(genRecords, n)} · received ${count(sinkUnique)}/${count(n)} · ${Math.round(rate / 1000)}k rec/s`,
+          sinkUnique / n);
       }
     }
     const end: ProcSample | null = sampleProc(r.pid);
@@ -219,12 +254,19 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
     }
     if (stats.badRecords > 0) notes.push(`${stats.badRecords} records without a usable seq`);
     if (stats.outOfRange > 0) notes.push(`${stats.outOfRange} records with seq out of range`);
-    if (stats.connections > sc.wsConnections) {
+    const fan = stats.fanout;
+    if (!fan && stats.connections > sc.wsConnections) {
       notes.push(`${stats.connections} WebSocket connections (expected ${sc.wsConnections}): reconnects?`);
+    }
+    if (fan) {
+      if (fan.completeClients < fan.clients) notes.push(`${fan.clients - fan.completeClients} of ${fan.clients} clients incomplete`);
+      if (fan.divergedClients > 0) notes.push(`${fan.divergedClients} clients got bytes different from the first client's`);
+      if (fan.slowClients > 0 || fan.closeCodes !== '') notes.push(`connections closed: ${fan.closeCodes || 'none'}`);
     }
     return {
       scenario: sc.name, error: null, records: n, complete: stats.missing === 0 && stats.duplicates === 0,
-      elapsedS, recordsPerS: stats.unique / elapsedS, inputMBps: (genBytes || n * 115) / 1e6 / elapsedS,
+      elapsedS, recordsPerS: stats.unique / elapsedS,
+      deliveredPerS: (fan ? fan.deliveries : stats.unique) / elapsedS, clients: fan?.clients ?? 1, inputMBps: (genBytes || n * 115) / 1e6 / elapsedS,
       relayCpuS: cpuS, cpuUsPerRecord: (cpuS * 1e6) / n,
       peakRssMB: end?.hwmMB ?? 0, rssStartMB: start.rssMB, rssEndMB: end?.rssMB ?? 0,
       threads: end ? threadCpu(r.pid, start, end) : [], generatorCpuS: genCpuS, sinkCpuS: stats.cpuS, foreignCpuS, disturbed,
