@@ -59,7 +59,7 @@ async function runRelay(config: PipelineConfig, log: Logger, demoSink: RunningSi
     const readyWindowSeconds = 2 * config.service.schedulerBaseSeconds + 1;
     try {
       metrics = await startMetricsServer({ listen: config.service.http.listen, port: config.service.http.port,
-        readyWindowSeconds }, engine, log);
+        readyWindowSeconds, tls: config.service.http.tls }, engine, log);
     } catch (error) {
       await engine.shutdown(); // nothing keeps running half-configured
       throw error;

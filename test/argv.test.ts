@@ -89,14 +89,18 @@ test('-i tcp://listen:port sets listen and port', () => {
   ]);
 });
 
-test('wss:// fails with the TLS-later message', () => {
-  assert.throws(
-    () => parseArgv(['-i', 'tcp', '-o', 'wss://h:443/']),
-    (e: unknown) =>
-      e instanceof ConfigError &&
-      e.code === 'WSR_CONFIG_UNSUPPORTED' &&
-      /^command line, argument 4: TLS arrives in a later version/.test(e.message),
-  );
+test('-o wss:// is the websocket output with tls on; ws:// and websocket:// leave it off', () => {
+  assert.deepEqual(props(relay(['-i', 'tcp', '-o', 'wss://h:443/in']).pipeline.outputs[0]!), [
+    ['tls', 'on', 4],
+    ['host', 'h', 4],
+    ['port', '443', 4],
+    ['uri', '/in', 4],
+  ]);
+  for (const url of ['ws://h:80/', 'websocket://h:80/']) {
+    const output = relay(['-i', 'tcp', '-o', url]).pipeline.outputs[0]!;
+    assert.equal(output.plugin, 'websocket');
+    assert.ok(!output.properties.some((p) => p.key === 'tls'), url);
+  }
 });
 
 test('every value spelling: -pk=v, --prop k=v, --prop=k=v, -f1, --flush=0.5, --input=tcp', () => {

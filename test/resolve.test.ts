@@ -56,6 +56,8 @@ const DEFAULT_WS: Omit<WebSocketOutputConfig, 'name' | 'match'> = {
   memBufLimitBytes: 64 * MIB,
   chunkLimitBytes: 2 * MIB,
   inflightPerWorker: 4,
+  tls: null,
+  authorization: null,
 };
 
 test('the documented command line resolves to the full expected config', () => {
@@ -65,7 +67,7 @@ test('the documented command line resolves to the full expected config', () => {
   assert.deepEqual(warnings, []);
   assert.deepEqual(config, {
     service: { flushSeconds: 1, graceSeconds: 5, logLevel: 'info', schedulerBaseSeconds: 5, schedulerCapSeconds: 2000,
-      http: { enabled: false, listen: '0.0.0.0', port: 2020 }, logFile: null, storagePath: null },
+      http: { enabled: false, listen: '0.0.0.0', port: 2020, tls: null }, logFile: null, storagePath: null },
     inputs: [
       {
         plugin: 'tcp',
@@ -77,6 +79,7 @@ test('the documented command line resolves to the full expected config', () => {
         separator: '\n',
         bufferSizeBytes: 32768,
         memBufLimitBytes: null,
+        tls: null,
       },
     ],
     outputs: [{ ...DEFAULT_WS, name: 'websocket.0', match: '*', port: 9000, format: 'json_lines' }],
@@ -109,6 +112,7 @@ test('defaults everywhere, and the implicit * match for one input and one output
     separator: '\n',
     bufferSizeBytes: 32768,
     memBufLimitBytes: null,
+    tls: null,
   });
 });
 
@@ -136,7 +140,8 @@ test('an unknown key fails naming it, a close match and the known keys', () => {
     ['-i', 'tcp', '-p', 'prot=1', '-o', 'websocket'],
     'WSR_CONFIG_UNKNOWN_KEY',
     "command line, argument 4: [INPUT tcp.0] unknown property 'prot', did you mean 'port'? " +
-      '(known: listen, port, format, separator, buffer_size, chunk_size, tag, mem_buf_limit, alias)',
+      '(known: listen, port, format, separator, buffer_size, chunk_size, tag, mem_buf_limit, alias, tls, tls.verify, ' +
+        'tls.verify_client_cert, tls.ca_file, tls.crt_file, tls.key_file, tls.key_passwd, tls.debug)',
     'prot',
   );
 });
@@ -230,11 +235,11 @@ test('json_date_key false/off turns the date key off', () => {
   assert.equal(ws('json_date_key=ts').dateKey, 'ts');
 });
 
-test('tls on fails with the TLS-later message; tls off is accepted', () => {
-  assert.equal(ws('tls=off').port, 80);
-  fails(['-i', 'tcp', '-o', 'websocket', '-p', 'tls=on'], 'WSR_CONFIG_UNSUPPORTED',
-    "command line, argument 6: [OUTPUT websocket.0] property 'tls': TLS arrives in a later version of wsrelay; " +
-      'use ws:// (tls off) for now, or put a TLS-terminating proxy in front of the server', 'tls');
+test('tls on resolves to verified TLS with the system CAs; tls off to none', () => {
+  assert.equal(ws('tls=off').tls, null);
+  assert.deepEqual(ws('tls=on').tls, {
+    ca: null, cert: null, key: null, passphrase: null, verify: true, verifyHostname: true, servername: null,
+  });
 });
 
 test('idle_interval is accepted with a warning', () => {

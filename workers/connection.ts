@@ -10,6 +10,7 @@
 import WebSocket from 'ws';
 import type { WorkerSettings } from '../src/outputs/websocket/protocol.js';
 import type { Logger } from '../src/log.js';
+import { clientConnectOptions, explainTlsError } from '../src/tls/options.js';
 
 export type SendOutcome =
   | { readonly status: 'flushed' }
@@ -17,7 +18,7 @@ export type SendOutcome =
 
 /** The connection's share of the worker settings (see WorkerSettings for each field). */
 export type ConnectionOptions = Pick<WorkerSettings, 'url' | 'headers' | 'delivery' | 'connectTimeoutMs' |
-  'pingIntervalMs' | 'pingTimeoutMs' | 'idleCloseMs' | 'compress'>;
+  'pingIntervalMs' | 'pingTimeoutMs' | 'idleCloseMs' | 'compress' | 'tls'>;
 
 export interface ConnectionEvents {
   onHandshake(ok: boolean, detail: string): void;
@@ -126,6 +127,7 @@ export class Connection {
     this.state = 'connecting';
     this.attempt = new Promise<boolean>((resolve) => {
       const ws = new WebSocket(this.options.url, {
+        ...(this.options.tls === null ? {} : clientConnectOptions(this.options.tls)),
         headers: this.options.headers,
         handshakeTimeout: this.options.connectTimeoutMs,
         perMessageDeflate: this.options.compress,
@@ -148,7 +150,7 @@ export class Connection {
         resolve(true);
       });
       ws.on('pong', (data: Buffer) => this.onPong(data));
-      ws.on('error', (error: Error) => { this.lastError = error.message; });
+      ws.on('error', (error: Error) => { this.lastError = explainTlsError(error); });
       ws.on('close', (code: number, reason: Buffer) => {
         if (!opened && this.state !== 'stopped') {
           this.log.burst('warn', `handshake ${this.options.url}`, `handshake with ${this.options.url} failed: ${this.lastError}`);

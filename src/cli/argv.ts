@@ -3,7 +3,7 @@
 // `--prop=k=v`, clustered flags (`-vv`, `-vD`). Values are only collected here, as
 // RawProperty with their argv position; resolve.ts validates them, so a command line and a
 // config file get the same checks and the same messages.
-import { COMMAND_LINE, ConfigError, TLS_LATER } from '../config/errors.js';
+import { COMMAND_LINE, ConfigError } from '../config/errors.js';
 import type { LogLevel, RawPipeline, RawProperty, RawSection, SourceLocation } from '../config/types.js';
 
 export type CliCommand =
@@ -27,7 +27,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   { short: 'f', long: 'flush', arg: 'SECONDS', description: 'flush interval in seconds, fractions allowed (default: 1)' },
   { short: 'i', long: 'input', arg: 'INPUT', description: 'start an input: a plugin name, or tcp://LISTEN:PORT' },
   { short: 'm', long: 'match', arg: 'MATCH', description: "set the last output's match, same as '-p match=abc'" },
-  { short: 'o', long: 'output', arg: 'OUTPUT', description: 'start an output: a plugin name, or ws://HOST:PORT/URI' },
+  { short: 'o', long: 'output', arg: 'OUTPUT', description: 'start an output: a plugin name, or ws:// (wss://) HOST:PORT/URI' },
   { short: 'p', long: 'prop', arg: 'KEY=VALUE', description: 'set a property of the last input or output' },
   { short: 't', long: 'tag', arg: 'TAG', description: "set the last input's tag, same as '-p tag=abc'" },
   { short: 'v', long: 'verbose', arg: null, description: 'more logging: debug, then trace (-vv)' },
@@ -194,8 +194,9 @@ class RelayParser {
     const properties: RawProperty[] = [];
     let plugin = value.trim();
     if (url !== null) {
-      if (url.scheme === 'wss') throw new ConfigError('WSR_CONFIG_UNSUPPORTED', TLS_LATER, { at: at(line) });
-      plugin = url.scheme === 'ws' ? 'websocket' : url.scheme;
+      plugin = url.scheme === 'ws' || url.scheme === 'wss' ? 'websocket' : url.scheme;
+      // wss:// is TLS, as in a browser; a later -p tls=off still wins (last one wins).
+      if (url.scheme === 'wss' && kind === 'output') properties.push(prop('tls', 'on', line));
       // Fluent Bit maps an input URL onto its listen address, an output URL onto host/port/uri.
       if (url.host !== '') properties.push(prop(kind === 'input' ? 'listen' : 'host', url.host, line));
       if (url.port !== null) properties.push(prop('port', url.port, line));

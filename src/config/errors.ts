@@ -15,7 +15,7 @@ export type ConfigErrorCode =
   | 'WSR_CONFIG_MISSING'
   /** A malformed command line (unknown option, option without its value...). */
   | 'WSR_CONFIG_USAGE'
-  /** Recognised, but not available in this version (TLS). */
+  /** Recognised, but not available in this version ([FILTER] sections, processors). */
   | 'WSR_CONFIG_UNSUPPORTED';
 
 /** The text shown for a location: `command line, argument 7` or `/etc/wsrelay.conf:12`. */
@@ -62,8 +62,3 @@ export class ConfigError extends Error {
     this.detail = detail;
   }
 }
-
-/** Used by both the CLI and the resolver: one wording for the feature that is not there yet. */
-export const TLS_LATER =
-  'TLS arrives in a later version of wsrelay; use ws:// (tls off) for now, ' +
-  'or put a TLS-terminating proxy in front of the server';

@@ -4,6 +4,7 @@
 import type { DateFormat, ServerFrameFormat, SlowClientPolicy } from './types.js';
 import { badValue, parseBoolean, parseSeconds, parseSize, parseWord, type ValueParser } from './values.js';
 import { int, oneOf, parseDateKey, parseRegex, positive, prop, type Schema } from './schema-kit.js';
+import { LISTENER_TLS_KEYS } from '../tls/config.js';
 
 const DATE_FORMATS: readonly DateFormat[] = ['double', 'epoch', 'epoch_ms', 'iso8601', 'java_sql_timestamp'];
 const LOCAL_FORMATS = ['json_lines', 'json', 'json_stream'] as const;
@@ -51,6 +52,7 @@ export const HTTP_SCHEMA = {
   ),
   mem_buf_limit: memBufLimit,
   alias: alias('http'),
+  ...LISTENER_TLS_KEYS,
 } as const satisfies Schema;
 
 export const FORWARD_SCHEMA = {
@@ -66,6 +68,7 @@ export const FORWARD_SCHEMA = {
   self_hostname: prop<string | null>(parseWord, null, 'Host name announced in the handshake', { shown: 'host name' }),
   mem_buf_limit: memBufLimit,
   alias: alias('forward'),
+  ...LISTENER_TLS_KEYS,
 } as const satisfies Schema;
 
 export const DUMMY_SCHEMA = {
@@ -144,6 +147,7 @@ export const WEBSOCKET_SERVER_SCHEMA = {
   tls: prop(parseBoolean, false, 'Serve wss:// and https:// (needs tls.crt_file and tls.key_file)'),
   'tls.crt_file': prop<string | null>(parseWord, null, 'Certificate chain file (PEM)'),
   'tls.key_file': prop<string | null>(parseWord, null, 'Private key file (PEM)'),
+  'tls.key_passwd': LISTENER_TLS_KEYS['tls.key_passwd'],
   live_tail: prop(parseBoolean, true, 'Serve a live-tail web page on GET /'),
   match,
   match_regex: matchRegex,

@@ -16,8 +16,9 @@ import {
   type ValueParser,
 } from './values.js';
 import {
-  int, oneOf, parseDateKey, parseRegex, parseTls, positive, positiveSeconds, prop, repeat, type Schema,
+  int, oneOf, parseDateKey, parseRegex, parseText, positive, positiveSeconds, prop, repeat, type Schema,
 } from './schema-kit.js';
+import { CLIENT_TLS_KEYS, LISTENER_TLS_KEYS, METRICS_TLS_KEYS } from '../tls/config.js';
 import {
   DUMMY_SCHEMA, FORWARD_SCHEMA, HTTP_SCHEMA, NULL_SCHEMA, STDOUT_SCHEMA, WEBSOCKET_SERVER_SCHEMA,
 } from './plugin-schemas.js';
@@ -68,6 +69,7 @@ export const SERVICE_SCHEMA = {
   http_server: prop(parseBoolean, false, 'Serve Prometheus metrics, /healthz and /readyz over HTTP (same as -H)'),
   http_listen: prop(parseWord, '0.0.0.0', 'Address the metrics server listens on'),
   http_port: prop(int(0, 65535), 2020, 'Port of the metrics server (same as -P)'),
+  ...METRICS_TLS_KEYS,
 } as const satisfies Schema;
 
 export const TCP_SCHEMA = {
@@ -86,6 +88,7 @@ export const TCP_SCHEMA = {
   }),
   mem_buf_limit: prop<number | null>(positive(parseSize), null, 'Pause reading when this much is buffered (size, e.g. 64M)'),
   alias: prop<string | null>(parseWord, null, 'Instance name used in logs and metrics instead of tcp.N'),
+  ...LISTENER_TLS_KEYS,
 } as const satisfies Schema;
 
 export const WEBSOCKET_SCHEMA = {
@@ -142,7 +145,10 @@ export const WEBSOCKET_SCHEMA = {
   ),
   match_regex: prop<string | null>(parseRegex, null, 'Regular expression on the tag, instead of match'),
   alias: prop<string | null>(parseWord, null, 'Instance name used in logs and metrics instead of websocket.N'),
-  tls: prop(parseTls, false, 'TLS (wss://): only off in this version'),
+  http_user: prop<string | null>(parseText, null, 'User name for HTTP Basic authentication of the handshake'),
+  http_passwd: prop<string | null>(parseText, null, 'Password for HTTP Basic authentication (with http_user)'),
+  bearer_token: prop<string | null>(parseText, null, 'Token sent as Authorization: Bearer TOKEN in the handshake'),
+  ...CLIENT_TLS_KEYS,
 } as const satisfies Schema;
 
 /** Default output Mem_Buf_Limit when neither the output nor any input sets one. */

@@ -7,6 +7,7 @@ import {
 } from './plugin-schemas.js';
 import { resolveMatch, type OutputContext } from './match.js';
 import { claimName, lastAt, readSection } from './sections.js';
+import { resolveListenerTls, resolveServerTls } from '../tls/config.js';
 import type {
   DummyInputConfig, ForwardInputConfig, HttpInputConfig, NullOutputConfig, RawSection, SourceLocation,
   StdoutOutputConfig, WebSocketServerOutputConfig,
@@ -23,7 +24,7 @@ export function resolveHttp(section: RawSection, index: number, names: Names, wa
   return {
     plugin: 'http', name, tag: v.tag ?? indexed, tagKey: v.tag_key, listen: v.listen, port: v.port,
     bufferMaxSizeBytes: v.buffer_max_size, successfulResponseCode: v.successful_response_code as 200 | 201 | 204,
-    memBufLimitBytes: v.mem_buf_limit,
+    memBufLimitBytes: v.mem_buf_limit, tls: resolveListenerTls(v, { section, label, warnings }),
   };
 }
 
@@ -36,7 +37,7 @@ export function resolveForward(section: RawSection, index: number, names: Names,
   return {
     plugin: 'forward', name, tag: v.tag, tagPrefix: v.tag_prefix, listen: v.listen, port: v.port,
     bufferMaxSizeBytes: v.buffer_max_size, sharedKey: v.shared_key, selfHostname: v.self_hostname ?? hostname(),
-    memBufLimitBytes: v.mem_buf_limit,
+    memBufLimitBytes: v.mem_buf_limit, tls: resolveListenerTls(v, { section, label, warnings }),
   };
 }
 
@@ -81,10 +82,6 @@ export function resolveWebSocketServer(section: RawSection, index: number, ctx: 
   claimName(name, section, label, ctx.names);
   const conflict = (key: string, message: string): ConfigError =>
     new ConfigError('WSR_CONFIG_BAD_VALUE', message, { at: lastAt(section, key) ?? section.at, key, section: label });
-  // Caught here rather than at the first client: a relay that starts must be able to serve.
-  if (v.tls && (v['tls.crt_file'] === null || v['tls.key_file'] === null)) {
-    throw conflict('tls', "property 'tls': on needs both tls.crt_file and tls.key_file");
-  }
   if (v.format === 'json_lines' && v.use_msgpack) {
     throw conflict('format', "property 'format': json_lines is JSON text; it cannot be combined with use_msgpack on");
   }
@@ -94,6 +91,6 @@ export function resolveWebSocketServer(section: RawSection, index: number, ctx: 
     addTag: v.add_tag, addTime: v.add_time, format: v.format, bufferedMessages: v.buffered_messages, token: v.token,
     maxClients: v.max_clients, pingIntervalSeconds: v.ping_interval, allowedOrigins: v.allowed_origins,
     maxClientQueueBytes: v.max_client_queue, slowClientPolicy: v.slow_client_policy,
-    tls: { enabled: v.tls, certFile: v['tls.crt_file'], keyFile: v['tls.key_file'] }, liveTail: v.live_tail,
+    tls: resolveServerTls(v, { section, label, warnings: ctx.warnings }), liveTail: v.live_tail,
   };
 }

@@ -15,6 +15,8 @@ import {
   resolveDummy, resolveForward, resolveHttp, resolveNull, resolveStdout, resolveWebSocketServer,
 } from './resolve-plugins.js';
 import { claimName, lastAt, readSection } from './sections.js';
+import { resolveAuthorization } from './auth.js';
+import { resolveClientTls, resolveListenerTls, resolveMetricsTls } from '../tls/config.js';
 import type {
   InputConfig,
   OutputConfig,
@@ -73,7 +75,10 @@ function resolveService(section: RawSection, warnings: string[]): ServiceConfig 
     );
   }
   return {
-    http: { enabled: v.http_server, listen: v.http_listen, port: v.http_port },
+    http: {
+      enabled: v.http_server, listen: v.http_listen, port: v.http_port,
+      tls: resolveMetricsTls(v, { section, label: 'SERVICE', warnings }),
+    },
     logFile: v.log_file,
     storagePath: v['storage.path'],
     flushSeconds: v.flush,
@@ -133,6 +138,7 @@ function resolveTcp(
     separator: v.separator,
     bufferSizeBytes: v.buffer_size,
     memBufLimitBytes: v.mem_buf_limit,
+    tls: resolveListenerTls(v, { section, label, warnings }),
   };
 }
 
@@ -151,6 +157,7 @@ function resolveWebSocket(section: RawSection, index: number, ctx: OutputContext
   const memBufLimitBytes =
     v.mem_buf_limit ?? (inputLimits.length > 0 ? Math.min(...inputLimits) : DEFAULT_OUTPUT_MEM_BUF_LIMIT);
 
+  const tls = resolveClientTls(v, { section, label, warnings: ctx.warnings });
   return {
     plugin: 'websocket',
     name,
@@ -182,6 +189,8 @@ function resolveWebSocket(section: RawSection, index: number, ctx: OutputContext
     memBufLimitBytes,
     chunkLimitBytes: v.chunk_limit_size,
     inflightPerWorker: v.inflight_chunks,
+    tls,
+    authorization: resolveAuthorization(v, tls !== null, section, label, ctx.warnings),
   };
 }
 

@@ -1,15 +1,12 @@
 // The building blocks of a property schema: a spec per key (parser, default, how --help shows
 // the default, one-line description) and the typed values a section resolves to. Shared by
 // properties.ts (core plugins) and plugin-schemas.ts (the others).
-import { ConfigError, TLS_LATER } from './errors.js';
 import {
   badValue,
-  parseBoolean,
   parseEnum,
   parseInteger,
   parseSeconds,
   parseWord,
-  type ValueContext,
   type ValueParser,
 } from './values.js';
 
@@ -101,15 +98,12 @@ export const parseRegex: ValueParser<string> = (v, ctx) => {
   return v;
 };
 
-export const parseTls: ValueParser<boolean> = (v, ctx: ValueContext) => {
-  if (!parseBoolean(v, ctx)) return false;
-  throw new ConfigError('WSR_CONFIG_UNSUPPORTED', `property '${ctx.key}': ${TLS_LATER}`, {
-    at: ctx.at,
-    key: ctx.key.toLowerCase(),
-    section: ctx.section,
-  });
+/** A path, a password, a user name: anything but empty (paths may contain spaces). */
+export const parseText: ValueParser<string> = (v, ctx) => {
+  const text = v.trim();
+  if (text === '') throw badValue(ctx, 'a value', v);
+  return text;
 };
-
 
 /** Fluent Bit's http output turns the date key off with a boolean false: do the same here. */
 export const parseDateKey: ValueParser<string | null> = (v, ctx) => {

@@ -1,6 +1,8 @@
 // The resolved, validated pipeline: what the engine runs. Produced from the CLI (src/cli/argv.ts)
 // or a config file by src/config/resolve.ts; frozen once built. Every field has its default
 // already applied, so the engine never needs to know Fluent Bit's spelling of a key.
+import type { Secret } from './secret.js';
+import type { ClientTls, ServerTls } from '../tls/config.js';
 
 export type LogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -44,7 +46,9 @@ export interface ServiceConfig {
   readonly schedulerBaseSeconds: number;
   readonly schedulerCapSeconds: number;
   /** The metrics/health HTTP server (`HTTP_Server`, `-H`). */
-  readonly http: { readonly enabled: boolean; readonly listen: string; readonly port: number };
+  readonly http: { readonly enabled: boolean; readonly listen: string; readonly port: number;
+    /** HTTPS (`http_tls`), or null for plain HTTP. */
+    readonly tls: ServerTls | null };
   /** Log to this file instead of stderr (`Log_File`). */
   readonly logFile: string | null;
   /** `storage.path`: stored for filesystem buffering (issue 7). */
@@ -68,6 +72,8 @@ export interface TcpInputConfig {
   readonly bufferSizeBytes: number;
   /** Mem_Buf_Limit set on this input, if any (bytes). See OutputConfig.memBufLimitBytes. */
   readonly memBufLimitBytes: number | null;
+  /** TLS listener (optionally requiring client certificates), or null for plain TCP. */
+  readonly tls: ServerTls | null;
 }
 
 /** Fluentd in_http / Fluent Bit http input: POST /<tag path>. */
@@ -82,6 +88,7 @@ export interface HttpInputConfig {
   readonly bufferMaxSizeBytes: number;
   readonly successfulResponseCode: 200 | 201 | 204;
   readonly memBufLimitBytes: number | null;
+  readonly tls: ServerTls | null;
 }
 
 /** The Fluentd forward protocol (Message, Forward, PackedForward, CompressedPackedForward). */
@@ -97,6 +104,7 @@ export interface ForwardInputConfig {
   readonly sharedKey: string | null;
   readonly selfHostname: string;
   readonly memBufLimitBytes: number | null;
+  readonly tls: ServerTls | null;
 }
 
 /** Fluent Bit's dummy input: a fixed record at a fixed rate. */
@@ -166,6 +174,10 @@ export interface WebSocketOutputConfig {
   readonly chunkLimitBytes: number;
   /** Chunks in flight per connection, waiting for their confirmation. */
   readonly inflightPerWorker: number;
+  /** wss:// when set; certificates and keys already read. */
+  readonly tls: ClientTls | null;
+  /** The Authorization header value from http_user/http_passwd (Basic) or bearer_token. */
+  readonly authorization: Secret | null;
 }
 
 /** Records as JSON on standard output, for debugging. */
@@ -218,7 +230,8 @@ export interface WebSocketServerOutputConfig {
   readonly allowedOrigins: readonly string[] | null;
   readonly maxClientQueueBytes: number;
   readonly slowClientPolicy: SlowClientPolicy;
-  readonly tls: { readonly enabled: boolean; readonly certFile: string | null; readonly keyFile: string | null };
+  /** wss:// and https://, or null. */
+  readonly tls: ServerTls | null;
   /** Serve the live-tail page on GET /. */
   readonly liveTail: boolean;
 }

@@ -31,6 +31,8 @@ export interface InputStats {
   /** Lines that were not JSON objects, found by the output workers. */
   malformed: number;
   connections: number;
+  /** TLS handshakes that failed: plain-text clients, missing or untrusted client certificates. */
+  tlsHandshakeFailures: number;
   paused: boolean;
   /** Total time spent paused by backpressure, in ms (not counting a pause in progress). */
   pausedMs: number;
@@ -74,7 +76,7 @@ export interface OutputStats {
 
 export function newInputStats(): InputStats {
   return {
-    records: 0, bytes: 0, oversized: 0, malformed: 0, connections: 0, paused: false,
+    records: 0, bytes: 0, oversized: 0, malformed: 0, connections: 0, tlsHandshakeFailures: 0, paused: false,
     pausedMs: 0, pausedSince: null,
   };
 }

@@ -2,6 +2,7 @@
 // newline-delimited JSON, a `json=` form field, or msgpack. A request is all or nothing: every
 // record is checked before any is buffered, and the 2xx answer is sent only after they are.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { unpack } from 'msgpackr';
 import { SegmentKind } from '../chunk/layout.js';
 import type { HttpInputConfig } from '../config/types.js';
@@ -11,6 +12,7 @@ import { newInputStats, type InputStats } from '../engine/stats.js';
 import type { Logger } from '../log.js';
 import { eventTimeNow } from '../time.js';
 import { boundPort, listen, markPaused, SourceCache } from './listener.js';
+import { serverOptions, watchHandshakes } from '../tls/options.js';
 
 class BadBody extends Error {}
 
@@ -77,7 +79,14 @@ export class HttpInput implements InputPlugin {
     this.name = config.name;
     this.log = log.child(`input:http:${config.name}`);
     this.sources = new SourceCache(config.name);
-    this.server = createServer({ keepAlive: true }, (request, response) => this.handle(request, response));
+    const handler = (request: IncomingMessage, response: ServerResponse): void => this.handle(request, response);
+    if (config.tls === null) {
+      this.server = createServer({ keepAlive: true }, handler);
+    } else {
+      const server = createHttpsServer({ ...serverOptions(config.tls), keepAlive: true }, handler);
+      watchHandshakes(server, this.log, () => { this.stats.tlsHandshakeFailures++; });
+      this.server = server;
+    }
   }
 
   get port(): number {

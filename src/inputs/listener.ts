@@ -3,9 +3,12 @@
 // tag and peer (a chunk's source table must stay small).
 import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { ChunkSource } from '../chunk/layout.js';
 import { newInputStats, type InputStats } from '../engine/stats.js';
 import type { Logger } from '../log.js';
+import type { ServerTls } from '../tls/config.js';
+import { serverOptions, watchHandshakes } from '../tls/options.js';
 
 /** Listens, or rejects with `[input:<plugin>:<name>] cannot listen on <addr>: <why>`. */
 export function listen(server: Server | HttpServer, address: { listen: string; port: number },
@@ -108,9 +111,17 @@ export abstract class SocketInput {
   protected readonly server: Server;
   protected readonly connections: Connections;
 
-  constructor(readonly name: string, private readonly address: { listen: string; port: number },
+  constructor(readonly name: string, private readonly address: { listen: string; port: number; tls: ServerTls | null },
     private readonly label: string, protected readonly log: Logger) {
-    this.server = createServer((socket) => this.accept(socket, this.connections.add(socket)));
+    const onConnection = (socket: Socket): void => this.accept(socket, this.connections.add(socket));
+    if (address.tls === null) {
+      this.server = createServer(onConnection);
+    } else {
+      // A TLS connection reaches accept() only once its handshake (and client certificate) passed.
+      const server = createTlsServer(serverOptions(address.tls), onConnection);
+      watchHandshakes(server, log, () => { this.stats.tlsHandshakeFailures++; });
+      this.server = server;
+    }
     this.connections = new Connections(this.stats);
   }
 

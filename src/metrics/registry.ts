@@ -102,6 +102,9 @@ const counters: readonly Definition[] = [
     labelNames: ['input'], read: (s) => perInput(s, (i) => i.malformed) },
   { name: 'wsrelay_input_oversized_records_total', help: 'Records longer than Buffer_Size, dropped',
     labelNames: ['input'], read: (s) => perInput(s, (i) => i.oversized) },
+  { name: 'wsrelay_input_tls_handshake_failures_total',
+    help: 'TLS handshakes refused or failed: plain-text clients, missing or untrusted client certificates',
+    labelNames: ['input'], read: (s) => perInput(s, (i) => i.tlsHandshakeFailures) },
   { name: 'wsrelay_input_paused_seconds_total', help: 'Time the input spent paused by backpressure, including a pause in progress',
     labelNames: ['input'], read: (s) => perInput(s, (i) => pausedSeconds(i)) },
 ];

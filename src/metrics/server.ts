@@ -1,9 +1,12 @@
 // The HTTP server behind `-H` / `HTTP_Server On`: Prometheus exposition at Fluent Bit's paths
 // plus /metrics, liveness and readiness probes, and Fluent Bit's uptime JSON. A plain
 // node:http server: a handful of fixed GET routes need no framework.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
+import type { ServerTls } from '../tls/config.js';
+import { serverOptions, watchHandshakes } from '../tls/options.js';
 import { createMetricsRegistry, type MetricsSource } from './registry.js';
 
 export interface MetricsServerOptions {
@@ -13,6 +16,8 @@ export interface MetricsServerOptions {
   readonly port: number;
   /** /readyz fails once an output has had no open connection for longer than this. */
   readonly readyWindowSeconds: number;
+  /** HTTPS (`http_tls`); absent or null = plain HTTP. */
+  readonly tls?: ServerTls | null;
 }
 
 export interface MetricsServer {
@@ -140,7 +145,7 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
     }
   }
 
-  const server = createServer((req, res) => {
+  const onRequest: RequestListener = (req, res) => {
     handle(req, res).catch((error: unknown) => {
       // A failure anywhere in a handler is this request's 500, never the process's crash.
       const message = error instanceof Error ? error.message : String(error);
@@ -151,7 +156,15 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
         res.destroy();
       }
     });
-  });
+  };
+  let server: Server;
+  if (options.tls) {
+    const https = createHttpsServer(serverOptions(options.tls), onRequest);
+    watchHandshakes(https, httpLog, () => undefined);
+    server = https;
+  } else {
+    server = createServer(onRequest);
+  }
   // Slow or stuck clients cannot hold sockets open forever.
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
@@ -181,7 +194,7 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
   server.on('error', (error: Error) => httpLog.error(`server error: ${error.message}`));
 
   const port = (server.address() as AddressInfo).port;
-  httpLog.info(`listening on ${hostLabel(options.listen, port)}`);
+  httpLog.info(`listening on ${hostLabel(options.listen, port)}${options.tls ? ' (https)' : ''}`);
 
   let closing: Promise<void> | null = null;
   return {

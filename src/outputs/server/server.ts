@@ -2,7 +2,6 @@
 // checked (path, Origin, token, client limit) before ws completes any handshake, so a refused
 // client gets an HTTP status and a closed connection, never an open socket. Plain GET / serves
 // the live-tail page.
-import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
@@ -11,6 +10,7 @@ import type { WebSocketServerOutputConfig } from '../../config/types.js';
 import type { OutputStats } from '../../engine/stats.js';
 import { boundPort, listen } from '../../inputs/listener.js';
 import type { Logger } from '../../log.js';
+import { serverOptions, watchHandshakes } from '../../tls/options.js';
 import { TokenCheck, offeredToken, originAllowed } from './auth.js';
 import { filterFromQuery } from './filter.js';
 import type { Hub } from './hub.js';
@@ -50,13 +50,21 @@ export class FeedServer {
   }
 
   async start(label: string): Promise<void> {
-    const server = this.config.tls.enabled ? createHttpsServer(await this.tlsFiles(label)) : createHttpServer();
+    const tls = this.config.tls;
+    let server: Server;
+    if (tls === null) {
+      server = createHttpServer();
+    } else {
+      const https = createHttpsServer(serverOptions(tls));
+      watchHandshakes(https, this.log, () => { this.stats.handshakesFailed++; });
+      server = https;
+    }
     server.on('request', (request: IncomingMessage, response: ServerResponse) => this.request(request, response));
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
     server.on('clientError', (_error, socket: Duplex) => socket.destroy());
     this.server = server;
     await listen(server, this.config, label, this.log);
-    const scheme = this.config.tls.enabled ? 'wss' : 'ws';
+    const scheme = tls === null ? 'ws' : 'wss';
     this.log.info(`serving ${this.config.paths.map((p) => `${scheme}://${this.config.listen}:${this.port}${p}`).join(', ')}`);
     if (this.config.pingIntervalSeconds > 0) {
       this.pingTimer = setInterval(() => this.hub.ping(), this.config.pingIntervalSeconds * 1000);
@@ -79,17 +87,6 @@ export class FeedServer {
     for (const client of clients) client.ws.terminate();
     server.closeAllConnections();
     await closed;
-  }
-
-  private async tlsFiles(label: string): Promise<{ cert: Buffer; key: Buffer }> {
-    const read = async (key: string, path: string | null): Promise<Buffer> => {
-      try {
-        return await readFile(path ?? '');
-      } catch (error) {
-        throw new Error(`[${label}] cannot read ${key} ${path ?? ''}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    };
-    return { cert: await read('tls.crt_file', this.config.tls.certFile), key: await read('tls.key_file', this.config.tls.keyFile) };
   }
 
   private request(request: IncomingMessage, response: ServerResponse): void {

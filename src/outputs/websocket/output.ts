@@ -14,6 +14,7 @@ import { newOutputStats, type DropReason, type OutputBufferState, type OutputSta
 import type { OutputHooks, OutputPlugin, Undelivered } from '../../engine/plugins.js';
 import type { FlushResult, FlushTask, WorkerEvent, WorkerSettings } from './protocol.js';
 import { retryDelaySeconds } from './retry.js';
+import { clientTlsData } from '../../tls/options.js';
 
 const workerFile = new URL('../../../workers/websocket-worker.js', import.meta.url).href;
 
@@ -34,7 +35,7 @@ let channelSequence = 0;
 function urlOf(config: WebSocketOutputConfig): string {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const uri = config.uri.startsWith('/') ? config.uri : `/${config.uri}`;
-  return `ws://${host}:${config.port}${uri}`;
+  return `${config.tls === null ? 'ws' : 'wss'}://${host}:${config.port}${uri}`;
 }
 
 export class WebSocketOutput implements OutputPlugin {
@@ -76,7 +77,7 @@ export class WebSocketOutput implements OutputPlugin {
     const settings: WorkerSettings = {
       outputName: this.name,
       url: this.url,
-      headers: Object.fromEntries(this.config.headers),
+      headers: this.handshakeHeaders(),
       encoder: {
         format: this.config.format, dateKey: this.config.dateKey, dateFormat: this.config.dateFormat,
         gelf: this.config.gelf, hostname: hostname(),
@@ -87,6 +88,7 @@ export class WebSocketOutput implements OutputPlugin {
       pingTimeoutMs: this.config.pingTimeoutSeconds * 1000,
       idleCloseMs: this.config.keepalive ? this.config.keepaliveIdleTimeoutSeconds * 1000 : -1,
       compress: this.config.compress,
+      tls: this.config.tls === null ? null : clientTlsData(this.config.tls),
       logLevel: this.log.level,
       logFile: this.service.logFile,
       channel: this.channel.name,
@@ -109,6 +111,13 @@ export class WebSocketOutput implements OutputPlugin {
     });
     this.log.info(`${this.config.workers} worker(s) sending to ${this.url} as ${this.config.format}, ` +
       `delivery ${this.config.delivery}`);
+  }
+
+  /** Header lines, plus Authorization from http_user/http_passwd or bearer_token. */
+  private handshakeHeaders(): Record<string, string> {
+    const headers = Object.fromEntries(this.config.headers);
+    if (this.config.authorization !== null) headers.Authorization = this.config.authorization.value;
+    return headers;
   }
 
   get match(): string | null {

@@ -3,6 +3,7 @@
 import type { ChunkSource } from '../../chunk/layout.js';
 import type { DeliveryMode, LogLevel } from '../../config/types.js';
 import type { EncoderOptions } from '../../encode/types.js';
+import type { ClientTlsData } from '../../tls/options.js';
 
 /** Given to every worker of one output at start (Piscina workerData). */
 export interface WorkerSettings {
@@ -17,6 +18,8 @@ export interface WorkerSettings {
   /** Close an idle connection after this long; 0 = never; -1 = after every chunk (keepalive off). */
   readonly idleCloseMs: number;
   readonly compress: boolean;
+  /** wss://: certificates and keys as PEM text (plain data crosses threads), or null. */
+  readonly tls: ClientTlsData | null;
   readonly logLevel: LogLevel;
   /** Log_File, or null for stderr. */
   readonly logFile: string | null;
