@@ -7,7 +7,7 @@ import { ofCeiling, type Summary } from './report.js';
 
 const WIDTH = 960;
 const LABEL_W = 430;
-const BAR_W = 380;
+const BAR_W = 300;
 const ROW_H = 26;
 const PANEL_GAP = 34;
 
