@@ -5,6 +5,7 @@ import type { DateFormat, ServerFrameFormat, SlowClientPolicy } from './types.js
 import { badValue, parseBoolean, parseSeconds, parseSize, parseWord, type ValueParser } from './values.js';
 import { int, oneOf, parseDateKey, parseRegex, positive, prop, type Schema } from './schema-kit.js';
 import { LISTENER_TLS_KEYS } from '../tls/config.js';
+import { LISTENER_LIMIT_KEYS } from './net-limits.js';
 
 const DATE_FORMATS: readonly DateFormat[] = ['double', 'epoch', 'epoch_ms', 'iso8601', 'java_sql_timestamp'];
 const LOCAL_FORMATS = ['json_lines', 'json', 'json_stream'] as const;
@@ -52,6 +53,7 @@ export const HTTP_SCHEMA = {
   ),
   mem_buf_limit: memBufLimit,
   alias: alias('http'),
+  ...LISTENER_LIMIT_KEYS,
   ...LISTENER_TLS_KEYS,
 } as const satisfies Schema;
 
@@ -68,6 +70,7 @@ export const FORWARD_SCHEMA = {
   self_hostname: prop<string | null>(parseWord, null, 'Host name announced in the handshake', { shown: 'host name' }),
   mem_buf_limit: memBufLimit,
   alias: alias('forward'),
+  ...LISTENER_LIMIT_KEYS,
   ...LISTENER_TLS_KEYS,
 } as const satisfies Schema;
 

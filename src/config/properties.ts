@@ -19,6 +19,7 @@ import {
   int, oneOf, parseDateKey, parseRegex, parseText, positive, positiveSeconds, prop, repeat, type Schema,
 } from './schema-kit.js';
 import { CLIENT_TLS_KEYS, LISTENER_TLS_KEYS, METRICS_TLS_KEYS } from '../tls/config.js';
+import { LISTENER_LIMIT_KEYS } from './net-limits.js';
 import {
   DUMMY_SCHEMA, FORWARD_SCHEMA, HTTP_SCHEMA, NULL_SCHEMA, STDOUT_SCHEMA, WEBSOCKET_SERVER_SCHEMA,
 } from './plugin-schemas.js';
@@ -88,6 +89,7 @@ export const TCP_SCHEMA = {
   }),
   mem_buf_limit: prop<number | null>(positive(parseSize), null, 'Pause reading when this much is buffered (size, e.g. 64M)'),
   alias: prop<string | null>(parseWord, null, 'Instance name used in logs and metrics instead of tcp.N'),
+  ...LISTENER_LIMIT_KEYS,
   ...LISTENER_TLS_KEYS,
 } as const satisfies Schema;
 

@@ -8,6 +8,7 @@ import {
 import { resolveMatch, type OutputContext } from './match.js';
 import { claimName, lastAt, readSection } from './sections.js';
 import { resolveListenerTls, resolveServerTls } from '../tls/config.js';
+import { resolveListenerLimits } from './net-limits.js';
 import type {
   DummyInputConfig, ForwardInputConfig, HttpInputConfig, NullOutputConfig, RawSection, SourceLocation,
   StdoutOutputConfig, WebSocketServerOutputConfig,
@@ -25,6 +26,7 @@ export function resolveHttp(section: RawSection, index: number, names: Names, wa
     plugin: 'http', name, tag: v.tag ?? indexed, tagKey: v.tag_key, listen: v.listen, port: v.port,
     bufferMaxSizeBytes: v.buffer_max_size, successfulResponseCode: v.successful_response_code as 200 | 201 | 204,
     memBufLimitBytes: v.mem_buf_limit, tls: resolveListenerTls(v, { section, label, warnings }),
+    limits: resolveListenerLimits(v),
   };
 }
 
@@ -38,6 +40,7 @@ export function resolveForward(section: RawSection, index: number, names: Names,
     plugin: 'forward', name, tag: v.tag, tagPrefix: v.tag_prefix, listen: v.listen, port: v.port,
     bufferMaxSizeBytes: v.buffer_max_size, sharedKey: v.shared_key, selfHostname: v.self_hostname ?? hostname(),
     memBufLimitBytes: v.mem_buf_limit, tls: resolveListenerTls(v, { section, label, warnings }),
+    limits: resolveListenerLimits(v),
   };
 }
 

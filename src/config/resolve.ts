@@ -17,6 +17,7 @@ import {
 import { claimName, lastAt, readSection } from './sections.js';
 import { resolveAuthorization } from './auth.js';
 import { resolveClientTls, resolveListenerTls, resolveMetricsTls } from '../tls/config.js';
+import { resolveListenerLimits } from './net-limits.js';
 import type {
   InputConfig,
   OutputConfig,
@@ -139,6 +140,7 @@ function resolveTcp(
     bufferSizeBytes: v.buffer_size,
     memBufLimitBytes: v.mem_buf_limit,
     tls: resolveListenerTls(v, { section, label, warnings }),
+    limits: resolveListenerLimits(v),
   };
 }
 

@@ -3,6 +3,7 @@
 // already applied, so the engine never needs to know Fluent Bit's spelling of a key.
 import type { Secret } from './secret.js';
 import type { ClientTls, ServerTls } from '../tls/config.js';
+import type { ListenerLimits } from './net-limits.js';
 
 export type LogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -74,6 +75,8 @@ export interface TcpInputConfig {
   readonly memBufLimitBytes: number | null;
   /** TLS listener (optionally requiring client certificates), or null for plain TCP. */
   readonly tls: ServerTls | null;
+  /** net.max_connections, net.io_timeout, net.record_timeout. */
+  readonly limits: ListenerLimits;
 }
 
 /** Fluentd in_http / Fluent Bit http input: POST /<tag path>. */
@@ -89,6 +92,7 @@ export interface HttpInputConfig {
   readonly successfulResponseCode: 200 | 201 | 204;
   readonly memBufLimitBytes: number | null;
   readonly tls: ServerTls | null;
+  readonly limits: ListenerLimits;
 }
 
 /** The Fluentd forward protocol (Message, Forward, PackedForward, CompressedPackedForward). */
@@ -105,6 +109,7 @@ export interface ForwardInputConfig {
   readonly selfHostname: string;
   readonly memBufLimitBytes: number | null;
   readonly tls: ServerTls | null;
+  readonly limits: ListenerLimits;
 }
 
 /** Fluent Bit's dummy input: a fixed record at a fixed rate. */

@@ -33,12 +33,21 @@ export interface InputStats {
   connections: number;
   /** TLS handshakes that failed: plain-text clients, missing or untrusted client certificates. */
   tlsHandshakeFailures: number;
+  /** Connections the input refused or closed, by reason (every key present, zeros too). */
+  closed: Record<CloseReason, number>;
   paused: boolean;
   /** Total time spent paused by backpressure, in ms (not counting a pause in progress). */
   pausedMs: number;
   /** Monotonic ms when the current pause began, or null. */
   pausedSince: number | null;
 }
+
+/** Why an input refused or closed a client connection. */
+export type CloseReason = 'max_connections' | 'io_timeout' | 'record_timeout'
+  /** Undecodable data: garbage msgpack, a forward message of the wrong shape, a broken HTTP request. */
+  | 'protocol_error'
+  /** A forward message or HTTP request larger than buffer_max_size (or its headers too long). */
+  | 'oversized';
 
 /** Why records were given up; every drop is counted under one of these. */
 export type DropReason = 'retry_limit' | 'shutdown' | 'worker_crash'
@@ -76,7 +85,8 @@ export interface OutputStats {
 
 export function newInputStats(): InputStats {
   return {
-    records: 0, bytes: 0, oversized: 0, malformed: 0, connections: 0, tlsHandshakeFailures: 0, paused: false,
+    records: 0, bytes: 0, oversized: 0, malformed: 0, connections: 0, tlsHandshakeFailures: 0,
+    closed: { max_connections: 0, io_timeout: 0, record_timeout: 0, protocol_error: 0, oversized: 0 }, paused: false,
     pausedMs: 0, pausedSince: null,
   };
 }

@@ -16,6 +16,9 @@ import type { InputPlugin, SegmentSink } from '../engine/plugins.js';
 import type { Logger } from '../log.js';
 import { eventTimeNow } from '../time.js';
 import { SocketInput, SourceCache } from './listener.js';
+import { closeFor } from './connection-limits.js';
+import { FrameScanner } from './msgpack-frame.js';
+import type { CloseReason } from '../engine/stats.js';
 
 registerEventTimeExtension();
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
@@ -32,6 +35,21 @@ interface Decoded {
 
 function isRecord(value: unknown): value is RecordBody {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+/** The entries of a PackedForward payload, each framed (size and depth checked) before decoding. */
+function unpackEntries(packed: Buffer, maxBytes: number): unknown[] {
+  const scanner = new FrameScanner(maxBytes);
+  const entries: unknown[] = [];
+  let pos = 0;
+  while (pos < packed.length) {
+    const frame = scanner.scan(packed, pos, packed.length);
+    if (frame.kind === 'incomplete') throw new ProtocolError('PackedForward entries end in the middle of one');
+    if (frame.kind === 'invalid') throw new ProtocolError(`PackedForward entry: ${frame.reason}`);
+    entries.push(unpackr.unpack(packed.subarray(pos, frame.end)));
+    pos = frame.end;
+  }
+  return entries;
 }
 
 function sha512Hex(...parts: Array<string | Uint8Array>): string {
@@ -62,29 +80,35 @@ export class ForwardInput extends SocketInput implements InputPlugin {
     let authenticated = this.config.sharedKey === null;
     if (!authenticated) socket.write(packr.pack(['HELO', { nonce, auth: '', keepalive: true }]));
 
-    const fail = (reason: string): void => {
-      this.log.burst('warn', `forward ${this.name} ${peer}`, `closing connection from ${peer}: ${reason}`);
-      socket.destroy();
+    const fail = (reason: CloseReason, detail: string): void => {
+      closeFor(socket, reason, `closing connection from ${peer}: ${detail}`, this.stats, this.log, this.name);
     };
+    // Frames are delimited from their headers before msgpackr decodes them (msgpack-frame.ts):
+    // a header claiming gigabytes or nesting past MAX_MSGPACK_DEPTH closes the connection at once.
+    const scanner = new FrameScanner(this.config.bufferMaxSizeBytes);
     socket.on('data', (data: Buffer) => {
       const buffer: Buffer = pending ? Buffer.concat([pending, data]) : data;
       pending = null;
       this.stats.bytes += data.length;
-      // msgpackr's decoder state is shared: messages are collected first and handled after the
-      // stream decode returns, because handling one may decode again (PackedForward entries).
+      // Messages are decoded first and handled after: handling one may decode again
+      // (PackedForward entries), and a broken frame must not lose the good ones before it.
       const messages: unknown[] = [];
       let consumed = 0;
-      let broken: string | null = null;
-      try {
-        unpackr.unpackMultiple(buffer, (message: unknown, _start?: number, end?: number) => {
-          messages.push(message);
-          consumed = end ?? buffer.length;
-        });
-        consumed = buffer.length;
-      } catch (error) {
-        const problem = error as Error & { incomplete?: boolean; lastPosition?: number };
-        if (problem.incomplete) consumed = problem.lastPosition ?? consumed;
-        else broken = `undecodable msgpack (${problem.message})`;
+      let broken: { reason: CloseReason; detail: string } | null = null;
+      while (consumed < buffer.length) {
+        const frame = scanner.scan(buffer, consumed, buffer.length);
+        if (frame.kind === 'incomplete') break;
+        if (frame.kind === 'invalid') {
+          broken = { reason: frame.reason.includes('buffer_max_size') ? 'oversized' : 'protocol_error', detail: frame.reason };
+          break;
+        }
+        try {
+          messages.push(unpackr.unpack(buffer.subarray(consumed, frame.end)));
+        } catch (error) {
+          broken = { reason: 'protocol_error', detail: `undecodable msgpack (${(error as Error).message})` };
+          break;
+        }
+        consumed = frame.end;
       }
       try {
         for (const message of messages) {
@@ -93,12 +117,12 @@ export class ForwardInput extends SocketInput implements InputPlugin {
         }
       } catch (error) {
         // A bad PackedForward payload or gzip stream lands here too: that peer goes, not us.
-        return fail(error instanceof ProtocolError ? error.message : `bad message (${(error as Error).message})`);
+        return fail('protocol_error', error instanceof ProtocolError ? error.message : `bad message (${(error as Error).message})`);
       }
-      if (broken !== null) return fail(broken);
-      const rest = buffer.length - consumed;
-      if (rest > this.config.bufferMaxSizeBytes) return fail(`message larger than buffer_max_size (${this.config.bufferMaxSizeBytes})`);
-      if (rest > 0) pending = Buffer.from(buffer.subarray(consumed));
+      if (broken !== null) return fail(broken.reason, broken.detail);
+      // A copy: a view would keep the whole read alive for the sake of its tail.
+      if (consumed < buffer.length) pending = Buffer.from(buffer.subarray(consumed));
+      this.deadlines.progress(socket, pending !== null, messages.length > 0);
     });
     socket.on('error', (error) => this.log.debug(`connection from ${peer}: ${error.message}`));
   }
@@ -163,7 +187,7 @@ export class ForwardInput extends SocketInput implements InputPlugin {
       if (isRecord(option) && option['compressed'] === 'gzip') {
         packed = gunzipSync(packed, { maxOutputLength: this.config.bufferMaxSizeBytes * 16 });
       }
-      for (const entry of unpackr.unpackMultiple(packed) as unknown[]) {
+      for (const entry of unpackEntries(packed, this.config.bufferMaxSizeBytes * 16)) {
         if (Array.isArray(entry)) add(entry[0], entry[1]);
         else invalid++;
       }

@@ -13,6 +13,9 @@ import type { Logger } from '../log.js';
 import { eventTimeNow } from '../time.js';
 import { boundPort, listen, markPaused, SourceCache } from './listener.js';
 import { serverOptions, watchHandshakes } from '../tls/options.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
+import { frameEnd } from './msgpack-frame.js';
+import { closeFor, httpServerOptions, limitHttp } from './connection-limits.js';
 
 class BadBody extends Error {}
 
@@ -29,6 +32,7 @@ function asRecords(value: unknown): RecordBody[] {
 }
 
 function parseJson(text: string): unknown {
+  if (nestsDeeperThan(text)) throw new BadBody(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -40,6 +44,8 @@ function parseJson(text: string): unknown {
 export function parseBody(body: Buffer, contentType: string): RecordBody[] {
   const type = contentType.split(';')[0]!.trim().toLowerCase();
   if (type === 'application/msgpack' || type === 'application/x-msgpack') {
+    const frame = frameEnd(body, 0, body.length, body.length + 1);
+    if (frame.kind === 'invalid') throw new BadBody(`invalid msgpack: ${frame.reason}`);
     try {
       return asRecords(unpack(body));
     } catch (error) {
@@ -81,12 +87,13 @@ export class HttpInput implements InputPlugin {
     this.sources = new SourceCache(config.name);
     const handler = (request: IncomingMessage, response: ServerResponse): void => this.handle(request, response);
     if (config.tls === null) {
-      this.server = createServer({ keepAlive: true }, handler);
+      this.server = createServer({ keepAlive: true, ...httpServerOptions(config.limits) }, handler);
     } else {
-      const server = createHttpsServer({ ...serverOptions(config.tls), keepAlive: true }, handler);
+      const server = createHttpsServer({ ...serverOptions(config.tls), keepAlive: true, ...httpServerOptions(config.limits) }, handler);
       watchHandshakes(server, this.log, () => { this.stats.tlsHandshakeFailures++; });
       this.server = server;
     }
+    limitHttp(this.server, config.limits, this.stats, this.log, config.name);
   }
 
   get port(): number {
@@ -125,13 +132,14 @@ export class HttpInput implements InputPlugin {
       request.resume();
       return;
     }
+    const tooLarge = (): void => {
+      const detail = `body larger than buffer_max_size (${this.config.bufferMaxSizeBytes} bytes)`;
+      this.stats.oversized++;
+      this.reply(response, 413, detail, { connection: 'close' });
+      closeFor(request.socket, 'oversized', `request from ${peer}: ${detail}`, this.stats, this.log, this.name);
+    };
     const declared = Number(request.headers['content-length'] ?? 0);
-    if (declared > this.config.bufferMaxSizeBytes) {
-      this.reply(response, 413, `body larger than buffer_max_size (${this.config.bufferMaxSizeBytes} bytes)`,
-        { connection: 'close' });
-      request.destroy();
-      return;
-    }
+    if (declared > this.config.bufferMaxSizeBytes) return tooLarge();
     const parts: Buffer[] = [];
     let size = 0;
     let refused = false;
@@ -139,9 +147,7 @@ export class HttpInput implements InputPlugin {
       size += part.length;
       if (size > this.config.bufferMaxSizeBytes && !refused) {
         refused = true;
-        this.reply(response, 413, `body larger than buffer_max_size (${this.config.bufferMaxSizeBytes} bytes)`,
-          { connection: 'close' });
-        request.destroy();
+        tooLarge();
       } else if (!refused) {
         parts.push(part);
       }

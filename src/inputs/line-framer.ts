@@ -22,11 +22,18 @@ export class LineFramer {
   private pending: Buffer | null = null;
   /** Skipping the rest of an oversized line until the next separator. */
   private discarding = false;
+  /** Separators seen so far: the caller's record timeout restarts when a line ends. */
+  linesEnded = 0;
 
   constructor(separator: string, private readonly maxLineBytes: number,
     private readonly events: LineFramerEvents) {
     this.separator = Buffer.from(separator, 'utf8');
     if (this.separator.length === 0) throw new Error('separator must not be empty');
+  }
+
+  /** A line is begun and not yet ended (kept, or being discarded). */
+  get partial(): boolean {
+    return this.pending !== null || this.discarding;
   }
 
   push(data: Buffer): void {
@@ -36,6 +43,7 @@ export class LineFramer {
       if (end < 0) return;
       pos = end + this.separator.length;
       this.discarding = false;
+      this.linesEnded++;
     } else if (this.pending) {
       pos = this.completePending(data);
       if (pos < 0) return;
@@ -62,6 +70,7 @@ export class LineFramer {
     for (;;) {
       const end = sep.length === 1 ? data.indexOf(sep[0]!, pos) : data.indexOf(sep, pos);
       if (end < 0) break;
+      this.linesEnded++;
       if (end - pos > this.maxLineBytes) {
         if (pos > runStart) this.events.onRun(data, runStart, pos, records);
         records = 0;
@@ -119,6 +128,7 @@ export class LineFramer {
       line = Buffer.concat([pending, data.subarray(0, lineEnd)]);
     }
     this.pending = null;
+    this.linesEnded++;
     const contentLength = line.length - sepLength;
     if (contentLength > this.maxLineBytes) this.events.onOversized(contentLength);
     else if (!isBlankLine(line, 0, contentLength)) this.events.onRun(line, 0, line.length, 1);

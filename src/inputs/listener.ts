@@ -9,6 +9,8 @@ import { newInputStats, type InputStats } from '../engine/stats.js';
 import type { Logger } from '../log.js';
 import type { ServerTls } from '../tls/config.js';
 import { serverOptions, watchHandshakes } from '../tls/options.js';
+import type { ListenerLimits } from '../config/net-limits.js';
+import { ConnectionDeadlines, limitConnections } from './connection-limits.js';
 
 /** Listens, or rejects with `[input:<plugin>:<name>] cannot listen on <addr>: <why>`. */
 export function listen(server: Server | HttpServer, address: { listen: string; port: number },
@@ -110,10 +112,17 @@ export abstract class SocketInput {
   ready = false;
   protected readonly server: Server;
   protected readonly connections: Connections;
+  /** Idle and record timeouts; a subclass reports each read's progress to it. */
+  protected readonly deadlines: ConnectionDeadlines;
 
-  constructor(readonly name: string, private readonly address: { listen: string; port: number; tls: ServerTls | null },
+  constructor(readonly name: string,
+    private readonly address: { listen: string; port: number; tls: ServerTls | null; limits: ListenerLimits },
     private readonly label: string, protected readonly log: Logger) {
-    const onConnection = (socket: Socket): void => this.accept(socket, this.connections.add(socket));
+    const onConnection = (socket: Socket): void => {
+      const peer = this.connections.add(socket);
+      this.deadlines.watch(socket, peer);
+      this.accept(socket, peer);
+    };
     if (address.tls === null) {
       this.server = createServer(onConnection);
     } else {
@@ -123,6 +132,8 @@ export abstract class SocketInput {
       this.server = server;
     }
     this.connections = new Connections(this.stats);
+    this.deadlines = new ConnectionDeadlines(address.limits, this.stats, log, name);
+    limitConnections(this.server, address.limits, this.stats, log, name);
   }
 
   /** The port actually bound (differs from the config when it asked for 0). */
@@ -137,10 +148,13 @@ export abstract class SocketInput {
 
   /** Backpressure from the outputs: stop reading (the kernel then slows the senders). */
   setPaused(paused: boolean): void {
+    const wasPaused = this.stats.paused;
     this.connections.setPaused(paused);
+    if (wasPaused && !paused) this.deadlines.resumed();
   }
 
   async stop(): Promise<void> {
+    this.deadlines.stop();
     await closeServer(this.server, this.connections);
   }
 

@@ -42,7 +42,9 @@ export class TcpInput extends SocketInput implements InputPlugin {
     socket.on('data', (data: Buffer) => {
       stats.bytes += data.length;
       this.readTime = eventTimeNow();
+      const ended = framer.linesEnded;
       framer.push(data);
+      this.deadlines.progress(socket, framer.partial, framer.linesEnded !== ended);
     });
     socket.on('end', () => {
       this.readTime = eventTimeNow();

@@ -56,6 +56,12 @@ function perInput(stats: EngineStats, read: (i: InputStats) => number): Series[]
   return Object.entries(stats.inputs).map(([input, i]) => ({ labels: { input }, value: read(i) }));
 }
 
+function perInputSplit(stats: EngineStats, label: string,
+  read: (i: InputStats) => ReadonlyArray<readonly [string, number]>): Series[] {
+  return Object.entries(stats.inputs).flatMap(([input, i]) =>
+    read(i).map(([value, n]) => ({ labels: { input, [label]: value }, value: n })));
+}
+
 /** One series per value of a second label, e.g. result="success" / "failure". */
 function perOutputSplit(stats: EngineStats, label: string,
   read: (o: OutputStats) => ReadonlyArray<readonly [string, number]>): Series[] {
@@ -105,6 +111,9 @@ const counters: readonly Definition[] = [
   { name: 'wsrelay_input_tls_handshake_failures_total',
     help: 'TLS handshakes refused or failed: plain-text clients, missing or untrusted client certificates',
     labelNames: ['input'], read: (s) => perInput(s, (i) => i.tlsHandshakeFailures) },
+  { name: 'wsrelay_input_connections_closed_total',
+    help: 'Client connections refused or closed by the input, by reason (limits, timeouts, bad data)',
+    labelNames: ['input', 'reason'], read: (s) => perInputSplit(s, 'reason', (i) => Object.entries(i.closed)) },
   { name: 'wsrelay_input_paused_seconds_total', help: 'Time the input spent paused by backpressure, including a pause in progress',
     labelNames: ['input'], read: (s) => perInput(s, (i) => pausedSeconds(i)) },
 ];

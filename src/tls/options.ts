@@ -82,7 +82,7 @@ const UNTRUSTED = new Set([
 /** A client-side failure, with what to change: the error text alone rarely says it. */
 export function explainTlsError(error: Error): string {
   const code = (error as NodeJS.ErrnoException).code ?? '';
-  const message = error.message;
+  const message = opensslReason(error);
   if (UNTRUSTED.has(code)) {
     return `${message}: the server's certificate is not trusted (set tls.ca_file to the CA that signed it, or tls.verify off)`;
   }
@@ -99,8 +99,14 @@ export function explainTlsError(error: Error): string {
   return message;
 }
 
+/** OpenSSL's messages carry addresses and source paths; its `reason` is the readable part. */
+function opensslReason(error: Error): string {
+  const reason = (error as Error & { reason?: unknown }).reason;
+  return typeof reason === 'string' && reason !== '' ? reason : error.message;
+}
+
 function explainServerTlsError(error: Error): string {
-  const message = error.message;
+  const message = opensslReason(error);
   if (/peer did not return a certificate|certificate required/i.test(message)) return 'the client sent no certificate (mTLS is required)';
   if (/wrong version number|http request|unknown protocol|packet length too long/i.test(message)) return 'the client does not speak TLS';
   return message;

@@ -19,6 +19,8 @@ export interface TestCerts {
   /** Client certificate (CN wsrelay-client, clientAuth), signed by the CA. */
   readonly clientCert: string;
   readonly clientKey: string;
+  /** The client key again, encrypted with `passphrase`. */
+  readonly clientKeyEncrypted: string;
   /** A self-signed certificate for 127.0.0.1: no CA vouches for it. */
   readonly selfSignedCert: string;
   readonly selfSignedKey: string;
@@ -56,6 +58,7 @@ export function testCerts(): TestCerts {
   signed(dir, 'client', '/CN=wsrelay-client', 'extendedKeyUsage=clientAuth\n');
   const passphrase = 'correct horse';
   openssl(dir, ['pkey', '-in', 'server.key', '-aes256', '-passout', `pass:${passphrase}`, '-out', 'server-enc.key']);
+  openssl(dir, ['pkey', '-in', 'client.key', '-aes256', '-passout', `pass:${passphrase}`, '-out', 'client-enc.key']);
   openssl(dir, ['req', '-x509', ...EC, '-keyout', 'self.key', '-out', 'self.pem', '-days', '2', '-subj', '/CN=127.0.0.1',
     '-addext', 'subjectAltName=IP:127.0.0.1']);
   const at = (file: string): string => join(dir, file);
@@ -68,6 +71,7 @@ export function testCerts(): TestCerts {
     passphrase,
     clientCert: at('client.pem'),
     clientKey: at('client.key'),
+    clientKeyEncrypted: at('client-enc.key'),
     selfSignedCert: at('self.pem'),
     selfSignedKey: at('self.key'),
     pem: (path) => readFileSync(path, 'utf8'),

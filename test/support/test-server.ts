@@ -2,7 +2,9 @@
 // restart on the same port, drop a connection right after reading a message, close it with
 // 1011 instead of handling a message, never answer pings, never read.
 import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 
 export interface ReceivedMessage {
@@ -14,6 +16,17 @@ export interface ReceivedMessage {
 export interface UpgradeRequest {
   readonly url: string;
   readonly headers: IncomingMessage['headers'];
+  /** TLS servers: the SNI name the client sent (false when none). */
+  readonly servername?: string | false;
+  /** TLS servers: the CN of the client certificate, '' when none was presented. */
+  readonly clientCert?: string;
+}
+
+/** Serve wss:// (PEM text); with `ca`, client certificates signed by it are required (mTLS). */
+export interface TestServerTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca?: string;
 }
 
 export interface TestServerOptions {
@@ -27,6 +40,7 @@ export interface TestServerOptions {
   readonly onMessage?: (message: ReceivedMessage, index: number) => 'keep' | 'drop' | 'error';
   /** Start not reading (see setReading): connections complete the handshake, then never read. */
   readonly reading?: boolean;
+  readonly tls?: TestServerTls;
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -40,6 +54,9 @@ export class TestServer {
   readonly requests: UpgradeRequest[] = [];
   readonly closeCodes: number[] = [];
   private server: WebSocketServer | null = null;
+  private https: HttpsServer | null = null;
+  /** TLS servers: handshakes that failed (untrusted or missing client certificate...). */
+  tlsFailures = 0;
   private seen = 0;
   private connectionCount = 0;
   private reading: boolean;
@@ -63,13 +80,26 @@ export class TestServer {
   }
 
   async listen(): Promise<void> {
-    const server = new WebSocketServer({
-      host: '127.0.0.1', port: this.port, autoPong: this.options.autoPong ?? true, maxPayload: 64 << 20,
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', reject);
-    });
+    const common = { autoPong: this.options.autoPong ?? true, maxPayload: 64 << 20 };
+    const tls = this.options.tls;
+    let server: WebSocketServer;
+    if (tls) {
+      const mtls = tls.ca !== undefined;
+      const https = createHttpsServer({ ...tls, requestCert: mtls, rejectUnauthorized: mtls });
+      https.on('tlsClientError', () => { this.tlsFailures++; });
+      await new Promise<void>((resolve, reject) => {
+        https.once('error', reject);
+        https.listen(this.port, '127.0.0.1', () => resolve());
+      });
+      this.https = https;
+      server = new WebSocketServer({ ...common, server: https });
+    } else {
+      server = new WebSocketServer({ ...common, host: '127.0.0.1', port: this.port });
+      await new Promise<void>((resolve, reject) => {
+        server.once('listening', resolve);
+        server.once('error', reject);
+      });
+    }
     this.port = (server.address() as AddressInfo).port;
     server.on('connection', (socket: WebSocket, request: IncomingMessage) => this.accept(socket, request));
     this.server = server;
@@ -97,6 +127,12 @@ export class TestServer {
     if (!server) return;
     for (const client of server.clients) client.terminate();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    const https = this.https;
+    this.https = null;
+    if (https) {
+      https.closeAllConnections();
+      await new Promise<void>((resolve) => https.close(() => resolve()));
+    }
   }
 
   /** Every record of every text message, parsed (json_lines / json_stream / json). */
@@ -112,7 +148,11 @@ export class TestServer {
 
   private accept(socket: WebSocket, request: IncomingMessage): void {
     const connection = ++this.connectionCount;
-    this.requests.push({ url: request.url ?? '', headers: request.headers });
+    const tls = this.options.tls ? (request.socket as TLSSocket) : null;
+    this.requests.push({
+      url: request.url ?? '', headers: request.headers,
+      ...(tls ? { servername: tls.servername ?? false, clientCert: String(tls.getPeerCertificate().subject?.CN ?? '') } : {}),
+    });
     if (!this.reading) TestServer.read(socket, false);
     let dropped = false;
     socket.on('message', (data: RawData, binary: boolean) => {
