@@ -7,7 +7,10 @@
 // confirmed when the connection drops are reported failed, and the main thread sends them
 // again: duplicates are possible, loss is not. In `write` mode a message counts when the
 // socket accepted it (ws.send's callback).
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
+import { frameInPlace } from './client-frame.js';
 import type { WorkerSettings } from '../src/outputs/websocket/protocol.js';
 import type { Logger } from '../src/log.js';
 import { clientConnectOptions, explainTlsError } from '../src/tls/options.js';
@@ -44,6 +47,8 @@ const RECONNECT_CAP_MS = 5_000;
 export class Connection {
   private state: State = 'idle';
   private ws: WebSocket | null = null;
+  /** The open connection's socket, for frames written by us (client-frame.ts). */
+  private socket: Duplex | null = null;
   private attempt: Promise<boolean> | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectFailures = 0;
@@ -68,10 +73,19 @@ export class Connection {
     void this.connect();
   }
 
-  /** Sends one message; resolves when it is confirmed (or written, in write mode) or fails. */
-  async send(message: Buffer, binary: boolean): Promise<SendOutcome> {
-    if (!(await this.ensureOpen())) return { status: 'not_sent', reason: this.lastError };
+  /**
+   * Sends one message; resolves when it is confirmed (or written, in write mode) or fails.
+   * With `release`, the message is in a pooled buffer with room for the frame header before it
+   * (see client-frame.ts): it is framed and masked in place, and release() is called once the
+   * socket no longer needs it (also when it was never sent).
+   */
+  async send(message: Buffer, binary: boolean, release?: () => void): Promise<SendOutcome> {
+    if (!(await this.ensureOpen())) {
+      release?.();
+      return { status: 'not_sent', reason: this.lastError };
+    }
     const ws = this.ws!;
+    const socket = this.socket;
     return new Promise<SendOutcome>((resolve) => {
       let settled = false;
       const entry: InFlight = {
@@ -85,10 +99,17 @@ export class Connection {
       };
       this.inflight.push(entry);
       this.lastSendAt = performance.now();
-      ws.send(message, { binary, compress: this.options.compress }, (error) => {
+      const written = (error?: Error | null): void => {
+        release?.();
         if (error) entry.settle({ status: 'failed', reason: `write failed: ${error.message}` });
         else if (this.options.delivery === 'write') entry.settle({ status: 'flushed' });
-      });
+      };
+      if (release && socket && !this.options.compress) {
+        // ws.send refuses the same way once a close frame has been sent or received.
+        if (ws.readyState !== WebSocket.OPEN) written(new Error(`WebSocket is not open: readyState ${ws.readyState}`));
+        else socket.write(frameInPlace(message, binary), written);
+      }
+      else ws.send(message, { binary, compress: this.options.compress }, written);
       if (this.options.delivery === 'confirm') entry.pingSeq = this.ping(ws);
     });
   }
@@ -136,7 +157,10 @@ export class Connection {
         maxPayload: 1 << 20,
       });
       this.ws = ws;
+      this.socket = null;
       let opened = false;
+      // The upgrade response's socket is the one ws goes on using for the connection.
+      ws.on('upgrade', (response: IncomingMessage) => { this.socket = response.socket; });
       ws.on('open', () => {
         opened = true;
         this.state = 'open';
@@ -168,6 +192,7 @@ export class Connection {
     if (opened) this.events.onClosed(detail);
     if (this.ws !== ws) return; // an older connection, already replaced by a newer one
     this.ws = null;
+    this.socket = null;
     this.clearTimers();
     if (opened) {
       this.lastError = detail;

@@ -10,19 +10,35 @@ import { ScanVerdict, scanJsonObject, type ScanResult } from '../chunk/json-scan
 import type { EventTime, TimedRecord } from './types.js';
 
 export interface DirectEncoding {
-  /** null when the chunk held no valid record. */
+  /**
+   * null when the chunk held no valid record. A view into a pooled buffer with FRAME_HEADROOM
+   * free bytes before it (room for a WebSocket frame header, so the frame can be written
+   * without copying the message); it stays valid, and may be modified, until release().
+   */
   readonly message: Buffer | null;
   readonly records: number;
   readonly malformed: MalformedReport[];
+  /** Gives the message's buffer back for reuse; call once the socket is done with it. */
+  release(): void;
 }
+
+/** Bytes kept free before every message: a masked client frame's largest header (2+8+4). */
+export const FRAME_HEADROOM = 14;
+
+/** Work buffers beyond this many free ones are left to the garbage collector. */
+const POOL_KEEP = 8;
 
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 
 /** A growing output buffer, reused from chunk to chunk. */
 export class Output {
-  buffer = Buffer.allocUnsafeSlow(4 << 20);
+  buffer: Buffer;
   length = 0;
+
+  constructor(bytes = 4 << 20) {
+    this.buffer = Buffer.allocUnsafeSlow(bytes);
+  }
 
   reserve(extra: number): void {
     if (this.length + extra <= this.buffer.length) return;
@@ -46,15 +62,15 @@ export class Output {
     this.reserve(value.length * 3);
     this.length += this.buffer.write(value, this.length, 'utf8');
   }
-
-  /** A copy of what was written: the buffer is reused, a message may outlive this chunk. */
-  take(): Buffer {
-    return Buffer.from(this.buffer.subarray(0, this.length));
-  }
 }
 
 export abstract class DirectEncoder {
-  protected readonly out = new Output();
+  /** The buffer of the chunk being encoded; taken from `free` for each chunk. */
+  protected out: Output = new Output(0);
+  // A message lives until its frame has been written, and a worker encodes the next chunk while
+  // earlier messages wait for their connection: one work buffer per message in flight, reused,
+  // so encoding allocates nothing in the steady state (no garbage for a worker's GC to find).
+  private readonly free: Output[] = [];
   /** Records written so far in the chunk being encoded. */
   protected records = 0;
   private readonly scan: ScanResult = { verdict: ScanVerdict.Invalid, hasKey: false };
@@ -77,10 +93,12 @@ export abstract class DirectEncoder {
    * Encodes a chunk into a fresh message. The work buffer is reused, the message never is: a
    * message may wait for its connection to open while the next chunk is being encoded.
    */
-  encode(arena: ArrayBuffer, byteLength: number, sources: ReadonlyArray<ChunkSource>): DirectEncoding {
+  encode(arena: ArrayBufferLike, byteLength: number, sources: ReadonlyArray<ChunkSource>): DirectEncoding {
     const bytes = Buffer.from(arena, 0, byteLength); // Buffer.indexOf is memchr
     const view = new DataView(arena, 0, byteLength);
-    this.out.length = 0;
+    const out = this.free.pop() ?? new Output(Math.max(64 << 10, byteLength * 2));
+    this.out = out;
+    out.length = FRAME_HEADROOM;
     this.records = 0;
     this.begin();
     const malformed = new Map<number, MalformedReport>();
@@ -137,7 +155,14 @@ export abstract class DirectEncoder {
       }
     }
     if (this.records > 0) this.end();
-    const message = this.records === 0 ? null : this.out.take();
-    return { message, records: this.records, malformed: [...malformed.values()] };
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      if (this.free.length < POOL_KEEP) this.free.push(out);
+    };
+    if (this.records === 0) release();
+    const message = this.records === 0 ? null : out.buffer.subarray(FRAME_HEADROOM, out.length);
+    return { message, records: this.records, malformed: [...malformed.values()], release };
   }
 }
