@@ -65,7 +65,7 @@ export function helpText(): string {
     row('    --print', 'print every message received', 30),
     '',
     `Inputs: ${inputs.join(', ')}`,
-    `Outputs: ${outputs.join(', ')} (also ws://HOST:PORT/URI)`,
+    `Outputs: ${outputs.join(', ')} (also ws://HOST:PORT/URI, wss://HOST:PORT/URI)`,
     '',
     'Properties are set with -p KEY=VALUE after -i/-o; keys are case-insensitive; an empty',
     'value means the default. Sizes take k, M, G (1024 based).',
