@@ -22,6 +22,18 @@ export class LineFramer {
   private pending: Buffer | null = null;
   /** Skipping the rest of an oversized line until the next separator. */
   private discarding = false;
+  /**
+   * While discarding: the last bytes skipped (fewer than the separator), which may begin a
+   * separator that ends in the next read. Without them, a `\r\n` split between two reads
+   * was missed and the next, valid line was discarded too (found by fuzz-framers).
+   */
+  private discardTail: Buffer | null = null;
+  /**
+   * A partial line may end with the first bytes of a multi-byte separator: it is known to be
+   * oversized only past limit + slack (else a line of exactly the limit, split inside its
+   * separator, was dropped).
+   */
+  private readonly slack: number;
   /** Separators seen so far: the caller's record timeout restarts when a line ends. */
   linesEnded = 0;
 
@@ -29,6 +41,7 @@ export class LineFramer {
     private readonly events: LineFramerEvents) {
     this.separator = Buffer.from(separator, 'utf8');
     if (this.separator.length === 0) throw new Error('separator must not be empty');
+    this.slack = this.separator.length - 1;
   }
 
   /** A line is begun and not yet ended (kept, or being discarded). */
@@ -39,11 +52,8 @@ export class LineFramer {
   push(data: Buffer): void {
     let pos = 0;
     if (this.discarding) {
-      const end = data.indexOf(this.separator);
-      if (end < 0) return;
-      pos = end + this.separator.length;
-      this.discarding = false;
-      this.linesEnded++;
+      pos = this.skipDiscarded(data);
+      if (pos < 0) return;
     } else if (this.pending) {
       pos = this.completePending(data);
       if (pos < 0) return;
@@ -56,7 +66,10 @@ export class LineFramer {
     const pending = this.pending;
     this.pending = null;
     this.discarding = false;
-    if (pending && !isBlankLine(pending, 0, pending.length)) {
+    this.discardTail = null;
+    if (pending && pending.length > this.maxLineBytes) {
+      this.events.onOversized(pending.length);
+    } else if (pending && !isBlankLine(pending, 0, pending.length)) {
       this.events.onRun(pending, 0, pending.length, 1);
     }
   }
@@ -87,12 +100,42 @@ export class LineFramer {
 
   private keepRest(data: Buffer, pos: number): void {
     const rest = data.length - pos;
-    if (rest > this.maxLineBytes) {
+    if (rest > this.maxLineBytes + this.slack) {
       this.events.onOversized(rest);
-      this.discarding = true;
+      this.startDiscarding(data);
     } else if (rest > 0) {
       this.pending = data.subarray(pos);
     }
+  }
+
+  /** Skips an oversized line; `seen` ends with its last bytes read so far. */
+  private startDiscarding(seen: Buffer): void {
+    this.discarding = true;
+    this.discardTail = this.slack > 0 ? Buffer.from(seen.subarray(Math.max(0, seen.length - this.slack))) : null;
+  }
+
+  /** While discarding: where the line ends in `data` (past its separator), or -1 if not yet. */
+  private skipDiscarded(data: Buffer): number {
+    const sep = this.separator;
+    const tail = this.discardTail;
+    let end = -1;
+    if (tail !== null && tail.length > 0) {
+      const joined = Buffer.concat([tail, data.subarray(0, this.slack)]);
+      const at = joined.indexOf(sep);
+      if (at >= 0) end = at + sep.length - tail.length;
+    }
+    if (end < 0) {
+      const found = data.indexOf(sep);
+      if (found < 0) {
+        this.startDiscarding(tail !== null && data.length < this.slack ? Buffer.concat([tail, data]) : data);
+        return -1;
+      }
+      end = found + sep.length;
+    }
+    this.discarding = false;
+    this.discardTail = null;
+    this.linesEnded++;
+    return end;
   }
 
   /**
@@ -116,9 +159,9 @@ export class LineFramer {
       const end = data.indexOf(this.separator);
       if (end < 0) {
         this.pending = null;
-        if (pending.length + data.length > this.maxLineBytes) {
+        if (pending.length + data.length > this.maxLineBytes + this.slack) {
           this.events.onOversized(pending.length + data.length);
-          this.discarding = true;
+          this.startDiscarding(data.length >= this.slack ? data : Buffer.concat([pending, data]));
         } else {
           this.pending = Buffer.concat([pending, data]);
         }

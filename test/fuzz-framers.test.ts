@@ -1,0 +1,288 @@
+// Property-based tests (fast-check) on the framers and decoders that read what peers send:
+// random bytes and mutations of valid input, split into random reads. Each asserts that no
+// exception escapes, that no record is invented, and that valid records around invalid ones
+// survive. A failure prints the seed and the shrunk counterexample: rerun with
+// fc.assert(..., { seed, path }) to reproduce.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Packr, Unpackr } from 'msgpackr';
+import { LineFramer } from '../src/inputs/line-framer.js';
+import { FrameScanner, frameEnd, MAX_MSGPACK_DEPTH } from '../src/inputs/msgpack-frame.js';
+import { nestsDeeperThan } from '../src/inputs/json-depth.js';
+import { parseBody } from '../src/inputs/http-input.js';
+import { ScanVerdict, scanJsonObject } from '../src/chunk/json-scan.js';
+
+const RUNS = 300;
+
+/** Cuts `data` at the given offsets (modulo its length): random read boundaries. */
+function splitAt(data: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (const p of points) {
+    if (p > from) parts.push(data.subarray(from, p));
+    from = Math.max(from, p);
+  }
+  if (from < data.length) parts.push(data.subarray(from));
+  return parts;
+}
+const cuts = fc.array(fc.nat({ max: 10_000 }), { maxLength: 12 });
+
+// ---- tcp: LineFramer against a model ----------------------------------------------------------
+
+/** What the framer must report for a whole stream: records (content, no separator), oversized count. */
+function model(stream: Buffer, sep: Buffer, max: number, closed: boolean): { records: string[]; oversized: number } {
+  const records: string[] = [];
+  let oversized = 0;
+  let pos = 0;
+  for (;;) {
+    const end = stream.indexOf(sep, pos);
+    if (end < 0) break;
+    const line = stream.subarray(pos, end);
+    if (line.length > max) oversized++;
+    else if (!(line.length === 0 || (line.length === 1 && line[0] === 13))) records.push(line.toString('latin1'));
+    pos = end + sep.length;
+  }
+  const rest = stream.subarray(pos);
+  // An open line may end with the start of a separator: it is known oversized only past that.
+  if (rest.length > (closed ? max : max + sep.length - 1)) oversized++;
+  else if (closed && !(rest.length === 0 || (rest.length === 1 && rest[0] === 13))) records.push(rest.toString('latin1'));
+  return { records, oversized };
+}
+
+function runFramer(parts: Buffer[], sep: string, max: number, close: boolean): { records: string[]; oversized: number; counted: number } {
+  const records: string[] = [];
+  let oversized = 0;
+  let counted = 0;
+  const framer = new LineFramer(sep, max, {
+    onRun: (data, start, end, n) => {
+      counted += n;
+      const text = data.toString('latin1', start, end);
+      const lines = text.split(sep);
+      // A run ends with a separator, except the last line reported at end().
+      if (text.endsWith(sep)) lines.pop();
+      for (const line of lines) if (line !== '' && line !== '\r') records.push(line);
+    },
+    onOversized: () => { oversized++; },
+  });
+  for (const part of parts) framer.push(part);
+  if (close) framer.end();
+  return { records, oversized, counted };
+}
+
+test('LineFramer: any stream in any reads gives the records a whole-stream split gives', () => {
+  const separators = fc.constantFrom('\n', '\r\n', '\t', 'ab', '\r\n\r\n');
+  const alphabet = fc.constantFrom(...'\n\r\tabxy{}"'.split('').map((c) => c.charCodeAt(0)), 0x00, 0xff, 0xc3);
+  // Streams made of separators, lines around the limit and stray bytes: reads then cut anywhere,
+  // through separators too.
+  const token = fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 16 }).map((n) => -2 - n), alphabet);
+  fc.assert(fc.property(separators, fc.array(token, { maxLength: 40 }), cuts, fc.integer({ min: 1, max: 8 }),
+    fc.boolean(), (sep, tokens, at, max, close) => {
+      const stream = Buffer.concat(tokens.map((t) => (t === -1 ? Buffer.from(sep) : t < -1 ? Buffer.alloc(-2 - t, 0x78)
+        : Buffer.from([t]))));
+      const got = runFramer(splitAt(stream, at), sep, max, close);
+      const want = model(stream, Buffer.from(sep), max, close);
+      assert.deepEqual(got.records, want.records);
+      assert.equal(got.counted, want.records.length);
+      assert.equal(got.oversized, want.oversized);
+    }), { numRuns: RUNS * 3 });
+});
+
+test('LineFramer: a never-ending line is never buffered past the limit', () => {
+  fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 40 }), (sizes) => {
+    let oversized = 0;
+    const framer = new LineFramer('\n', 1024, { onRun: () => assert.fail('no line ends'), onOversized: () => { oversized++; } });
+    let total = 0;
+    for (const size of sizes) {
+      framer.push(Buffer.alloc(size, 0x78));
+      total += size;
+      // What the framer keeps is a view of at most one read or a copy under the limit.
+      assert.equal(framer.partial, true);
+    }
+    assert.equal(oversized, total > 1024 ? 1 : 0);
+  }), { numRuns: RUNS });
+});
+
+// ---- forward: msgpack framing ---------------------------------------------------------------
+
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+const msgpackValue = fc.jsonValue({ maxDepth: 4 }).map((v) => packr.pack(v));
+
+test('FrameScanner: a valid msgpack value ends exactly where msgpackr says, in any reads', () => {
+  fc.assert(fc.property(fc.array(msgpackValue, { minLength: 1, maxLength: 5 }), cuts, (values, at) => {
+    const stream = Buffer.concat(values);
+    const scanner = new FrameScanner(1 << 20);
+    const ends: number[] = [];
+    // The forward input's way: bytes accumulate, the scanner resumes on the same frame start.
+    let buffered = Buffer.alloc(0);
+    let base = 0;
+    for (const part of splitAt(stream, at)) {
+      buffered = Buffer.concat([buffered, part]);
+      let start = 0;
+      for (;;) {
+        if (start >= buffered.length) break;
+        const frame = scanner.scan(buffered, start, buffered.length);
+        if (frame.kind === 'incomplete') break;
+        assert.equal(frame.kind, 'complete', JSON.stringify(frame));
+        if (frame.kind !== 'complete') return;
+        ends.push(base + frame.end);
+        start = frame.end;
+      }
+      base += start;
+      buffered = buffered.subarray(start);
+    }
+    let expected = 0;
+    assert.deepEqual(ends, values.map((v) => (expected += v.length)));
+  }), { numRuns: RUNS });
+});
+
+test('FrameScanner: random bytes and mutated messages never throw; a complete frame is one msgpackr value', () => {
+  const mutated = fc.tuple(msgpackValue, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }))
+    .map(([bytes, flips]) => {
+      const copy = Buffer.from(bytes);
+      for (const [i, b] of flips) copy[i % copy.length] = b;
+      return copy;
+    });
+  fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)), mutated), (bytes) => {
+    const frame = frameEnd(bytes, 0, bytes.length, 1 << 16);
+    if (frame.kind !== 'complete') return;
+    assert.ok(frame.end > 0 && frame.end <= bytes.length);
+    // msgpackr may still refuse it (an ext it does not know, a map key it cannot use): that is
+    // an exception the forward input catches; what it must not do is need more bytes.
+    try {
+      unpackr.unpack(bytes.subarray(0, frame.end));
+    } catch (error) {
+      assert.ok(!(error as { incomplete?: boolean }).incomplete, `msgpackr wants more bytes: ${(error as Error).message}`);
+    }
+  }), { numRuns: RUNS * 2 });
+});
+
+test('FrameScanner: headers claiming more than the limit are refused from the header alone', () => {
+  const huge = [
+    [0xdb, 0xff, 0xff, 0xff, 0xff], // str32 of 4 GB
+    [0xc6, 0xff, 0xff, 0xff, 0xff], // bin32
+    [0xdd, 0xff, 0xff, 0xff, 0xff], // array32 of 4 billion items
+    [0xdf, 0x7f, 0xff, 0xff, 0xff], // map32
+    [0x93, 0xa3, 0x61, 0x62, 0x63, 0xdd, 0x10, 0x00, 0x00, 0x00], // ['abc', array of 268M]
+    [0xc9, 0x10, 0x00, 0x00, 0x00, 0x01], // ext32
+  ];
+  for (const header of huge) {
+    const frame = frameEnd(Buffer.from(header), 0, header.length, 6 * 1024 * 1024);
+    assert.equal(frame.kind, 'invalid', Buffer.from(header).toString('hex'));
+    assert.match((frame as { reason: string }).reason, /buffer_max_size/);
+  }
+  // Deep nesting: refused at MAX_MSGPACK_DEPTH without recursion, however deep the input.
+  const deep = Buffer.alloc(1_000_000, 0x91);
+  const frame = frameEnd(deep, 0, deep.length, deep.length + 1);
+  assert.deepEqual(frame, { kind: 'invalid', reason: `nested deeper than ${MAX_MSGPACK_DEPTH} levels` });
+  assert.equal(frameEnd(Buffer.from([0xc1]), 0, 1, 100).kind, 'invalid');
+});
+
+// ---- http bodies ----------------------------------------------------------------------------
+
+const contentTypes = fc.constantFrom('application/json', 'application/x-ndjson', 'application/x-www-form-urlencoded',
+  'application/msgpack', 'text/plain', '', 'application/json; charset=utf-8', 'APPLICATION/X-MSGPACK');
+
+function bodyError(body: Buffer, type: string): Error | null {
+  try {
+    parseBody(body, type);
+    return null;
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+test('http parseBody: random and mutated bodies are records or a 400, never another exception', () => {
+  const records = fc.array(fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }),
+    { minLength: 1, maxLength: 4 });
+  const valid = fc.tuple(records, contentTypes).map(([list, type]): [Buffer, string] => {
+    if (type.includes('msgpack')) return [packr.pack(list), type];
+    if (type.includes('ndjson')) return [Buffer.from(list.map((r) => JSON.stringify(r)).join('\n')), type];
+    if (type.includes('form')) return [Buffer.from(`json=${encodeURIComponent(JSON.stringify(list))}`), type];
+    return [Buffer.from(JSON.stringify(list)), type];
+  });
+  const mutated = fc.tuple(valid, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }))
+    .map(([[body, type], flips]): [Buffer, string] => {
+      const copy = Buffer.from(body);
+      for (const [i, b] of flips) if (copy.length > 0) copy[i % copy.length] = b;
+      return [copy, type];
+    });
+  const random = fc.tuple(fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b)), contentTypes);
+  fc.assert(fc.property(fc.oneof(valid, mutated, random), ([body, type]) => {
+    const error = bodyError(body, type);
+    if (error) {
+      assert.equal(error.constructor.name, 'BadBody', `${error.constructor.name}: ${error.message}`);
+      return;
+    }
+    const parsed = parseBody(body, type);
+    for (const record of parsed) {
+      assert.equal(typeof record, 'object');
+      assert.ok(record !== null && !Array.isArray(record));
+      // What the input then writes must be writable: no cycles, no depth that overflows.
+      JSON.stringify(record);
+    }
+  }), { numRuns: RUNS * 2 });
+});
+
+test('http parseBody: valid bodies keep every record', () => {
+  const records = fc.array(fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }),
+    { minLength: 1, maxLength: 4 });
+  fc.assert(fc.property(records, (list) => {
+    // JSON.parse(JSON.stringify()) is the reference: -0 becomes 0 and so on.
+    const expected = JSON.parse(JSON.stringify(list)) as unknown;
+    assert.deepEqual(parseBody(Buffer.from(JSON.stringify(list)), 'application/json'), expected);
+    assert.deepEqual(parseBody(Buffer.from(list.map((r) => JSON.stringify(r)).join('\n')), 'application/x-ndjson'), expected);
+  }), { numRuns: RUNS });
+});
+
+test('http parseBody: deep nesting is a 400, not a stack overflow later', () => {
+  for (const [open, close] of [['{"a":', '}'], ['[', ']']] as const) {
+    const deep = `${open.repeat(100_000)}1${close.repeat(100_000)}`;
+    const text = open === '[' ? `{"a":${deep}}` : deep;
+    const error = bodyError(Buffer.from(text), 'application/json');
+    assert.ok(error, 'refused');
+    assert.equal(error.constructor.name, 'BadBody');
+    assert.match(error.message, /nested deeper than 512/);
+  }
+  // msgpack: the same, refused from the frame scan.
+  const error = bodyError(Buffer.concat([Buffer.alloc(100_000, 0x81 /* fixmap 1 */).map((b, i) => (i % 2 ? 0xa1 : b)),
+    Buffer.from([0x01])]), 'application/msgpack');
+  assert.ok(error);
+  assert.equal(error.constructor.name, 'BadBody');
+  // 512 levels are still fine.
+  assert.equal(nestsDeeperThan(`${'['.repeat(512)}${']'.repeat(512)}`), false);
+  assert.equal(nestsDeeperThan(`"${'['.repeat(600)}"`), false, 'brackets inside a string do not count');
+  assert.equal(nestsDeeperThan(`"\\"${'['.repeat(600)}"`), false, 'an escaped quote does not end the string');
+});
+
+// ---- json-scan against JSON.parse, on mutated bytes -------------------------------------------
+
+function oracle(bytes: Buffer): boolean {
+  // JSON.parse on strict UTF-8: the scan refuses invalid UTF-8 that toString would replace.
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  if (!Buffer.from(text, 'utf8').equals(bytes)) return false;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+test('json-scan: byte mutations of JSON objects are judged as JSON.parse judges them', () => {
+  const objects = fc.dictionary(fc.string({ maxLength: 6, unit: 'grapheme' }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 })
+    .map((o) => Buffer.from(JSON.stringify(o)));
+  const mutated = fc.tuple(objects, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }),
+    fc.nat()).map(([bytes, flips, cut]) => {
+    const copy = Buffer.from(bytes);
+    for (const [i, b] of flips) copy[i % copy.length] = b;
+    // Sometimes truncated too: a line cut by a read boundary or a size limit.
+    return cut % 4 === 0 ? copy.subarray(0, cut % (copy.length + 1)) : copy;
+  });
+  fc.assert(fc.property(fc.oneof(objects, mutated, fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b))), (bytes) => {
+    const result = scanJsonObject(bytes, 0, bytes.length, null, { verdict: ScanVerdict.Invalid, hasKey: false });
+    assert.equal(result.verdict !== ScanVerdict.Invalid, oracle(bytes), bytes.toString('hex'));
+  }), { numRuns: RUNS * 3 });
+});
