@@ -58,6 +58,8 @@ const DEFAULT_WS: Omit<WebSocketOutputConfig, 'name' | 'match'> = {
   inflightPerWorker: 4,
   tls: null,
   authorization: null,
+  storageTotalLimitBytes: null,
+  storageTotalLimitPolicy: 'pause',
 };
 
 test('the documented command line resolves to the full expected config', () => {
@@ -67,7 +69,8 @@ test('the documented command line resolves to the full expected config', () => {
   assert.deepEqual(warnings, []);
   assert.deepEqual(config, {
     service: { flushSeconds: 1, graceSeconds: 5, logLevel: 'info', schedulerBaseSeconds: 5, schedulerCapSeconds: 2000,
-      http: { enabled: false, listen: '0.0.0.0', port: 2020, tls: null }, logFile: null, storagePath: null },
+      http: { enabled: false, listen: '0.0.0.0', port: 2020, tls: null }, logFile: null, storagePath: null,
+      storageSync: 'normal', storageMaxChunksUp: 128 },
     inputs: [
       {
         plugin: 'tcp',
@@ -80,6 +83,7 @@ test('the documented command line resolves to the full expected config', () => {
         bufferSizeBytes: 32768,
         memBufLimitBytes: null,
         tls: null,
+        storageType: 'memory',
       },
     ],
     outputs: [{ ...DEFAULT_WS, name: 'websocket.0', match: '*', port: 9000, format: 'json_lines' }],
@@ -113,6 +117,7 @@ test('defaults everywhere, and the implicit * match for one input and one output
     bufferSizeBytes: 32768,
     memBufLimitBytes: null,
     tls: null,
+    storageType: 'memory',
   });
 });
 
@@ -140,7 +145,7 @@ test('an unknown key fails naming it, a close match and the known keys', () => {
     ['-i', 'tcp', '-p', 'prot=1', '-o', 'websocket'],
     'WSR_CONFIG_UNKNOWN_KEY',
     "command line, argument 4: [INPUT tcp.0] unknown property 'prot', did you mean 'port'? " +
-      '(known: listen, port, format, separator, buffer_size, chunk_size, tag, mem_buf_limit, alias, tls, tls.verify, ' +
+      '(known: listen, port, format, separator, buffer_size, chunk_size, tag, mem_buf_limit, alias, storage.type, tls, tls.verify, ' +
         'tls.verify_client_cert, tls.ca_file, tls.crt_file, tls.key_file, tls.key_passwd, tls.debug)',
     'prot',
   );

@@ -1,7 +1,7 @@
 // A Piscina worker of the websocket output. Each thread owns one connection and one encoder;
-// the pool hands it chunks (arenas moved, not copied). It parses and validates the records,
-// encodes them as one message, sends it, and returns the arena with the outcome, so the main
-// thread can reuse it or retry the chunk elsewhere.
+// the pool hands it chunks (shared arenas: neither copied nor moved). It parses and validates
+// the records, encodes them as one message, sends it, and returns the outcome; the main thread
+// still holds the chunk, so it can reuse the arena or retry the chunk elsewhere.
 import { BroadcastChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { decodeChunk } from '../src/chunk/chunk-reader.js';
@@ -43,17 +43,16 @@ log.info(`worker #${workerIndex} started`);
 post({ type: 'started', worker: workerIndex });
 connection.start();
 
-/** Wraps a result so Piscina transfers the arena back instead of copying it. */
-function moveArenaBack(result: FlushResult): FlushResult {
-  const transferable = {
-    get [Piscina.transferableSymbol]() { return [result.arena]; },
-    get [Piscina.valueSymbol]() { return result; },
-  };
-  return Piscina.move(transferable as unknown as ArrayBuffer) as unknown as FlushResult;
+/** Decodes and encodes; nothing of the decoded records outlives this call. */
+interface Encoded {
+  readonly message: Buffer | null;
+  readonly records: number;
+  readonly malformed: FlushResult['malformed'];
+  /** Set when the message is in the direct encoder's pooled buffer (framed in place). */
+  readonly release?: () => void;
 }
 
-/** Decodes and encodes; nothing of the decoded records outlives this call. */
-function encodeChunk(task: FlushTask): { message: Buffer | null; records: number; malformed: FlushResult['malformed'] } {
+function encodeChunk(task: FlushTask): Encoded {
   if (direct) return direct.encode(task.arena, task.byteLength, task.sources);
   const decoded = decodeChunk(task.arena, task.byteLength, task.sources);
   const records = decoded.records.length;
@@ -66,16 +65,16 @@ let failuresReturned = 0;
 export default async function flush(task: FlushTask): Promise<FlushResult> {
   // Retries come back in id order; only a first attempt can be ahead of an earlier chunk's retry.
   if (settings.ordered && task.attempt === 0 && task.failuresSeen < failuresReturned) {
-    return moveArenaBack({ chunkId: task.chunkId, arena: task.arena, worker: workerIndex, malformed: [], status: 'held' });
+    return { chunkId: task.chunkId, worker: workerIndex, malformed: [], status: 'held' };
   }
   // The records are dropped before waiting for the confirmation: a worker holds up to
   // inflight_chunks chunks at once, and only their encoded messages need to stay alive.
-  const { message, records, malformed } = encodeChunk(task);
-  const base = { chunkId: task.chunkId, arena: task.arena, worker: workerIndex, malformed };
-  if (message === null) return moveArenaBack({ ...base, status: 'flushed', records: 0, bytes: 0 });
+  const { message, records, malformed, release } = encodeChunk(task);
+  const base = { chunkId: task.chunkId, worker: workerIndex, malformed };
+  if (message === null) return { ...base, status: 'flushed', records: 0, bytes: 0 };
   const bytes = message.length;
-  const outcome = await connection.send(message, encoder.binary);
-  if (outcome.status === 'flushed') return moveArenaBack({ ...base, status: 'flushed', records, bytes });
+  const outcome = await connection.send(message, encoder.binary, release);
+  if (outcome.status === 'flushed') return { ...base, status: 'flushed', records, bytes };
   failuresReturned++;
-  return moveArenaBack({ ...base, status: outcome.status, reason: outcome.reason, records });
+  return { ...base, status: outcome.status, reason: outcome.reason, records };
 }

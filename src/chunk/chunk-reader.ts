@@ -66,7 +66,7 @@ function describeProblem(line: string, error: unknown): string {
   return `${reason}: ${JSON.stringify(excerpt)}`;
 }
 
-export function decodeChunk(arena: ArrayBuffer, byteLength: number,
+export function decodeChunk(arena: ArrayBufferLike, byteLength: number,
   sources: ReadonlyArray<ChunkSource>): DecodedChunk {
   const view = new DataView(arena, 0, byteLength);
   const bytes = Buffer.from(arena, 0, byteLength);

@@ -5,6 +5,7 @@ import type { DateFormat, ServerFrameFormat, SlowClientPolicy } from './types.js
 import { badValue, parseBoolean, parseSeconds, parseSize, parseWord, type ValueParser } from './values.js';
 import { int, oneOf, parseDateKey, parseRegex, positive, prop, type Schema } from './schema-kit.js';
 import { LISTENER_TLS_KEYS } from '../tls/config.js';
+import { INPUT_STORAGE_KEYS } from '../storage/config.js';
 import { LISTENER_LIMIT_KEYS } from './net-limits.js';
 
 const DATE_FORMATS: readonly DateFormat[] = ['double', 'epoch', 'epoch_ms', 'iso8601', 'java_sql_timestamp'];
@@ -53,6 +54,7 @@ export const HTTP_SCHEMA = {
   ),
   mem_buf_limit: memBufLimit,
   alias: alias('http'),
+  ...INPUT_STORAGE_KEYS,
   ...LISTENER_LIMIT_KEYS,
   ...LISTENER_TLS_KEYS,
 } as const satisfies Schema;
@@ -70,6 +72,7 @@ export const FORWARD_SCHEMA = {
   self_hostname: prop<string | null>(parseWord, null, 'Host name announced in the handshake', { shown: 'host name' }),
   mem_buf_limit: memBufLimit,
   alias: alias('forward'),
+  ...INPUT_STORAGE_KEYS,
   ...LISTENER_LIMIT_KEYS,
   ...LISTENER_TLS_KEYS,
 } as const satisfies Schema;
@@ -82,6 +85,7 @@ export const DUMMY_SCHEMA = {
   tag: prop<string | null>(parseWord, null, 'Tag of the records', { shown: 'dummy.N' }),
   mem_buf_limit: memBufLimit,
   alias: alias('dummy'),
+  ...INPUT_STORAGE_KEYS,
 } as const satisfies Schema;
 
 export const STDOUT_SCHEMA = {

@@ -19,6 +19,7 @@ import {
   int, oneOf, parseDateKey, parseRegex, parseText, positive, positiveSeconds, prop, repeat, type Schema,
 } from './schema-kit.js';
 import { CLIENT_TLS_KEYS, LISTENER_TLS_KEYS, METRICS_TLS_KEYS } from '../tls/config.js';
+import { INPUT_STORAGE_KEYS, OUTPUT_STORAGE_KEYS, SERVICE_STORAGE_KEYS } from '../storage/config.js';
 import { LISTENER_LIMIT_KEYS } from './net-limits.js';
 import {
   DUMMY_SCHEMA, FORWARD_SCHEMA, HTTP_SCHEMA, NULL_SCHEMA, STDOUT_SCHEMA, WEBSOCKET_SERVER_SCHEMA,
@@ -66,7 +67,8 @@ export const SERVICE_SCHEMA = {
   'scheduler.base': prop(positiveSeconds, 5, 'Retry backoff: the first retry waits between base and 2*base seconds'),
   'scheduler.cap': prop(positiveSeconds, 2000, 'Retry backoff: longest wait between retries, in seconds'),
   log_file: prop<string | null>(parseWord, null, 'Write the log to this file instead of standard error'),
-  'storage.path': prop<string | null>(parseWord, null, 'Directory for filesystem buffering (stored; used from issue 7)'),
+  'storage.path': prop<string | null>(parseWord, null, 'Directory of the chunk files of filesystem-buffered inputs'),
+  ...SERVICE_STORAGE_KEYS,
   http_server: prop(parseBoolean, false, 'Serve Prometheus metrics, /healthz and /readyz over HTTP (same as -H)'),
   http_listen: prop(parseWord, '0.0.0.0', 'Address the metrics server listens on'),
   http_port: prop(int(0, 65535), 2020, 'Port of the metrics server (same as -P)'),
@@ -89,6 +91,7 @@ export const TCP_SCHEMA = {
   }),
   mem_buf_limit: prop<number | null>(positive(parseSize), null, 'Pause reading when this much is buffered (size, e.g. 64M)'),
   alias: prop<string | null>(parseWord, null, 'Instance name used in logs and metrics instead of tcp.N'),
+  ...INPUT_STORAGE_KEYS,
   ...LISTENER_LIMIT_KEYS,
   ...LISTENER_TLS_KEYS,
 } as const satisfies Schema;
@@ -147,6 +150,7 @@ export const WEBSOCKET_SCHEMA = {
   ),
   match_regex: prop<string | null>(parseRegex, null, 'Regular expression on the tag, instead of match'),
   alias: prop<string | null>(parseWord, null, 'Instance name used in logs and metrics instead of websocket.N'),
+  ...OUTPUT_STORAGE_KEYS,
   http_user: prop<string | null>(parseText, null, 'User name for HTTP Basic authentication of the handshake'),
   http_passwd: prop<string | null>(parseText, null, 'Password for HTTP Basic authentication (with http_user)'),
   bearer_token: prop<string | null>(parseText, null, 'Token sent as Authorization: Bearer TOKEN in the handshake'),

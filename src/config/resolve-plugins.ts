@@ -26,6 +26,7 @@ export function resolveHttp(section: RawSection, index: number, names: Names, wa
     plugin: 'http', name, tag: v.tag ?? indexed, tagKey: v.tag_key, listen: v.listen, port: v.port,
     bufferMaxSizeBytes: v.buffer_max_size, successfulResponseCode: v.successful_response_code as 200 | 201 | 204,
     memBufLimitBytes: v.mem_buf_limit, tls: resolveListenerTls(v, { section, label, warnings }),
+    storageType: v['storage.type'],
     limits: resolveListenerLimits(v),
   };
 }
@@ -40,6 +41,7 @@ export function resolveForward(section: RawSection, index: number, names: Names,
     plugin: 'forward', name, tag: v.tag, tagPrefix: v.tag_prefix, listen: v.listen, port: v.port,
     bufferMaxSizeBytes: v.buffer_max_size, sharedKey: v.shared_key, selfHostname: v.self_hostname ?? hostname(),
     memBufLimitBytes: v.mem_buf_limit, tls: resolveListenerTls(v, { section, label, warnings }),
+    storageType: v['storage.type'],
     limits: resolveListenerLimits(v),
   };
 }
@@ -52,7 +54,7 @@ export function resolveDummy(section: RawSection, index: number, names: Names, w
   claimName(name, section, label, names);
   return {
     plugin: 'dummy', name, tag: v.tag ?? indexed, dummy: v.dummy, rate: v.rate, copies: v.copies,
-    samples: v.samples, memBufLimitBytes: v.mem_buf_limit,
+    samples: v.samples, memBufLimitBytes: v.mem_buf_limit, storageType: v['storage.type'],
   };
 }
 

@@ -18,6 +18,7 @@ import { claimName, lastAt, readSection } from './sections.js';
 import { resolveAuthorization } from './auth.js';
 import { resolveClientTls, resolveListenerTls, resolveMetricsTls } from '../tls/config.js';
 import { resolveListenerLimits } from './net-limits.js';
+import { checkStoragePath } from '../storage/config.js';
 import type {
   InputConfig,
   OutputConfig,
@@ -42,6 +43,7 @@ export function resolvePipeline(raw: RawPipeline): ResolveResult {
   const names = new Map<string, SourceLocation>();
   const counters = new Map<string, number>();
   const inputs = raw.inputs.map((s) => resolveInput(s, nextIndex(counters, s), names, warnings));
+  checkStoragePath(service.storagePath, raw.inputs, inputs);
   const single = raw.inputs.length === 1 && raw.outputs.length === 1;
   const outputs = raw.outputs.map((s) => resolveOutput(s, nextIndex(counters, s), { names, warnings, single, inputs }));
   if (inputs.length === 0) throw missing('input', '-i tcp');
@@ -82,6 +84,8 @@ function resolveService(section: RawSection, warnings: string[]): ServiceConfig 
     },
     logFile: v.log_file,
     storagePath: v['storage.path'],
+    storageSync: v['storage.sync'],
+    storageMaxChunksUp: v['storage.max_chunks_up'],
     flushSeconds: v.flush,
     graceSeconds: v.grace,
     logLevel: v.log_level,
@@ -140,6 +144,7 @@ function resolveTcp(
     bufferSizeBytes: v.buffer_size,
     memBufLimitBytes: v.mem_buf_limit,
     tls: resolveListenerTls(v, { section, label, warnings }),
+    storageType: v['storage.type'],
     limits: resolveListenerLimits(v),
   };
 }
@@ -193,6 +198,8 @@ function resolveWebSocket(section: RawSection, index: number, ctx: OutputContext
     inflightPerWorker: v.inflight_chunks,
     tls,
     authorization: resolveAuthorization(v, tls !== null, section, label, ctx.warnings),
+    storageTotalLimitBytes: v['storage.total_limit_size'],
+    storageTotalLimitPolicy: v['storage.total_limit_policy'],
   };
 }
 

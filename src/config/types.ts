@@ -3,6 +3,7 @@
 // already applied, so the engine never needs to know Fluent Bit's spelling of a key.
 import type { Secret } from './secret.js';
 import type { ClientTls, ServerTls } from '../tls/config.js';
+import type { StorageLimitPolicy, StorageSync, StorageType } from '../storage/config.js';
 import type { ListenerLimits } from './net-limits.js';
 
 export type LogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -52,8 +53,12 @@ export interface ServiceConfig {
     readonly tls: ServerTls | null };
   /** Log to this file instead of stderr (`Log_File`). */
   readonly logFile: string | null;
-  /** `storage.path`: stored for filesystem buffering (issue 7). */
+  /** `storage.path`: where filesystem-buffered outputs keep their chunk files (src/storage). */
   readonly storagePath: string | null;
+  /** `storage.sync`: full = fsync each chunk file before its records are acknowledged. */
+  readonly storageSync: StorageSync;
+  /** `storage.max_chunks_up`: chunks of a filesystem-buffered output held in memory. */
+  readonly storageMaxChunksUp: number;
 }
 
 export type TcpFormat = 'json' | 'none';
@@ -77,6 +82,8 @@ export interface TcpInputConfig {
   readonly tls: ServerTls | null;
   /** net.max_connections, net.io_timeout, net.record_timeout. */
   readonly limits: ListenerLimits;
+  /** `storage.type`: filesystem = chunk files under storage.path before acknowledging. */
+  readonly storageType: StorageType;
 }
 
 /** Fluentd in_http / Fluent Bit http input: POST /<tag path>. */
@@ -93,6 +100,8 @@ export interface HttpInputConfig {
   readonly memBufLimitBytes: number | null;
   readonly tls: ServerTls | null;
   readonly limits: ListenerLimits;
+  /** `storage.type`: filesystem = chunk files under storage.path before acknowledging. */
+  readonly storageType: StorageType;
 }
 
 /** The Fluentd forward protocol (Message, Forward, PackedForward, CompressedPackedForward). */
@@ -110,6 +119,8 @@ export interface ForwardInputConfig {
   readonly memBufLimitBytes: number | null;
   readonly tls: ServerTls | null;
   readonly limits: ListenerLimits;
+  /** `storage.type`: filesystem = chunk files under storage.path before acknowledging. */
+  readonly storageType: StorageType;
 }
 
 /** Fluent Bit's dummy input: a fixed record at a fixed rate. */
@@ -124,6 +135,8 @@ export interface DummyInputConfig {
   /** Events before stopping; 0 = unlimited. */
   readonly samples: number;
   readonly memBufLimitBytes: number | null;
+  /** `storage.type`: filesystem = chunk files under storage.path before acknowledging. */
+  readonly storageType: StorageType;
 }
 
 export type InputConfig = TcpInputConfig | HttpInputConfig | ForwardInputConfig | DummyInputConfig;
@@ -183,6 +196,9 @@ export interface WebSocketOutputConfig {
   readonly tls: ClientTls | null;
   /** The Authorization header value from http_user/http_passwd (Basic) or bearer_token. */
   readonly authorization: Secret | null;
+  /** `storage.total_limit_size`: most bytes of chunk files kept for this output; null = no limit. */
+  readonly storageTotalLimitBytes: number | null;
+  readonly storageTotalLimitPolicy: StorageLimitPolicy;
 }
 
 /** Records as JSON on standard output, for debugging. */

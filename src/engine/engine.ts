@@ -17,6 +17,7 @@ import { WebSocketServerOutput } from '../outputs/server/output.js';
 import type { InputPlugin, MalformedNotice, OutputHooks, OutputPlugin, SegmentSink } from './plugins.js';
 import type { MetricsSource } from '../metrics/registry.js';
 import { Router } from './router.js';
+import { storageDirFor } from '../storage/output-storage.js';
 import type { InputStats, OutputBufferState, OutputStats } from './stats.js';
 
 export interface EngineStats {
@@ -32,7 +33,7 @@ export interface ShutdownReport {
 
 function createOutput(config: OutputConfig, pipeline: PipelineConfig, log: Logger, hooks: OutputHooks): OutputPlugin {
   switch (config.plugin) {
-    case 'websocket': return new WebSocketOutput(config, pipeline.service, log, hooks);
+    case 'websocket': return new WebSocketOutput(config, pipeline.service, log, hooks, storageDirFor(config, pipeline));
     case 'stdout': return new StdoutOutput(config, hooks);
     case 'null': return new NullOutput(config);
     case 'websocket_server': return new WebSocketServerOutput(config, log, hooks);
@@ -92,6 +93,17 @@ export class Engine implements SegmentSink, MetricsSource {
     data: Buffer, start: number, end: number, records: number): void {
     const outputs = this.router.route(source.tag);
     for (let i = 0; i < outputs.length; i++) outputs[i]!.append(source, kind, time, data, start, end, records);
+  }
+
+  /** Filesystem storage: resolves once what was appended for this tag is in chunk files. */
+  stored(tag: string): Promise<void> | null {
+    let waits: Array<Promise<void>> | null = null;
+    for (const output of this.router.route(tag)) {
+      const stored = output.whenStored?.() ?? null;
+      if (stored !== null) (waits ??= []).push(stored);
+    }
+    if (waits === null) return null;
+    return waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
   }
 
   accepts(tag: string): boolean {

@@ -9,6 +9,11 @@ export interface SegmentSink {
     data: Buffer, start: number, end: number, records: number): void;
   /** False while an output this tag routes to is over its Mem_Buf_Limit (http answers 503). */
   accepts(tag: string): boolean;
+  /**
+   * Filesystem inputs, before acknowledging: resolves once what was appended for this tag is
+   * written under storage.path, rejects if it could not be; null when no output stores it.
+   */
+  stored(tag: string): Promise<void> | null;
 }
 
 export interface InputPlugin {
@@ -53,6 +58,8 @@ export interface OutputPlugin {
     data: Buffer, start: number, end: number, records: number): void;
   /** The Flush timer: seal what is buffered and send it. */
   sealOpenChunk(): void;
+  /** Filesystem storage: resolves once what was appended is in chunk files (absent or null: memory). */
+  whenStored?(): Promise<void> | null;
   /** Delivers what is buffered, or gives up after timeoutMs. */
   drain(timeoutMs: number): Promise<Undelivered>;
   stop(): Promise<void>;

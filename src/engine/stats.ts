@@ -54,7 +54,11 @@ export type DropReason = 'retry_limit' | 'shutdown' | 'worker_crash'
   /** websocket_server: published while no client was connected (the reference drops them silently). */
   | 'no_clients'
   /** websocket_server: a client's share lost to its queue limit (dropped oldest, or queued when cut off). */
-  | 'slow_client';
+  | 'slow_client'
+  /** Filesystem storage: the oldest chunks given up at storage.total_limit_size (policy drop_oldest). */
+  | 'storage_limit'
+  /** Filesystem storage: a chunk file kept on disk only was found damaged when read back. */
+  | 'storage_corrupt';
 
 export interface OutputStats {
   chunksFlushed: number;
@@ -67,6 +71,8 @@ export interface OutputStats {
   retriesFailed: number;
   /** Records flushed again after an attempt that had written them without confirmation. */
   resentRecords: number;
+  /** Chunk files found torn or corrupt (at start or read back) and moved aside as *.corrupt. */
+  storageCorruptChunks: number;
   dropped: Record<DropReason, number>;
   handshakesOk: number;
   handshakesFailed: number;
@@ -94,7 +100,9 @@ export function newInputStats(): InputStats {
 export function newOutputStats(): OutputStats {
   return {
     chunksFlushed: 0, chunksFailed: 0, records: 0, bytes: 0, retries: 0, retriesFailed: 0,
-    resentRecords: 0, dropped: { retry_limit: 0, shutdown: 0, worker_crash: 0, no_clients: 0, slow_client: 0 },
+    resentRecords: 0, storageCorruptChunks: 0, dropped: {
+      retry_limit: 0, shutdown: 0, worker_crash: 0, no_clients: 0, slow_client: 0, storage_limit: 0, storage_corrupt: 0,
+    },
     handshakesOk: 0, handshakesFailed: 0, connectionsClosed: 0, connectionsOpen: 0,
     noConnectionSince: performance.now(),
     flushSeconds: new Histogram([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]),

@@ -16,6 +16,7 @@ import type { InputPlugin, SegmentSink } from '../engine/plugins.js';
 import type { Logger } from '../log.js';
 import { eventTimeNow } from '../time.js';
 import { SocketInput, SourceCache } from './listener.js';
+import { storedBeforeAck } from '../storage/acks.js';
 import { closeFor } from './connection-limits.js';
 import { FrameScanner } from './msgpack-frame.js';
 import type { CloseReason } from '../engine/stats.js';
@@ -157,8 +158,18 @@ export class ForwardInput extends SocketInput implements InputPlugin {
         payload.length, decoded.entries.length);
       this.stats.records += decoded.entries.length;
     }
-    // Acknowledge only now that the records are buffered.
-    if (decoded.chunk !== undefined) socket.write(packr.pack({ ack: decoded.chunk }));
+    // Acknowledge only now that the records are buffered (with storage.type filesystem: written
+    // to disk). No ack when they could not be stored: the client sends them again.
+    if (decoded.chunk === undefined) return;
+    const ack = packr.pack({ ack: decoded.chunk });
+    const stored = decoded.entries.length === 0 ? null : storedBeforeAck(this.config.storageType, this.sink, [tag]);
+    if (stored === null) {
+      socket.write(ack);
+      return;
+    }
+    stored.then(() => { if (!socket.destroyed) socket.write(ack); }, (error: Error) => {
+      this.log.burst('warn', `not stored ${this.name}`, `records from ${peer} not acknowledged: ${error.message}`);
+    });
   }
 
   /** Message, Forward, PackedForward or CompressedPackedForward → entries. */

@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import { eventTimeNow } from '../time.js';
 import { boundPort, listen, markPaused, SourceCache } from './listener.js';
 import { serverOptions, watchHandshakes } from '../tls/options.js';
+import { storedBeforeAck } from '../storage/acks.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { frameEnd } from './msgpack-frame.js';
 import { closeFor, httpServerOptions, limitHttp } from './connection-limits.js';
@@ -184,7 +185,17 @@ export class HttpInput implements InputPlugin {
     }
     this.stats.records += records.length;
     this.stats.bytes += body.length;
-    this.reply(response, this.config.successfulResponseCode);
+    // storage.type filesystem: 2xx only once the records are in chunk files; 503 if they could
+    // not be written (the client retries; the records may then arrive twice, never zero times).
+    const stored = storedBeforeAck(this.config.storageType, this.sink, byTag.keys());
+    if (stored === null) {
+      this.reply(response, this.config.successfulResponseCode);
+      return;
+    }
+    stored.then(() => this.reply(response, this.config.successfulResponseCode), (error: Error) => {
+      this.log.burst('warn', `not stored ${this.name}`, `records from ${peer} not acknowledged: ${error.message}`);
+      this.reply(response, 503, `${error.message}, retry later`, { 'retry-after': '1' });
+    });
   }
 
   private groupByTag(tag: string, records: RecordBody[]): Map<string, RecordBody[]> {

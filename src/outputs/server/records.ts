@@ -38,7 +38,7 @@ function describe(line: string, reason: string): string {
   return `${reason}: ${JSON.stringify(line.length > 80 ? `${line.slice(0, 80)}...` : line)}`;
 }
 
-export function decodeTagged(arena: ArrayBuffer, byteLength: number, sources: readonly ChunkSource[]): TaggedChunk {
+export function decodeTagged(arena: ArrayBufferLike, byteLength: number, sources: readonly ChunkSource[]): TaggedChunk {
   const view = new DataView(arena, 0, byteLength);
   const bytes = Buffer.from(arena, 0, byteLength);
   const records: TaggedRecord[] = [];

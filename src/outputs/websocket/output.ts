@@ -2,6 +2,9 @@
 // a Piscina pool whose workers each hold one WebSocket connection, and decides what happens
 // after every attempt: count it flushed, retry it with backoff, or drop it past Retry_Limit.
 // A chunk counts as flushed only when its worker reports it confirmed (see workers/connection.ts).
+// Arenas are shared with the workers, so a chunk outlives a worker thread that dies sending it.
+// With filesystem storage (src/storage) a chunk is written to disk before it is queued and its
+// file deleted when it is flushed or given up.
 import { BroadcastChannel } from 'node:worker_threads';
 import { hostname } from 'node:os';
 import { Piscina } from 'piscina';
@@ -15,6 +18,7 @@ import type { OutputHooks, OutputPlugin, Undelivered } from '../../engine/plugin
 import type { FlushResult, FlushTask, WorkerEvent, WorkerSettings } from './protocol.js';
 import { retryDelaySeconds } from './retry.js';
 import { clientTlsData } from '../../tls/options.js';
+import { OutputStorage } from '../../storage/output-storage.js';
 
 const workerFile = new URL('../../../workers/websocket-worker.js', import.meta.url).href;
 
@@ -28,7 +32,12 @@ interface QueuedChunk {
   maybeDelivered: boolean;
   /** Monotonic ms when the last attempt began. */
   sentAt: number;
+  /** Its chunk file is written (filesystem storage). */
+  stored: boolean;
 }
+
+/** The arena of a chunk kept on disk only (beyond storage.max_chunks_up). */
+const ON_DISK_ONLY = new SharedArrayBuffer(0);
 
 let channelSequence = 0;
 
@@ -60,14 +69,20 @@ export class WebSocketOutput implements OutputPlugin {
   private sealScheduled = false;
   /** Failed results processed so far (ordered mode: see FlushTask.failuresSeen). */
   private failuresSeen = 0;
+  /** Filesystem buffering, when a filesystem input routes here (storageDir not null). */
+  private readonly storage: OutputStorage | null;
+  /** Sealed chunks being written to disk: neither queued nor in flight yet. */
+  private writing = 0;
 
   constructor(private readonly config: WebSocketOutputConfig, private readonly service: ServiceConfig,
-    log: Logger, private readonly hooks: OutputHooks) {
+    log: Logger, private readonly hooks: OutputHooks, storageDir: string | null = null) {
     this.name = config.name;
     this.url = urlOf(config);
     this.log = log.child(`output:websocket:${config.name}`);
     this.maxInflight = config.workers * config.inflightPerWorker;
-    this.arenas = new ArenaPool(config.chunkLimitBytes, this.maxInflight + 2);
+    this.arenas = new ArenaPool(config.chunkLimitBytes, this.maxInflight + 2, true);
+    this.storage = storageDir === null ? null
+      : new OutputStorage(storageDir, config, service.storageSync, this.log, () => this.updatePressure());
     this.builder = new ChunkBuilder(config.chunkLimitBytes, this.arenas, (chunk) => this.enqueue(chunk));
     this.channel = new BroadcastChannel(`wsrelay:${process.pid}:${config.name}:${channelSequence++}`);
     this.channel.onmessage = (event) => this.onWorkerEvent((event as { data: WorkerEvent }).data);
@@ -111,6 +126,40 @@ export class WebSocketOutput implements OutputPlugin {
     });
     this.log.info(`${this.config.workers} worker(s) sending to ${this.url} as ${this.config.format}, ` +
       `delivery ${this.config.delivery}`);
+    if (this.storage) this.replayBacklog(this.storage);
+  }
+
+  /**
+   * Chunks an earlier run left on disk go first: they keep their ids, below every new chunk's.
+   * They may have been delivered just before that run ended, so a flush counts as a resend.
+   */
+  private replayBacklog(storage: OutputStorage): void {
+    const { chunks, highestId } = storage.store.openBacklog(this.service.storageMaxChunksUp);
+    this.builder.continueAfter(highestId);
+    this.stats.storageCorruptChunks = storage.store.corrupt;
+    if (chunks.length === 0) return;
+    let records = 0;
+    for (const { meta, payload } of chunks) {
+      let arena: ArrayBufferLike = ON_DISK_ONLY;
+      if (payload !== null) {
+        arena = this.arenas.take(meta.byteLength);
+        payload.copy(Buffer.from(arena));
+      }
+      const chunk: SealedChunk = { ...meta, arena, sealedAt: performance.now() };
+      this.queue.push({ chunk, attempts: 0, notBefore: 0, maybeDelivered: true, sentAt: 0, stored: true });
+      this.queuedBytes += meta.byteLength;
+      records += meta.records;
+    }
+    this.log.info(`replaying ${chunks.length} chunk(s), ${records} records, left in ${storage.store.dir}`);
+    this.dispatch();
+  }
+
+  /**
+   * Resolves once what was appended so far is in chunk files (null without filesystem
+   * storage): forward acks and http 2xx answers wait for it.
+   */
+  whenStored(): Promise<void> | null {
+    return this.storage?.whenStored(() => this.builder.seal()) ?? null;
   }
 
   /** Header lines, plus Authorization from http_user/http_passwd or bearer_token. */
@@ -182,7 +231,7 @@ export class WebSocketOutput implements OutputPlugin {
     // Retries wait for their backoff normally; on shutdown, try them now.
     for (const queued of this.queue) queued.notBefore = 0;
     this.dispatch();
-    if (this.queue.length > 0 || this.inflight > 0) {
+    if (this.queue.length > 0 || this.inflight > 0 || this.writing > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
         this.idleWaiters.push(() => { clearTimeout(timer); resolve(); });
@@ -197,7 +246,14 @@ export class WebSocketOutput implements OutputPlugin {
   /** Closes every connection with a close frame, then the pool. */
   async stop(): Promise<void> {
     if (this.dispatchTimer) clearTimeout(this.dispatchTimer);
-    for (const queued of this.queue) this.drop(queued, 'shutdown');
+    this.storage?.stop();
+    // Chunks on disk are not lost: the next start replays them.
+    const kept = this.queue.filter((queued) => queued.stored);
+    if (kept.length > 0) {
+      this.log.info(`${kept.length} chunk(s), ${kept.reduce((sum, q) => sum + q.chunk.records, 0)} records, ` +
+        `kept in ${this.storage!.store.dir} for the next start`);
+    }
+    for (const queued of this.queue) if (!queued.stored) this.drop(queued, 'shutdown');
     this.queue.length = 0;
     const pool = this.pool;
     this.pool = null;
@@ -215,9 +271,65 @@ export class WebSocketOutput implements OutputPlugin {
   }
 
   private enqueue(chunk: SealedChunk): void {
-    this.queue.push({ chunk, attempts: 0, notBefore: 0, maybeDelivered: false, sentAt: 0 });
+    const queued: QueuedChunk = { chunk, attempts: 0, notBefore: 0, maybeDelivered: false, sentAt: 0, stored: false };
     this.queuedBytes += chunk.byteLength;
-    this.dispatch();
+    if (!this.storage) {
+      this.queue.push(queued);
+      this.dispatch();
+      return;
+    }
+    // On disk before it is sent: writes finish in id order, so the queue stays in id order.
+    this.makeRoom(this.storage, chunk.byteLength);
+    this.writing++;
+    void this.storage.persist(chunk, chunk.arena).then((stored) => {
+      this.writing--;
+      queued.stored = stored;
+      this.requeue(queued);
+      this.keepChunksUpBounded();
+      this.settled();
+    });
+  }
+
+  /** storage.total_limit_policy drop_oldest: the oldest waiting chunks go, counted. */
+  private makeRoom(storage: OutputStorage, bytes: number): void {
+    const limit = this.config.storageTotalLimitBytes;
+    if (limit === null || this.config.storageTotalLimitPolicy !== 'drop_oldest') return;
+    while (storage.store.bytesOnDisk + storage.writingBytes + bytes > limit) {
+      const oldest = this.queue.findIndex((queued) => queued.stored);
+      if (oldest < 0) return;
+      const [victim] = this.queue.splice(oldest, 1);
+      this.log.burst('warn', `storage limit ${this.name}`, `storage.total_limit_size reached: dropping chunk ` +
+        `'${victim!.chunk.id}' (${victim!.chunk.records} records), the oldest waiting`);
+      this.drop(victim!, 'storage_limit');
+    }
+  }
+
+  /** storage.max_chunks_up: the newest waiting chunks beyond it keep only their file. */
+  private keepChunksUpBounded(): void {
+    let up = 0;
+    for (const queued of this.queue) {
+      if (queued.chunk.arena.byteLength === 0) continue;
+      if (++up > this.service.storageMaxChunksUp && queued.stored) {
+        this.arenas.give(queued.chunk.arena);
+        queued.chunk.arena = ON_DISK_ONLY;
+      }
+    }
+  }
+
+  /** A chunk kept on disk only is read back before it is sent; false when its file went bad. */
+  private bringUp(queued: QueuedChunk): boolean {
+    if (queued.chunk.arena.byteLength > 0) return true;
+    const payload = this.storage?.store.readPayload(queued.chunk.id) ?? null;
+    if (payload === null) {
+      this.stats.storageCorruptChunks = this.storage?.store.corrupt ?? 0;
+      this.log.error(`chunk '${queued.chunk.id}' could not be read back: ${queued.chunk.records} records dropped`);
+      this.drop(queued, 'storage_corrupt');
+      return false;
+    }
+    const arena = this.arenas.take(queued.chunk.byteLength);
+    payload.copy(Buffer.from(arena));
+    queued.chunk.arena = arena;
+    return true;
   }
 
   /**
@@ -239,7 +351,7 @@ export class WebSocketOutput implements OutputPlugin {
         continue;
       }
       this.queue.splice(i, 1);
-      this.send(queued);
+      if (this.bringUp(queued)) this.send(queued);
     }
     if (this.dispatchTimer) clearTimeout(this.dispatchTimer);
     this.dispatchTimer = null;
@@ -252,13 +364,13 @@ export class WebSocketOutput implements OutputPlugin {
     const pool = this.pool!;
     const { chunk } = queued;
     const task: FlushTask = {
-      chunkId: chunk.id, arena: chunk.arena, byteLength: chunk.byteLength,
+      chunkId: chunk.id, arena: chunk.arena as SharedArrayBuffer, byteLength: chunk.byteLength,
       sources: chunk.sources, attempt: queued.attempts, failuresSeen: this.failuresSeen,
     };
     this.inflight++;
     queued.attempts++;
     queued.sentAt = performance.now();
-    pool.run(task, { transferList: [chunk.arena] }).then(
+    pool.run(task).then(
       (result) => this.onResult(queued, result),
       (error: unknown) => this.onWorkerLost(queued, error),
     );
@@ -266,7 +378,6 @@ export class WebSocketOutput implements OutputPlugin {
 
   private onResult(queued: QueuedChunk, result: FlushResult): void {
     this.inflight--;
-    queued.chunk.arena = result.arena;
     if (result.status === 'held') {
       // Not an attempt: back in line, behind the retry of the chunk that failed before it.
       queued.attempts--;
@@ -301,7 +412,8 @@ export class WebSocketOutput implements OutputPlugin {
     this.settled();
   }
 
-  private retryOrDrop(queued: QueuedChunk, status: 'not_sent' | 'failed', reason: string, worker: number): void {
+  private retryOrDrop(queued: QueuedChunk, status: 'not_sent' | 'failed', reason: string, worker: number,
+    dropReason: DropReason = 'retry_limit'): void {
     this.stats.chunksFailed++;
     if (status === 'failed') queued.maybeDelivered = true;
     const retriesDone = queued.attempts - 1;
@@ -309,7 +421,7 @@ export class WebSocketOutput implements OutputPlugin {
       this.stats.retriesFailed++;
       this.log.error(`chunk '${queued.chunk.id}' cannot be retried (Retry_Limit ${this.config.retryLimit}): ` +
         `${queued.chunk.records} records dropped; last error: ${reason}`);
-      this.drop(queued, 'retry_limit');
+      this.drop(queued, dropReason);
       return;
     }
     const delay = retryDelaySeconds(queued.attempts, this.service.schedulerBaseSeconds,
@@ -331,12 +443,16 @@ export class WebSocketOutput implements OutputPlugin {
     this.queue.splice(i, 0, queued);
   }
 
+  /**
+   * The thread died with the chunk in flight (Piscina starts another). The arena is shared, so
+   * the chunk is still here: it is retried like a failed attempt (it may have been written).
+   * A chunk that keeps killing workers is given up at Retry_Limit, counted as worker_crash.
+   */
   private onWorkerLost(queued: QueuedChunk, error: unknown): void {
     this.inflight--;
-    // The arena went to the thread that died with it: these records are gone.
-    this.log.error(`worker thread lost chunk '${queued.chunk.id}' (${queued.chunk.records} records): ` +
-      `${error instanceof Error ? error.message : String(error)}`);
-    this.drop(queued, 'worker_crash');
+    this.failuresSeen++;
+    const reason = `worker thread lost: ${error instanceof Error ? error.message : String(error)}`;
+    this.retryOrDrop(queued, 'failed', reason, -1, 'worker_crash');
     this.settled();
   }
 
@@ -345,15 +461,17 @@ export class WebSocketOutput implements OutputPlugin {
     this.release(queued);
   }
 
+  /** Flushed or given up: its memory and its file go. */
   private release(queued: QueuedChunk): void {
     this.queuedBytes -= queued.chunk.byteLength;
     if (queued.chunk.arena.byteLength > 0) this.arenas.give(queued.chunk.arena);
+    if (queued.stored) this.storage!.store.remove(queued.chunk.id);
   }
 
   private settled(): void {
     this.updatePressure();
     this.dispatch();
-    if (this.queue.length === 0 && this.inflight === 0 && this.idleWaiters.length > 0) {
+    if (this.queue.length === 0 && this.inflight === 0 && this.writing === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const wake of waiters) wake();
@@ -361,14 +479,21 @@ export class WebSocketOutput implements OutputPlugin {
   }
 
   private updatePressure(): void {
-    const full = this.bufferedBytes > this.config.memBufLimitBytes;
+    // With filesystem storage, memory is bounded by storage.max_chunks_up (chunks beyond it live
+    // on disk) and by the writes still pending; the inputs pause when writing fails or the files
+    // reach storage.total_limit_size.
+    const full = this.storage === null ? this.bufferedBytes > this.config.memBufLimitBytes
+      : this.storage.blocked || this.storage.writingBytes + this.builder.openBytes > this.config.memBufLimitBytes;
     if (full === this.full) return;
     this.full = full;
-    if (full) {
+    if (full && this.storage?.blocked) {
+      const why = this.storage.lastWriteError ?? `storage.total_limit_size ${this.config.storageTotalLimitBytes} reached`;
+      this.log.warn(`filesystem storage cannot take more (${why}): pausing inputs`);
+    } else if (full) {
       this.log.warn(`buffer full (${this.bufferedBytes} bytes > Mem_Buf_Limit ` +
         `${this.config.memBufLimitBytes}): pausing inputs`);
     } else {
-      this.log.info(`buffer drained below Mem_Buf_Limit: resuming inputs`);
+      this.log.info(`buffer drained: resuming inputs`);
     }
     this.hooks.onPressure(full);
   }

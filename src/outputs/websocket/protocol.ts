@@ -33,8 +33,12 @@ export interface WorkerSettings {
 
 export interface FlushTask {
   readonly chunkId: number;
-  /** Moved (transferred), not copied; the worker returns it in the result. */
-  readonly arena: ArrayBuffer;
+  /**
+   * Shared, not copied and not moved: the main thread keeps the chunk until its result says
+   * flushed, so a worker thread that dies mid-send loses nothing (the chunk is sent again).
+   * Nobody writes into it until the result has come back.
+   */
+  readonly arena: SharedArrayBuffer;
   readonly byteLength: number;
   readonly sources: ChunkSource[];
   readonly attempt: number;
@@ -50,8 +54,6 @@ export interface MalformedCount {
 
 interface ResultBase {
   readonly chunkId: number;
-  /** The chunk arena, moved back for reuse or for a retry. */
-  readonly arena: ArrayBuffer;
   readonly worker: number;
   readonly malformed: MalformedCount[];
 }
