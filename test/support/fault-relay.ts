@@ -69,13 +69,15 @@ export class RelayProcess {
     return [...this.pastStderr, this.child.stderr].join('');
   }
 
+  /** Input and metrics server listening, and the first handshake done (worker threads start late). */
   private async ready(): Promise<void> {
     const child = this.child;
     let exited: number | string | null = null;
     void child.exited.then((code) => { exited = code; });
     await waitFor(() => exited !== null ||
       (child.stderr.includes(`listening on 127.0.0.1:${this.inputPort}`) &&
-        child.stderr.includes(`listening on 127.0.0.1:${this.metricsPort}`)), 15_000, 'the relay to listen');
+        child.stderr.includes(`listening on 127.0.0.1:${this.metricsPort}`) &&
+        /handshake with \S+ succeeded/.test(child.stderr)), 15_000, 'the relay to listen and connect');
     if (exited !== null) throw new Error(`the relay exited (${String(exited)}) at start:\n${child.stderr}`);
   }
 

@@ -24,6 +24,11 @@ export interface SenderOptions {
 
 const TICK_MS = 10;
 
+/** The seq the offered rate has reached by now; the ledger's capacity ends the load. */
+function dueSeq(firstSeq: number, startedAt: number, rate: number, capacity: number): number {
+  return Math.min(capacity, firstSeq + Math.floor(((performance.now() - startedAt) / 1000) * rate));
+}
+
 function lines(from: number, count: number): string {
   let text = '';
   for (let seq = from; seq < from + count; seq++) text += recordLine(seq);
@@ -66,8 +71,8 @@ export class TcpSender implements Sender {
 
   private pump(): void {
     if (this.timer === null || this.failed) return;
-    const due = this.firstSeq + Math.floor(((performance.now() - this.startedAt) / 1000) * this.options.rate);
-    while (this.nextSeq < due && !this.socket.writableNeedDrain && this.nextSeq + this.batch <= this.ledger.capacity) {
+    const due = dueSeq(this.firstSeq, this.startedAt, this.options.rate, this.ledger.capacity);
+    while (this.nextSeq < due && !this.socket.writableNeedDrain) {
       const from = this.nextSeq;
       const count = Math.min(this.batch, due - from);
       this.nextSeq += count;
@@ -104,6 +109,8 @@ export class HttpSender implements Sender {
   nextSeq: number;
   /** Requests that got no 2xx (each was retried). */
   rejected = 0;
+  /** Those answers by status (0: no answer: refused, reset, timed out). */
+  readonly rejections: Record<number, number> = {};
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
   private readonly batch: number;
   private readonly startedAt = performance.now();
@@ -121,8 +128,8 @@ export class HttpSender implements Sender {
 
   private async run(): Promise<void> {
     while (this.running) {
-      const due = this.firstSeq + Math.floor(((performance.now() - this.startedAt) / 1000) * this.options.rate);
-      if (this.nextSeq >= due || this.nextSeq + this.batch > this.ledger.capacity) {
+      const due = dueSeq(this.firstSeq, this.startedAt, this.options.rate, this.ledger.capacity);
+      if (this.nextSeq >= due) {
         await new Promise((resolve) => setTimeout(resolve, TICK_MS));
         continue;
       }
@@ -139,6 +146,7 @@ export class HttpSender implements Sender {
           break;
         }
         this.rejected++;
+        this.rejections[status] = (this.rejections[status] ?? 0) + 1;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
