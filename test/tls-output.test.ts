@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testCerts } from './support/certs.js';
+import { freePort, runCli } from './support/child.js';
 import { TestServer, type TestServerTls } from './support/test-server.js';
 import { seqReport, sendLines, startRelay, waitFor, type TestRelay } from './support/relay.js';
 import type { WebSocketOutput } from '../src/outputs/websocket/output.js';
@@ -13,8 +14,8 @@ const trusted: TestServerTls = { cert: certs.pem(certs.serverCert), key: certs.p
 const selfSigned: TestServerTls = { cert: certs.pem(certs.selfSignedCert), key: certs.pem(certs.selfSignedKey) };
 /** Requires client certificates signed by the test CA. */
 const mutual: TestServerTls = { ...trusted, ca: certs.pem(certs.caFile) };
-/** Retries come quickly: the first waits 1-2 s. */
-const quickRetries = { 'scheduler.base': '0.5', 'scheduler.cap': '1' };
+/** Retries come quickly (the first waits 1-2 s), and a stop does not wait for what cannot be sent. */
+const quickRetries = { 'scheduler.base': '0.5', 'scheduler.cap': '1', grace: '0.5' };
 
 function lines(count: number): string[] {
   return Array.from({ length: count }, (_, seq) => `{"seq":${seq}}`);
@@ -171,4 +172,28 @@ test('http_user/http_passwd (Basic) and bearer_token reach the server as Authori
       });
     }
   });
+});
+
+test('the real CLI: -o wss:// with tls.ca_file delivers, and --dry-run prints no key', async () => {
+  const server = await TestServer.start({ tls: trusted });
+  const port = await freePort();
+  const args = ['-i', 'tcp', '-p', 'listen=127.0.0.1', '-p', `port=${port}`, '-o', `wss://127.0.0.1:${server.port}/feed`,
+    '-p', `tls.ca_file=${certs.caFile}`, '-p', `tls.crt_file=${certs.clientCert}`, '-p', `tls.key_file=${certs.clientKey}`,
+    '-p', 'format=json_lines', '-f', '0.1'];
+  const dry = runCli([...args, '--dry-run']);
+  assert.equal(await dry.exited, 0, dry.stderr);
+  assert.ok(dry.stdout.includes(certs.clientKey) && !dry.stdout.includes('PRIVATE KEY'), dry.stdout);
+  const child = runCli(args);
+  try {
+    await waitFor(() => child.stderr.includes(`listening on 127.0.0.1:${port}`), 10_000, 'listening');
+    await sendLines(port, lines(3));
+    await waitFor(() => server.jsonRecords().length === 3, 8000, 'three records');
+    assert.equal(server.requests[0]?.url, '/feed');
+    assert.match(child.stderr, new RegExp(`sending to wss://127\\.0\\.0\\.1:${server.port}/feed`));
+    child.process.kill('SIGTERM');
+    assert.equal(await child.exited, 0);
+  } finally {
+    child.process.kill('SIGKILL');
+    await server.stop();
+  }
 });
