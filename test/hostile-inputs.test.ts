@@ -219,3 +219,22 @@ test('http: bodies over buffer_max_size get 413 and are counted; garbage request
     assert.equal(stats.closed.protocol_error, 1);
   });
 });
+
+test('tcp: invalid UTF-8 makes a JSON line malformed (skipped, counted); with format none it is kept with U+FFFD', async () => {
+  const line = Buffer.concat([Buffer.from('{"bad":"'), Buffer.from([0xff, 0xc3, 0x28]), Buffer.from('"}\n{"good":1}\n')]);
+  for (const format of ['json', 'none'] as const) {
+    await withRelay([{ plugin: 'tcp', props: { ...local, format } }], async (relay, server) => {
+      const peer = await open(relay.port);
+      peer.socket.end(line);
+      await waitFor(() => server.jsonRecords().length === (format === 'json' ? 1 : 2), 5000, `${format} records`);
+      const records = server.jsonRecords();
+      if (format === 'json') {
+        assert.deepEqual(records.map((r) => r['good']), [1]);
+        await waitFor(() => relay.engine.stats().inputs['tcp.0']!.malformed === 1, 3000, 'counted malformed');
+      } else {
+        assert.equal(records[0]!['log'], '{"bad":"\ufffd\ufffd("}');
+        assert.equal(records[1]!['log'], '{"good":1}');
+      }
+    });
+  }
+});
