@@ -64,6 +64,7 @@ export function decodeChunkFile(id: number, file: Buffer): { meta: ChunkMeta; pa
   if (file.length < CHUNK_FILE_HEADER_BYTES) throw new CorruptChunk(`${file.length} bytes, shorter than a header`);
   if (file.readUInt32LE(0) !== MAGIC) throw new CorruptChunk('not a wsrelay chunk file (bad magic)');
   if (file.readUInt8(4) !== VERSION) throw new CorruptChunk(`unknown format version ${file.readUInt8(4)}`);
+  if (file.readUIntLE(5, 3) !== 0) throw new CorruptChunk('damaged header (reserved bytes set)');
   const bodyLength = file.readUInt32LE(12);
   if (bodyLength !== file.length - CHECKED_FROM) {
     throw new CorruptChunk(`torn: ${file.length - CHECKED_FROM} of ${bodyLength} bytes written`);

@@ -237,9 +237,11 @@ export class WebSocketOutput implements OutputPlugin {
         this.idleWaiters.push(() => { clearTimeout(timer); resolve(); });
       });
     }
+    // Chunks in files are not undelivered: the next start sends them (stop() says so).
+    const lost = this.queue.filter((queued) => !queued.stored);
     return {
-      chunks: this.queue.length + this.inflight,
-      records: this.queue.reduce((sum, queued) => sum + queued.chunk.records, 0),
+      chunks: lost.length + this.inflight,
+      records: lost.reduce((sum, queued) => sum + queued.chunk.records, 0),
     };
   }
 
@@ -250,7 +252,7 @@ export class WebSocketOutput implements OutputPlugin {
     // Chunks on disk are not lost: the next start replays them.
     const kept = this.queue.filter((queued) => queued.stored);
     if (kept.length > 0) {
-      this.log.info(`${kept.length} chunk(s), ${kept.reduce((sum, q) => sum + q.chunk.records, 0)} records, ` +
+      this.log.warn(`${kept.length} chunk(s), ${kept.reduce((sum, q) => sum + q.chunk.records, 0)} records, ` +
         `kept in ${this.storage!.store.dir} for the next start`);
     }
     for (const queued of this.queue) if (!queued.stored) this.drop(queued, 'shutdown');
