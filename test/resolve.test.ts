@@ -146,7 +146,8 @@ test('an unknown key fails naming it, a close match and the known keys', () => {
     'WSR_CONFIG_UNKNOWN_KEY',
     "command line, argument 4: [INPUT tcp.0] unknown property 'prot', did you mean 'port'? " +
       '(known: listen, port, format, separator, buffer_size, chunk_size, tag, mem_buf_limit, alias, storage.type, tls, tls.verify, ' +
-        'tls.verify_client_cert, tls.ca_file, tls.crt_file, tls.key_file, tls.key_passwd, tls.debug)',
+        'tls.verify_client_cert, tls.ca_file, tls.crt_file, tls.key_file, tls.key_passwd, tls.min_version, tls.max_version, ' +
+        'tls.ciphers, tls.debug)',
     'prot',
   );
 });
@@ -244,6 +245,7 @@ test('tls on resolves to verified TLS with the system CAs; tls off to none', () 
   assert.equal(ws('tls=off').tls, null);
   assert.deepEqual(ws('tls=on').tls, {
     ca: null, cert: null, key: null, passphrase: null, verify: true, verifyHostname: true, servername: null,
+    minVersion: null, maxVersion: null, ciphers: null,
   });
 });
 

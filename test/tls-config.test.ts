@@ -81,6 +81,11 @@ test('a key that is not the certificate\'s, a wrong or missing password, a file 
   fails(output({ tls: 'on', rootCARaw: Buffer.from('not a certificate').toString('base64') }), 'rootcaraw',
     /rootcaraw \(base64\) holds no PEM certificate/);
   assert.throws(() => ws({ tls: 'on', certificationRaw: 'not base64!' }), /expected base64 text/);
+  assert.throws(() => ws({ tls: 'on', 'tls.min_version': 'SSLv3' }), /'tls\.min_version'.*expected TLSv1\.1, TLSv1\.2 or TLSv1\.3/);
+  fails(output({ tls: 'on', 'tls.min_version': '1.3', 'tls.max_version': 'tlsv1.2' }), 'tls.max_version',
+    /TLSv1\.2 is older than tls\.min_version TLSv1\.3/);
+  fails(listener({ 'tls.crt_file': certs.serverCert, 'tls.key_file': certs.serverKey, 'tls.ciphers': 'NO-SUCH-CIPHER' }),
+    'tls.ciphers', /OpenSSL accepts none of 'NO-SUCH-CIPHER'/);
 });
 
 test('the resolved config (what --dry-run prints) names certificate files, never keys, passwords or tokens', () => {

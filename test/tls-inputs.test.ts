@@ -89,6 +89,17 @@ test('tcp input with tls.ca_file: a client without a certificate is refused, one
   });
 });
 
+test('tls.min_version TLSv1.3 on an input refuses a client limited to TLS 1.2', async () => {
+  await withInput('tcp', { ...serverKeys, 'tls.min_version': 'TLSv1.3' }, async (relay, server) => {
+    assert.ok(await tlsSend(relay.port, { ...trustRelay, maxVersion: 'TLSv1.2' }, '{"v":"1.2"}\n'), 'TLS 1.2 is refused');
+    assert.equal(await tlsSend(relay.port, trustRelay, '{"v":"1.3"}\n'), null);
+    await waitFor(() => server.jsonRecords().length >= 1, 5000, 'the TLS 1.3 record');
+    await sleep(200);
+    assert.deepEqual(server.jsonRecords().map((r) => r['v']), ['1.3']);
+    assert.equal(tlsFailures(relay, 'tcp.0'), 1);
+  });
+});
+
 test('forward input with mTLS: a fluent-logger client with its certificate gets its ack; none without', async () => {
   await withInput('forward', { ...serverKeys, 'tls.ca_file': certs.caFile }, async (relay, server) => {
     const client = new FluentClient('app', {

@@ -30,8 +30,18 @@ export interface TlsMaterial {
   readonly passphrase: Secret | null;
 }
 
+/** Protocol limits (tls.min_version, tls.max_version, tls.ciphers); null = Node's defaults. */
+export interface TlsProtocol {
+  readonly minVersion: TlsVersion | null;
+  readonly maxVersion: TlsVersion | null;
+  /** An OpenSSL cipher list (TLS 1.2 and below). */
+  readonly ciphers: string | null;
+}
+
+export type TlsVersion = 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+
 /** The websocket output's side of a connection. */
-export interface ClientTls extends TlsMaterial {
+export interface ClientTls extends TlsMaterial, TlsProtocol {
   /** Refuse a server whose certificate chain does not verify. */
   readonly verify: boolean;
   /** Also refuse a certificate that is not for the host name (or tls.vhost). */
@@ -41,7 +51,7 @@ export interface ClientTls extends TlsMaterial {
 }
 
 /** A listener (inputs, metrics server, websocket_server). */
-export interface ServerTls extends TlsMaterial {
+export interface ServerTls extends TlsMaterial, Partial<TlsProtocol> {
   /** mTLS: a client without a certificate signed by `ca` is refused in the handshake. */
   readonly requireClientCert: boolean;
 }
@@ -55,6 +65,20 @@ const parseBase64: ValueParser<string> = (v, ctx) => {
 };
 
 const text = (description: string) => prop<string | null>(parseText, null, description);
+
+/** `TLSv1.2`, also written `tlsv1.2` or `1.2`. */
+const parseVersion: ValueParser<TlsVersion> = (v, ctx) => {
+  const m = /^(?:tlsv?)?1\.([123])$/i.exec(v.trim());
+  if (m === null) throw badValue(ctx, 'TLSv1.1, TLSv1.2 or TLSv1.3', v);
+  return `TLSv1.${m[1]}` as TlsVersion;
+};
+
+const PROTOCOL_KEYS = {
+  'tls.min_version': prop<TlsVersion | null>(parseVersion, null, 'Oldest TLS version accepted: TLSv1.1|TLSv1.2|TLSv1.3',
+    { shown: 'TLSv1.2' }),
+  'tls.max_version': prop<TlsVersion | null>(parseVersion, null, 'Newest TLS version offered', { shown: 'TLSv1.3' }),
+  'tls.ciphers': text('OpenSSL cipher list for TLS 1.2 and older (default: OpenSSL\'s)'),
+} as const satisfies Schema;
 const debug = prop<string | null>(parseText, null, 'Accepted for Fluent Bit compatibility; no effect');
 
 /** The websocket output (a TLS client): Fluent Bit's keys, then eKuiper's aliases. */
@@ -69,6 +93,7 @@ export const CLIENT_TLS_KEYS = {
   'tls.key_file': text('Private key (PEM) of tls.crt_file'),
   'tls.key_passwd': text('Password of an encrypted tls.key_file'),
   'tls.vhost': text('Host name sent in SNI and checked in the certificate (default: host)'),
+  ...PROTOCOL_KEYS,
   'tls.debug': debug,
   insecureskipverify: prop(parseBoolean, false, "eKuiper's insecureSkipVerify: true = tls.verify off"),
   certificationpath: text("eKuiper's name for tls.crt_file"),
@@ -88,6 +113,7 @@ export const LISTENER_TLS_KEYS = {
   'tls.crt_file': text('Server certificate chain (PEM)'),
   'tls.key_file': text('Private key (PEM) of tls.crt_file'),
   'tls.key_passwd': text('Password of an encrypted tls.key_file'),
+  ...PROTOCOL_KEYS,
   'tls.debug': debug,
 } as const satisfies Schema;
 
@@ -218,6 +244,22 @@ function checkPair(ctx: TlsContext, keys: KeyNames, m: TlsMaterial): void {
   }
 }
 
+/** Versions in order, and a cipher list OpenSSL understands (else every handshake would fail). */
+function resolveProtocol(v: SchemaValues<typeof PROTOCOL_KEYS>, ctx: TlsContext): TlsProtocol {
+  const min = v['tls.min_version'];
+  const max = v['tls.max_version'];
+  if (min !== null && max !== null && min > max) throw fail(ctx, 'tls.max_version', `${max} is older than tls.min_version ${min}`);
+  const ciphers = v['tls.ciphers'];
+  if (ciphers !== null) {
+    try {
+      createSecureContext({ ciphers });
+    } catch (error) {
+      throw fail(ctx, 'tls.ciphers', `OpenSSL accepts none of '${ciphers}': ${(error as Error).message}`);
+    }
+  }
+  return { minVersion: min, maxVersion: max, ciphers };
+}
+
 /** Warns about TLS files given while TLS is off: they would be silently ignored otherwise. */
 function warnUnused(ctx: TlsContext, tlsKey: string, keys: readonly string[], values: Readonly<Record<string, unknown>>): void {
   const set = keys.filter((k) => values[k] !== null && values[k] !== undefined);
@@ -252,6 +294,7 @@ export function resolveClientTls(v: SchemaValues<typeof CLIENT_TLS_KEYS>, ctx: T
   checkPair(ctx, { ...TLS_KEYS, crt: crt?.key ?? 'tls.crt_file', key: key?.key ?? 'tls.key_file' }, material);
   return {
     ...material,
+    ...resolveProtocol(v, ctx),
     verify: v['tls.verify'] && !v.insecureskipverify,
     verifyHostname: v['tls.verify_hostname'],
     servername: v['tls.vhost'],
@@ -286,10 +329,11 @@ function resolveListener(w: ListenerWritten, keys: KeyNames, ctx: TlsContext): S
  */
 export function resolveListenerTls(v: SchemaValues<typeof LISTENER_TLS_KEYS>, ctx: TlsContext): ServerTls | null {
   const requireClientCert = v['tls.verify_client_cert'] || (v['tls.verify'] && v['tls.ca_file'] !== null);
-  return resolveListener({
+  const listener = resolveListener({
     enabled: v.tls, requireClientCert, caFile: v['tls.ca_file'], crtFile: v['tls.crt_file'], keyFile: v['tls.key_file'],
     keyPasswd: v['tls.key_passwd'],
   }, TLS_KEYS, ctx);
+  return listener === null ? null : { ...listener, ...resolveProtocol(v, ctx) };
 }
 
 /** A listener without client certificates (websocket_server: browsers have none). */

@@ -4,7 +4,7 @@
 // handshake failures, so a log line says what to change, not only what OpenSSL saw.
 import type { ConnectionOptions, SecureContextOptions, Server as TlsServer, TlsOptions, TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
-import type { ClientTls, ServerTls, TlsMaterial } from './config.js';
+import type { ClientTls, ServerTls, TlsMaterial, TlsProtocol, TlsVersion } from './config.js';
 
 /** A client's TLS settings as plain data: structured-cloned into each worker thread. */
 export interface ClientTlsData {
@@ -15,6 +15,9 @@ export interface ClientTlsData {
   readonly verify: boolean;
   readonly verifyHostname: boolean;
   readonly servername: string | null;
+  readonly minVersion: TlsVersion | null;
+  readonly maxVersion: TlsVersion | null;
+  readonly ciphers: string | null;
 }
 
 /** A TLS handshake must not hold a socket longer than this (slow or silent peers). */
@@ -24,7 +27,7 @@ export function clientTlsData(tls: ClientTls): ClientTlsData {
   return {
     ca: tls.ca?.text ?? null, cert: tls.cert?.text ?? null, key: tls.key?.text ?? null,
     passphrase: tls.passphrase?.value ?? null, verify: tls.verify, verifyHostname: tls.verifyHostname,
-    servername: tls.servername,
+    servername: tls.servername, minVersion: tls.minVersion, maxVersion: tls.maxVersion, ciphers: tls.ciphers,
   };
 }
 
@@ -37,9 +40,17 @@ function material(m: Pick<ClientTlsData, 'ca' | 'cert' | 'key' | 'passphrase'>):
   return options;
 }
 
+function protocol(p: Partial<TlsProtocol>): SecureContextOptions {
+  const options: SecureContextOptions = {};
+  if (p.minVersion) options.minVersion = p.minVersion;
+  if (p.maxVersion) options.maxVersion = p.maxVersion;
+  if (p.ciphers) options.ciphers = p.ciphers;
+  return options;
+}
+
 /** Options for tls.connect (and so for `ws`, which passes them through). */
 export function clientConnectOptions(data: ClientTlsData): ConnectionOptions {
-  const options: ConnectionOptions = { ...material(data), rejectUnauthorized: data.verify };
+  const options: ConnectionOptions = { ...material(data), ...protocol(data), rejectUnauthorized: data.verify };
   if (data.servername !== null) options.servername = data.servername;
   // The chain is still verified; only the name check is skipped (Fluent Bit's default).
   if (!data.verifyHostname) options.checkServerIdentity = () => undefined;
@@ -54,6 +65,7 @@ function plain(m: TlsMaterial): Pick<ClientTlsData, 'ca' | 'cert' | 'key' | 'pas
 export function serverOptions(tls: ServerTls): TlsOptions {
   return {
     ...material(plain(tls)),
+    ...protocol(tls),
     // mTLS: ask for a certificate and refuse the handshake without a valid one.
     requestCert: tls.requireClientCert,
     rejectUnauthorized: tls.requireClientCert,
