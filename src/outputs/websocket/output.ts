@@ -34,7 +34,12 @@ interface QueuedChunk {
   sentAt: number;
   /** Its chunk file is written (filesystem storage). */
   stored: boolean;
+  /** Attempts that ended with the worker thread dying or the task throwing. */
+  crashes?: number;
 }
+
+/** A chunk that kills (or throws in) this many attempts is poison: it is dropped, not retried. */
+const CRASHES_BEFORE_DROP = 2;
 
 /** The arena of a chunk kept on disk only (beyond storage.max_chunks_up). */
 const ON_DISK_ONLY = new SharedArrayBuffer(0);
@@ -454,7 +459,17 @@ export class WebSocketOutput implements OutputPlugin {
     this.inflight--;
     this.failuresSeen++;
     const reason = `worker thread lost: ${error instanceof Error ? error.message : String(error)}`;
-    this.retryOrDrop(queued, 'failed', reason, -1, 'worker_crash');
+    queued.crashes = (queued.crashes ?? 0) + 1;
+    if (queued.crashes >= CRASHES_BEFORE_DROP) {
+      // Piscina rejects a task that threw the same way as one whose thread died: a chunk that
+      // fails like this twice would fail forever (with no_limits), so it is given up.
+      this.stats.chunksFailed++;
+      this.log.error(`chunk '${queued.chunk.id}' failed ${queued.crashes} attempts in a worker thread: ` +
+        `${queued.chunk.records} records dropped; last error: ${reason}`);
+      this.drop(queued, 'worker_crash');
+    } else {
+      this.retryOrDrop(queued, 'failed', reason, -1, 'worker_crash');
+    }
     this.settled();
   }
 
