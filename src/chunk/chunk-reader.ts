@@ -87,8 +87,13 @@ export function decodeChunk(arena: ArrayBufferLike, byteLength: number,
     const start = at + SEGMENT_HEADER_BYTES;
     at = start + length;
     if (kind === SegmentKind.MsgpackEntries) {
-      // Written by the forward input from entries it had already decoded and checked.
-      for (const entry of unpackr.unpackMultiple(bytes.subarray(start, start + length)) as unknown[]) {
+      // Written by the forward input from entries it had already decoded and checked. Copied out
+      // of a shared arena first: msgpackr's native string extractor cannot read a Buffer over a
+      // SharedArrayBuffer ("Unexpected end of buffer reading string", and a SIGSEGV of the whole
+      // relay under fuzz-relay.test.ts), so every forward record with a longer string was lost.
+      const segment = bytes.buffer instanceof SharedArrayBuffer
+        ? Buffer.from(bytes.subarray(start, start + length)) : bytes.subarray(start, start + length);
+      for (const entry of unpackr.unpackMultiple(segment) as unknown[]) {
         const entryTime = Array.isArray(entry) ? toEventTime(entry[0]) : null;
         const body: unknown = Array.isArray(entry) ? entry[1] : undefined;
         if (entryTime && isPlainObject(body)) records.push({ time: entryTime, body });
