@@ -121,4 +121,7 @@ export interface OutputBufferState {
   /** Piscina's utilization (0..1) and its own queue. */
   readonly poolUtilization: number;
   readonly poolQueueSize: number;
+  /** Filesystem storage: bytes and number of this output's chunk files (absent: memory only). */
+  readonly storageBytes?: number;
+  readonly storageChunks?: number;
 }

@@ -196,6 +196,8 @@ export class WebSocketOutput implements OutputPlugin {
       workers: this.config.workers,
       poolUtilization: this.pool?.utilization ?? 0,
       poolQueueSize: this.pool?.queueSize ?? 0,
+      storageBytes: this.storage?.store.bytesOnDisk ?? 0,
+      storageChunks: this.storage?.store.files ?? 0,
     };
   }
 
