@@ -7,11 +7,22 @@ import { join } from 'node:path';
 import type { PipelineConfig, WebSocketOutputConfig } from '../config/types.js';
 import { Router } from '../engine/router.js';
 import type { Logger } from '../log.js';
+import type { ArenaPool, SealedChunk } from '../chunk/chunk-builder.js';
 import { ChunkStore, storageDirName } from './chunk-store.js';
 import type { ChunkMeta } from './chunk-file.js';
 
 const PROBE_INTERVAL_MS = 1000;
 const PROBE_BYTES = 64 * 1024;
+
+/** The arena of a chunk kept on disk only (beyond storage.max_chunks_up). */
+const ON_DISK_ONLY = new SharedArrayBuffer(0);
+
+/** What this module needs of an output's queue entries. */
+export interface StoredEntry {
+  readonly chunk: SealedChunk;
+  /** Its chunk file is written. */
+  readonly stored: boolean;
+}
 
 /** The chunks sealed since the last acknowledgement batch, and the inputs waiting on them. */
 class AckBatch {
@@ -101,6 +112,65 @@ export class OutputStorage {
       });
     }
     return promise;
+  }
+
+  /**
+   * The chunks an earlier run left, oldest first, as sealed chunks keeping their ids; the first
+   * `maxUp` are loaded into arenas, the others stay on disk until bringUp().
+   */
+  replay(arenas: ArenaPool, maxUp: number): { chunks: SealedChunk[]; highestId: number } {
+    const { chunks, highestId } = this.store.openBacklog(maxUp);
+    const sealed = chunks.map(({ meta, payload }): SealedChunk => {
+      let arena: ArrayBufferLike = ON_DISK_ONLY;
+      if (payload !== null) {
+        arena = arenas.take(meta.byteLength);
+        payload.copy(Buffer.from(arena));
+      }
+      return { ...meta, arena, sealedAt: performance.now() };
+    });
+    return { chunks: sealed, highestId };
+  }
+
+  /** Loads a chunk kept on disk only into an arena; false when its file went bad (moved aside). */
+  bringUp(chunk: SealedChunk, arenas: ArenaPool): boolean {
+    if (chunk.arena.byteLength > 0) return true;
+    const payload = this.store.readPayload(chunk.id);
+    if (payload === null) return false;
+    const arena = arenas.take(chunk.byteLength);
+    payload.copy(Buffer.from(arena));
+    chunk.arena = arena;
+    return true;
+  }
+
+  /** storage.max_chunks_up: waiting chunks beyond it give their arena back and keep only their file. */
+  keepUpBounded(queue: readonly StoredEntry[], arenas: ArenaPool, maxUp: number): void {
+    let up = 0;
+    for (const entry of queue) {
+      if (entry.chunk.arena.byteLength === 0) continue;
+      if (++up > maxUp && entry.stored) {
+        arenas.give(entry.chunk.arena);
+        entry.chunk.arena = ON_DISK_ONLY;
+      }
+    }
+  }
+
+  /**
+   * storage.total_limit_policy drop_oldest: removes from `queue` (and returns) the oldest stored
+   * chunks until `incoming` more bytes fit under storage.total_limit_size. Chunks in flight stay.
+   */
+  oldestOverLimit<T extends StoredEntry>(queue: T[], incoming: number): T[] {
+    const limit = this.config.storageTotalLimitBytes;
+    const victims: T[] = [];
+    if (limit === null || this.config.storageTotalLimitPolicy !== 'drop_oldest') return victims;
+    let bytes = this.store.bytesOnDisk + this.writingBytes + incoming;
+    while (bytes > limit) {
+      const oldest = queue.findIndex((entry) => entry.stored);
+      if (oldest < 0) break;
+      const [victim] = queue.splice(oldest, 1);
+      victims.push(victim!);
+      bytes -= victim!.chunk.byteLength;
+    }
+    return victims;
   }
 
   stop(): void {

@@ -41,9 +41,6 @@ interface QueuedChunk {
 /** A chunk that kills (or throws in) this many attempts is poison: it is dropped, not retried. */
 const CRASHES_BEFORE_DROP = 2;
 
-/** The arena of a chunk kept on disk only (beyond storage.max_chunks_up). */
-const ON_DISK_ONLY = new SharedArrayBuffer(0);
-
 let channelSequence = 0;
 
 function urlOf(config: WebSocketOutputConfig): string {
@@ -139,23 +136,16 @@ export class WebSocketOutput implements OutputPlugin {
    * They may have been delivered just before that run ended, so a flush counts as a resend.
    */
   private replayBacklog(storage: OutputStorage): void {
-    const { chunks, highestId } = storage.store.openBacklog(this.service.storageMaxChunksUp);
+    const { chunks, highestId } = storage.replay(this.arenas, this.service.storageMaxChunksUp);
     this.builder.continueAfter(highestId);
     this.stats.storageCorruptChunks = storage.store.corrupt;
     if (chunks.length === 0) return;
-    let records = 0;
-    for (const { meta, payload } of chunks) {
-      let arena: ArrayBufferLike = ON_DISK_ONLY;
-      if (payload !== null) {
-        arena = this.arenas.take(meta.byteLength);
-        payload.copy(Buffer.from(arena));
-      }
-      const chunk: SealedChunk = { ...meta, arena, sealedAt: performance.now() };
+    for (const chunk of chunks) {
       this.queue.push({ chunk, attempts: 0, notBefore: 0, maybeDelivered: true, sentAt: 0, stored: true });
-      this.queuedBytes += meta.byteLength;
-      records += meta.records;
+      this.queuedBytes += chunk.byteLength;
     }
-    this.log.info(`replaying ${chunks.length} chunk(s), ${records} records, left in ${storage.store.dir}`);
+    this.log.info(`replaying ${chunks.length} chunk(s), ${chunks.reduce((sum, c) => sum + c.records, 0)} ` +
+      `records, left in ${storage.store.dir}`);
     this.dispatch();
   }
 
@@ -294,51 +284,27 @@ export class WebSocketOutput implements OutputPlugin {
       this.writing--;
       queued.stored = stored;
       this.requeue(queued);
-      this.keepChunksUpBounded();
+      this.storage?.keepUpBounded(this.queue, this.arenas, this.service.storageMaxChunksUp);
       this.settled();
     });
   }
 
   /** storage.total_limit_policy drop_oldest: the oldest waiting chunks go, counted. */
   private makeRoom(storage: OutputStorage, bytes: number): void {
-    const limit = this.config.storageTotalLimitBytes;
-    if (limit === null || this.config.storageTotalLimitPolicy !== 'drop_oldest') return;
-    while (storage.store.bytesOnDisk + storage.writingBytes + bytes > limit) {
-      const oldest = this.queue.findIndex((queued) => queued.stored);
-      if (oldest < 0) return;
-      const [victim] = this.queue.splice(oldest, 1);
+    for (const victim of storage.oldestOverLimit(this.queue, bytes)) {
       this.log.burst('warn', `storage limit ${this.name}`, `storage.total_limit_size reached: dropping chunk ` +
-        `'${victim!.chunk.id}' (${victim!.chunk.records} records), the oldest waiting`);
-      this.drop(victim!, 'storage_limit');
-    }
-  }
-
-  /** storage.max_chunks_up: the newest waiting chunks beyond it keep only their file. */
-  private keepChunksUpBounded(): void {
-    let up = 0;
-    for (const queued of this.queue) {
-      if (queued.chunk.arena.byteLength === 0) continue;
-      if (++up > this.service.storageMaxChunksUp && queued.stored) {
-        this.arenas.give(queued.chunk.arena);
-        queued.chunk.arena = ON_DISK_ONLY;
-      }
+        `'${victim.chunk.id}' (${victim.chunk.records} records), the oldest waiting`);
+      this.drop(victim, 'storage_limit');
     }
   }
 
   /** A chunk kept on disk only is read back before it is sent; false when its file went bad. */
   private bringUp(queued: QueuedChunk): boolean {
-    if (queued.chunk.arena.byteLength > 0) return true;
-    const payload = this.storage?.store.readPayload(queued.chunk.id) ?? null;
-    if (payload === null) {
-      this.stats.storageCorruptChunks = this.storage?.store.corrupt ?? 0;
-      this.log.error(`chunk '${queued.chunk.id}' could not be read back: ${queued.chunk.records} records dropped`);
-      this.drop(queued, 'storage_corrupt');
-      return false;
-    }
-    const arena = this.arenas.take(queued.chunk.byteLength);
-    payload.copy(Buffer.from(arena));
-    queued.chunk.arena = arena;
-    return true;
+    if (this.storage === null || this.storage.bringUp(queued.chunk, this.arenas)) return true;
+    this.stats.storageCorruptChunks = this.storage.store.corrupt;
+    this.log.error(`chunk '${queued.chunk.id}' could not be read back: ${queued.chunk.records} records dropped`);
+    this.drop(queued, 'storage_corrupt');
+    return false;
   }
 
   /**
