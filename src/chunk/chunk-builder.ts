@@ -6,8 +6,12 @@ import { SEGMENT_HEADER_BYTES, type ChunkSource, type SegmentKind } from './layo
 export interface SealedChunk {
   /** Monotonically increasing per output: the delivery order within one connection. */
   readonly id: number;
-  /** Detached (byteLength 0) while a worker holds it. */
-  arena: ArrayBuffer;
+  /**
+   * A SharedArrayBuffer for the websocket output: workers read it in place while the main
+   * thread keeps it, so a chunk survives the worker that was sending it. Empty (byteLength 0)
+   * while the chunk is kept on disk only (filesystem storage, beyond storage.max_chunks_up).
+   */
+  arena: ArrayBufferLike;
   readonly byteLength: number;
   /** Non-empty lines appended (malformed ones included: only a worker parses them). */
   readonly records: number;
@@ -18,26 +22,31 @@ export interface SealedChunk {
 
 /** Keeps a few arenas for reuse; more than that are left to the garbage collector. */
 export class ArenaPool {
-  private readonly free: ArrayBuffer[] = [];
+  private readonly free: ArrayBufferLike[] = [];
 
-  constructor(readonly arenaBytes: number, private readonly keep: number) {}
+  /** shared: SharedArrayBuffers, read by worker threads without being moved (websocket output). */
+  constructor(readonly arenaBytes: number, private readonly keep: number, private readonly shared = false) {}
 
-  take(minBytes: number): ArrayBuffer {
+  take(minBytes: number): ArrayBufferLike {
     if (minBytes <= this.arenaBytes) {
       const reused = this.free.pop();
       if (reused) return reused;
-      return new ArrayBuffer(this.arenaBytes);
+      return this.allocate(this.arenaBytes);
     }
-    return new ArrayBuffer(minBytes);
+    return this.allocate(minBytes);
   }
 
-  give(arena: ArrayBuffer): void {
+  private allocate(bytes: number): ArrayBufferLike {
+    return this.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+  }
+
+  give(arena: ArrayBufferLike): void {
     if (arena.byteLength === this.arenaBytes && this.free.length < this.keep) this.free.push(arena);
   }
 }
 
 export class ChunkBuilder {
-  private arena: ArrayBuffer | null = null;
+  private arena: ArrayBufferLike | null = null;
   private bytes: Buffer | null = null;
   private view: DataView | null = null;
   private used = 0;
@@ -52,7 +61,12 @@ export class ChunkBuilder {
     private readonly onSealed: (chunk: SealedChunk) => void,
   ) {}
 
-  /** Bytes in the open chunk, not yet sealed. */
+  /** Chunk ids continue after this one (chunks replayed from storage.path keep theirs). */
+  continueAfter(id: number): void {
+    this.nextId = Math.max(this.nextId, id + 1);
+  }
+
+    /** Bytes in the open chunk, not yet sealed. */
   get openBytes(): number {
     return this.used;
   }
