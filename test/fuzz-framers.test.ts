@@ -10,7 +10,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { LineFramer } from '../src/inputs/line-framer.js';
 import { FrameScanner, frameEnd, MAX_MSGPACK_DEPTH } from '../src/inputs/msgpack-frame.js';
 import { nestsDeeperThan } from '../src/inputs/json-depth.js';
-import { parseBody } from '../src/inputs/http-input.js';
+import { parseBody, tagFromPath } from '../src/inputs/http-input.js';
 import { ScanVerdict, scanJsonObject } from '../src/chunk/json-scan.js';
 
 const RUNS = 300;
@@ -255,6 +255,41 @@ test('http parseBody: deep nesting is a 400, not a stack overflow later', () => 
   assert.equal(nestsDeeperThan(`${'['.repeat(512)}${']'.repeat(512)}`), false);
   assert.equal(nestsDeeperThan(`"${'['.repeat(600)}"`), false, 'brackets inside a string do not count');
   assert.equal(nestsDeeperThan(`"\\"${'['.repeat(600)}"`), false, 'an escaped quote does not end the string');
+});
+
+test('http parseBody: 64-bit integers and extension types give writable records or a 400', () => {
+  const int64 = fc.oneof(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((n) => {
+    const b = Buffer.alloc(9);
+    b[0] = 0xd3;
+    b.writeBigInt64BE(n, 1);
+    return b;
+  }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map((n) => {
+    const b = Buffer.alloc(9);
+    b[0] = 0xcf;
+    b.writeBigUInt64BE(n, 1);
+    return b;
+  }), fc.tuple(fc.integer({ min: -128, max: 127 }), fc.uint8Array({ minLength: 4, maxLength: 4 }))
+    .map(([type, data]) => Buffer.from([0xd6, type & 0xff, ...data]))); // fixext 4 of any type
+  fc.assert(fc.property(int64, (value) => {
+    const body = Buffer.concat([Buffer.from([0x81, 0xa1, 0x61]), value]); // {"a": value}
+    const error = bodyError(body, 'application/msgpack');
+    if (error) {
+      assert.equal(error.constructor.name, 'BadBody', error.message);
+      return;
+    }
+    const [record] = parseBody(body, 'application/msgpack');
+    JSON.stringify(record);
+  }), { numRuns: RUNS });
+});
+
+test('http tagFromPath: any URL gives a tag of tag characters, never an exception', () => {
+  const piece = fc.oneof(fc.string({ maxLength: 6, unit: 'binary' }), fc.constantFrom('%', '%E0%A4%A', '%ZZ', '%2F', '/', '?', '%00', '..'));
+  fc.assert(fc.property(fc.array(piece, { maxLength: 8 }), (pieces) => {
+    const tag = tagFromPath(`/${pieces.join('')}`);
+    assert.match(tag, /^[A-Za-z0-9_.-]*$/);
+  }), { numRuns: RUNS });
+  assert.equal(tagFromPath('/app/%E0%A4%A/x'), 'app.E0A4A.x');
+  assert.equal(tagFromPath('/foo/bar?x=1'), 'foo.bar');
 });
 
 // ---- json-scan against JSON.parse, on mutated bytes -------------------------------------------

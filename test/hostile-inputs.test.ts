@@ -238,3 +238,30 @@ test('tcp: invalid UTF-8 makes a JSON line malformed (skipped, counted); with fo
     });
   }
 });
+
+test('forward and http: 64-bit integers arrive as numbers (a BigInt killed the worker and its chunk); a bad URL escape is a tag', async () => {
+  await withRelay([{ plugin: 'forward', props: { ...local } }, { plugin: 'http', props: { listen: '127.0.0.1', port: '0' } }],
+    async (relay, server) => {
+      // ['t', [[1700000000, {"a": uint64 max, "b": int64 min + 1, "c": 2^32 as uint64}]]]
+      const message = Buffer.from(`92a1749192ce6553f10083a161cfffffffffffffffffa162d38000000000000001a163cf${'0000000100000000'}`, 'hex');
+      const peer = await open(relay.port);
+      peer.socket.end(message);
+      const httpPort = (relay.engine.inputs[1] as unknown as { port: number }).port;
+      const body = Buffer.from('81a164cf0000000000000007', 'hex'); // {"d": 7 as uint64}
+      const answer = await new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: httpPort, method: 'POST', path: '/app/%E0%A4%A',
+          headers: { 'content-type': 'application/msgpack' } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+        req.on('error', reject);
+        req.end(body);
+      });
+      assert.equal(answer, 204);
+      await waitFor(() => server.jsonRecords().length === 2, 5000, 'both records');
+      const records = server.jsonRecords();
+      const forward = records.find((r) => 'a' in r)!;
+      assert.equal(forward['a'], 18446744073709552000);
+      assert.equal(forward['b'], -9223372036854775807);
+      assert.equal(forward['c'], 4294967296);
+      assert.equal(records.find((r) => 'd' in r)!['d'], 7);
+      assert.equal(relay.engine.stats().outputs['websocket.0']!.dropped.worker_crash, 0);
+    });
+});

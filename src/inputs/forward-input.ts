@@ -22,7 +22,9 @@ import { FrameScanner } from './msgpack-frame.js';
 import type { CloseReason } from '../engine/stats.js';
 
 registerEventTimeExtension();
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+// 64-bit integers as numbers (rounded past 2^53, as JSON.parse does): a BigInt in a record
+// killed the worker thread that wrote it as JSON, and the other records of its chunk with it.
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
 class ProtocolError extends Error {}

@@ -3,7 +3,7 @@
 // record is checked before any is buffered, and the 2xx answer is sent only after they are.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { unpack } from 'msgpackr';
+import { Unpackr } from 'msgpackr';
 import { SegmentKind } from '../chunk/layout.js';
 import type { HttpInputConfig } from '../config/types.js';
 import type { RecordBody } from '../encode/types.js';
@@ -19,6 +19,10 @@ import { frameEnd } from './msgpack-frame.js';
 import { closeFor, httpServerOptions, limitHttp } from './connection-limits.js';
 
 class BadBody extends Error {}
+
+// 64-bit integers as numbers, as JSON bodies get them: a BigInt cannot be written as JSON (it
+// threw out of the request handler and crashed the relay).
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 function isRecord(value: unknown): value is RecordBody {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -48,7 +52,7 @@ export function parseBody(body: Buffer, contentType: string): RecordBody[] {
     const frame = frameEnd(body, 0, body.length, body.length + 1);
     if (frame.kind === 'invalid') throw new BadBody(`invalid msgpack: ${frame.reason}`);
     try {
-      return asRecords(unpack(body));
+      return asRecords(unpackr.unpack(body));
     } catch (error) {
       if (error instanceof BadBody) throw error;
       throw new BadBody(`invalid msgpack: ${(error as Error).message}`);
@@ -68,7 +72,15 @@ export function parseBody(body: Buffer, contentType: string): RecordBody[] {
 
 /** `/foo/bar` → `foo.bar`, keeping only the characters Fluent Bit keeps in a tag. */
 export function tagFromPath(url: string): string {
-  const path = decodeURIComponent(url.split('?')[0] ?? '');
+  const raw = url.split('?')[0] ?? '';
+  let path: string;
+  try {
+    path = decodeURIComponent(raw);
+  } catch {
+    // A malformed escape (`/%E0%A4%A`) threw out of the request handler and crashed the relay:
+    // keep the path as sent; the filter below drops the `%`.
+    path = raw;
+  }
   return path.split('/').filter((part) => part !== '').join('.').replace(/[^A-Za-z0-9_.-]/g, '');
 }
 
