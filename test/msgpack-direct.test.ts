@@ -132,3 +132,17 @@ test('msgpack direct: decimal numbers as written by people and loggers read as J
     assert.equal(got.message!.toString('hex'), objectPath(lines).toString('hex'));
   }), { numRuns: 500 });
 });
+
+test('msgpack entries (forward input) with integers past 32 bits reach JSON and msgpack outputs', async () => {
+  const { packEntry } = await import('../src/encode/msgpack.js');
+  const entry = packEntry({ time: TIME, body: { t: 1795421327196000, small: 7, neg: -4294967297 } });
+  const sealed: SealedChunk[] = [];
+  const builder = new ChunkBuilder(1 << 16, new ArenaPool(1 << 16, 1), (c) => sealed.push(c));
+  builder.append(source, SegmentKind.MsgpackEntries, TIME, entry, 0, entry.length, 1);
+  builder.seal();
+  const c = sealed[0]!;
+  const json = createDirectEncoder({ ...options, format: 'json_lines', dateKey: null })!.encode(c.arena, c.byteLength, c.sources);
+  assert.equal(json.message!.toString(), '{"t":1795421327196000,"small":7,"neg":-4294967297}\n');
+  const packed = createDirectEncoder(options)!.encode(c.arena, c.byteLength, c.sources);
+  assert.ok(packed.message!.equals(entry), 'int64 stays int64 through the worker');
+});

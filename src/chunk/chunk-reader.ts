@@ -19,7 +19,11 @@ export interface DecodedChunk {
 }
 
 registerEventTimeExtension();
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+// int64/uint64 (what msgpack.ts writes for integers past 32 bits, and what Fluentd senders
+// write for epoch milliseconds) as numbers: msgpackr's default BigInt has no JSON form, so one
+// such field made every JSON encoder throw and the chunk was lost. Past 2^53 this rounds, as
+// JSON.parse does for the same digits.
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 /**
  * True when JSON.stringify(JSON.parse(line)) === line can be taken for granted (for a line that

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 
 // Fluentd's EventTime (ext type 0), printed as a double.
 registerEventTimeExtension();
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' }); // BigInt has no JSON form
 
 export interface SinkOptions {
   readonly listen: string;

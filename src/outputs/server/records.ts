@@ -28,7 +28,7 @@ export interface TaggedChunk {
 }
 
 registerEventTimeExtension();
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' }); // BigInt has no JSON form
 
 function isPlainObject(value: unknown): value is RecordBody {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
