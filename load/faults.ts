@@ -32,7 +32,8 @@ interface Scenario {
 const scenarios: Scenario[] = [
   { name: 'server down 10 s', run: () => serverDown(10, { rate }) },
   {
-    name: 'server down 10 s, retry_limit 1', run: () => serverDown(10, { rate, retryLimit: '1' }), lossExpected: true,
+    name: 'server down 10 s, retry_limit 1', run: () => serverDown(10, { rate, retryLimit: '1', settleMs: 10_000 }),
+    lossExpected: true,
     counted: (r) => r.lost <= Number(r.notes['dropped retry_limit'] ?? 0),
   },
   { name: 'server flapping', run: () => serverFlapping(20, { rate }) },

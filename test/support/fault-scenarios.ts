@@ -63,7 +63,7 @@ async function withLoad(scenario: string, spec: RelaySpec, serverOptions: TestSe
       await sender.stop();
     }
     await tally.settle(options.settleMs ?? 30_000);
-    Object.assign(notes, await outputNotes(relay));
+    Object.assign(notes, await outputNotes(relay), { 'server connections': server.connections });
     return report(scenario, startedAt, ledger, notes);
   } finally {
     if (relay) {
