@@ -128,6 +128,7 @@ test('a server requiring client certificates refuses the relay without one and a
       await waitFor(() => relay.logs.some((l) => l.includes('failed to flush')), 8000, 'a failed flush');
       assert.match(relay.logs.join(''), /client certificate/);
       assert.equal(server.messages.length, 0);
+      assert.ok(server.tlsFailures >= 1, 'the server refused the handshake');
     }, quickRetries);
     const withCert = { ...base, 'tls.crt_file': certs.clientCert, 'tls.key_file': certs.clientKeyEncrypted,
       'tls.key_passwd': certs.passphrase };
