@@ -172,11 +172,12 @@ test('FrameScanner: headers claiming more than the limit are refused from the he
     const frame = frameEnd(Buffer.from(header), 0, header.length, 6 * 1024 * 1024);
     assert.equal(frame.kind, 'invalid', Buffer.from(header).toString('hex'));
     assert.match((frame as { reason: string }).reason, /buffer_max_size/);
+    assert.equal((frame as { tooLarge: boolean }).tooLarge, true);
   }
   // Deep nesting: refused at MAX_MSGPACK_DEPTH without recursion, however deep the input.
   const deep = Buffer.alloc(1_000_000, 0x91);
   const frame = frameEnd(deep, 0, deep.length, deep.length + 1);
-  assert.deepEqual(frame, { kind: 'invalid', reason: `nested deeper than ${MAX_MSGPACK_DEPTH} levels` });
+  assert.deepEqual(frame, { kind: 'invalid', reason: `nested deeper than ${MAX_MSGPACK_DEPTH} levels`, tooLarge: false });
   assert.equal(frameEnd(Buffer.from([0xc1]), 0, 1, 100).kind, 'invalid');
 });
 

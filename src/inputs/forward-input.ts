@@ -102,7 +102,7 @@ export class ForwardInput extends SocketInput implements InputPlugin {
         const frame = scanner.scan(buffer, consumed, buffer.length);
         if (frame.kind === 'incomplete') break;
         if (frame.kind === 'invalid') {
-          broken = { reason: frame.reason.includes('buffer_max_size') ? 'oversized' : 'protocol_error', detail: frame.reason };
+          broken = { reason: frame.tooLarge ? 'oversized' : 'protocol_error', detail: frame.reason };
           break;
         }
         try {

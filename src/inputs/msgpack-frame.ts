@@ -11,61 +11,69 @@ export const MAX_MSGPACK_DEPTH = 512;
 export type Frame =
   | { readonly kind: 'complete'; readonly end: number }
   | { readonly kind: 'incomplete' }
-  | { readonly kind: 'invalid'; readonly reason: string };
+  /** tooLarge: the frame is (or claims to be) over the limit; otherwise it is not msgpack. */
+  | { readonly kind: 'invalid'; readonly reason: string; readonly tooLarge: boolean };
 
 const INCOMPLETE: Frame = Object.freeze({ kind: 'incomplete' });
 
-/** Header size and what follows it, for one type byte; null = the byte is never valid (0xc1). */
-interface Head {
-  /** Bytes of the header (type byte included) before the payload or the first child. */
-  readonly header: number;
-  /** For str/bin/ext: payload bytes; for fixed-size values 0. Filled after reading the header. */
-  readonly payload: number;
-  /** Children that follow (array items, or 2 per map entry). */
-  readonly children: number;
+// Total size of the values whose size the type byte alone gives (fixints, nil, booleans,
+// numbers, fixext, fixstr); 0 for the others. A table: this runs once per value of a message.
+const FIXED_SIZE = new Uint8Array(256);
+for (let b = 0; b <= 0x7f; b++) FIXED_SIZE[b] = 1; // positive fixint
+for (let b = 0xe0; b <= 0xff; b++) FIXED_SIZE[b] = 1; // negative fixint
+for (let b = 0xa0; b <= 0xbf; b++) FIXED_SIZE[b] = 1 + (b & 0x1f); // fixstr
+for (const [b, size] of [[0xc0, 1], [0xc2, 1], [0xc3, 1], [0xca, 5], [0xcb, 9], [0xcc, 2], [0xcd, 3], [0xce, 5],
+  [0xcf, 9], [0xd0, 2], [0xd1, 3], [0xd2, 5], [0xd3, 9], [0xd4, 3], [0xd5, 4], [0xd6, 6], [0xd7, 10], [0xd8, 18]] as const) {
+  FIXED_SIZE[b] = size;
 }
 
-function readLength(buf: Uint8Array, at: number, bytes: 1 | 2 | 4): number {
+const HEAD_OK = 0, HEAD_SHORT = 1, HEAD_BAD = 2;
+// What head() read: bytes up to the first child (header and payload), and the children.
+let headSize = 0;
+let headChildren = 0;
+
+function readLength(buf: Uint8Array, at: number, bytes: number): number {
   if (bytes === 1) return buf[at]!;
   if (bytes === 2) return (buf[at]! << 8) | buf[at + 1]!;
   return buf[at]! * 0x1000000 + ((buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!);
 }
 
-/** Decodes the header at `pos`; null when it is not all there yet, 'bad' for 0xc1. */
-function head(buf: Uint8Array, pos: number, end: number): Head | null | 'bad' {
+/** Reads the header at `pos` into headSize/headChildren; HEAD_SHORT when it is not all there. */
+function head(buf: Uint8Array, pos: number, end: number): number {
   const b = buf[pos]!;
-  const fixed = (header: number): Head => ({ header, payload: 0, children: 0 });
-  const sized = (lengthBytes: 1 | 2 | 4, extra: number, mul: 'payload' | 'children', factor = 1): Head | null => {
-    if (pos + 1 + lengthBytes > end) return null;
-    const n = readLength(buf, pos + 1, lengthBytes) * factor;
-    const header = 1 + lengthBytes + extra;
-    return mul === 'payload' ? { header, payload: n, children: 0 } : { header, payload: 0, children: n };
-  };
-  if (b <= 0x7f || b >= 0xe0) return fixed(1); // positive / negative fixint
-  if (b <= 0x8f) return { header: 1, payload: 0, children: (b & 0x0f) * 2 }; // fixmap
-  if (b <= 0x9f) return { header: 1, payload: 0, children: b & 0x0f }; // fixarray
-  if (b <= 0xbf) return { header: 1, payload: b & 0x1f, children: 0 }; // fixstr
-  switch (b) {
-    case 0xc0: case 0xc2: case 0xc3: return fixed(1); // nil, false, true
-    case 0xc1: return 'bad';
-    case 0xc4: case 0xd9: return sized(1, 0, 'payload'); // bin8, str8
-    case 0xc5: case 0xda: return sized(2, 0, 'payload');
-    case 0xc6: case 0xdb: return sized(4, 0, 'payload');
-    case 0xc7: return sized(1, 1, 'payload'); // ext8: length, type
-    case 0xc8: return sized(2, 1, 'payload');
-    case 0xc9: return sized(4, 1, 'payload');
-    case 0xca: return fixed(5); case 0xcb: return fixed(9); // float32, float64
-    case 0xcc: case 0xd0: return fixed(2);
-    case 0xcd: case 0xd1: return fixed(3);
-    case 0xce: case 0xd2: return fixed(5);
-    case 0xcf: case 0xd3: return fixed(9);
-    case 0xd4: return fixed(3); case 0xd5: return fixed(4); case 0xd6: return fixed(6); // fixext 1, 2, 4
-    case 0xd7: return fixed(10); case 0xd8: return fixed(18); // fixext 8, 16
-    case 0xdc: return sized(2, 0, 'children');
-    case 0xdd: return sized(4, 0, 'children');
-    case 0xde: return sized(2, 0, 'children', 2);
-    default: return sized(4, 0, 'children', 2); // 0xdf map32
+  const fixed = FIXED_SIZE[b]!;
+  headChildren = 0;
+  if (fixed !== 0) {
+    headSize = fixed;
+    return HEAD_OK;
   }
+  if (b <= 0x9f) { // fixmap, fixarray
+    headSize = 1;
+    headChildren = b <= 0x8f ? (b & 0x0f) * 2 : b & 0x0f;
+    return HEAD_OK;
+  }
+  // The rest carry a 1, 2 or 4 byte length: payload bytes (str, bin, ext) or children.
+  let lengthBytes: number;
+  let extra = 0; // ext: the type byte after the length
+  let perChild = 0; // 0: a payload; 1: array items; 2: map entries
+  switch (b) {
+    case 0xc4: case 0xd9: lengthBytes = 1; break; // bin8, str8
+    case 0xc5: case 0xda: lengthBytes = 2; break;
+    case 0xc6: case 0xdb: lengthBytes = 4; break;
+    case 0xc7: lengthBytes = 1; extra = 1; break; // ext8
+    case 0xc8: lengthBytes = 2; extra = 1; break;
+    case 0xc9: lengthBytes = 4; extra = 1; break;
+    case 0xdc: lengthBytes = 2; perChild = 1; break; // array16
+    case 0xdd: lengthBytes = 4; perChild = 1; break;
+    case 0xde: lengthBytes = 2; perChild = 2; break; // map16
+    case 0xdf: lengthBytes = 4; perChild = 2; break;
+    default: return HEAD_BAD; // 0xc1, never used
+  }
+  if (pos + 1 + lengthBytes > end) return HEAD_SHORT;
+  const n = readLength(buf, pos + 1, lengthBytes);
+  headSize = 1 + lengthBytes + extra + (perChild === 0 ? n : 0);
+  headChildren = n * perChild;
+  return HEAD_OK;
 }
 
 /**
@@ -110,19 +118,22 @@ export class FrameScanner {
         this.resumeAt = pos - start;
         return INCOMPLETE;
       }
-      const h = head(buf, pos, end);
-      if (h === 'bad') return { kind: 'invalid', reason: 'byte 0xc1 is not msgpack' };
-      if (h === null) {
+      const status = head(buf, pos, end);
+      if (status === HEAD_BAD) return { kind: 'invalid', reason: 'byte 0xc1 is not msgpack', tooLarge: false };
+      if (status === HEAD_SHORT) {
         this.resumeAt = pos - start;
         return INCOMPLETE;
       }
-      const next = pos + h.header + h.payload;
+      const children = headChildren;
+      const next = pos + headSize;
       // Every child takes at least one byte: a count that cannot fit is refused from its header.
-      if (next > limit || next + h.children > limit) return tooLarge(this.maxBytes, next + h.children - start);
+      if (next > limit || next + children > limit) return tooLarge(this.maxBytes, next + children - start);
       pos = next;
-      if (h.children > 0) {
-        if (open.length >= this.maxDepth) return { kind: 'invalid', reason: `nested deeper than ${this.maxDepth} levels` };
-        open.push(h.children);
+      if (children > 0) {
+        if (open.length >= this.maxDepth) {
+          return { kind: 'invalid', reason: `nested deeper than ${this.maxDepth} levels`, tooLarge: false };
+        }
+        open.push(children);
         continue;
       }
       // A whole value ends at `pos` (once its payload is there): close every container it completes.
@@ -151,5 +162,5 @@ export function frameEnd(buf: Uint8Array, start: number, end: number, maxBytes: 
 
 function tooLarge(maxBytes: number, claimed?: number): Frame {
   const what = claimed === undefined ? 'a message' : `a message claiming ${claimed} bytes`;
-  return { kind: 'invalid', reason: `${what} is larger than buffer_max_size (${maxBytes} bytes)` };
+  return { kind: 'invalid', reason: `${what} is larger than buffer_max_size (${maxBytes} bytes)`, tooLarge: true };
 }
