@@ -207,3 +207,10 @@ test('storage.total_limit_size with drop_oldest: the oldest chunks go, counted a
   await waitFor(() => arrived().size + stats.dropped.storage_limit === 40, 10_000, 'delivered + dropped = sent');
   assert.ok(arrived().has(39), 'the newest record arrived');
 });
+
+test('an unusable storage.path stops the start with a clear error, before any worker thread', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'not a directory');
+  await assert.rejects(httpRelay(9, file), /storage\.path: cannot use .*a-file.* for chunk files: ENOTDIR/);
+});

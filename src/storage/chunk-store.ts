@@ -46,10 +46,16 @@ export class ChunkStore {
    * first `keepUp` payloads loaded. A bad file is moved aside and reported; it stops nothing.
    */
   openBacklog(keepUp: number): { chunks: BacklogChunk[]; highestId: number } {
-    mkdirSync(this.dir, { recursive: true });
+    let names: string[];
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      names = readdirSync(this.dir);
+    } catch (error) {
+      throw new Error(`storage.path: cannot use ${this.dir} for chunk files: ${(error as Error).message}`);
+    }
     const ids: number[] = [];
     let highestId = 0;
-    for (const name of readdirSync(this.dir)) {
+    for (const name of names) {
       const id = chunkIdOf(name);
       if (id !== null) ids.push(id);
       // Quarantined files keep their number: new chunk ids must not reuse it.

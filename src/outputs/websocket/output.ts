@@ -91,6 +91,8 @@ export class WebSocketOutput implements OutputPlugin {
   }
 
   start(): void {
+    // The backlog first: an unusable storage.path stops the start before any thread exists.
+    if (this.storage) this.replayBacklog(this.storage);
     const settings: WorkerSettings = {
       outputName: this.name,
       url: this.url,
@@ -128,7 +130,7 @@ export class WebSocketOutput implements OutputPlugin {
     });
     this.log.info(`${this.config.workers} worker(s) sending to ${this.url} as ${this.config.format}, ` +
       `delivery ${this.config.delivery}`);
-    if (this.storage) this.replayBacklog(this.storage);
+    this.dispatch();
   }
 
   /**
