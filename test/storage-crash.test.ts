@@ -2,7 +2,7 @@
 // `storage.type filesystem`, a Fluentd-style sender that waits for each `ack`, the WebSocket
 // server not reading (so acknowledged records are only inside the relay), kill -9, restart on the
 // same storage.path: every acknowledged record must arrive. (The http variant, the worker thread
-// killed and the full disk are in faults-crash.test.ts.)
+// killed and the full disk with http are in faults-crash.test.ts.) Then a full disk under forward.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
@@ -13,7 +13,9 @@ import { Packr, Unpackr } from 'msgpackr';
 import { SeqLedger } from './support/fault-ledger.js';
 import { RelayProcess } from './support/fault-relay.js';
 import { Tally } from './support/fault-report.js';
-import { sleep, waitFor } from './support/relay.js';
+import { sleep, startPipeline, waitFor } from './support/relay.js';
+import { mountSmallDisk } from './support/fault-crashes.js';
+import type { ForwardInput } from '../src/inputs/forward-input.js';
 import { TestServer } from './support/test-server.js';
 
 const BATCH = 20;
@@ -102,4 +104,47 @@ test('forward with acks, filesystem storage, kill -9 mid-stream: every acknowled
   assert.match(relay.stderr, /replaying \d+ chunk\(s\)/);
   await waitFor(() => readdirSync(join(storagePath, 'websocket.0')).every((name) => !name.endsWith('.chunk')),
     10_000, 'chunk files deleted once delivered');
+});
+
+test('forward with acks on a full disk: no ack for what could not be written, a clear error, then recovery', async (t) => {
+  const disk = mountSmallDisk(1024);
+  if (disk === null) {
+    t.skip('cannot mount a tmpfs here (needs root)');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'wsrelay-fwd-full-'));
+  const server = await TestServer.start();
+  await server.stop(); // down: chunks pile up on disk
+  const ledger = new SeqLedger(200_000);
+  const tally = new Tally(ledger, server);
+  const relay = await startPipeline(
+    [{ plugin: 'forward', props: { listen: '127.0.0.1', port: '0', 'storage.type': 'filesystem' } }],
+    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: '*',
+      retry_limit: 'no_limits' } }],
+    { 'storage.path': join(disk.path, 'storage'), 'scheduler.base': '0.2', 'scheduler.cap': '0.5', grace: '1', log_level: 'info' },
+  );
+  t.after(async () => {
+    tally.stop();
+    await relay.stop();
+    await server.stop();
+    disk.unmount();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const sender = new ForwardAckSender((relay.engine.inputs[0] as ForwardInput).port, ledger);
+  // 1 MiB fills in a few seconds at this rate; then acks stop.
+  await waitFor(() => /ENOSPC/.test(relay.logs.join('')), 20_000, 'the disk to fill');
+  await sleep(500);
+  const acknowledged = ledger.acknowledgedCount;
+  await sleep(1000);
+  assert.ok(ledger.acknowledgedCount - acknowledged <= BATCH, 'no acks while nothing can be written');
+  assert.match(relay.logs.join(''), /cannot write chunk files under .* \(disk full\): .*ENOSPC.*pausing inputs/);
+  sender.stop();
+  await server.listen(); // chunks are delivered and their files deleted: room again
+  await waitFor(() => /can be written again/.test(relay.logs.join('')), 20_000, 'the recovery')
+    .catch((error: Error) => { throw new Error(`${error.message}; log: ${relay.logs.slice(-15).join('')}`); });
+  await tally.settle(20_000);
+  const counts = ledger.counts();
+  t.diagnostic(`sent ${counts.sent}, acknowledged ${counts.acknowledged}, delivered ${counts.delivered}, lost ${counts.lost}`);
+  assert.equal(counts.lost, 0, `acknowledged but never delivered: ${ledger.missingSample().join(', ')}`);
+  assert.ok(counts.sent > counts.acknowledged, 'some records were refused while the disk was full');
 });
