@@ -211,12 +211,17 @@ export class WebSocketOutput implements OutputPlugin {
    * a record leaves within a millisecond instead of up to Flush seconds later.
    */
   private sealWhenIdle(): void {
-    if (this.sealScheduled || this.inflight >= this.config.workers || this.queue.length > 0) return;
+    if (this.sealScheduled || !this.idle) return;
     this.sealScheduled = true;
     setImmediate(() => {
       this.sealScheduled = false;
-      if (this.inflight < this.config.workers && this.queue.length === 0) this.builder.seal();
+      if (this.idle) this.builder.seal();
     });
+  }
+
+  /** A worker has nothing in flight and no sealed chunk waits (nor is being written to disk). */
+  private get idle(): boolean {
+    return this.inflight < this.config.workers && this.queue.length === 0 && this.writing === 0;
   }
 
   /** Seals the open chunk (the Flush timer, and shutdown). */
