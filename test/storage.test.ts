@@ -214,3 +214,51 @@ test('an unusable storage.path stops the start with a clear error, before any wo
   writeFileSync(file, 'not a directory');
   await assert.rejects(httpRelay(9, file), /storage\.path: cannot use .*a-file.* for chunk files: ENOTDIR/);
 });
+
+test('a record routed to two outputs is in a file of each; each file goes when its own output has flushed it', async (t) => {
+  const dir = tempDir(t);
+  const up = await TestServer.start();
+  const down = await TestServer.start();
+  await down.stop();
+  t.after(() => up.stop());
+  const output = (port: number, alias: string) => ({ plugin: 'websocket', props: {
+    host: '127.0.0.1', port: String(port), format: 'json_lines', match: '*', retry_limit: 'no_limits', alias } });
+  const relay = await startPipeline(
+    [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0', 'storage.type': 'filesystem' } }],
+    [output(up.port, 'live'), output(down.port, 'later')],
+    { 'storage.path': dir, 'scheduler.base': '0.2', 'scheduler.cap': '0.5', grace: '1' },
+  );
+  t.after(() => relay.stop());
+  const files = (name: string): string[] => readdirSync(join(dir, name)).filter((n) => n.endsWith('.chunk'));
+  const port = (relay.engine.inputs[0] as HttpInput).port;
+  const response = await fetch(`http://127.0.0.1:${port}/app`, { method: 'POST', body: '{"seq":0}' });
+  assert.equal(response.status, 204);
+  await waitFor(() => up.jsonRecords().length === 1, 5000, 'delivery by the live output');
+  await waitFor(() => files('live').length === 0, 5000, "the live output's file deleted");
+  assert.equal(files('later').length, 1, 'the other output still holds its copy');
+  await down.listen();
+  t.after(() => down.stop());
+  await waitFor(() => down.jsonRecords().length === 1, 10_000, 'delivery by the second output');
+  await waitFor(() => files('later').length === 0, 5000, "the second output's file deleted");
+});
+
+test('storage keys are checked at start like every other key', () => {
+  const at = { file: 'relay.conf', line: 3 };
+  const section = (kind: 'service' | 'input' | 'output', plugin: string, key: string, value: string) =>
+    ({ kind, plugin, at, properties: [{ key, value, at }] });
+  const cases: Array<[ReturnType<typeof section>, RegExp]> = [
+    [section('service', '', 'storage.sync', 'sometimes'), /'storage\.sync': expected one of normal\|full/],
+    [section('service', '', 'storage.max_chunks_up', '0'), /'storage\.max_chunks_up': expected an integer/],
+    [section('input', 'tcp', 'storage.type', 'disk'), /'storage\.type': expected one of memory\|filesystem/],
+    [section('output', 'websocket', 'storage.total_limit_policy', 'drop_newest'), /expected one of pause\|drop_oldest/],
+    [section('output', 'websocket', 'storage.total_limit_size', '-1'), /'storage\.total_limit_size'/],
+  ];
+  for (const [bad, message] of cases) {
+    assert.throws(() => resolvePipeline({
+      service: bad.kind === 'service' ? bad : { kind: 'service', plugin: '', at, properties: [] },
+      inputs: [bad.kind === 'input' ? bad : { kind: 'input', plugin: 'tcp', at, properties: [] }],
+      outputs: [bad.kind === 'output' ? bad : { kind: 'output', plugin: 'websocket', at, properties: [] }],
+    }), (error: unknown) => error instanceof ConfigError && /relay\.conf:3/.test(error.message) && message.test(error.message),
+    `${bad.properties[0]!.key} ${bad.properties[0]!.value}`);
+  }
+});
