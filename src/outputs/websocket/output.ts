@@ -432,6 +432,12 @@ export class WebSocketOutput implements OutputPlugin {
    */
   private onWorkerLost(queued: QueuedChunk, error: unknown): void {
     this.inflight--;
+    if (this.pool === null) {
+      // Shutdown destroyed the pool with this chunk in flight: its file (if any) stays for the
+      // next start; without one it is given up like the rest of the queue.
+      if (!queued.stored) this.drop(queued, 'shutdown');
+      return;
+    }
     this.failuresSeen++;
     const reason = `worker thread lost: ${error instanceof Error ? error.message : String(error)}`;
     queued.crashes = (queued.crashes ?? 0) + 1;
