@@ -47,12 +47,15 @@ export class ConnectionDeadlines {
     this.open.set(socket, { peer, partialSince: 0 });
     socket.once('close', () => this.open.delete(socket));
     if (this.limits.ioTimeoutMs > 0) {
-      socket.setTimeout(this.limits.ioTimeoutMs, () => {
+      // A lasting listener: setTimeout(ms, callback) would listen once, and the re-armed timer
+      // after a pause would then fire into the void.
+      socket.on('timeout', () => {
         // Paused by backpressure: the silence is ours. Re-arm and wait.
         if (this.stats.paused) socket.setTimeout(this.limits.ioTimeoutMs);
         else closeFor(socket, 'io_timeout', `closed ${peer}: nothing received for net.io_timeout ` +
           `(${this.limits.ioTimeoutMs / 1000} s)`, this.stats, this.log, this.input);
       });
+      socket.setTimeout(this.limits.ioTimeoutMs);
     }
     // One sweep per input rather than a timer per connection: the data path only stores a number.
     this.sweeper ??= setInterval(() => this.sweep(), Math.min(1000, Math.max(10, this.limits.recordTimeoutMs / 4)));
