@@ -10,6 +10,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { LineFramer } from '../src/inputs/line-framer.js';
 import { FrameScanner, frameEnd, MAX_MSGPACK_DEPTH } from '../src/inputs/msgpack-frame.js';
 import { nestsDeeperThan } from '../src/inputs/json-depth.js';
+import { ByteQueue } from '../src/inputs/byte-queue.js';
 import { parseBody, tagFromPath } from '../src/inputs/http-input.js';
 import { ScanVerdict, scanJsonObject } from '../src/chunk/json-scan.js';
 
@@ -179,6 +180,29 @@ test('FrameScanner: headers claiming more than the limit are refused from the he
   const frame = frameEnd(deep, 0, deep.length, deep.length + 1);
   assert.deepEqual(frame, { kind: 'invalid', reason: `nested deeper than ${MAX_MSGPACK_DEPTH} levels`, tooLarge: false });
   assert.equal(frameEnd(Buffer.from([0xc1]), 0, 1, 100).kind, 'invalid');
+});
+
+test('ByteQueue: appends and keeps hold exactly the bytes a plain concatenation holds', () => {
+  const op = fc.oneof(fc.uint8Array({ maxLength: 5000 }).map((b) => ({ append: Buffer.from(b) })), fc.nat().map((n) => ({ keepFrom: n })));
+  fc.assert(fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
+    const queue = new ByteQueue();
+    let model: Buffer = Buffer.alloc(0);
+    let view: Buffer = Buffer.alloc(0);
+    for (const o of ops) {
+      if ('append' in o) {
+        view = queue.append(o.append);
+        model = Buffer.concat([model, o.append]);
+        assert.ok(view.equals(model));
+      } else {
+        const from = o.keepFrom % (view.length + 1);
+        queue.keep(view, from);
+        model = model.subarray(from);
+        view = queue.append(Buffer.alloc(0));
+        assert.ok(view.equals(model));
+      }
+      assert.equal(queue.length, model.length);
+    }
+  }), { numRuns: RUNS });
 });
 
 // ---- http bodies ----------------------------------------------------------------------------

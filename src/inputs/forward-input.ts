@@ -19,6 +19,7 @@ import { SocketInput, SourceCache } from './listener.js';
 import { storedBeforeAck } from '../storage/acks.js';
 import { closeFor } from './connection-limits.js';
 import { FrameScanner } from './msgpack-frame.js';
+import { ByteQueue } from './byte-queue.js';
 import type { CloseReason } from '../engine/stats.js';
 
 registerEventTimeExtension();
@@ -77,7 +78,8 @@ export class ForwardInput extends SocketInput implements InputPlugin {
   }
 
   protected accept(socket: Socket, peer: string): void {
-    let pending: Buffer | null = null;
+    // The start of a message still arriving (msgpackr's values are used before it changes).
+    const pending = new ByteQueue();
     // With a shared key, nothing is accepted before a valid PING.
     const nonce = randomBytes(16);
     let authenticated = this.config.sharedKey === null;
@@ -90,8 +92,7 @@ export class ForwardInput extends SocketInput implements InputPlugin {
     // a header claiming gigabytes or nesting past MAX_MSGPACK_DEPTH closes the connection at once.
     const scanner = new FrameScanner(this.config.bufferMaxSizeBytes);
     socket.on('data', (data: Buffer) => {
-      const buffer: Buffer = pending ? Buffer.concat([pending, data]) : data;
-      pending = null;
+      const buffer: Buffer = pending.length > 0 ? pending.append(data) : data;
       this.stats.bytes += data.length;
       // Messages are decoded first and handled after: handling one may decode again
       // (PackedForward entries), and a broken frame must not lose the good ones before it.
@@ -123,9 +124,9 @@ export class ForwardInput extends SocketInput implements InputPlugin {
         return fail('protocol_error', error instanceof ProtocolError ? error.message : `bad message (${(error as Error).message})`);
       }
       if (broken !== null) return fail(broken.reason, broken.detail);
-      // A copy: a view would keep the whole read alive for the sake of its tail.
-      if (consumed < buffer.length) pending = Buffer.from(buffer.subarray(consumed));
-      this.deadlines.progress(socket, pending !== null, messages.length > 0);
+      // Copied out of a read: a view would keep the whole read alive for the sake of its tail.
+      pending.keep(buffer, consumed);
+      this.deadlines.progress(socket, pending.length > 0, messages.length > 0);
     });
     socket.on('error', (error) => this.log.debug(`connection from ${peer}: ${error.message}`));
   }

@@ -1,0 +1,50 @@
+// The bytes of a message that has not finished arriving, in one growable buffer. Appending a
+// read costs the read's size (capacity doubles), where `Buffer.concat([pending, read])` copied
+// everything pending again on every read: a 6 MB forward message sent in small segments cost
+// O(n²) copying — about 180 GB for 100-byte segments, a CPU denial of service within
+// buffer_max_size.
+
+export class ByteQueue {
+  private store = Buffer.alloc(0);
+  private used = 0;
+
+  get length(): number {
+    return this.used;
+  }
+
+  /** Appends `data`; returns a view of every byte held (valid until the next call). */
+  append(data: Buffer): Buffer {
+    const needed = this.used + data.length;
+    if (needed > this.store.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, this.store.length * 2, 4096));
+      this.store.copy(grown, 0, 0, this.used);
+      this.store = grown;
+    }
+    data.copy(this.store, this.used);
+    this.used = needed;
+    return this.store.subarray(0, this.used);
+  }
+
+  /** Keeps bytes[from, end) of `bytes` (a view from append(), or a read) as all that is held. */
+  keep(bytes: Buffer, from: number): void {
+    const rest = bytes.length - from;
+    if (rest <= 0) {
+      this.clear();
+      return;
+    }
+    if (bytes.buffer === this.store.buffer && bytes.byteOffset === this.store.byteOffset) {
+      this.store.copyWithin(0, from, bytes.length);
+      this.used = rest;
+      // Give back a large store once what it held is mostly gone.
+      if (this.store.length > 65_536 && rest * 4 < this.store.length) this.store = Buffer.from(this.store.subarray(0, rest));
+      return;
+    }
+    this.clear();
+    this.append(bytes.subarray(from));
+  }
+
+  clear(): void {
+    this.used = 0;
+    if (this.store.length > 65_536) this.store = Buffer.alloc(0);
+  }
+}
