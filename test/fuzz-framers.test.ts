@@ -167,7 +167,7 @@ test('FrameScanner: headers claiming more than the limit are refused from the he
     [0xdd, 0xff, 0xff, 0xff, 0xff], // array32 of 4 billion items
     [0xdf, 0x7f, 0xff, 0xff, 0xff], // map32
     [0x93, 0xa3, 0x61, 0x62, 0x63, 0xdd, 0x10, 0x00, 0x00, 0x00], // ['abc', array of 268M]
-    [0xc9, 0x10, 0x00, 0x00, 0x00, 0x01], // ext32
+    [0xc9, 0x10, 0x00, 0x00, 0x00, 0x00], // ext32 (EventTime type)
   ];
   for (const header of huge) {
     const frame = frameEnd(Buffer.from(header), 0, header.length, 6 * 1024 * 1024);
@@ -180,6 +180,15 @@ test('FrameScanner: headers claiming more than the limit are refused from the he
   const frame = frameEnd(deep, 0, deep.length, deep.length + 1);
   assert.deepEqual(frame, { kind: 'invalid', reason: `nested deeper than ${MAX_MSGPACK_DEPTH} levels`, tooLarge: false });
   assert.equal(frameEnd(Buffer.from([0xc1]), 0, 1, 100).kind, 'invalid');
+  // Extensions msgpackr would turn into a BigInt, an Error, a Set, a RegExp: refused.
+  for (const ext of [[0xd4, 0x42, 0x01], [0xd6, 0x65, 0, 0, 0, 0], [0xc7, 0x01, 0x73, 0x90], [0xc8, 0x00, 0x01, 0x78, 0x90]]) {
+    const refused = frameEnd(Buffer.from(ext), 0, ext.length, 100);
+    assert.equal(refused.kind, 'invalid', Buffer.from(ext).toString('hex'));
+    assert.match((refused as { reason: string }).reason, /extension type/);
+  }
+  // EventTime (0) and timestamp (-1) pass.
+  assert.equal(frameEnd(Buffer.from([0xd7, 0x00, 0, 0, 0, 1, 0, 0, 0, 0]), 0, 10, 100).kind, 'complete');
+  assert.equal(frameEnd(Buffer.from([0xd6, 0xff, 0, 0, 0, 1]), 0, 6, 100).kind, 'complete');
 });
 
 test('ByteQueue: appends and keeps hold exactly the bytes a plain concatenation holds', () => {
@@ -305,6 +314,15 @@ test('http parseBody: 64-bit integers and extension types give writable records 
     const [record] = parseBody(body, 'application/msgpack');
     JSON.stringify(record);
   }), { numRuns: RUNS });
+  // Every extension type, exhaustively (type 0x42 is a BigInt in msgpackr: found by this test).
+  for (let type = 0; type < 256; type++) {
+    for (const data of [[0, 0, 0, 0], [0x91, 0xc0, 0, 0], [0x81, 0xa1, 0x61, 0x01]]) {
+      const body = Buffer.from([0x81, 0xa1, 0x61, 0xd6, type, ...data]);
+      const error = bodyError(body, 'application/msgpack');
+      if (error) assert.equal(error.constructor.name, 'BadBody', `type ${type}: ${error.message}`);
+      else JSON.stringify(parseBody(body, 'application/msgpack'));
+    }
+  }
 });
 
 test('http tagFromPath: any URL gives a tag of tag characters, never an exception', () => {

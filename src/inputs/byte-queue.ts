@@ -16,13 +16,27 @@ export class ByteQueue {
   append(data: Buffer): Buffer {
     const needed = this.used + data.length;
     if (needed > this.store.length) {
-      const grown = Buffer.allocUnsafe(Math.max(needed, this.store.length * 2, 4096));
+      const grown = Buffer.allocUnsafeSlow(Math.max(needed, this.store.length * 2, 4096));
       this.store.copy(grown, 0, 0, this.used);
       this.store = grown;
     }
     data.copy(this.store, this.used);
     this.used = needed;
     return this.store.subarray(0, this.used);
+  }
+
+  /** `held` then `data` as one view: appended in place when `held` is the view last returned. */
+  extend(held: Buffer, data: Buffer): Buffer {
+    if (!this.holds(held)) {
+      this.used = 0;
+      this.append(held);
+    }
+    return this.append(data);
+  }
+
+  /** `view` is the whole of what append() last returned. */
+  private holds(view: Buffer): boolean {
+    return view.buffer === this.store.buffer && view.byteOffset === this.store.byteOffset && view.length === this.used;
   }
 
   /** Keeps bytes[from, end) of `bytes` (a view from append(), or a read) as all that is held. */
@@ -32,11 +46,15 @@ export class ByteQueue {
       this.clear();
       return;
     }
-    if (bytes.buffer === this.store.buffer && bytes.byteOffset === this.store.byteOffset) {
+    if (this.holds(bytes)) {
       this.store.copyWithin(0, from, bytes.length);
       this.used = rest;
       // Give back a large store once what it held is mostly gone.
-      if (this.store.length > 65_536 && rest * 4 < this.store.length) this.store = Buffer.from(this.store.subarray(0, rest));
+      if (this.store.length > 65_536 && rest * 4 < this.store.length) {
+        const smaller = Buffer.allocUnsafeSlow(Math.max(rest, 4096));
+        this.store.copy(smaller, 0, 0, rest);
+        this.store = smaller;
+      }
       return;
     }
     this.clear();

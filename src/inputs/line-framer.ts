@@ -2,6 +2,7 @@
 // lines are reported as runs (start/end offsets into the read itself) so the caller can append
 // a read with one copy. Only a line that straddles two reads is copied, and only up to the
 // record size limit: a longer line is dropped, counted and skipped to its end, never buffered.
+import { ByteQueue } from './byte-queue.js';
 
 export interface LineFramerEvents {
   /** data[start, end) holds whole lines (separators included); `records` of them non-empty. */
@@ -34,6 +35,8 @@ export class LineFramer {
    * separator, was dropped).
    */
   private readonly slack: number;
+  /** Holds a line that spans more than two reads. */
+  private readonly straddle = new ByteQueue();
   /** Separators seen so far: the caller's record timeout restarts when a line ends. */
   linesEnded = 0;
 
@@ -163,7 +166,8 @@ export class LineFramer {
           this.events.onOversized(pending.length + data.length);
           this.startDiscarding(data.length >= this.slack ? data : Buffer.concat([pending, data]));
         } else {
-          this.pending = Buffer.concat([pending, data]);
+          // In place: concatenating per read was O(n²) for a long line in small reads.
+          this.pending = this.straddle.extend(pending, data);
         }
         return -1;
       }

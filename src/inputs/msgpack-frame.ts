@@ -27,7 +27,27 @@ for (const [b, size] of [[0xc0, 1], [0xc2, 1], [0xc3, 1], [0xca, 5], [0xcb, 9], 
   FIXED_SIZE[b] = size;
 }
 
-const HEAD_OK = 0, HEAD_SHORT = 1, HEAD_BAD = 2;
+const HEAD_OK = 0, HEAD_SHORT = 1, HEAD_BAD = 2, HEAD_EXT = 3;
+
+/**
+ * Extension types let through: 0 is the forward protocol's EventTime, -1 (0xff) msgpack's
+ * timestamp. msgpackr decodes others of its own into objects a record must not hold: 0x42 a
+ * BigInt (JSON.stringify throws: it crashed the relay from an http body), 0x65 an Error, 0x73 a
+ * Set, 0x78 a RegExp built from the sender's text, 0x69/0x70 shared references.
+ */
+const ACCEPTED_EXT = new Uint8Array(256);
+ACCEPTED_EXT[0x00] = 1;
+ACCEPTED_EXT[0xff] = 1;
+/** The type of the last extension head() refused. */
+let refusedExt = 0;
+
+/** Checks the type byte of an extension at `at`; HEAD_SHORT when it has not arrived. */
+function extType(buf: Uint8Array, at: number, end: number): number {
+  if (at >= end) return HEAD_SHORT;
+  if (ACCEPTED_EXT[buf[at]!] === 1) return HEAD_OK;
+  refusedExt = buf[at]!;
+  return HEAD_EXT;
+}
 // What head() read: bytes up to the first child (header and payload), and the children.
 let headSize = 0;
 let headChildren = 0;
@@ -45,7 +65,7 @@ function head(buf: Uint8Array, pos: number, end: number): number {
   headChildren = 0;
   if (fixed !== 0) {
     headSize = fixed;
-    return HEAD_OK;
+    return b >= 0xd4 && b <= 0xd8 ? extType(buf, pos + 1, end) : HEAD_OK; // fixext 1..16
   }
   if (b <= 0x9f) { // fixmap, fixarray
     headSize = 1;
@@ -70,6 +90,10 @@ function head(buf: Uint8Array, pos: number, end: number): number {
     default: return HEAD_BAD; // 0xc1, never used
   }
   if (pos + 1 + lengthBytes > end) return HEAD_SHORT;
+  if (extra === 1) {
+    const status = extType(buf, pos + 1 + lengthBytes, end);
+    if (status !== HEAD_OK) return status;
+  }
   const n = readLength(buf, pos + 1, lengthBytes);
   headSize = 1 + lengthBytes + extra + (perChild === 0 ? n : 0);
   headChildren = n * perChild;
@@ -120,6 +144,10 @@ export class FrameScanner {
       }
       const status = head(buf, pos, end);
       if (status === HEAD_BAD) return { kind: 'invalid', reason: 'byte 0xc1 is not msgpack', tooLarge: false };
+      if (status === HEAD_EXT) {
+        const type = refusedExt > 127 ? refusedExt - 256 : refusedExt;
+        return { kind: 'invalid', reason: `msgpack extension type ${type} is not accepted`, tooLarge: false };
+      }
       if (status === HEAD_SHORT) {
         this.resumeAt = pos - start;
         return INCOMPLETE;
