@@ -20,14 +20,26 @@ export interface SealedChunk {
   readonly sealedAt: number;
 }
 
-/** Keeps a few arenas for reuse; more than that are left to the garbage collector. */
+/** After this long without a take(), the pool gives back all but IDLE_KEEP of its arenas. */
+const IDLE_TRIM_MS = 5_000;
+const IDLE_KEEP = 2;
+
+/**
+ * Keeps a few arenas for reuse; more than that are left to the garbage collector. Under load
+ * the pool holds an arena per chunk in flight (a fresh 2 MiB arena costs ~500 page faults);
+ * once the output has been idle for a few seconds it shrinks, so the memory of a burst is
+ * given back instead of being held until the next one.
+ */
 export class ArenaPool {
   private readonly free: ArrayBufferLike[] = [];
+  private takenSinceCheck = false;
+  private trimTimer: NodeJS.Timeout | null = null;
 
   /** shared: SharedArrayBuffers, read by worker threads without being moved (websocket output). */
   constructor(readonly arenaBytes: number, private readonly keep: number, private readonly shared = false) {}
 
   take(minBytes: number): ArrayBufferLike {
+    this.takenSinceCheck = true;
     if (minBytes <= this.arenaBytes) {
       const reused = this.free.pop();
       if (reused) return reused;
@@ -41,7 +53,25 @@ export class ArenaPool {
   }
 
   give(arena: ArrayBufferLike): void {
-    if (arena.byteLength === this.arenaBytes && this.free.length < this.keep) this.free.push(arena);
+    if (arena.byteLength !== this.arenaBytes || this.free.length >= this.keep) return;
+    this.free.push(arena);
+    if (this.free.length > IDLE_KEEP && this.trimTimer === null) this.watchIdle();
+  }
+
+  /** Arenas held for reuse now. */
+  get held(): number {
+    return this.free.length;
+  }
+
+  private watchIdle(): void {
+    this.takenSinceCheck = false;
+    this.trimTimer = setInterval(() => {
+      if (this.takenSinceCheck) { this.takenSinceCheck = false; return; }
+      this.free.length = Math.min(this.free.length, IDLE_KEEP);
+      clearInterval(this.trimTimer!);
+      this.trimTimer = null;
+    }, IDLE_TRIM_MS);
+    this.trimTimer.unref(); // never what keeps the process alive
   }
 }
 
