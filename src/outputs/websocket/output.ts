@@ -21,6 +21,7 @@ import { clientTlsData } from '../../tls/options.js';
 import { OutputStorage } from '../../storage/output-storage.js';
 
 const workerFile = new URL('../../../workers/websocket-worker.js', import.meta.url).href;
+const YOUNG_GENERATION_MB = 4;
 
 interface QueuedChunk {
   readonly chunk: SealedChunk;
@@ -123,6 +124,10 @@ export class WebSocketOutput implements OutputPlugin {
       idleTimeout: Infinity,
       concurrentTasksPerWorker: this.config.inflightPerWorker,
       atomics: 'disabled',
+      // A worker's JS heap stays small (records never become objects on the byte paths), so a
+      // small young generation costs little; V8 lets it grow to 16 MB per thread. Peak RSS with
+      // 4 workers and a 2,000,000-record burst: 276 → 232 MB.
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
       workerData: settings,
     });
     this.pool.on('error', (error: unknown) => {
