@@ -84,6 +84,7 @@ test('the documented command line resolves to the full expected config', () => {
         memBufLimitBytes: null,
         tls: null,
         storageType: 'memory',
+        limits: { maxConnections: 1024, ioTimeoutMs: 0, recordTimeoutMs: 30_000 },
       },
     ],
     outputs: [{ ...DEFAULT_WS, name: 'websocket.0', match: '*', port: 9000, format: 'json_lines' }],
@@ -118,6 +119,7 @@ test('defaults everywhere, and the implicit * match for one input and one output
     memBufLimitBytes: null,
     tls: null,
     storageType: 'memory',
+    limits: { maxConnections: 1024, ioTimeoutMs: 0, recordTimeoutMs: 30_000 },
   });
 });
 
@@ -145,7 +147,8 @@ test('an unknown key fails naming it, a close match and the known keys', () => {
     ['-i', 'tcp', '-p', 'prot=1', '-o', 'websocket'],
     'WSR_CONFIG_UNKNOWN_KEY',
     "command line, argument 4: [INPUT tcp.0] unknown property 'prot', did you mean 'port'? " +
-      '(known: listen, port, format, separator, buffer_size, chunk_size, tag, mem_buf_limit, alias, storage.type, tls, tls.verify, ' +
+      '(known: listen, port, format, separator, buffer_size, chunk_size, tag, mem_buf_limit, alias, storage.type, ' +
+      'net.max_connections, net.io_timeout, net.record_timeout, tls, tls.verify, ' +
         'tls.verify_client_cert, tls.ca_file, tls.crt_file, tls.key_file, tls.key_passwd, tls.min_version, tls.max_version, ' +
         'tls.ciphers, tls.debug)',
     'prot',
