@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { request } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { pack, Unpackr } from 'msgpackr';
 import fc from 'fast-check';
 import { TestServer } from './support/test-server.js';
@@ -301,4 +302,20 @@ test('forward: valid messages cut into any reads arrive whole; none lost, none i
   } finally {
     await relay.stop();
   }
+});
+
+test('forward: a gzip bomb (CompressedPackedForward) is refused once it decompresses past 4 × buffer_max_size', async () => {
+  await withRelay([{ plugin: 'forward', props: { ...local, buffer_max_size: '256K' } }], async (relay, server) => {
+    const bomb = gzipSync(Buffer.alloc(64 << 20)); // 64 MB of zeros: each would be an entry
+    const peer = await open(relay.port);
+    peer.socket.write(pack(['bomb', bomb, { compressed: 'gzip', chunk: 'b' }]));
+    const answer = await peer.closed;
+    assert.equal(answer.length, 0, 'no ack');
+    assert.equal(closedBy(relay, 'forward.0', 'protocol_error'), 1);
+    // Within the bound, compressed messages are fine.
+    const entries = Buffer.concat(Array.from({ length: 100 }, (_, n) => pack([1_700_000_000, { n }])));
+    const good = await open(relay.port);
+    good.socket.end(pack(['ok', gzipSync(entries), { compressed: 'gzip' }]));
+    await waitFor(() => server.jsonRecords().length === 100, 5000, 'the compressed records');
+  });
 });

@@ -30,6 +30,9 @@ const packr = new Packr({ useRecords: false, variableMapSize: true });
 
 class ProtocolError extends Error {}
 
+/** A CompressedPackedForward payload may decompress to this many times buffer_max_size. */
+const GZIP_RATIO = 4;
+
 interface Decoded {
   readonly tag: string;
   readonly entries: TimedRecord[];
@@ -199,9 +202,10 @@ export class ForwardInput extends SocketInput implements InputPlugin {
       option = message[2];
       let packed = typeof second === 'string' ? Buffer.from(second, 'binary') : Buffer.from(second);
       if (isRecord(option) && option['compressed'] === 'gzip') {
-        packed = gunzipSync(packed, { maxOutputLength: this.config.bufferMaxSizeBytes * 16 });
+        // Bounded: 100 MB of zeros gzip to 100 KB, and each zero would be an entry to count.
+        packed = gunzipSync(packed, { maxOutputLength: this.config.bufferMaxSizeBytes * GZIP_RATIO });
       }
-      for (const entry of unpackEntries(packed, this.config.bufferMaxSizeBytes * 16)) {
+      for (const entry of unpackEntries(packed, this.config.bufferMaxSizeBytes * GZIP_RATIO)) {
         if (Array.isArray(entry)) add(entry[0], entry[1]);
         else invalid++;
       }
