@@ -37,10 +37,6 @@ export class ChunkStore {
     return this.sizes.size;
   }
 
-  has(id: number): boolean {
-    return this.sizes.has(id);
-  }
-
   /**
    * Creates the directory and returns the chunks left by an earlier run, oldest first, with the
    * first `keepUp` payloads loaded. A bad file is moved aside and reported; it stops nothing.
