@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Piscina } from 'piscina';
+import type { WorkerPool } from '../../src/outputs/websocket/worker-pool.js';
 import type { WebSocketOutput } from '../../src/outputs/websocket/output.js';
 import { SeqLedger } from './fault-ledger.js';
 import { RelayProcess } from './fault-relay.js';
@@ -46,7 +46,7 @@ export async function workerKilled(options: { records?: number } = {}): Promise<
     await waitFor(() => input.records >= records && output.bufferState().chunksInFlight > 0, 10_000,
       'every record read, chunks in flight');
     // The pool is private to the output: the test reaches in, as a crash would.
-    const pool = (output as unknown as { pool: Piscina }).pool;
+    const pool = (output as unknown as { pool: WorkerPool }).pool;
     const victim = pool.threads[0]!;
     const victimId = victim.threadId;
     const inFlight = output.bufferState().chunksInFlight;

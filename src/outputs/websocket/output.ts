@@ -1,13 +1,10 @@
 // The main-thread half of the websocket output: owns the chunk buffer, hands sealed chunks to
-// a Piscina pool whose workers each hold one WebSocket connection, and decides what happens
-// after every attempt: count it flushed, retry it with backoff, or drop it past Retry_Limit.
+// the worker threads (worker-pool.ts), each holding one WebSocket connection, and decides what
+// happens after every attempt: count it flushed, retry it with backoff, or drop it past Retry_Limit.
 // A chunk counts as flushed only when its worker reports it confirmed (see workers/connection.ts).
 // Arenas are shared with the workers, so a chunk outlives a worker thread that dies sending it.
 // With filesystem storage (src/storage) a chunk is written to disk before it is queued and its
 // file deleted when it is flushed or given up.
-import { BroadcastChannel } from 'node:worker_threads';
-import { hostname } from 'node:os';
-import { Piscina } from 'piscina';
 import { ArenaPool, ChunkBuilder, type SealedChunk } from '../../chunk/chunk-builder.js';
 import type { ChunkSource, SegmentKind } from '../../chunk/layout.js';
 import type { ServiceConfig, WebSocketOutputConfig } from '../../config/types.js';
@@ -15,13 +12,10 @@ import type { EventTime } from '../../encode/types.js';
 import type { Logger } from '../../log.js';
 import { newOutputStats, type DropReason, type OutputBufferState, type OutputStats } from '../../engine/stats.js';
 import type { OutputHooks, OutputPlugin, Undelivered } from '../../engine/plugins.js';
-import type { FlushResult, FlushTask, WorkerEvent, WorkerSettings } from './protocol.js';
+import type { FlushResult, FlushTask } from './protocol.js';
 import { retryDelaySeconds } from './retry.js';
-import { clientTlsData } from '../../tls/options.js';
+import { urlOf, WorkerPool } from './worker-pool.js';
 import { OutputStorage } from '../../storage/output-storage.js';
-
-const workerFile = new URL('../../../workers/websocket-worker.js', import.meta.url).href;
-const YOUNG_GENERATION_MB = 4;
 
 interface QueuedChunk {
   readonly chunk: SealedChunk;
@@ -42,14 +36,6 @@ interface QueuedChunk {
 /** A chunk that kills (or throws in) this many attempts is poison: it is dropped, not retried. */
 const CRASHES_BEFORE_DROP = 2;
 
-let channelSequence = 0;
-
-function urlOf(config: WebSocketOutputConfig): string {
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const uri = config.uri.startsWith('/') ? config.uri : `/${config.uri}`;
-  return `${config.tls === null ? 'ws' : 'wss'}://${host}:${config.port}${uri}`;
-}
-
 export class WebSocketOutput implements OutputPlugin {
   readonly name: string;
   readonly url: string;
@@ -59,15 +45,12 @@ export class WebSocketOutput implements OutputPlugin {
   private readonly builder: ChunkBuilder;
   private readonly queue: QueuedChunk[] = [];
   private readonly maxInflight: number;
-  private readonly channel: BroadcastChannel;
-  private readonly stoppedWorkers = new Set<number>();
-  private pool: Piscina<FlushTask, FlushResult> | null = null;
+  private pool: WorkerPool | null = null;
   private inflight = 0;
   private queuedBytes = 0;
   private full = false;
   private dispatchTimer: NodeJS.Timeout | null = null;
   private idleWaiters: Array<() => void> = [];
-  private onAllStopped: (() => void) | null = null;
   private lastHandshakeAt = 0;
   private sealScheduled = false;
   /** Failed results processed so far (ordered mode: see FlushTask.failuresSeen). */
@@ -87,51 +70,14 @@ export class WebSocketOutput implements OutputPlugin {
     this.storage = storageDir === null ? null
       : new OutputStorage(storageDir, config, service.storageSync, this.log, () => this.updatePressure());
     this.builder = new ChunkBuilder(config.chunkLimitBytes, this.arenas, (chunk) => this.enqueue(chunk));
-    this.channel = new BroadcastChannel(`wsrelay:${process.pid}:${config.name}:${channelSequence++}`);
-    this.channel.onmessage = (event) => this.onWorkerEvent((event as { data: WorkerEvent }).data);
   }
 
   start(): void {
     // The backlog first: an unusable storage.path stops the start before any thread exists.
     if (this.storage) this.replayBacklog(this.storage);
-    const settings: WorkerSettings = {
-      outputName: this.name,
-      url: this.url,
-      headers: this.handshakeHeaders(),
-      encoder: {
-        format: this.config.format, dateKey: this.config.dateKey, dateFormat: this.config.dateFormat,
-        gelf: this.config.gelf, hostname: hostname(),
-      },
-      delivery: this.config.delivery,
-      connectTimeoutMs: this.config.connectTimeoutSeconds * 1000,
-      pingIntervalMs: this.config.pingIntervalSeconds * 1000,
-      pingTimeoutMs: this.config.pingTimeoutSeconds * 1000,
-      idleCloseMs: this.config.keepalive ? this.config.keepaliveIdleTimeoutSeconds * 1000 : -1,
-      compress: this.config.compress,
-      tls: this.config.tls === null ? null : clientTlsData(this.config.tls),
-      logLevel: this.log.level,
-      logFile: this.service.logFile,
-      channel: this.channel.name,
-      ordered: this.config.workers === 1,
-      workerCounter: new SharedArrayBuffer(4),
-    };
-    // Workers own sockets, so they must never sit in Atomics.wait, and must never be reaped.
-    this.pool = new Piscina<FlushTask, FlushResult>({
-      filename: workerFile,
-      name: 'default',
-      minThreads: this.config.workers,
-      maxThreads: this.config.workers,
-      idleTimeout: Infinity,
-      concurrentTasksPerWorker: this.config.inflightPerWorker,
-      atomics: 'disabled',
-      // A worker's JS heap stays small (records never become objects on the byte paths), so a
-      // small young generation costs little; V8 lets it grow to 16 MB per thread. Peak RSS with
-      // 4 workers and a 2,000,000-record burst: 276 → 232 MB.
-      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
-      workerData: settings,
-    });
-    this.pool.on('error', (error: unknown) => {
-      this.log.error(`worker thread failed: ${error instanceof Error ? error.message : String(error)}`);
+    this.pool = new WorkerPool(this.config, this.service, this.url, this.log, {
+      onHandshake: (ok) => this.onHandshake(ok),
+      onClosed: () => this.onConnectionClosed(),
     });
     this.log.info(`${this.config.workers} worker(s) sending to ${this.url} as ${this.config.format}, ` +
       `delivery ${this.config.delivery}`);
@@ -162,13 +108,6 @@ export class WebSocketOutput implements OutputPlugin {
    */
   whenStored(): Promise<void> | null {
     return this.storage?.whenStored(() => this.builder.seal()) ?? null;
-  }
-
-  /** Header lines, plus Authorization from http_user/http_passwd or bearer_token. */
-  private handshakeHeaders(): Record<string, string> {
-    const headers = Object.fromEntries(this.config.headers);
-    if (this.config.authorization !== null) headers.Authorization = this.config.authorization.value;
-    return headers;
   }
 
   get match(): string | null {
@@ -268,17 +207,7 @@ export class WebSocketOutput implements OutputPlugin {
     this.queue.length = 0;
     const pool = this.pool;
     this.pool = null;
-    if (pool) {
-      const allStopped = new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 3000);
-        this.onAllStopped = () => { clearTimeout(timer); resolve(); };
-        if (this.stoppedWorkers.size >= this.config.workers) this.onAllStopped();
-      });
-      this.channel.postMessage({ type: 'shutdown' });
-      await allStopped;
-      await pool.destroy();
-    }
-    this.channel.close();
+    await pool?.stop();
   }
 
   private enqueue(chunk: SealedChunk): void {
@@ -501,31 +430,22 @@ export class WebSocketOutput implements OutputPlugin {
     this.hooks.onPressure(full);
   }
 
-  private onWorkerEvent(event: WorkerEvent): void {
-    switch (event.type) {
-      case 'handshake':
-        if (event.ok) {
-          this.stats.handshakesOk++;
-          this.stats.connectionsOpen++;
-          this.stats.noConnectionSince = null;
-          this.lastHandshakeAt = performance.now();
-          this.retryNow();
-        } else {
-          this.stats.handshakesFailed++;
-        }
-        break;
-      case 'closed':
-        this.stats.connectionsClosed++;
-        this.stats.connectionsOpen = Math.max(0, this.stats.connectionsOpen - 1);
-        if (this.stats.connectionsOpen === 0) this.stats.noConnectionSince = performance.now();
-        break;
-      case 'stopped':
-        this.stoppedWorkers.add(event.worker);
-        if (this.stoppedWorkers.size >= this.config.workers) this.onAllStopped?.();
-        break;
-      case 'started':
-        break;
+  private onHandshake(ok: boolean): void {
+    if (!ok) {
+      this.stats.handshakesFailed++;
+      return;
     }
+    this.stats.handshakesOk++;
+    this.stats.connectionsOpen++;
+    this.stats.noConnectionSince = null;
+    this.lastHandshakeAt = performance.now();
+    this.retryNow();
+  }
+
+  private onConnectionClosed(): void {
+    this.stats.connectionsClosed++;
+    this.stats.connectionsOpen = Math.max(0, this.stats.connectionsOpen - 1);
+    if (this.stats.connectionsOpen === 0) this.stats.noConnectionSince = performance.now();
   }
 
   /** A connection has just opened: chunks waiting out a backoff can go now. */
