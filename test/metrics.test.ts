@@ -132,6 +132,43 @@ test('a server restart shows a failed flush, a retry and a second handshake', as
   });
 });
 
+test('per worker: records add up to N, each connection is a gauge, a killed thread reads 0', async () => {
+  await withRelay({ workers: '2', retry_limit: 'no_limits' }, 30, async ({ server, relay, metrics }) => {
+    const stats = relay.engine.stats().outputs['websocket.0']!;
+    await waitFor(() => stats.connectionsOpen === 2, 10_000, 'both connections');
+    const total = 3000;
+    await sendLines(relay.port, lines(0, total), 4);
+    await waitFor(() => stats.records === total, 10_000, 'delivery');
+    let m = await scrape(metrics.port);
+    const workers = ['0', '1'];
+    const perWorker = (name: string, worker: string, extra: Record<string, string> = {}): number =>
+      sampleValue(m, name, { ...out, worker, ...extra });
+    assert.equal(workers.reduce((n, w) => n + perWorker('wsrelay_output_worker_records_total', w), 0), total);
+    assert.equal(workers.reduce((n, w) => n + perWorker('wsrelay_output_worker_flushes_total', w, { result: 'success' }), 0),
+      sampleValue(m, 'wsrelay_output_flushes_total', { ...out, result: 'success' }));
+    for (const w of workers) {
+      assert.equal(perWorker('wsrelay_output_worker_connected', w), 1, `worker ${w} connected`);
+      assert.equal(perWorker('wsrelay_output_worker_handshakes_total', w, { result: 'success' }), 1);
+    }
+    assert.equal(m.get('wsrelay_output_worker_connected')!.type, 'gauge');
+
+    // A thread that dies never reports its close: the pool does it for it, and its replacement
+    // numbers itself #2.
+    const pool = (relay.engine.outputs[0] as unknown as { pool: { threads: ReadonlyArray<{ terminate(): Promise<number> }> } }).pool;
+    await pool.threads[0]!.terminate();
+    await waitFor(() => stats.workers['2']?.connected === true, 10_000, 'the replacement thread\'s connection');
+    m = await scrape(metrics.port);
+    assert.deepEqual(workers.map((w) => perWorker('wsrelay_output_worker_connected', w)).sort(), [0, 1]);
+    assert.equal(perWorker('wsrelay_output_worker_connected', '2'), 1);
+    assert.equal(sampleValue(m, 'wsrelay_output_connections', out), 2);
+
+    await server.stop();
+    await waitFor(() => stats.connectionsOpen === 0, 5000, 'the relay to see the outage');
+    m = await scrape(metrics.port);
+    for (const w of ['0', '1', '2']) assert.equal(perWorker('wsrelay_output_worker_connected', w), 0);
+  });
+});
+
 test('/readyz turns 503 when the server is down past the window, and 200 when it returns', async () => {
   await withRelay({ retry_limit: 'no_limits' }, 0.5, async ({ server, relay, metrics }) => {
     await waitFor(() => relay.engine.stats().outputs['websocket.0']!.connectionsOpen === 1, 5000, 'a connection');
@@ -258,7 +295,9 @@ test('the Grafana dashboard parses and uses only metrics the exporter exposes', 
     else if (variable.query) exprs.push(variable.query.query);
   }
   assert.ok(exprs.length >= 10, `${exprs.length} expressions`);
-  await withRelay({}, 30, async ({ metrics }) => {
+  await withRelay({}, 30, async ({ relay, metrics }) => {
+    // Per-worker series exist once the worker has said something.
+    await waitFor(() => relay.engine.stats().outputs['websocket.0']!.connectionsOpen === 1, 10_000, 'the connection');
     const exposed = sampleNames(await scrape(metrics.port));
     const used = new Set(exprs.flatMap((expr) => expr.match(/\b(?:wsrelay|process|nodejs)_[a-zA-Z0-9_]+/g) ?? []));
     assert.ok(used.size >= 15, `${used.size} metric names used`);

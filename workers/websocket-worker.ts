@@ -2,7 +2,7 @@
 // the pool hands it chunks (shared arenas: neither copied nor moved). It parses and validates
 // the records, encodes them as one message, sends it, and returns the outcome; the main thread
 // still holds the chunk, so it can reuse the arena or retry the chunk elsewhere.
-import { BroadcastChannel } from 'node:worker_threads';
+import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { decodeChunk } from '../src/chunk/chunk-reader.js';
 import { createDirectEncoder, createEncoder } from '../src/encode/index.js';
@@ -40,7 +40,7 @@ channel.onmessage = (event) => {
 };
 
 log.info(`worker #${workerIndex} started`);
-post({ type: 'started', worker: workerIndex });
+post({ type: 'started', worker: workerIndex, threadId });
 connection.start();
 
 /** Decodes and encodes; nothing of the decoded records outlives this call. */

@@ -60,6 +60,17 @@ export type DropReason = 'retry_limit' | 'shutdown' | 'worker_crash'
   /** Filesystem storage: a chunk file kept on disk only was found damaged when read back. */
   | 'storage_corrupt';
 
+/** One worker thread of a websocket output (its connection), for telling a stuck one apart. */
+export interface WorkerStats {
+  chunksFlushed: number;
+  chunksFailed: number;
+  records: number;
+  handshakesOk: number;
+  handshakesFailed: number;
+  /** Its connection is open now. */
+  connected: boolean;
+}
+
 export interface OutputStats {
   chunksFlushed: number;
   /** Flush attempts that failed (each is followed by a retry or a drop). */
@@ -87,6 +98,15 @@ export interface OutputStats {
   readonly chunkRecords: Histogram;
   /** Payload bytes per flushed chunk. */
   readonly chunkBytes: Histogram;
+  /** Per worker thread, by its index (#0, #1…; a thread replaced after a crash gets a new one). */
+  readonly workers: Record<string, WorkerStats>;
+}
+
+/** The entry of one worker thread, created on first use. */
+export function workerStats(stats: OutputStats, worker: number): WorkerStats {
+  return stats.workers[String(worker)] ??= {
+    chunksFlushed: 0, chunksFailed: 0, records: 0, handshakesOk: 0, handshakesFailed: 0, connected: false,
+  };
 }
 
 export function newInputStats(): InputStats {
@@ -108,6 +128,7 @@ export function newOutputStats(): OutputStats {
     flushSeconds: new Histogram([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]),
     chunkRecords: new Histogram([1, 10, 100, 1000, 5000, 10_000, 20_000, 50_000, 100_000]),
     chunkBytes: new Histogram([1024, 16_384, 65_536, 262_144, 1_048_576, 2_097_152, 4_194_304, 8_388_608]),
+    workers: {},
   };
 }
 

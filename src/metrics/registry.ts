@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineStats } from '../engine/engine.js';
-import type { Histogram as PlainHistogram, InputStats, OutputBufferState, OutputStats } from '../engine/stats.js';
+import type { Histogram as PlainHistogram, InputStats, OutputBufferState, OutputStats, WorkerStats } from '../engine/stats.js';
 
 /** What the exporter reads; the engine implements it. */
 export interface MetricsSource {
@@ -46,6 +46,12 @@ export function pausedSeconds(input: InputStats, now: number = performance.now()
 
 function perOutput(stats: EngineStats, read: (o: OutputStats) => number): Series[] {
   return Object.entries(stats.outputs).map(([output, o]) => ({ labels: { output }, value: read(o) }));
+}
+
+/** One series per worker thread of each output (websocket outputs only have them). */
+function perWorker(stats: EngineStats, read: (w: WorkerStats) => ReadonlyArray<readonly [Record<string, string>, number]>): Series[] {
+  return Object.entries(stats.outputs).flatMap(([output, o]) => Object.entries(o.workers).flatMap(([worker, w]) =>
+    read(w).map(([labels, value]) => ({ labels: { output, worker, ...labels }, value }))));
 }
 
 function perBuffer(stats: EngineStats, read: (b: OutputBufferState) => number): Series[] {
@@ -101,6 +107,14 @@ const counters: readonly Definition[] = [
   { name: 'wsrelay_output_handshakes_total', help: 'WebSocket handshakes by result',
     labelNames: ['output', 'result'],
     read: (s) => perOutputSplit(s, 'result', (o) => [['success', o.handshakesOk], ['failure', o.handshakesFailed]]) },
+  { name: 'wsrelay_output_worker_flushes_total', help: 'Chunk flush attempts by worker thread and result',
+    labelNames: ['output', 'worker', 'result'],
+    read: (s) => perWorker(s, (w) => [[{ result: 'success' }, w.chunksFlushed], [{ result: 'failure' }, w.chunksFailed]]) },
+  { name: 'wsrelay_output_worker_records_total', help: 'Records delivered by each worker thread',
+    labelNames: ['output', 'worker'], read: (s) => perWorker(s, (w) => [[{}, w.records]]) },
+  { name: 'wsrelay_output_worker_handshakes_total', help: 'WebSocket handshakes by worker thread and result',
+    labelNames: ['output', 'worker', 'result'],
+    read: (s) => perWorker(s, (w) => [[{ result: 'success' }, w.handshakesOk], [{ result: 'failure' }, w.handshakesFailed]]) },
   { name: 'wsrelay_output_connection_closes_total', help: 'Connections closed after having been open (each is followed by a reconnect)',
     labelNames: ['output'], read: (s) => perOutput(s, (o) => o.connectionsClosed) },
   { name: 'wsrelay_input_records_total', help: 'Records (lines) accepted by the input, including those later found malformed',
@@ -124,6 +138,8 @@ const counters: readonly Definition[] = [
 const gauges: readonly Definition[] = [
   { name: 'wsrelay_output_connections', help: 'WebSocket connections open now',
     labelNames: ['output'], read: (s) => perOutput(s, (o) => o.connectionsOpen) },
+  { name: 'wsrelay_output_worker_connected', help: 'Whether the worker thread\'s connection is open now (1) or not (0)',
+    labelNames: ['output', 'worker'], read: (s) => perWorker(s, (w) => [[{}, w.connected ? 1 : 0]]) },
   { name: 'wsrelay_output_buffer_bytes', help: 'Bytes buffered for the output: the open chunk, queued and in-flight chunks',
     labelNames: ['output'], read: (s) => perBuffer(s, (b) => b.bytes) },
   { name: 'wsrelay_output_buffer_limit_bytes', help: 'Mem_Buf_Limit: inputs pause above it',

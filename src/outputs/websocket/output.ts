@@ -10,7 +10,7 @@ import type { ChunkSource, SegmentKind } from '../../chunk/layout.js';
 import type { ServiceConfig, WebSocketOutputConfig } from '../../config/types.js';
 import type { EventTime } from '../../encode/types.js';
 import type { Logger } from '../../log.js';
-import { newOutputStats, type DropReason, type OutputBufferState, type OutputStats } from '../../engine/stats.js';
+import { newOutputStats, workerStats, type DropReason, type OutputBufferState, type OutputStats } from '../../engine/stats.js';
 import type { OutputHooks, OutputPlugin, Undelivered } from '../../engine/plugins.js';
 import type { FlushResult, FlushTask } from './protocol.js';
 import { retryDelaySeconds } from './retry.js';
@@ -76,8 +76,8 @@ export class WebSocketOutput implements OutputPlugin {
     // The backlog first: an unusable storage.path stops the start before any thread exists.
     if (this.storage) this.replayBacklog(this.storage);
     this.pool = new WorkerPool(this.config, this.service, this.url, this.log, {
-      onHandshake: (ok) => this.onHandshake(ok),
-      onClosed: () => this.onConnectionClosed(),
+      onHandshake: (ok, worker) => this.onHandshake(ok, worker),
+      onClosed: (worker) => this.onConnectionClosed(worker),
     });
     this.log.info(`${this.config.workers} worker(s) sending to ${this.url} as ${this.config.format}, ` +
       `delivery ${this.config.delivery}`);
@@ -308,7 +308,10 @@ export class WebSocketOutput implements OutputPlugin {
         if (source) this.hooks.onMalformed(this.name, { source, count: report.count, sample: report.sample });
       }
     }
+    const perWorker = workerStats(this.stats, result.worker);
     if (result.status === 'flushed') {
+      perWorker.chunksFlushed++;
+      perWorker.records += result.records;
       this.stats.chunksFlushed++;
       this.stats.flushSeconds.observe((performance.now() - queued.chunk.sealedAt) / 1000);
       this.stats.chunkRecords.observe(result.records);
@@ -322,6 +325,7 @@ export class WebSocketOutput implements OutputPlugin {
       }
       this.release(queued);
     } else {
+      perWorker.chunksFailed++;
       this.failuresSeen++;
       this.retryOrDrop(queued, result.status, result.reason, result.worker);
     }
@@ -430,11 +434,15 @@ export class WebSocketOutput implements OutputPlugin {
     this.hooks.onPressure(full);
   }
 
-  private onHandshake(ok: boolean): void {
+  private onHandshake(ok: boolean, worker: number): void {
+    const perWorker = workerStats(this.stats, worker);
     if (!ok) {
       this.stats.handshakesFailed++;
+      perWorker.handshakesFailed++;
       return;
     }
+    perWorker.handshakesOk++;
+    perWorker.connected = true;
     this.stats.handshakesOk++;
     this.stats.connectionsOpen++;
     this.stats.noConnectionSince = null;
@@ -442,7 +450,8 @@ export class WebSocketOutput implements OutputPlugin {
     this.retryNow();
   }
 
-  private onConnectionClosed(): void {
+  private onConnectionClosed(worker: number): void {
+    workerStats(this.stats, worker).connected = false;
     this.stats.connectionsClosed++;
     this.stats.connectionsOpen = Math.max(0, this.stats.connectionsOpen - 1);
     if (this.stats.connectionsOpen === 0) this.stats.noConnectionSince = performance.now();

@@ -22,8 +22,8 @@ const STOP_WAIT_MS = 3000;
 let channelSequence = 0;
 
 export interface PoolEvents {
-  onHandshake(ok: boolean): void;
-  onClosed(): void;
+  onHandshake(ok: boolean, worker: number): void;
+  onClosed(worker: number): void;
 }
 
 export function urlOf(config: WebSocketOutputConfig): string {
@@ -44,6 +44,10 @@ export class WorkerPool {
   private readonly channel: BroadcastChannel;
   private readonly started = new Set<number>();
   private readonly stopped = new Set<number>();
+  /** Piscina knows threads by threadId; the workers number themselves #0, #1… */
+  private readonly indexOfThread = new Map<number, number>();
+  /** Workers whose connection is open now. */
+  private readonly open = new Set<number>();
   private stopping: (() => void) | null = null;
 
   constructor(config: WebSocketOutputConfig, service: ServiceConfig, url: string, private readonly log: Logger,
@@ -86,6 +90,13 @@ export class WorkerPool {
     this.pool.on('error', (error: unknown) => {
       this.log.error(`worker thread failed: ${error instanceof Error ? error.message : String(error)}`);
     });
+    // A thread that dies never says its connection closed: say it for it, or the open
+    // connection count (and the worker's gauge) would stay up for good. (Piscina's own
+    // workerDestroy event comes after exit, when the thread's id already reads -1.)
+    this.pool.on('workerCreate', (created: { readonly id: number }) => {
+      const id = created.id;
+      this.pool.threads.find((thread) => thread.threadId === id)?.once('exit', () => this.threadExited(id));
+    });
   }
 
   run(task: FlushTask): Promise<FlushResult> {
@@ -126,16 +137,29 @@ export class WorkerPool {
     this.stopping?.();
   }
 
+  private threadExited(threadId: number): void {
+    const worker = this.indexOfThread.get(threadId);
+    if (worker === undefined) return;
+    this.indexOfThread.delete(threadId);
+    this.connectionClosed(worker);
+  }
+
+  private connectionClosed(worker: number): void {
+    if (this.open.delete(worker)) this.events.onClosed(worker);
+  }
+
   private onWorkerEvent(event: WorkerEvent): void {
     switch (event.type) {
       case 'handshake':
-        this.events.onHandshake(event.ok);
+        if (event.ok) this.open.add(event.worker);
+        this.events.onHandshake(event.ok, event.worker);
         break;
       case 'closed':
-        this.events.onClosed();
+        this.connectionClosed(event.worker);
         break;
       case 'started':
         this.started.add(event.worker);
+        this.indexOfThread.set(event.threadId, event.worker);
         // Started after the shutdown request went out: it missed it.
         if (this.stopping) this.channel.postMessage({ type: 'shutdown' });
         break;
