@@ -52,3 +52,33 @@ for (const format of ['json_lines', 'json_stream', 'json'] as const) {
     });
   }
 }
+
+test('lines of every length around the word copy and its 512-byte cut-over, from a shared arena, across segments', () => {
+  const sealed: SealedChunk[] = [];
+  const builder = new ChunkBuilder(1 << 20, new ArenaPool(1 << 20, 1, true), (c) => sealed.push(c));
+  let expectedLines = 0;
+  for (let length = 2; length <= 700; length += length < 40 || (length > 500 && length < 530) ? 1 : 7) {
+    // {"k":"xxx…"} of exactly `length` bytes (the shortest possible is {} at 2), with UTF-8 in it.
+    const text = length === 2 ? '{}' : `{"k":"${'é'.repeat(Math.max(0, Math.floor((length - 8) / 4)))}`;
+    const line = length === 2 ? text : text + 'x'.repeat(Math.max(0, length - Buffer.byteLength(text) - 2)) + '"}';
+    const data = Buffer.from(`${line}\n${line}\n`);
+    // A new segment (and time) per length: the date prefix changes between segments.
+    builder.append(json, SegmentKind.JsonLines, { sec: 1795421327 + (length % 3), nsec: length * 1000 }, data, 0, data.length, 2);
+    expectedLines += 2;
+  }
+  builder.seal();
+  const c = sealed[0]!;
+  assert.ok(c.arena instanceof SharedArrayBuffer);
+  for (const dateKey of ['date', null]) {
+    const options: EncoderOptions = { format: 'json_lines', dateKey, dateFormat: 'iso8601', gelf, hostname: 'h' };
+    const expected = createEncoder(options).encode(decodeChunk(c.arena, c.byteLength, c.sources).records).toString();
+    const encoder = new DirectJsonEncoder(options);
+    // Twice: the second encode reuses the first one's work buffer.
+    for (let round = 0; round < 2; round++) {
+      const direct = encoder.encode(c.arena, c.byteLength, c.sources);
+      assert.equal(direct.records, expectedLines);
+      assert.equal(direct.message?.toString(), expected, `date key ${dateKey}, round ${round}`);
+      direct.release();
+    }
+  }
+});

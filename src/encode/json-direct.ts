@@ -18,8 +18,12 @@ const NEWLINE = 0x0a;
 export class DirectJsonEncoder extends DirectEncoder {
   private readonly slowWriter: RecordToJson;
   private readonly array: boolean;
-  /** `{"date":X` for the segment being written; null without a date key. */
-  private prefix: string | null = null;
+  /** `{"date":X` for the segment being written, as UTF-8; null without a date key. */
+  private prefix: Buffer | null = null;
+  private prefixView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  /** The time the prefix was made for: segments of one burst often share it. */
+  private prefixSec = -1;
+  private prefixNsec = -1;
 
   constructor(private readonly options: EncoderOptions) {
     super(options.dateKey === null ? null : Buffer.from(options.dateKey, 'utf8'));
@@ -41,8 +45,13 @@ export class DirectJsonEncoder extends DirectEncoder {
   }
 
   protected beginSegment(time: EventTime): void {
-    this.prefix = this.options.dateKey === null ? null
-      : `{${JSON.stringify(this.options.dateKey)}:${formatDate(time, this.options.dateFormat)}`;
+    if (this.options.dateKey === null) return;
+    if (this.prefix !== null && time.sec === this.prefixSec && time.nsec === this.prefixNsec) return;
+    // Bytes, copied into each record: writing the same string per record costs a UTF-8 encode each.
+    this.prefix = Buffer.from(`{${JSON.stringify(this.options.dateKey)}:${formatDate(time, this.options.dateFormat)}`, 'utf8');
+    this.prefixView = new DataView(this.prefix.buffer, this.prefix.byteOffset, this.prefix.length);
+    this.prefixSec = time.sec;
+    this.prefixNsec = time.nsec;
   }
 
   protected writeLine(bytes: Buffer, start: number, end: number, scan: ScanResult, time: EventTime): void {
@@ -50,12 +59,12 @@ export class DirectJsonEncoder extends DirectEncoder {
     if (this.array && this.records > 0) out.byte(COMMA);
     if (scan.verdict === ScanVerdict.Canonical) {
       if (this.prefix === null || scan.hasKey) {
-        out.bytes(bytes, start, end);
+        out.copy(bytes, this.sourceView, start, end);
       } else {
         // `{"date":X,` + the record after its `{`; a canonical `{}` becomes `{"date":X}`.
-        out.text(this.prefix);
+        out.copy(this.prefix, this.prefixView, 0, this.prefix.length);
         if (end - start > 2) out.byte(COMMA);
-        out.bytes(bytes, start + 1, end);
+        out.copy(bytes, this.sourceView, start + 1, end);
       }
     } else {
       const body = JSON.parse(bytes.toString('utf8', start, end)) as RecordBody;
