@@ -58,6 +58,37 @@ test('JSON object and array, ndjson and msgpack bodies; 400 on a bad body; 413 o
   }
 });
 
+test('NDJSON bodies are buffered as they are: CRLF, blank and non-canonical lines; a bad line refuses the body', async () => {
+  const server = await TestServer.start();
+  const relay = await startPipeline(
+    [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0' } }],
+    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: '*' } }],
+  );
+  try {
+    const lines = ['{"n":1,"s":"a"}', '', '{"n": 2.0, "u":"\\u0041"}', '{"n":3,"é":"ü"}'];
+    assert.equal((await post(relay.port, '/nd', lines.join('\r\n'), 'application/x-ndjson')).status, 204);
+    // A whitespace-only line goes the parsing way, which skips it.
+    assert.equal((await post(relay.port, '/nd', '{"n":4}\n   \n{"n":5}\n', 'application/x-ndjson')).status, 204);
+    const bad = await post(relay.port, '/nd', '{"n":6}\n{"n":\n', 'application/x-ndjson');
+    assert.equal(bad.status, 400);
+    assert.match(JSON.parse(bad.body).error, /invalid JSON/);
+    await waitFor(() => server.jsonRecords().length === 5, 5000, 'five records');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const records = server.jsonRecords();
+    assert.deepEqual(records.map((r) => r['n']), [1, 2, 3, 4, 5], 'nothing of the refused body');
+    assert.equal(records[1]!['u'], 'A');
+    assert.equal(records[2]!['é'], 'ü');
+    assert.ok(records.every((r) => typeof r['date'] === 'number'));
+    const stats = relay.engine.stats();
+    assert.equal(stats.inputs['http.0']!.records, 5);
+    assert.equal(stats.inputs['http.0']!.malformed, 1);
+    assert.equal(stats.outputs['websocket.0']!.records, 5);
+  } finally {
+    await relay.stop();
+    await server.stop();
+  }
+});
+
 test('503 with Retry-After while the output is over its buffer limit, and nothing acknowledged', async () => {
   const server = await TestServer.start();
   const port = server.port;

@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { Unpackr } from 'msgpackr';
+import { ScanVerdict, scanJsonObject, type ScanResult } from '../chunk/json-scan.js';
 import { SegmentKind } from '../chunk/layout.js';
 import type { HttpInputConfig } from '../config/types.js';
 import type { RecordBody } from '../encode/types.js';
@@ -19,6 +20,12 @@ import { frameEnd } from './msgpack-frame.js';
 import { closeFor, httpServerOptions, limitHttp } from './connection-limits.js';
 
 class BadBody extends Error {}
+
+/** JSON lines to buffer under one tag, and how many records they hold. */
+interface Segment {
+  readonly lines: Buffer;
+  readonly count: number;
+}
 
 // 64-bit integers as numbers, as JSON bodies get them: a BigInt cannot be written as JSON (it
 // threw out of the request handler and crashed the relay).
@@ -45,9 +52,45 @@ function parseJson(text: string): unknown {
   }
 }
 
+function mediaType(contentType: string): string {
+  return contentType.split(';')[0]!.trim().toLowerCase();
+}
+
+function isNdjson(type: string): boolean {
+  return type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/json-seq';
+}
+
+const NEWLINE = 0x0a;
+const CR = 0x0d;
+const ndjsonScan: ScanResult = { verdict: ScanVerdict.Invalid, hasKey: false };
+
+/**
+ * The records of an NDJSON body whose every line is a JSON object, checked on its bytes by
+ * json-scan (the check the workers make): such a body is buffered as it is, a JSON-lines
+ * segment like a tcp read, without a JSON.parse and a JSON.stringify per record on the main
+ * thread (5–7 µs per record). null when a line is not a JSON object, or blank but not empty:
+ * parseBody then takes the body and says what is wrong with it, or skips the blank line.
+ */
+export function countNdjsonRecords(body: Buffer): number | null {
+  let records = 0;
+  let start = 0;
+  while (start < body.length) {
+    let end = body.indexOf(NEWLINE, start);
+    if (end < 0) end = body.length;
+    const next = end + 1;
+    if (end > start && body[end - 1] === CR) end--;
+    if (end > start) {
+      if (scanJsonObject(body, start, end, null, ndjsonScan).verdict === ScanVerdict.Invalid) return null;
+      records++;
+    }
+    start = next;
+  }
+  return records;
+}
+
 /** The records of a body, by its content type (JSON when none is given, as Fluentd does). */
 export function parseBody(body: Buffer, contentType: string): RecordBody[] {
-  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  const type = mediaType(contentType);
   if (type === 'application/msgpack' || type === 'application/x-msgpack') {
     const frame = frameEnd(body, 0, body.length, body.length + 1);
     if (frame.kind === 'invalid') throw new BadBody(`invalid msgpack: ${frame.reason}`);
@@ -64,7 +107,7 @@ export function parseBody(body: Buffer, contentType: string): RecordBody[] {
     if (json === null) throw new BadBody("form body without a 'json' field");
     return asRecords(parseJson(json));
   }
-  if (type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/json-seq') {
+  if (isNdjson(type)) {
     return text.split('\n').filter((line) => line.trim() !== '').flatMap((line) => asRecords(parseJson(line)));
   }
   return asRecords(parseJson(text));
@@ -173,9 +216,18 @@ export class HttpInput implements InputPlugin {
 
   private accept(request: IncomingMessage, response: ServerResponse, body: Buffer, peer: string): void {
     const tag = tagFromPath(request.url ?? '/') || this.config.tag;
+    const contentType = request.headers['content-type'] ?? 'application/json';
+    // The fast path: the body's lines are the records (without tag_key, all under one tag).
+    if (this.config.tagKey === null && isNdjson(mediaType(contentType))) {
+      const count = countNdjsonRecords(body);
+      if (count !== null) {
+        this.buffer(response, peer, body.length, new Map(count > 0 ? [[tag, { lines: body, count }]] : []));
+        return;
+      }
+    }
     let records: RecordBody[];
     try {
-      records = parseBody(body, request.headers['content-type'] ?? 'application/json');
+      records = parseBody(body, contentType);
     } catch (error) {
       if (!(error instanceof BadBody)) throw error;
       this.stats.malformed++;
@@ -183,23 +235,32 @@ export class HttpInput implements InputPlugin {
       this.reply(response, 400, error.message);
       return;
     }
-    const byTag = this.groupByTag(tag, records);
-    for (const recordTag of byTag.keys()) {
+    const segments = new Map<string, Segment>();
+    for (const [recordTag, group] of this.groupByTag(tag, records)) {
+      segments.set(recordTag, { lines: Buffer.from(group.map((record) => `${JSON.stringify(record)}\n`).join('')), count: group.length });
+    }
+    this.buffer(response, peer, body.length, segments);
+  }
+
+  /** Buffers every segment, or none (503 while a tag's outputs are full), then answers. */
+  private buffer(response: ServerResponse, peer: string, bodyBytes: number, segments: Map<string, Segment>): void {
+    for (const recordTag of segments.keys()) {
       if (!this.sink.accepts(recordTag)) {
         this.reply(response, 503, 'buffer full, retry later', { 'retry-after': '1' });
         return;
       }
     }
     const time = eventTimeNow();
-    for (const [recordTag, group] of byTag) {
-      const lines = Buffer.from(group.map((record) => `${JSON.stringify(record)}\n`).join(''));
-      this.sink.append(this.sources.get(recordTag, peer), SegmentKind.JsonLines, time, lines, 0, lines.length, group.length);
+    let records = 0;
+    for (const [recordTag, { lines, count }] of segments) {
+      this.sink.append(this.sources.get(recordTag, peer), SegmentKind.JsonLines, time, lines, 0, lines.length, count);
+      records += count;
     }
-    this.stats.records += records.length;
-    this.stats.bytes += body.length;
+    this.stats.records += records;
+    this.stats.bytes += bodyBytes;
     // storage.type filesystem: 2xx only once the records are in chunk files; 503 if they could
     // not be written (the client retries; the records may then arrive twice, never zero times).
-    const stored = storedBeforeAck(this.config.storageType, this.sink, byTag.keys());
+    const stored = storedBeforeAck(this.config.storageType, this.sink, segments.keys());
     if (stored === null) {
       this.reply(response, this.config.successfulResponseCode);
       return;
