@@ -12,6 +12,10 @@ import { FrameScanner, frameEnd, MAX_MSGPACK_DEPTH } from '../src/inputs/msgpack
 import { nestsDeeperThan } from '../src/inputs/json-depth.js';
 import { ByteQueue } from '../src/inputs/byte-queue.js';
 import { countNdjsonRecords, parseBody, tagFromPath } from '../src/inputs/http-input.js';
+import { countPackedEntries } from '../src/inputs/forward-entries.js';
+import { ArenaPool, ChunkBuilder, type SealedChunk } from '../src/chunk/chunk-builder.js';
+import { decodeChunk } from '../src/chunk/chunk-reader.js';
+import { SegmentKind } from '../src/chunk/layout.js';
 import { ScanVerdict, scanJsonObject } from '../src/chunk/json-scan.js';
 
 const RUNS = 300;
@@ -212,6 +216,69 @@ test('ByteQueue: appends and keeps hold exactly the bytes a plain concatenation 
       assert.equal(queue.length, model.length);
     }
   }), { numRuns: RUNS });
+});
+
+// ---- forward: PackedForward payloads buffered as they are ---------------------------------
+
+/** A sealed chunk (shared arena, as the workers get it) holding `packed` as one msgpack-entries segment. */
+function msgpackSegment(packed: Buffer, count: number): SealedChunk {
+  const sealed: SealedChunk[] = [];
+  const builder = new ChunkBuilder(1 << 20, new ArenaPool(1 << 20, 1, true), (c) => sealed.push(c));
+  const source = { input: 'forward.0', tag: 't', peer: '127.0.0.1:1', separator: '\n' };
+  builder.append(source, SegmentKind.MsgpackEntries, { sec: 1, nsec: 0 }, packed, 0, packed.length, count);
+  builder.seal();
+  return sealed[0]!;
+}
+
+test('forward countPackedEntries: a payload it takes decodes, in the worker, to that many entries, records or counted malformed', () => {
+  const time = fc.oneof(
+    fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.double({ noNaN: false }), fc.integer({ min: -1000, max: -1 }),
+    fc.constant('text'), fc.tuple(fc.nat(), fc.nat()).map(([sec, nsec]) => ({ sec, nsec })));
+  const body = fc.oneof(
+    fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }),
+    fc.constantFrom<unknown>([1], 'x', null, { when: new Date(1_700_000_000_000) }));
+  const entry = fc.tuple(time, body).map(([t, b]) => {
+    if (typeof t !== 'object') return Buffer.from(packr.pack([t, b]));
+    const eventTime = Buffer.alloc(10); // fixext8, type 0: Fluentd's EventTime
+    eventTime[0] = 0xd7;
+    eventTime.writeUInt32BE(t.sec % 2 ** 32, 2);
+    eventTime.writeUInt32BE(t.nsec % 1_000_000_000, 6);
+    return Buffer.concat([Buffer.from([0x92]), eventTime, packr.pack(b)]);
+  });
+  const payload = fc.array(entry, { maxLength: 5 }).map((list) => Buffer.concat(list));
+  const mutated = fc.tuple(payload, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }))
+    .map(([bytes, flips]) => {
+      const copy = Buffer.from(bytes);
+      for (const [i, b] of flips) if (copy.length > 0) copy[i % copy.length] = b;
+      return copy;
+    });
+  let taken = 0;
+  fc.assert(fc.property(fc.oneof(payload.map((p) => [p, false] as const), mutated.map((p) => [p, true] as const)), ([packed, wasMutated]) => {
+    const count = countPackedEntries(packed, 1 << 20);
+    if (count === null) return;
+    taken++;
+    // What the worker does with the segment: every entry a record, or (only in a mutated
+    // payload: a map key that is itself a map, say) counted malformed; none invented or lost.
+    const { arena, byteLength, sources } = msgpackSegment(packed, count);
+    const decoded = decodeChunk(arena, byteLength, sources);
+    const malformed = decoded.malformed.reduce((n, m) => n + m.count, 0);
+    assert.equal(decoded.records.length + malformed, count);
+    if (!wasMutated) assert.equal(malformed, 0);
+    for (const record of decoded.records) JSON.stringify(record.body);
+  }), { numRuns: RUNS * 2 });
+  assert.ok(taken > RUNS / 4, `the fast path took ${taken} payloads`);
+});
+
+test('forward: an entry msgpackr refuses in a msgpack-entries segment is counted, and the entries around it survive', () => {
+  const good = (i: number): Buffer => Buffer.from(packr.pack([1_700_000_000 + i, { i }]));
+  const mapKey = Buffer.from([0x92, 0x01, 0x81, 0x81, 0x01, 0x02, 0x03]); // {{1: 2}: 3}: msgpackr throws
+  const packed = Buffer.concat([good(0), mapKey, good(1)]);
+  assert.equal(countPackedEntries(packed, 1 << 20), 3, 'framed and of the right shape');
+  const { arena, byteLength, sources } = msgpackSegment(packed, 3);
+  const decoded = decodeChunk(arena, byteLength, sources);
+  assert.deepEqual(decoded.records.map((r) => r.body), [{ i: 0 }, { i: 1 }]);
+  assert.equal(decoded.malformed.length, 1);
+  assert.equal(decoded.malformed[0]!.count, 1);
 });
 
 // ---- http bodies ----------------------------------------------------------------------------

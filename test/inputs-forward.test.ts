@@ -6,6 +6,7 @@ import { FluentClient, EventTime } from '@fluent-org/logger';
 import { Unpackr, pack } from 'msgpackr';
 import { TestServer } from './support/test-server.js';
 import { startPipeline, waitFor } from './support/relay.js';
+import { countPackedEntries } from '../src/inputs/forward-entries.js';
 
 const modes = ['Message', 'Forward', 'PackedForward', 'CompressedPackedForward'] as const;
 
@@ -77,6 +78,68 @@ test('shared_key: the right key is accepted, a wrong one refused', async () => {
     assert.equal(relay.engine.stats().outputs['null.0']!.records, 1);
   } finally {
     await relay.stop();
+  }
+});
+
+/** A PackedForward message, written by hand: [tag, bin(entries), {chunk}]. */
+function packedForward(tag: string, entries: Buffer, chunk: string): Buffer {
+  return pack([tag, entries, { chunk, size: 1 }]);
+}
+
+function sendAndAwaitAck(port: number, message: Buffer, chunk: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', reject);
+    socket.on('data', (data: Buffer) => {
+      const answer = new Unpackr({ mapsAsObjects: true }).unpack(data) as { ack?: string };
+      if (answer.ack === chunk) {
+        socket.end();
+        resolve();
+      }
+    });
+    socket.write(message);
+  });
+}
+
+test('PackedForward entries of the usual shape are buffered as they came and arrive as the decoding path writes them', async () => {
+  const server = await TestServer.start();
+  const relay = await startPipeline(
+    [{ plugin: 'forward', props: { listen: '127.0.0.1', port: '0' } }],
+    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: '*', json_date_format: 'double' } }],
+  );
+  try {
+    const eventTime = (sec: number, nsec: number): Buffer => {
+      const b = Buffer.alloc(10);
+      b[0] = 0xd7; b[1] = 0x00; b.writeUInt32BE(sec, 2); b.writeUInt32BE(nsec, 6);
+      return b;
+    };
+    const record = { msg: 'hello', n: 2 ** 40, f: 1.5, nested: { list: [1, 'two', null, true] }, 'é': 'ü' };
+    // EventTime, integer and float times: the shapes a Fluent Bit or fluent-logger client sends.
+    const fast = Buffer.concat([
+      Buffer.from([0x92]), eventTime(1_700_000_000, 250_000_000), pack({ ...record, i: 0 }),
+      pack([1_700_000_001, { ...record, i: 1 }]),
+      pack([1_700_000_002.5, { ...record, i: 2 }]),
+    ]);
+    // A time of another type (a string) takes the decoding path: the arrival time is used.
+    const slow = Buffer.concat([pack(['not a time', { ...record, i: 3 }]), pack([1_700_000_004, { ...record, i: 4 }])]);
+    assert.equal(countPackedEntries(fast, 1 << 20), 3, 'buffered as it came');
+    assert.equal(countPackedEntries(slow, 1 << 20), null, 'decoded');
+    await sendAndAwaitAck(relay.port, packedForward('fast', fast, 'c1'), 'c1');
+    await sendAndAwaitAck(relay.port, packedForward('slow', slow, 'c2'), 'c2');
+    await waitFor(() => server.jsonRecords().length === 5, 5000, 'five records');
+    const records = server.jsonRecords().sort((a, b) => Number(a['i']) - Number(b['i']));
+    for (const [i, r] of records.entries()) {
+      const { date, ...body } = r;
+      assert.deepEqual(body, { ...record, i }, `record ${i}`);
+      if (i !== 3) assert.equal(date, [1_700_000_000.25, 1_700_000_001, 1_700_000_002.5, 0, 1_700_000_004][i]);
+    }
+    const stats = relay.engine.stats();
+    assert.equal(stats.inputs['forward.0']!.records, 5);
+    assert.equal(stats.inputs['forward.0']!.malformed, 0);
+    await waitFor(() => relay.engine.stats().outputs['websocket.0']!.records === 5, 5000, 'the flush confirmed');
+  } finally {
+    await relay.stop();
+    await server.stop();
   }
 });
 

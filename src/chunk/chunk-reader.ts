@@ -5,6 +5,7 @@
 import { Unpackr } from 'msgpackr';
 import { registerEventTimeExtension, toEventTime } from '../encode/event-time-ext.js';
 import type { RecordBody, TimedRecord } from '../encode/types.js';
+import { frameEnd } from '../inputs/msgpack-frame.js';
 import { SEGMENT_HEADER_BYTES, SegmentKind, type ChunkSource } from './layout.js';
 
 export interface MalformedReport {
@@ -70,6 +71,34 @@ function describeProblem(line: string, error: unknown): string {
   return `${reason}: ${JSON.stringify(excerpt)}`;
 }
 
+/**
+ * The entries of a msgpack-entries segment. The forward input framed them, but did not decode
+ * those it buffered as they came: an entry msgpackr still refuses is reported and skipped, so it
+ * cannot fail the whole chunk (and the other inputs' records in it) in every worker it reaches.
+ */
+function unpackEntries(segment: Buffer, onUndecodable: (error: unknown) => void): unknown[] {
+  try {
+    return unpackr.unpackMultiple(segment) as unknown[];
+  } catch {
+    const entries: unknown[] = [];
+    let pos = 0;
+    while (pos < segment.length) {
+      const frame = frameEnd(segment, pos, segment.length, segment.length);
+      if (frame.kind !== 'complete') {
+        onUndecodable(new Error(`msgpack entries end in an unframeable value at byte ${pos}`));
+        break;
+      }
+      try {
+        entries.push(unpackr.unpack(segment.subarray(pos, frame.end)));
+      } catch (error) {
+        onUndecodable(error);
+      }
+      pos = frame.end;
+    }
+    return entries;
+  }
+}
+
 export function decodeChunk(arena: ArrayBufferLike, byteLength: number,
   sources: ReadonlyArray<ChunkSource>): DecodedChunk {
   const view = new DataView(arena, 0, byteLength);
@@ -91,13 +120,14 @@ export function decodeChunk(arena: ArrayBufferLike, byteLength: number,
     const start = at + SEGMENT_HEADER_BYTES;
     at = start + length;
     if (kind === SegmentKind.MsgpackEntries) {
-      // Written by the forward input from entries it had already decoded and checked. Copied out
+      // Written by the forward input: entries it decoded and packed again, or a PackedForward
+      // payload it framed and found of the [time, map] shape (forward-entries.ts). Copied out
       // of a shared arena first: msgpackr's native string extractor cannot read a Buffer over a
       // SharedArrayBuffer ("Unexpected end of buffer reading string", and a SIGSEGV of the whole
       // relay under fuzz-relay.test.ts), so every forward record with a longer string was lost.
       const segment = bytes.buffer instanceof SharedArrayBuffer
         ? Buffer.from(bytes.subarray(start, start + length)) : bytes.subarray(start, start + length);
-      for (const entry of unpackr.unpackMultiple(segment) as unknown[]) {
+      for (const entry of unpackEntries(segment, (error) => noteMalformed(sourceIndex, 'msgpack entry', error))) {
         const entryTime = Array.isArray(entry) ? toEventTime(entry[0]) : null;
         const body: unknown = Array.isArray(entry) ? entry[1] : undefined;
         if (entryTime && isPlainObject(body)) records.push({ time: entryTime, body });

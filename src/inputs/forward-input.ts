@@ -19,6 +19,7 @@ import { SocketInput, SourceCache } from './listener.js';
 import { storedBeforeAck } from '../storage/acks.js';
 import { closeFor } from './connection-limits.js';
 import { FrameScanner } from './msgpack-frame.js';
+import { countPackedEntries } from './forward-entries.js';
 import { ByteQueue } from './byte-queue.js';
 import type { CloseReason } from '../engine/stats.js';
 
@@ -36,6 +37,8 @@ const GZIP_RATIO = 4;
 interface Decoded {
   readonly tag: string;
   readonly entries: TimedRecord[];
+  /** A PackedForward payload buffered as it is, and how many entries it holds (forward-entries.ts). */
+  readonly packed?: { readonly bytes: Buffer; readonly count: number };
   readonly invalid: number;
   readonly chunk: unknown;
 }
@@ -57,6 +60,11 @@ function unpackEntries(packed: Buffer, maxBytes: number): unknown[] {
     pos = frame.end;
   }
   return entries;
+}
+
+/** The `chunk` option, to be answered with an ack. */
+function chunkOf(option: unknown): unknown {
+  return isRecord(option) ? option['chunk'] : undefined;
 }
 
 function sha512Hex(...parts: Array<string | Uint8Array>): string {
@@ -158,17 +166,19 @@ export class ForwardInput extends SocketInput implements InputPlugin {
       this.stats.malformed += decoded.invalid;
       this.log.burst('warn', `invalid ${this.name} ${peer}`, `${decoded.invalid} entries from ${peer} are not [time, record]: skipped`);
     }
-    if (decoded.entries.length > 0) {
-      const payload = this.encoder.encode(decoded.entries);
+    // Entries already in the shape the workers read are buffered as they came; others re-packed.
+    const payload = decoded.packed?.bytes ?? (decoded.entries.length > 0 ? this.encoder.encode(decoded.entries) : null);
+    const count = decoded.packed?.count ?? decoded.entries.length;
+    if (payload !== null && count > 0) {
       this.sink.append(this.sources.get(tag, peer), SegmentKind.MsgpackEntries, eventTimeNow(), payload, 0,
-        payload.length, decoded.entries.length);
-      this.stats.records += decoded.entries.length;
+        payload.length, count);
+      this.stats.records += count;
     }
     // Acknowledge only now that the records are buffered (with storage.type filesystem: written
     // to disk). No ack when they could not be stored: the client sends them again.
     if (decoded.chunk === undefined) return;
     const ack = packr.pack({ ack: decoded.chunk });
-    const stored = decoded.entries.length === 0 ? null : storedBeforeAck(this.config.storageType, this.sink, [tag]);
+    const stored = count === 0 ? null : storedBeforeAck(this.config.storageType, this.sink, [tag]);
     if (stored === null) {
       socket.write(ack);
       return;
@@ -205,6 +215,8 @@ export class ForwardInput extends SocketInput implements InputPlugin {
         // Bounded: 100 MB of zeros gzip to 100 KB, and each zero would be an entry to count.
         packed = gunzipSync(packed, { maxOutputLength: this.config.bufferMaxSizeBytes * GZIP_RATIO });
       }
+      const count = countPackedEntries(packed, this.config.bufferMaxSizeBytes * GZIP_RATIO);
+      if (count !== null) return { tag, entries, packed: { bytes: packed, count }, invalid, chunk: chunkOf(option) };
       for (const entry of unpackEntries(packed, this.config.bufferMaxSizeBytes * GZIP_RATIO)) {
         if (Array.isArray(entry)) add(entry[0], entry[1]);
         else invalid++;
@@ -213,7 +225,6 @@ export class ForwardInput extends SocketInput implements InputPlugin {
       add(second, message[2]);
       option = message[3];
     }
-    const chunk = isRecord(option) ? option['chunk'] : undefined;
-    return { tag, entries, invalid, chunk };
+    return { tag, entries, invalid, chunk: chunkOf(option) };
   }
 }

@@ -40,11 +40,21 @@ ACCEPTED_EXT[0x00] = 1;
 ACCEPTED_EXT[0xff] = 1;
 /** The type of the last extension head() refused. */
 let refusedExt = 0;
+/** Extensions let through so far (forward-entries.ts tells a record that holds one this way). */
+let acceptedExt = 0;
+
+/** How many extension values every scan so far has let through: compare two readings. */
+export function extensionsAccepted(): number {
+  return acceptedExt;
+}
 
 /** Checks the type byte of an extension at `at`; HEAD_SHORT when it has not arrived. */
 function extType(buf: Uint8Array, at: number, end: number): number {
   if (at >= end) return HEAD_SHORT;
-  if (ACCEPTED_EXT[buf[at]!] === 1) return HEAD_OK;
+  if (ACCEPTED_EXT[buf[at]!] === 1) {
+    acceptedExt++;
+    return HEAD_OK;
+  }
   refusedExt = buf[at]!;
   return HEAD_EXT;
 }
