@@ -11,6 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { frameInPlace } from './client-frame.js';
+import { WriteTurns } from './write-turns.js';
 import type { WorkerSettings } from '../src/outputs/websocket/protocol.js';
 import type { Logger } from '../src/log.js';
 import { clientConnectOptions, explainTlsError } from '../src/tls/options.js';
@@ -49,6 +50,8 @@ export class Connection {
   private ws: WebSocket | null = null;
   /** The open connection's socket, for frames written by us (client-frame.ts). */
   private socket: Duplex | null = null;
+  /** Whose turn it is to encode and write (write-turns.ts). */
+  private readonly turns = new WriteTurns();
   private attempt: Promise<boolean> | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectFailures = 0;
@@ -73,8 +76,19 @@ export class Connection {
     void this.connect();
   }
 
+  /** Waits for the caller's turn to encode and write a message: send() or skipTurn() ends it. */
+  takeTurn(): Promise<void> {
+    return this.turns.take();
+  }
+
+  /** Ends a turn that sends nothing. */
+  skipTurn(): void {
+    this.turns.done();
+  }
+
   /**
-   * Sends one message; resolves when it is confirmed (or written, in write mode) or fails.
+   * Sends one message, ending the caller's turn (takeTurn) once it is handed to the socket;
+   * resolves when it is confirmed (or written, in write mode) or fails.
    * With `release`, the message is in a pooled buffer with room for the frame header before it
    * (see client-frame.ts): it is framed and masked in place, and release() is called once the
    * socket no longer needs it (also when it was never sent).
@@ -82,6 +96,7 @@ export class Connection {
   async send(message: Buffer, binary: boolean, release?: () => void): Promise<SendOutcome> {
     if (!(await this.ensureOpen())) {
       release?.();
+      this.turns.done();
       return { status: 'not_sent', reason: this.lastError };
     }
     const ws = this.ws!;
@@ -110,6 +125,7 @@ export class Connection {
         else socket.write(frameInPlace(message, binary), written);
       }
       else ws.send(message, { binary, compress: this.options.compress }, written);
+      this.turns.done();
       if (this.options.delivery === 'confirm') entry.pingSeq = this.ping(ws);
     });
   }
@@ -158,9 +174,13 @@ export class Connection {
       });
       this.ws = ws;
       this.socket = null;
+      this.turns.setSocket(null);
       let opened = false;
       // The upgrade response's socket is the one ws goes on using for the connection.
-      ws.on('upgrade', (response: IncomingMessage) => { this.socket = response.socket; });
+      ws.on('upgrade', (response: IncomingMessage) => {
+        this.socket = response.socket;
+        this.turns.setSocket(response.socket);
+      });
       ws.on('open', () => {
         opened = true;
         this.state = 'open';
@@ -193,6 +213,7 @@ export class Connection {
     if (this.ws !== ws) return; // an older connection, already replaced by a newer one
     this.ws = null;
     this.socket = null;
+    this.turns.setSocket(null);
     this.clearTimers();
     if (opened) {
       this.lastError = detail;

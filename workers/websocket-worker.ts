@@ -68,10 +68,22 @@ export default async function flush(task: FlushTask): Promise<FlushResult> {
     return { chunkId: task.chunkId, worker: workerIndex, malformed: [], status: 'held' };
   }
   // The records are dropped before waiting for the confirmation: a worker holds up to
-  // inflight_chunks chunks at once, and only their encoded messages need to stay alive.
-  const { message, records, malformed, release } = encodeChunk(task);
+  // inflight_chunks chunks at once, and only their encoded messages need to stay alive. One
+  // chunk is encoded at a time, once the socket has written the last message (write-turns.ts).
+  await connection.takeTurn();
+  let encoded: Encoded;
+  try {
+    encoded = encodeChunk(task);
+  } catch (error) {
+    connection.skipTurn();
+    throw error;
+  }
+  const { message, records, malformed, release } = encoded;
   const base = { chunkId: task.chunkId, worker: workerIndex, malformed };
-  if (message === null) return { ...base, status: 'flushed', records: 0, bytes: 0 };
+  if (message === null) {
+    connection.skipTurn();
+    return { ...base, status: 'flushed', records: 0, bytes: 0 };
+  }
   const bytes = message.length;
   const outcome = await connection.send(message, encoder.binary, release);
   if (outcome.status === 'flushed') return { ...base, status: 'flushed', records, bytes };
