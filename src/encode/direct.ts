@@ -86,6 +86,15 @@ export class Output {
     this.length = at;
   }
 
+  /** Appends a string known to be ASCII (numbers, literals). */
+  ascii(value: string): void {
+    this.reserve(value.length);
+    const buffer = this.buffer;
+    let at = this.length;
+    for (let i = 0; i < value.length; i++) buffer[at++] = value.charCodeAt(i);
+    this.length = at;
+  }
+
   text(value: string): void {
     this.reserve(value.length * 3);
     this.length += this.buffer.write(value, this.length, 'utf8');
@@ -120,6 +129,37 @@ export abstract class DirectEncoder {
   protected abstract writeRecord(record: TimedRecord): void;
 
   /**
+   * The msgpack [time, record] entries in bytes[start, end), written without decoding them, in
+   * order, for as long as the format can; returns where it stopped (the rest is decoded).
+   */
+  protected writeEntries(_bytes: Buffer, start: number, _end: number): number {
+    return start;
+  }
+
+  /**
+   * Decodes bytes[from, end) of the segment whose header is at `header` as a one-segment chunk
+   * and writes its records the slow way; its malformed records are added to `malformed`.
+   */
+  private writeSlowly(bytes: Buffer, header: number, from: number, end: number,
+    sources: ReadonlyArray<ChunkSource>, malformed: Map<number, MalformedReport>): void {
+    const single = Buffer.alloc(SEGMENT_HEADER_BYTES + end - from);
+    bytes.copy(single, 0, header, header + SEGMENT_HEADER_BYTES);
+    single.writeUInt32LE(end - from, 0);
+    bytes.copy(single, SEGMENT_HEADER_BYTES, from, end);
+    const decoded = decodeChunk(single.buffer, single.length, sources);
+    for (const record of decoded.records) {
+      this.writeRecord(record);
+      this.records++;
+    }
+    const sourceIndex = single.readUInt16LE(4);
+    for (const report of decoded.malformed) {
+      const merged = malformed.get(sourceIndex);
+      if (merged) merged.count += report.count;
+      else malformed.set(sourceIndex, { ...report, source: sourceIndex });
+    }
+  }
+
+  /**
    * Encodes a chunk into a fresh message. The work buffer is reused, the message never is: a
    * message may wait for its connection to open while the next chunk is being encoded.
    */
@@ -152,18 +192,15 @@ export abstract class DirectEncoder {
       const end = start + length;
       at = end;
       const separator = sources[sourceIndex]?.separator ?? '\n';
+      if (kind === SegmentKind.MsgpackEntries) {
+        // Forward entries: written from their bytes as far as the format can; the rest decoded.
+        const stop = this.writeEntries(bytes, start, end);
+        if (stop < end) this.writeSlowly(bytes, segmentStart, stop, end, sources, malformed);
+        continue;
+      }
       if (kind !== SegmentKind.JsonLines || separator !== '\n') {
         // Rare segments: decode them as a one-segment chunk and write them the slow way.
-        const single = decodeChunk(arena.slice(segmentStart, end), end - segmentStart, sources);
-        for (const record of single.records) {
-          this.writeRecord(record);
-          this.records++;
-        }
-        for (const report of single.malformed) {
-          const merged = malformed.get(sourceIndex);
-          if (merged) merged.count += report.count;
-          else malformed.set(sourceIndex, { ...report, source: sourceIndex });
-        }
+        this.writeSlowly(bytes, segmentStart, start, end, sources, malformed);
         continue;
       }
       const time = { sec: view.getUint32(segmentStart + 8, true), nsec: view.getUint32(segmentStart + 12, true) };

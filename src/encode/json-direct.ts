@@ -8,6 +8,7 @@ import { ScanVerdict, type ScanResult } from '../chunk/json-scan.js';
 import { formatDate } from './date.js';
 import { DirectEncoder } from './direct.js';
 import { recordJsonWriter, type RecordToJson } from './json.js';
+import { headerCount, headerSize, isStringKey, mapHeader, skipValue, writeMapEntries } from './msgpack-json.js';
 import type { EncoderOptions, EventTime, RecordBody, TimedRecord } from './types.js';
 
 export type { DirectEncoding } from './direct.js';
@@ -21,6 +22,10 @@ export class DirectJsonEncoder extends DirectEncoder {
   /** `{"date":X` for the segment being written, as UTF-8; null without a date key. */
   private prefix: Buffer | null = null;
   private prefixView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  /** The date key's bytes (forward entries are checked for it on their bytes). */
+  private readonly dateKeyBytes: Buffer | null;
+  /** The time of the forward entry being written (reused: no object per entry). */
+  private readonly entryTime = { sec: 0, nsec: 0 };
   /** The time the prefix was made for: segments of one burst often share it. */
   private prefixSec = -1;
   private prefixNsec = -1;
@@ -29,6 +34,7 @@ export class DirectJsonEncoder extends DirectEncoder {
     super(options.dateKey === null ? null : Buffer.from(options.dateKey, 'utf8'));
     this.slowWriter = recordJsonWriter(options.dateKey, options.dateFormat);
     this.array = options.format === 'json';
+    this.dateKeyBytes = options.dateKey === null ? null : Buffer.from(options.dateKey, 'utf8');
   }
 
   /** True when this encoder handles the output format. */
@@ -71,6 +77,98 @@ export class DirectJsonEncoder extends DirectEncoder {
       out.text(this.slowWriter({ time, body }));
     }
     if (!this.array) out.byte(NEWLINE);
+  }
+
+  /** Forward entries [time, map], transcoded from msgpack (msgpack-json.ts). */
+  protected override writeEntries(bytes: Buffer, start: number, end: number): number {
+    let p = start;
+    while (p < end) {
+      const mark = this.out.length;
+      const next = this.writeEntry(bytes, p, end);
+      if (next < 0) {
+        this.out.length = mark; // written in part: the entry goes the slow way
+        return p;
+      }
+      this.records++;
+      p = next;
+    }
+    return p;
+  }
+
+  /** One entry; where it ends, or -1 when it must be decoded instead. */
+  private writeEntry(b: Buffer, p: number, end: number): number {
+    if (b[p] !== 0x92) return -1;
+    const body = this.readEntryTime(b, p + 1, end);
+    if (body < 0 || !mapHeader(b, body, end)) return -1;
+    const count = headerCount();
+    const first = body + headerSize();
+    const out = this.out;
+    if (this.array && this.records > 0) out.byte(COMMA);
+    let withDate = false;
+    if (this.dateKeyBytes !== null) {
+      // The record's own date key wins, as on the object path: look for it first.
+      let q = first;
+      let hasKey = false;
+      for (let i = 0; i < count && q >= 0; i++) {
+        if (isStringKey(b, q, end, this.dateKeyBytes)) hasKey = true;
+        q = skipValue(b, q, end);
+        if (q >= 0) q = skipValue(b, q, end);
+      }
+      if (q < 0) return -1;
+      withDate = !hasKey;
+    }
+    if (withDate) {
+      this.beginSegment(this.entryTime);
+      out.copy(this.prefix!, this.prefixView, 0, this.prefix!.length);
+    } else {
+      out.byte(0x7b);
+    }
+    const next = writeMapEntries(out, b, first, end, count, !withDate);
+    if (next < 0) return -1;
+    out.byte(0x7d);
+    if (!this.array) out.byte(NEWLINE);
+    return next;
+  }
+
+  /**
+   * The entry's time into entryTime, read as toEventTime reads it (EventTime, or non-negative
+   * integer or float seconds); where the record starts, or -1 for any other time.
+   */
+  private readEntryTime(b: Buffer, p: number, end: number): number {
+    const t = b[p];
+    const time = this.entryTime;
+    if (t === undefined) return -1;
+    let seconds: number;
+    let next: number;
+    if (t <= 0x7f) { seconds = t; next = p + 1; }
+    else if (t === 0xd7) {
+      if (p + 10 > end || b[p + 1] !== 0) return -1;
+      time.sec = b.readUInt32BE(p + 2);
+      time.nsec = b.readUInt32BE(p + 6);
+      return p + 10;
+    } else {
+      switch (t) {
+        case 0xcc: next = p + 2; break;
+        case 0xcd: next = p + 3; break;
+        case 0xce: next = p + 5; break;
+        case 0xcf: next = p + 9; break;
+        case 0xcb: next = p + 9; break;
+        default: return -1;
+      }
+      if (next > end) return -1;
+      switch (t) {
+        case 0xcc: seconds = b[p + 1]!; break;
+        case 0xcd: seconds = b.readUInt16BE(p + 1); break;
+        case 0xce: seconds = b.readUInt32BE(p + 1); break;
+        case 0xcf: seconds = b.readUInt32BE(p + 1) * 0x100000000 + b.readUInt32BE(p + 5); break;
+        default: seconds = b.readDoubleBE(p + 1);
+      }
+      if (!Number.isFinite(seconds) || seconds < 0) return -1;
+    }
+    const sec = Math.floor(seconds);
+    time.sec = sec;
+    time.nsec = Math.min(999_999_999, Math.round((seconds - sec) * 1e9));
+    return next;
   }
 
   protected writeRecord(record: TimedRecord): void {
