@@ -7,6 +7,11 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { frameInPlace } from '../workers/client-frame.js';
 import { FRAME_HEADROOM } from '../src/encode/direct.js';
+import { DirectJsonEncoder } from '../src/encode/json-direct.js';
+import { ArenaPool, ChunkBuilder, type SealedChunk } from '../src/chunk/chunk-builder.js';
+import { SegmentKind } from '../src/chunk/layout.js';
+
+const gelf = { shortMessageKey: null, fullMessageKey: null, timestampKey: null, hostKey: null, levelKey: null };
 
 test('frameInPlace: masked frames of 1 B to 70 KB, text and binary, arrive intact at a ws server', async () => {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -47,4 +52,26 @@ test('frameInPlace: masked frames of 1 B to 70 KB, text and binary, arrive intac
 
 test('frameInPlace refuses a payload without room for its header', () => {
   assert.throws(() => frameInPlace(Buffer.alloc(10), false), /no room for the frame header/);
+});
+
+test('masking a message in place leaves the chunk as it was: a retry encodes the same bytes again', () => {
+  const sealed: SealedChunk[] = [];
+  const builder = new ChunkBuilder(1 << 16, new ArenaPool(1 << 16, 1, true), (c) => sealed.push(c));
+  const lines = Buffer.from('{"a":1}\n{"b":"two"}\n');
+  builder.append({ input: 'tcp.0', tag: 't', peer: 'p', separator: '\n' }, SegmentKind.JsonLines,
+    { sec: 1_700_000_000, nsec: 0 }, lines, 0, lines.length, 2);
+  builder.seal();
+  const chunk = sealed[0]!;
+  const encoder = new DirectJsonEncoder({ format: 'json_lines', dateKey: 'date', dateFormat: 'epoch', gelf, hostname: 'h' });
+  const first = encoder.encode(chunk.arena, chunk.byteLength, chunk.sources);
+  const text = first.message!.toString();
+  const arenaBefore = Buffer.from(Buffer.from(chunk.arena, 0, chunk.byteLength));
+  frameInPlace(first.message!, false); // the first attempt: masked where it lies
+  assert.notEqual(first.message!.toString(), text);
+  first.release();
+  assert.deepEqual(Buffer.from(chunk.arena, 0, chunk.byteLength), arenaBefore, 'the chunk is untouched');
+  // The retry reuses the released work buffer and writes the same message again.
+  const retry = encoder.encode(chunk.arena, chunk.byteLength, chunk.sources);
+  assert.equal(retry.message!.toString(), text);
+  assert.equal(text, '{"date":1700000000,"a":1}\n{"date":1700000000,"b":"two"}\n');
 });
