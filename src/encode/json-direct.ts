@@ -3,7 +3,8 @@
 // copied into the message with the date key spliced in after its `{`. No string, no object
 // per record. Lines that are valid but not canonical (whitespace, 1.0, escapes...) go the slow
 // way, JSON.parse + the same writer the object encoders use, so the output is identical either
-// way. Raw-line (Format none) and msgpack segments go the slow way too (see direct.ts).
+// way. Forward entries ([time, map] in msgpack) are written as JSON from their bytes too
+// (msgpack-json.ts); raw-line (Format none) segments go the slow way (see direct.ts).
 import { ScanVerdict, type ScanResult } from '../chunk/json-scan.js';
 import { formatDate } from './date.js';
 import { DirectEncoder } from './direct.js';
@@ -19,7 +20,7 @@ const NEWLINE = 0x0a;
 export class DirectJsonEncoder extends DirectEncoder {
   private readonly slowWriter: RecordToJson;
   private readonly array: boolean;
-  /** `{"date":X` for the segment being written, as UTF-8; null without a date key. */
+  /** `{"date":X` for the segment (or forward entry) being written, as UTF-8; null without a date key. */
   private prefix: Buffer | null = null;
   private prefixView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   /** The date key's bytes (forward entries are checked for it on their bytes). */
