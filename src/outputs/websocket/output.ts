@@ -10,10 +10,11 @@ import type { ChunkSource, SegmentKind } from '../../chunk/layout.js';
 import type { ServiceConfig, WebSocketOutputConfig } from '../../config/types.js';
 import type { EventTime } from '../../encode/types.js';
 import type { Logger } from '../../log.js';
-import { newOutputStats, workerStats, type DropReason, type OutputBufferState, type OutputStats } from '../../engine/stats.js';
+import { newOutputStats, type DropReason, type OutputBufferState, type OutputStats } from '../../engine/stats.js';
 import type { OutputHooks, OutputPlugin, Undelivered } from '../../engine/plugins.js';
 import type { FlushResult, FlushTask } from './protocol.js';
 import { retryDelaySeconds } from './retry.js';
+import { countConnectionClosed, countFailedAttempt, countFlushed, countHandshake } from './delivery-counts.js';
 import { urlOf, WorkerPool } from './worker-pool.js';
 import { OutputStorage } from '../../storage/output-storage.js';
 
@@ -77,7 +78,7 @@ export class WebSocketOutput implements OutputPlugin {
     if (this.storage) this.replayBacklog(this.storage);
     this.pool = new WorkerPool(this.config, this.service, this.url, this.log, {
       onHandshake: (ok, worker) => this.onHandshake(ok, worker),
-      onClosed: (worker) => this.onConnectionClosed(worker),
+      onClosed: (worker) => countConnectionClosed(this.stats, worker),
     });
     this.log.info(`${this.config.workers} worker(s) sending to ${this.url} as ${this.config.format}, ` +
       `delivery ${this.config.delivery}`);
@@ -308,24 +309,17 @@ export class WebSocketOutput implements OutputPlugin {
         if (source) this.hooks.onMalformed(this.name, { source, count: report.count, sample: report.sample });
       }
     }
-    const perWorker = workerStats(this.stats, result.worker);
     if (result.status === 'flushed') {
-      perWorker.chunksFlushed++;
-      perWorker.records += result.records;
-      this.stats.chunksFlushed++;
-      this.stats.flushSeconds.observe((performance.now() - queued.chunk.sealedAt) / 1000);
-      this.stats.chunkRecords.observe(result.records);
-      this.stats.chunkBytes.observe(result.bytes);
-      this.stats.records += result.records;
-      this.stats.bytes += result.bytes;
-      if (queued.maybeDelivered) this.stats.resentRecords += result.records;
+      countFlushed(this.stats, result.worker, {
+        records: result.records, bytes: result.bytes, sealedAt: queued.chunk.sealedAt, resent: queued.maybeDelivered,
+      });
       if (queued.attempts > 1) {
         this.log.info(`flush chunk '${queued.chunk.id}' succeeded at retry ${queued.attempts - 1}: ` +
           `${result.records} records, worker #${result.worker}`);
       }
       this.release(queued);
     } else {
-      perWorker.chunksFailed++;
+      countFailedAttempt(this.stats, result.worker);
       this.failuresSeen++;
       this.retryOrDrop(queued, result.status, result.reason, result.worker);
     }
@@ -435,26 +429,10 @@ export class WebSocketOutput implements OutputPlugin {
   }
 
   private onHandshake(ok: boolean, worker: number): void {
-    const perWorker = workerStats(this.stats, worker);
-    if (!ok) {
-      this.stats.handshakesFailed++;
-      perWorker.handshakesFailed++;
-      return;
-    }
-    perWorker.handshakesOk++;
-    perWorker.connected = true;
-    this.stats.handshakesOk++;
-    this.stats.connectionsOpen++;
-    this.stats.noConnectionSince = null;
+    countHandshake(this.stats, worker, ok);
+    if (!ok) return;
     this.lastHandshakeAt = performance.now();
     this.retryNow();
-  }
-
-  private onConnectionClosed(worker: number): void {
-    workerStats(this.stats, worker).connected = false;
-    this.stats.connectionsClosed++;
-    this.stats.connectionsOpen = Math.max(0, this.stats.connectionsOpen - 1);
-    if (this.stats.connectionsOpen === 0) this.stats.noConnectionSince = performance.now();
   }
 
   /** A connection has just opened: chunks waiting out a backoff can go now. */
