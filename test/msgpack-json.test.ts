@@ -10,6 +10,9 @@ import { decodeChunk } from '../src/chunk/chunk-reader.js';
 import { SegmentKind, type ChunkSource } from '../src/chunk/layout.js';
 import { createEncoder } from '../src/encode/index.js';
 import { DirectJsonEncoder } from '../src/encode/json-direct.js';
+import { Output } from '../src/encode/direct.js';
+import { writeValue } from '../src/encode/msgpack-json.js';
+import { MAX_MSGPACK_DEPTH } from '../src/inputs/msgpack-frame.js';
 import type { EncoderOptions, TimedRecord } from '../src/encode/types.js';
 
 /** Counts the records that went the slow (decoded) way. */
@@ -138,4 +141,18 @@ test('random records and times: the bytes path writes what the object path write
     }), { numRuns: 300 });
   // Lone surrogates (invalid UTF-8 once packed) send some entries the slow way; most go direct.
   assert.ok(slow < all / 2, `${slow} of ${all} records decoded`);
+});
+
+test('nesting deeper than the forward input lets in is refused, never a stack overflow', () => {
+  for (const depth of [100, 20_000]) {
+    const nested = Buffer.concat([Buffer.alloc(depth, 0x91), Buffer.from([0x01])]); // [[[…1]]]
+    const out = new Output(1 << 10);
+    const end = writeValue(out, nested, 0, nested.length);
+    if (depth <= MAX_MSGPACK_DEPTH) {
+      assert.equal(end, nested.length);
+      assert.equal(out.buffer.toString('utf8', 0, out.length), `${'['.repeat(depth)}1${']'.repeat(depth)}`);
+    } else {
+      assert.equal(end, -1);
+    }
+  }
 });

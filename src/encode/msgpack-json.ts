@@ -9,6 +9,7 @@
 // it), a map key that is not a string, a string that is not strict UTF-8 (msgpackr would put
 // U+FFFD in it), and anything truncated or not msgpack (0xc1).
 import type { Output } from './direct.js';
+import { MAX_MSGPACK_DEPTH } from '../inputs/msgpack-frame.js';
 
 /** Where the value at b[p] ends, or -1 if it is not all in b[p, end) or not msgpack. */
 export function skipValue(b: Uint8Array, p: number, end: number): number {
@@ -175,14 +176,17 @@ function writeNumber(out: Output, value: number): void {
   out.ascii(Number.isFinite(value) ? String(value) : 'null');
 }
 
-/** Writes the msgpack value at b[p] as JSON; where it ends, or -1 (see the top). */
-export function writeValue(out: Output, b: Uint8Array, p: number, end: number): number {
-  if (p >= end) return -1;
+/**
+ * Writes the msgpack value at b[p] as JSON; where it ends, or -1 (see the top). Deeper than the
+ * forward input lets in is -1 too: recursion here must never meet a stack limit.
+ */
+export function writeValue(out: Output, b: Uint8Array, p: number, end: number, depth = 1): number {
+  if (p >= end || depth > MAX_MSGPACK_DEPTH) return -1;
   const t = b[p]!;
   if (t <= 0x7f) { writeNumber(out, t); return p + 1; }
   if (t >= 0xe0) { writeNumber(out, t - 0x100); return p + 1; }
-  if (t <= 0x8f || t === 0xde || t === 0xdf) return writeMap(out, b, p, end);
-  if (t <= 0x9f || t === 0xdc || t === 0xdd) return writeArray(out, b, p, end);
+  if (t <= 0x8f || t === 0xde || t === 0xdf) return writeMap(out, b, p, end, depth);
+  if (t <= 0x9f || t === 0xdc || t === 0xdd) return writeArray(out, b, p, end, depth);
   if (t <= 0xbf || t === 0xd9 || t === 0xda || t === 0xdb) return writeString(out, b, p, end);
   switch (t) {
     case 0xc0: out.ascii('null'); return p + 1;
@@ -216,7 +220,7 @@ function readFloat64(b: Uint8Array, at: number): number {
   return float64.getFloat64(0);
 }
 
-function writeArray(out: Output, b: Uint8Array, p: number, end: number): number {
+function writeArray(out: Output, b: Uint8Array, p: number, end: number, depth: number): number {
   const t = b[p]!;
   let count: number;
   if (t <= 0x9f) { count = t & 0x0f; p += 1; }
@@ -225,31 +229,32 @@ function writeArray(out: Output, b: Uint8Array, p: number, end: number): number 
   out.byte(0x5b);
   for (let i = 0; i < count; i++) {
     if (i > 0) out.byte(0x2c);
-    p = writeValue(out, b, p, end);
+    p = writeValue(out, b, p, end, depth + 1);
     if (p < 0) return -1;
   }
   out.byte(0x5d);
   return p;
 }
 
-function writeMap(out: Output, b: Uint8Array, p: number, end: number): number {
+function writeMap(out: Output, b: Uint8Array, p: number, end: number, depth: number): number {
   if (!mapHeader(b, p, end)) return -1;
   const count = headCount;
   out.byte(0x7b);
-  const next = writeMapEntries(out, b, p + headSize, end, count, true);
+  const next = writeMapEntries(out, b, p + headSize, end, count, true, depth);
   if (next < 0) return -1;
   out.byte(0x7d);
   return next;
 }
 
-/** `count` key/value pairs from b[p], comma-separated (a comma first unless `first`). */
-export function writeMapEntries(out: Output, b: Uint8Array, p: number, end: number, count: number, first: boolean): number {
+/** `count` key/value pairs of a map at `depth` from b[p], comma-separated (a comma first unless `first`). */
+export function writeMapEntries(out: Output, b: Uint8Array, p: number, end: number, count: number, first: boolean,
+  depth = 1): number {
   for (let i = 0; i < count; i++) {
     if (!first || i > 0) out.byte(0x2c);
     p = writeString(out, b, p, end);
     if (p < 0) return -1;
     out.byte(0x3a);
-    p = writeValue(out, b, p, end);
+    p = writeValue(out, b, p, end, depth + 1);
     if (p < 0) return -1;
   }
   return p;
