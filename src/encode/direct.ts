@@ -114,8 +114,8 @@ export abstract class DirectEncoder {
   protected sourceView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private readonly scan: ScanResult = { verdict: ScanVerdict.Invalid, hasKey: false };
 
-  /** @param scanKey a top-level key json-scan should report the presence of (the date key). */
-  protected constructor(private readonly scanKey: Uint8Array | null) {}
+  /** @param scanKey a top-level key json-scan should report (the date key; json-direct also looks for it in forward entries). */
+  protected constructor(protected readonly scanKey: Uint8Array | null) {}
 
   /** Before the first record of a chunk. */
   protected begin(): void {}

@@ -7,9 +7,11 @@
 // (msgpack-json.ts); raw-line (Format none) segments go the slow way (see direct.ts).
 import { ScanVerdict, type ScanResult } from '../chunk/json-scan.js';
 import { formatDate } from './date.js';
+import { readEventTime } from './event-time-ext.js';
 import { DirectEncoder } from './direct.js';
 import { recordJsonWriter, type RecordToJson } from './json.js';
-import { headerCount, headerSize, isStringKey, mapHeader, skipValue, writeMapEntries } from './msgpack-json.js';
+import { headerCount, headerSize, isStringKey, mapHeader, writeMapEntries } from './msgpack-json.js';
+import { valueEnd } from '../inputs/msgpack-frame.js';
 import type { EncoderOptions, EventTime, RecordBody, TimedRecord } from './types.js';
 
 export type { DirectEncoding } from './direct.js';
@@ -23,8 +25,6 @@ export class DirectJsonEncoder extends DirectEncoder {
   /** `{"date":X` for the segment (or forward entry) being written, as UTF-8; null without a date key. */
   private prefix: Buffer | null = null;
   private prefixView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
-  /** The date key's bytes (forward entries are checked for it on their bytes). */
-  private readonly dateKeyBytes: Buffer | null;
   /** The time of the forward entry being written (reused: no object per entry). */
   private readonly entryTime = { sec: 0, nsec: 0 };
   /** The time the prefix was made for: segments of one burst often share it. */
@@ -35,7 +35,6 @@ export class DirectJsonEncoder extends DirectEncoder {
     super(options.dateKey === null ? null : Buffer.from(options.dateKey, 'utf8'));
     this.slowWriter = recordJsonWriter(options.dateKey, options.dateFormat);
     this.array = options.format === 'json';
-    this.dateKeyBytes = options.dateKey === null ? null : Buffer.from(options.dateKey, 'utf8');
   }
 
   /** True when this encoder handles the output format. */
@@ -99,21 +98,21 @@ export class DirectJsonEncoder extends DirectEncoder {
   /** One entry; where it ends, or -1 when it must be decoded instead. */
   private writeEntry(b: Buffer, p: number, end: number): number {
     if (b[p] !== 0x92) return -1;
-    const body = this.readEntryTime(b, p + 1, end);
+    const body = readEventTime(b, p + 1, end, this.entryTime);
     if (body < 0 || !mapHeader(b, body, end)) return -1;
     const count = headerCount();
     const first = body + headerSize();
     const out = this.out;
     if (this.array && this.records > 0) out.byte(COMMA);
     let withDate = false;
-    if (this.dateKeyBytes !== null) {
+    if (this.scanKey !== null) {
       // The record's own date key wins, as on the object path: look for it first.
       let q = first;
       let hasKey = false;
       for (let i = 0; i < count && q >= 0; i++) {
-        if (isStringKey(b, q, end, this.dateKeyBytes)) hasKey = true;
-        q = skipValue(b, q, end);
-        if (q >= 0) q = skipValue(b, q, end);
+        if (isStringKey(b, q, end, this.scanKey)) hasKey = true;
+        q = valueEnd(b, q, end);
+        if (q >= 0) q = valueEnd(b, q, end);
       }
       if (q < 0) return -1;
       withDate = !hasKey;
@@ -128,47 +127,6 @@ export class DirectJsonEncoder extends DirectEncoder {
     if (next < 0) return -1;
     out.byte(0x7d);
     if (!this.array) out.byte(NEWLINE);
-    return next;
-  }
-
-  /**
-   * The entry's time into entryTime, read as toEventTime reads it (EventTime, or non-negative
-   * integer or float seconds); where the record starts, or -1 for any other time.
-   */
-  private readEntryTime(b: Buffer, p: number, end: number): number {
-    const t = b[p];
-    const time = this.entryTime;
-    if (t === undefined) return -1;
-    let seconds: number;
-    let next: number;
-    if (t <= 0x7f) { seconds = t; next = p + 1; }
-    else if (t === 0xd7) {
-      if (p + 10 > end || b[p + 1] !== 0) return -1;
-      time.sec = b.readUInt32BE(p + 2);
-      time.nsec = b.readUInt32BE(p + 6);
-      return p + 10;
-    } else {
-      switch (t) {
-        case 0xcc: next = p + 2; break;
-        case 0xcd: next = p + 3; break;
-        case 0xce: next = p + 5; break;
-        case 0xcf: next = p + 9; break;
-        case 0xcb: next = p + 9; break;
-        default: return -1;
-      }
-      if (next > end) return -1;
-      switch (t) {
-        case 0xcc: seconds = b[p + 1]!; break;
-        case 0xcd: seconds = b.readUInt16BE(p + 1); break;
-        case 0xce: seconds = b.readUInt32BE(p + 1); break;
-        case 0xcf: seconds = b.readUInt32BE(p + 1) * 0x100000000 + b.readUInt32BE(p + 5); break;
-        default: seconds = b.readDoubleBE(p + 1);
-      }
-      if (!Number.isFinite(seconds) || seconds < 0) return -1;
-    }
-    const sec = Math.floor(seconds);
-    time.sec = sec;
-    time.nsec = Math.min(999_999_999, Math.round((seconds - sec) * 1e9));
     return next;
   }
 

@@ -11,51 +11,6 @@
 import type { Output } from './direct.js';
 import { MAX_MSGPACK_DEPTH } from '../inputs/msgpack-frame.js';
 
-/** Where the value at b[p] ends, or -1 if it is not all in b[p, end) or not msgpack. */
-export function skipValue(b: Uint8Array, p: number, end: number): number {
-  let pending = 1;
-  while (pending > 0) {
-    if (p >= end) return -1;
-    const t = b[p]!;
-    let size: number;
-    let children = 0;
-    if (t <= 0x7f || t >= 0xe0 || t === 0xc0 || t === 0xc2 || t === 0xc3) size = 1;
-    else if (t <= 0x8f) { size = 1; children = (t & 0x0f) * 2; }
-    else if (t <= 0x9f) { size = 1; children = t & 0x0f; }
-    else if (t <= 0xbf) size = 1 + (t & 0x1f);
-    else {
-      switch (t) {
-        case 0xc4: case 0xd9: size = 2 + (p + 1 < end ? b[p + 1]! : 0); break;
-        case 0xc5: case 0xda: size = 3 + (p + 2 < end ? (b[p + 1]! << 8) | b[p + 2]! : 0); break;
-        case 0xc6: case 0xdb: size = 5 + (p + 4 < end ? readUint32(b, p + 1) : 0); break;
-        case 0xc7: size = 3 + (p + 1 < end ? b[p + 1]! : 0); break;
-        case 0xc8: size = 4 + (p + 2 < end ? (b[p + 1]! << 8) | b[p + 2]! : 0); break;
-        case 0xc9: size = 6 + (p + 4 < end ? readUint32(b, p + 1) : 0); break;
-        case 0xca: size = 5; break;
-        case 0xcb: size = 9; break;
-        case 0xcc: case 0xd0: size = 2; break;
-        case 0xcd: case 0xd1: size = 3; break;
-        case 0xce: case 0xd2: size = 5; break;
-        case 0xcf: case 0xd3: size = 9; break;
-        case 0xd4: size = 3; break;
-        case 0xd5: size = 4; break;
-        case 0xd6: size = 6; break;
-        case 0xd7: size = 10; break;
-        case 0xd8: size = 18; break;
-        case 0xdc: size = 3; children = p + 2 < end ? (b[p + 1]! << 8) | b[p + 2]! : 0; break;
-        case 0xdd: size = 5; children = p + 4 < end ? readUint32(b, p + 1) : 0; break;
-        case 0xde: size = 3; children = p + 2 < end ? ((b[p + 1]! << 8) | b[p + 2]!) * 2 : 0; break;
-        case 0xdf: size = 5; children = p + 4 < end ? readUint32(b, p + 1) * 2 : 0; break;
-        default: return -1; // 0xc1
-      }
-    }
-    p += size;
-    if (p > end) return -1;
-    pending += children - 1;
-  }
-  return p;
-}
-
 function readUint32(b: Uint8Array, at: number): number {
   return b[at]! * 0x1000000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
 }

@@ -111,6 +111,22 @@ function head(buf: Uint8Array, pos: number, end: number): number {
 }
 
 /**
+ * Where the value at buf[pos] ends, or -1 when it is not all in buf[pos, end) or not msgpack this
+ * scanner accepts. For values already framed (a worker skipping a map's keys and values): no
+ * allocation, no depth limit.
+ */
+export function valueEnd(buf: Uint8Array, pos: number, end: number): number {
+  let pending = 1;
+  while (pending > 0) {
+    if (pos >= end || head(buf, pos, end) !== HEAD_OK) return -1;
+    pos += headSize;
+    if (pos > end) return -1;
+    pending += headChildren - 1;
+  }
+  return pos;
+}
+
+/**
  * Finds the end of one msgpack value after another in a stream. Resumable: after 'incomplete',
  * call again with the same frame start and more bytes after it; the headers already read are
  * not read again (a Forward message of 100k entries arriving in small reads stays linear).
