@@ -34,6 +34,16 @@ function splitAt(data: Buffer, cuts: number[]): Buffer[] {
 }
 const cuts = fc.array(fc.nat({ max: 10_000 }), { maxLength: 12 });
 
+/** Byte overwrites, [offset (modulo the length), value]: mutations of valid input. */
+const flips = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 });
+
+/** A copy of `bytes` with the flips applied. */
+function applyFlips(bytes: Uint8Array, changes: ReadonlyArray<readonly [number, number]>): Buffer {
+  const copy = Buffer.from(bytes);
+  for (const [i, b] of changes) if (copy.length > 0) copy[i % copy.length] = b;
+  return copy;
+}
+
 // ---- tcp: LineFramer against a model ----------------------------------------------------------
 
 /** What the framer must report for a whole stream: records (content, no separator), oversized count. */
@@ -145,11 +155,7 @@ test('FrameScanner: a valid msgpack value ends exactly where msgpackr says, in a
 
 test('FrameScanner: random bytes and mutated messages never throw; a complete frame is one msgpackr value', () => {
   const mutated = fc.tuple(msgpackValue, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }))
-    .map(([bytes, flips]) => {
-      const copy = Buffer.from(bytes);
-      for (const [i, b] of flips) copy[i % copy.length] = b;
-      return copy;
-    });
+    .map(([bytes, changes]) => applyFlips(bytes, changes));
   fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)), mutated), (bytes) => {
     const frame = frameEnd(bytes, 0, bytes.length, 1 << 16);
     if (frame.kind !== 'complete') return;
@@ -246,12 +252,7 @@ test('forward countPackedEntries: a payload it takes decodes, in the worker, to 
     return Buffer.concat([Buffer.from([0x92]), eventTime, packr.pack(b)]);
   });
   const payload = fc.array(entry, { maxLength: 5 }).map((list) => Buffer.concat(list));
-  const mutated = fc.tuple(payload, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }))
-    .map(([bytes, flips]) => {
-      const copy = Buffer.from(bytes);
-      for (const [i, b] of flips) if (copy.length > 0) copy[i % copy.length] = b;
-      return copy;
-    });
+  const mutated = fc.tuple(payload, flips).map(([bytes, changes]) => applyFlips(bytes, changes));
   let taken = 0;
   fc.assert(fc.property(fc.oneof(payload.map((p) => [p, false] as const), mutated.map((p) => [p, true] as const)), ([packed, wasMutated]) => {
     const count = countPackedEntries(packed, 1 << 20);
@@ -304,12 +305,7 @@ test('http parseBody: random and mutated bodies are records or a 400, never anot
     if (type.includes('form')) return [Buffer.from(`json=${encodeURIComponent(JSON.stringify(list))}`), type];
     return [Buffer.from(JSON.stringify(list)), type];
   });
-  const mutated = fc.tuple(valid, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }))
-    .map(([[body, type], flips]): [Buffer, string] => {
-      const copy = Buffer.from(body);
-      for (const [i, b] of flips) if (copy.length > 0) copy[i % copy.length] = b;
-      return [copy, type];
-    });
+  const mutated = fc.tuple(valid, flips).map(([[body, type], changes]): [Buffer, string] => [applyFlips(body, changes), type]);
   const random = fc.tuple(fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b)), contentTypes);
   fc.assert(fc.property(fc.oneof(valid, mutated, random), ([body, type]) => {
     const error = bodyError(body, type);
@@ -345,12 +341,7 @@ test('http NDJSON fast path: when it takes a body, parseBody takes it too, with 
   );
   const valid = fc.array(line, { maxLength: 6 }).chain((lines) => fc.constantFrom('\n', '\r\n')
     .map((separator) => Buffer.from(lines.join(separator))));
-  const mutated = fc.tuple(valid, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }))
-    .map(([body, flips]) => {
-      const copy = Buffer.from(body);
-      for (const [i, b] of flips) if (copy.length > 0) copy[i % copy.length] = b;
-      return copy;
-    });
+  const mutated = fc.tuple(valid, flips).map(([body, changes]) => applyFlips(body, changes));
   let fast = 0;
   fc.assert(fc.property(fc.oneof(valid, mutated), (body) => {
     const count = countNdjsonRecords(body);
@@ -443,10 +434,8 @@ function oracle(bytes: Buffer): boolean {
 test('json-scan: byte mutations of JSON objects are judged as JSON.parse judges them', () => {
   const objects = fc.dictionary(fc.string({ maxLength: 6, unit: 'grapheme' }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 })
     .map((o) => Buffer.from(JSON.stringify(o)));
-  const mutated = fc.tuple(objects, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }),
-    fc.nat()).map(([bytes, flips, cut]) => {
-    const copy = Buffer.from(bytes);
-    for (const [i, b] of flips) copy[i % copy.length] = b;
+  const mutated = fc.tuple(objects, flips, fc.nat()).map(([bytes, changes, cut]) => {
+    const copy = applyFlips(bytes, changes);
     // Sometimes truncated too: a line cut by a read boundary or a size limit.
     return cut % 4 === 0 ? copy.subarray(0, cut % (copy.length + 1)) : copy;
   });
