@@ -5,8 +5,8 @@
 // keys included (an object would merge or reorder them), as Fluent Bit does.
 //
 // What has no JSON of its own, or whose JSON depends on msgpackr's options, is refused (-1) and
-// the caller decodes the entry instead: bin (a Buffer), extensions, float32 (msgpackr may round
-// it), a map key that is not a string, a string that is not strict UTF-8 (msgpackr would put
+// the caller decodes the entry instead: bin (a Buffer), extensions, float32 (msgpackr rounds it
+// when its useFloat32 option asks), a map key that is not a string, a string that is not strict UTF-8 (msgpackr would put
 // U+FFFD in it), and anything truncated or not msgpack (0xc1).
 import type { Output } from './direct.js';
 import { MAX_MSGPACK_DEPTH } from '../inputs/msgpack-frame.js';
