@@ -19,7 +19,7 @@ function isBlankLine(data: Buffer, start: number, end: number): boolean {
 
 export class LineFramer {
   private readonly separator: Buffer;
-  /** Start of a line that continues in the next read (a view into that read, not a copy). */
+  /** Start of a line that continues in the next read (a copy: reads may share one buffer). */
   private pending: Buffer | null = null;
   /** Skipping the rest of an oversized line until the next separator. */
   private discarding = false;
@@ -107,7 +107,9 @@ export class LineFramer {
       this.events.onOversized(rest);
       this.startDiscarding(data);
     } else if (rest > 0) {
-      this.pending = data.subarray(pos);
+      // A copy: the caller may reuse `data` for its next read (and a view would keep a whole
+      // read alive for its last line's start).
+      this.pending = Buffer.from(data.subarray(pos));
     }
   }
 

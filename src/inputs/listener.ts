@@ -11,6 +11,10 @@ import type { ServerTls } from '../tls/config.js';
 import { serverOptions, watchHandshakes } from '../tls/options.js';
 import type { ListenerLimits } from '../config/net-limits.js';
 import { ConnectionDeadlines, limitConnections } from './connection-limits.js';
+import { adoptWithReusedReads } from './reused-reads.js';
+
+/** Bytes of one read: what a net.Socket reads at most per callback. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 /** Listens, or rejects with `[input:<plugin>:<name>] cannot listen on <addr>: <why>`. */
 export function listen(server: Server | HttpServer, address: { listen: string; port: number },
@@ -105,7 +109,9 @@ export class SourceCache {
 
 /**
  * A TCP-socket input (tcp, forward): listening, the port, pausing and stopping are the same;
- * a subclass says what a connection does.
+ * a subclass says what a connection does. With `reusedReads`, a plain TCP connection's reads
+ * land in one buffer of the input's (reused-reads.ts): its 'data' listener must copy what it
+ * keeps past the call. TLS connections read fresh buffers either way.
  */
 export abstract class SocketInput {
   readonly stats: InputStats = newInputStats();
@@ -117,13 +123,20 @@ export abstract class SocketInput {
 
   constructor(readonly name: string,
     private readonly address: { listen: string; port: number; tls: ServerTls | null; limits: ListenerLimits },
-    private readonly label: string, protected readonly log: Logger) {
+    private readonly label: string, protected readonly log: Logger, reusedReads = false) {
     const onConnection = (socket: Socket): void => {
       const peer = this.connections.add(socket);
       this.deadlines.watch(socket, peer);
       this.accept(socket, peer);
     };
-    if (address.tls === null) {
+    if (address.tls === null && reusedReads) {
+      const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+      this.server = createServer({ pauseOnConnect: true }, (accepted) => {
+        const socket = adoptWithReusedReads(accepted, readBuffer);
+        onConnection(socket);
+        socket.resume(); // accepted paused; a connection with no 'data' listener still reads its end
+      });
+    } else if (address.tls === null) {
       this.server = createServer(onConnection);
     } else {
       // A TLS connection reaches accept() only once its handshake (and client certificate) passed.

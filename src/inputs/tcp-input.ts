@@ -17,7 +17,8 @@ export class TcpInput extends SocketInput implements InputPlugin {
   private readonly kind: SegmentKind;
 
   constructor(readonly config: TcpInputConfig, private readonly sink: SegmentSink, log: Logger) {
-    super(config.name, config, `input:tcp:${config.name}`, log.child(`input:tcp:${config.name}`));
+    // The framer copies the little it keeps of a read (a line's start), so reads can share a buffer.
+    super(config.name, config, `input:tcp:${config.name}`, log.child(`input:tcp:${config.name}`), true);
     this.staticTag = config.tag;
     this.kind = config.format === 'none' ? SegmentKind.RawLines : SegmentKind.JsonLines;
   }
