@@ -53,7 +53,7 @@ const DEFAULT_WS: Omit<WebSocketOutputConfig, 'name' | 'match'> = {
   pingTimeoutSeconds: 10,
   compress: false,
   delivery: 'confirm',
-  memBufLimitBytes: 64 * MIB,
+  memBufLimitBytes: 32 * MIB,
   chunkLimitBytes: 2 * MIB,
   inflightPerWorker: 4,
   tls: null,
@@ -217,7 +217,13 @@ test('booleans', () => {
   assert.equal(parseRetryLimit('7', ctx), 7);
 });
 
-test('output mem_buf_limit: its own, else the smallest input limit, else 64M', () => {
+test('output mem_buf_limit: its own, else the smallest input limit, else 32M or every chunk in flight', () => {
+  const plain = ['-i', 'tcp', '-o', 'websocket', '-m', '*'];
+  assert.equal(out(plain).memBufLimitBytes, 32 * MIB, '1 worker × 4 chunks × 2M is less than 32M');
+  assert.equal(out([...plain, '-p', 'workers=4']).memBufLimitBytes, 32 * MIB);
+  assert.equal(out([...plain, '-p', 'workers=8']).memBufLimitBytes, 64 * MIB, '8 × 4 × 2M');
+  assert.equal(out([...plain, '-p', 'workers=4', '-p', 'chunk_limit_size=4M', '-p', 'inflight_chunks=3']).memBufLimitBytes,
+    48 * MIB);
   const two = ['-i', 'tcp', '-p', 'mem_buf_limit=8M', '-i', 'tcp', '-p', 'port=5171', '-p', 'mem_buf_limit=4M'];
   assert.equal(out([...two, '-o', 'websocket', '-m', '*']).memBufLimitBytes, 4 * MIB);
   assert.equal(out([...two, '-o', 'websocket', '-m', '*', '-p', 'mem_buf_limit=1M']).memBufLimitBytes, MIB);

@@ -161,8 +161,10 @@ function resolveWebSocket(section: RawSection, index: number, ctx: OutputContext
   // An output's buffer defaults to the tightest limit its inputs asked for, so a user who set
   // Mem_Buf_Limit on the input (the Fluent Bit place for it) gets what they expect.
   const inputLimits = ctx.inputs.map((i) => i.memBufLimitBytes).filter((n): n is number => n !== null);
-  const memBufLimitBytes =
-    v.mem_buf_limit ?? (inputLimits.length > 0 ? Math.min(...inputLimits) : DEFAULT_OUTPUT_MEM_BUF_LIMIT);
+  // Else a buffer that never holds back a chunk the workers could be sending.
+  const inFlightBytes = v.workers * v.inflight_chunks * v.chunk_limit_size;
+  const memBufLimitBytes = v.mem_buf_limit ??
+    (inputLimits.length > 0 ? Math.min(...inputLimits) : Math.max(DEFAULT_OUTPUT_MEM_BUF_LIMIT, inFlightBytes));
 
   const tls = resolveClientTls(v, { section, label, warnings: ctx.warnings });
   return {
