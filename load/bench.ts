@@ -174,6 +174,12 @@ async function main(): Promise<void> {
       `${s.missing > 0 || s.duplicates > 0 ? ' — INCOMPLETE' : ''}`);
   }
   for (const s of summaries) {
+    const m = s.memoryAfter;
+    if (m === null || s.error !== null) continue;
+    out.push(`${s.scenario}: RSS ${fmt(m.startMB)} MB before the burst, ${fmt(s.peakRssMB)} MB peak, ` +
+      `${fmt(m.settledMB)} MB ${m.afterS.toFixed(0)} s after it (medians)`);
+  }
+  for (const s of summaries) {
     for (const note of s.notes) out.push(`- ${s.scenario}: ${note}`);
   }
   for (const a of all) {

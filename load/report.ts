@@ -17,6 +17,8 @@ export interface Summary {
   readonly inputMBps: number;
   readonly cpuUsPerRecord: number;
   readonly peakRssMB: number;
+  /** Scenarios with `settle`: RSS before the run, and once back after it (medians). */
+  readonly memoryAfter: { readonly startMB: number; readonly settledMB: number; readonly afterS: number } | null;
   /** Worst run: most missing, most duplicates. */
   readonly missing: number;
   readonly duplicates: number;
@@ -52,6 +54,9 @@ export function summarize(scenario: string, runs: readonly RunResult[], ceiling:
     inputMBps: med((r) => r.inputMBps),
     cpuUsPerRecord: med((r) => r.cpuUsPerRecord),
     peakRssMB: med((r) => r.peakRssMB),
+    memoryAfter: ok.some((r) => r.settled !== null)
+      ? { startMB: med((r) => r.rssStartMB), settledMB: med((r) => r.settled?.rssMB ?? 0), afterS: med((r) => r.settled?.afterS ?? 0) }
+      : null,
     missing: Math.max(0, ...ok.map((r) => r.sink?.missing ?? r.records)),
     duplicates: Math.max(0, ...ok.map((r) => r.sink?.duplicates ?? 0)),
     p50: med((r) => r.sink?.p50 ?? -1),

@@ -37,6 +37,9 @@ export interface RunResult {
   readonly peakRssMB: number;
   readonly rssStartMB: number;
   readonly rssEndMB: number;
+  /** Scenarios with `settle`: RSS once back within SETTLE_MARGIN of rssStartMB (or at the
+   *  SETTLE_MAX_MS limit), and seconds after the run's end it took; null otherwise. */
+  readonly settled: { readonly rssMB: number; readonly afterS: number } | null;
   readonly threads: ThreadCpu[];
   /** CPU the harness itself used (it shares the machine with the relay), seconds. */
   readonly generatorCpuS: number;
@@ -61,6 +64,21 @@ export type Progress = (text: string, fraction?: number) => void;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A settling relay is back when its RSS is within this fraction of its RSS before the run. */
+const SETTLE_MARGIN = 0.1;
+const SETTLE_MAX_MS = 30_000;
+
+/** Waits for the relay's RSS to come back near `startMB` (memory returns after a burst). */
+async function settle(pid: number, startMB: number): Promise<{ rssMB: number; afterS: number }> {
+  const t0 = performance.now();
+  for (;;) {
+    const rssMB = sampleProc(pid)?.rssMB ?? 0;
+    const afterS = (performance.now() - t0) / 1000;
+    if (rssMB <= startMB * (1 + SETTLE_MARGIN) || afterS * 1000 >= SETTLE_MAX_MS) return { rssMB, afterS };
+    await sleep(250);
+  }
+}
+
 /** Polls `cond` every 20 ms; resolves true when it holds, false on timeout or when `abort` holds. */
 async function waitUntil(cond: () => boolean, timeoutMs: number, abort: () => boolean = () => false): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -74,7 +92,7 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, abort: () => bo
 function emptyResult(scenario: string, records: number, error: string, relay: Child | null): RunResult {
   return {
     scenario, error, records, complete: false, elapsedS: 0, recordsPerS: 0, deliveredPerS: 0, clients: 0, inputMBps: 0,
-    relayCpuS: 0, cpuUsPerRecord: 0, peakRssMB: 0, rssStartMB: 0, rssEndMB: 0, threads: [],
+    relayCpuS: 0, cpuUsPerRecord: 0, peakRssMB: 0, rssStartMB: 0, rssEndMB: 0, settled: null, threads: [],
     generatorCpuS: 0, sinkCpuS: 0, foreignCpuS: 0, disturbed: false, backlogMB: 0,
     sink: null, notes: [], relayOutput: relay ? relay.stderrTail().trim() : '',
   };
@@ -263,12 +281,13 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
       if (fan.divergedClients > 0) notes.push(`${fan.divergedClients} clients got bytes different from the first client's`);
       if (fan.slowClients > 0 || fan.closeCodes !== '') notes.push(`connections closed: ${fan.closeCodes || 'none'}`);
     }
+    const settled = sc.settle ? await settle(r.pid, start.rssMB) : null;
     return {
       scenario: sc.name, error: null, records: n, complete: stats.missing === 0 && stats.duplicates === 0,
       elapsedS, recordsPerS: stats.unique / elapsedS,
       deliveredPerS: (fan ? fan.deliveries : stats.unique) / elapsedS, clients: fan?.clients ?? 1, inputMBps: (genBytes || n * 115) / 1e6 / elapsedS,
       relayCpuS: cpuS, cpuUsPerRecord: (cpuS * 1e6) / n,
-      peakRssMB: end?.hwmMB ?? 0, rssStartMB: start.rssMB, rssEndMB: end?.rssMB ?? 0,
+      peakRssMB: end?.hwmMB ?? 0, rssStartMB: start.rssMB, rssEndMB: end?.rssMB ?? 0, settled,
       threads: end ? threadCpu(r.pid, start, end) : [], generatorCpuS: genCpuS, sinkCpuS: stats.cpuS, foreignCpuS, disturbed,
       backlogMB: (Math.max(0, backlog) * (genBytes / Math.max(1, genRecords))) / 1e6,
       sink: stats, notes, relayOutput,

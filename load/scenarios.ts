@@ -28,6 +28,8 @@ export interface Scenario {
   readonly optIn?: boolean;
   /** The scenario this one is compared with in the summary (its ceiling). */
   readonly ceiling?: string;
+  /** After the burst, watch the relay's RSS return to where it started (memory-after line). */
+  readonly settle?: boolean;
 }
 
 type OutFormat = 'json_lines' | 'json' | 'msgpack';
@@ -45,7 +47,8 @@ const FANOUT_RECORDS = 200_000;
 
 const NOOP_CEILING_100K = 'noop-ceiling @100k/s';
 
-function wsrelay(format: OutFormat, workers: number, extra: { rate?: number; optIn?: boolean; input?: InputProtocol } = {}): Scenario {
+function wsrelay(format: OutFormat, workers: number,
+  extra: { rate?: number; optIn?: boolean; input?: InputProtocol; settle?: boolean } = {}): Scenario {
   const rate = extra.rate;
   const input = extra.input ?? 'tcp';
   const rateTag = rate ? ` @${rate / 1000}k/s` : '';
@@ -65,6 +68,7 @@ function wsrelay(format: OutFormat, workers: number, extra: { rate?: number; opt
     ...(extra.optIn ? { optIn: true } : {}),
     // At a fixed rate both reach the rate: compare with the no-op relay at the same rate.
     ceiling: rate === 100_000 ? NOOP_CEILING_100K : NOOP_CEILING,
+    ...(extra.settle ? { settle: true } : {}),
   };
 }
 
@@ -103,7 +107,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: NOOP_CEILING, relayArgs: noopArgs, wsConnections: 1, records: (n) => n },
   wsrelay('json_lines', 1),
   wsrelay('json_lines', 2),
-  wsrelay('json_lines', 4),
+  wsrelay('json_lines', 4, { settle: true }),
   wsrelay('msgpack', 2),
   wsrelay('json', 2),
   wsrelay('json_lines', 2, { input: 'http' }),

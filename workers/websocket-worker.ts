@@ -6,6 +6,7 @@ import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { decodeChunk } from '../src/chunk/chunk-reader.js';
 import { createDirectEncoder, createEncoder } from '../src/encode/index.js';
+import { collectGarbage, IdleRelease } from '../src/idle-release.js';
 import { Logger, logSink } from '../src/log.js';
 import type {
   ControlMessage, FlushResult, FlushTask, WorkerEvent, WorkerSettings,
@@ -59,6 +60,17 @@ function encodeChunk(task: FlushTask): Encoded {
   return { message: records > 0 ? encoder.encode(decoded.records) : null, records, malformed: decoded.malformed };
 }
 
+// Quiet for a few seconds after a burst: the buffers kept for reuse go, and one full collection
+// frees them and the burst's messages (idle-release.ts). Not after a trickle of small chunks.
+const IDLE_RELEASE_MS = 5_000;
+const RELEASE_AFTER_BYTES = 1 << 20;
+let bytesSinceRelease = 0;
+const idle = new IdleRelease(IDLE_RELEASE_MS, () => {
+  direct?.dropFreeBuffers();
+  if (bytesSinceRelease >= RELEASE_AFTER_BYTES) collectGarbage();
+  bytesSinceRelease = 0;
+});
+
 /** Failed results this worker has returned (see FlushTask.failuresSeen). */
 let failuresReturned = 0;
 
@@ -85,6 +97,8 @@ export default async function flush(task: FlushTask): Promise<FlushResult> {
     return { ...base, status: 'flushed', records: 0, bytes: 0 };
   }
   const bytes = message.length;
+  bytesSinceRelease += bytes;
+  idle.touch();
   const outcome = await connection.send(message, encoder.binary, release);
   if (outcome.status === 'flushed') return { ...base, status: 'flushed', records, bytes };
   failuresReturned++;

@@ -1,6 +1,7 @@
 // Appends segments into the current chunk arena and seals it when it is full. Arenas come
 // back from the workers after a flush and are reused, so steady state allocates nothing.
 import type { EventTime } from '../encode/types.js';
+import { collectGarbage, IdleRelease } from '../idle-release.js';
 import { SEGMENT_HEADER_BYTES, type ChunkSource, type SegmentKind } from './layout.js';
 
 export interface SealedChunk {
@@ -27,19 +28,23 @@ const IDLE_KEEP = 2;
 /**
  * Keeps a few arenas for reuse; more than that are left to the garbage collector. Under load
  * the pool holds an arena per chunk in flight (a fresh 2 MiB arena costs ~500 page faults);
- * once the output has been idle for a few seconds it shrinks, so the memory of a burst is
- * given back instead of being held until the next one.
+ * once the output has been idle for a few seconds it shrinks, and a full collection frees what
+ * it dropped (idle-release.ts), so the memory of a burst is given back instead of being held
+ * until the next one.
  */
 export class ArenaPool {
   private readonly free: ArrayBufferLike[] = [];
-  private takenSinceCheck = false;
-  private trimTimer: NodeJS.Timeout | null = null;
+  private readonly idle = new IdleRelease(IDLE_TRIM_MS, () => {
+    if (this.free.length <= IDLE_KEEP) return;
+    this.free.length = IDLE_KEEP;
+    collectGarbage();
+  });
 
   /** shared: SharedArrayBuffers, read by worker threads without being moved (websocket output). */
   constructor(readonly arenaBytes: number, private readonly keep: number, private readonly shared = false) {}
 
   take(minBytes: number): ArrayBufferLike {
-    this.takenSinceCheck = true;
+    this.idle.noteActivity();
     if (minBytes <= this.arenaBytes) {
       const reused = this.free.pop();
       if (reused) return reused;
@@ -55,23 +60,12 @@ export class ArenaPool {
   give(arena: ArrayBufferLike): void {
     if (arena.byteLength !== this.arenaBytes || this.free.length >= this.keep) return;
     this.free.push(arena);
-    if (this.free.length > IDLE_KEEP && this.trimTimer === null) this.watchIdle();
+    if (this.free.length > IDLE_KEEP) this.idle.touch();
   }
 
   /** Arenas held for reuse now. */
   get held(): number {
     return this.free.length;
-  }
-
-  private watchIdle(): void {
-    this.takenSinceCheck = false;
-    this.trimTimer = setInterval(() => {
-      if (this.takenSinceCheck) { this.takenSinceCheck = false; return; }
-      this.free.length = Math.min(this.free.length, IDLE_KEEP);
-      clearInterval(this.trimTimer!);
-      this.trimTimer = null;
-    }, IDLE_TRIM_MS);
-    this.trimTimer.unref(); // never what keeps the process alive
   }
 }
 

@@ -233,4 +233,9 @@ export abstract class DirectEncoder {
     const message = this.records === 0 ? null : out.buffer.subarray(FRAME_HEADROOM, out.length);
     return { message, records: this.records, malformed: [...malformed.values()], release };
   }
+
+  /** Lets go of the work buffers kept for reuse (a quiet worker); the next chunk allocates one. */
+  dropFreeBuffers(): void {
+    this.free.length = 0;
+  }
 }
