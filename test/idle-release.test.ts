@@ -3,7 +3,8 @@
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { collectGarbage, IdleRelease } from '../src/idle-release.js';
+import { collectGarbage } from '../src/idle-release.js';
+import { QuietTimer } from '../src/quiet-timer.js';
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -40,11 +41,11 @@ test('collectGarbage works in a worker thread (where the websocket output encode
   assert.deepEqual(result, { ran: true, gone: true });
 });
 
-test('IdleRelease releases once after a quiet period, postponed by activity', () => {
+test('QuietTimer fires once after a quiet period, postponed by activity', () => {
   mock.timers.enable({ apis: ['setInterval'] });
   try {
     let releases = 0;
-    const idle = new IdleRelease(5_000, () => { releases++; });
+    const idle = new QuietTimer(5_000, () => { releases++; });
     idle.noteActivity();
     mock.timers.tick(20_000);
     assert.equal(releases, 0, 'noteActivity alone arms nothing');

@@ -101,3 +101,19 @@ test('json format sends one array per chunk with the date key first', async () =
     await server.stop();
   }
 });
+
+test('the open chunk leaves once its input goes quiet, while the worker waits for a confirmation', async () => {
+  const server = await TestServer.start({ autoPong: false });
+  const relay = await startRelay(server.port, { workers: '1' }, {}, { flush: '30' });
+  try {
+    await sendLines(relay.port, ['{"n":1}']);
+    await waitFor(() => server.messages.length === 1, 5000, 'the first chunk (the worker was idle)');
+    // Its confirmation never comes (no pong), so the worker is not idle, and Flush is 30 s away.
+    await sendLines(relay.port, ['{"n":2}', '{"n":3}']);
+    await waitFor(() => server.messages.length === 2, 3000, 'the second chunk, sealed when the input went quiet');
+    assert.deepEqual(server.jsonRecords().map((record) => record['n']), [1, 2, 3]);
+  } finally {
+    await relay.stop();
+    await server.stop();
+  }
+});

@@ -6,7 +6,8 @@ import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { decodeChunk } from '../src/chunk/chunk-reader.js';
 import { createDirectEncoder, createEncoder } from '../src/encode/index.js';
-import { collectGarbage, IdleRelease } from '../src/idle-release.js';
+import { collectGarbage } from '../src/idle-release.js';
+import { QuietTimer } from '../src/quiet-timer.js';
 import { Logger, logSink } from '../src/log.js';
 import type {
   ControlMessage, FlushResult, FlushTask, WorkerEvent, WorkerSettings,
@@ -65,7 +66,7 @@ function encodeChunk(task: FlushTask): Encoded {
 const IDLE_RELEASE_MS = 5_000;
 const RELEASE_AFTER_BYTES = 1 << 20;
 let bytesSinceRelease = 0;
-const idle = new IdleRelease(IDLE_RELEASE_MS, () => {
+const idle = new QuietTimer(IDLE_RELEASE_MS, () => {
   direct?.dropFreeBuffers();
   if (bytesSinceRelease >= RELEASE_AFTER_BYTES) collectGarbage();
   bytesSinceRelease = 0;

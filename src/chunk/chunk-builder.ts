@@ -1,7 +1,8 @@
 // Appends segments into the current chunk arena and seals it when it is full. Arenas come
 // back from the workers after a flush and are reused, so steady state allocates nothing.
 import type { EventTime } from '../encode/types.js';
-import { collectGarbage, IdleRelease } from '../idle-release.js';
+import { collectGarbage } from '../idle-release.js';
+import { QuietTimer } from '../quiet-timer.js';
 import { SEGMENT_HEADER_BYTES, type ChunkSource, type SegmentKind } from './layout.js';
 
 export interface SealedChunk {
@@ -34,7 +35,7 @@ const IDLE_KEEP = 2;
  */
 export class ArenaPool {
   private readonly free: ArrayBufferLike[] = [];
-  private readonly idle = new IdleRelease(IDLE_TRIM_MS, () => {
+  private readonly idle = new QuietTimer(IDLE_TRIM_MS, () => {
     if (this.free.length <= IDLE_KEEP) return;
     this.free.length = IDLE_KEEP;
     collectGarbage();

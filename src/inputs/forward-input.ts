@@ -79,7 +79,9 @@ export class ForwardInput extends SocketInput implements InputPlugin {
   private readonly encoder: Encoder;
 
   constructor(private readonly config: ForwardInputConfig, private readonly sink: SegmentSink, log: Logger) {
-    super(config.name, config, `input:forward:${config.name}`, log.child(`input:forward:${config.name}`));
+    // Reads share one buffer (listener.ts): a message is decoded and handled within its read
+    // (records re-packed, PackedForward payloads copied), and its unfinished tail is copied.
+    super(config.name, config, `input:forward:${config.name}`, log.child(`input:forward:${config.name}`), true);
     this.staticTag = config.tag;
     this.sources = new SourceCache(config.name);
     this.encoder = createEncoder({

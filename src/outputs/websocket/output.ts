@@ -17,6 +17,7 @@ import { retryDelaySeconds } from './retry.js';
 import { countConnectionClosed, countFailedAttempt, countFlushed, countHandshake } from './delivery-counts.js';
 import { urlOf, WorkerPool } from './worker-pool.js';
 import { OutputStorage } from '../../storage/output-storage.js';
+import { QuietTimer } from '../../quiet-timer.js';
 
 interface QueuedChunk {
   readonly chunk: SealedChunk;
@@ -37,6 +38,13 @@ interface QueuedChunk {
 /** A chunk that kills (or throws in) this many attempts is poison: it is dropped, not retried. */
 const CRASHES_BEFORE_DROP = 2;
 
+/**
+ * The open chunk is sealed once nothing has been appended for this long: at the end of a
+ * burst its records leave at once, instead of when the chunks ahead of them are confirmed (the
+ * idle seal) or at Flush.
+ */
+const INPUT_QUIET_MS = 5;
+
 export class WebSocketOutput implements OutputPlugin {
   readonly name: string;
   readonly url: string;
@@ -54,6 +62,7 @@ export class WebSocketOutput implements OutputPlugin {
   private idleWaiters: Array<() => void> = [];
   private lastHandshakeAt = 0;
   private sealScheduled = false;
+  private readonly inputQuiet = new QuietTimer(INPUT_QUIET_MS, () => this.builder.seal());
   /** Failed results processed so far (ordered mode: see FlushTask.failuresSeen). */
   private failuresSeen = 0;
   /** Filesystem buffering, when a filesystem input routes here (storageDir not null). */
@@ -147,6 +156,7 @@ export class WebSocketOutput implements OutputPlugin {
     this.builder.append(source, kind, time, data, start, end, records);
     this.updatePressure();
     this.sealWhenIdle();
+    this.inputQuiet.touch();
   }
 
   /**
@@ -197,6 +207,7 @@ export class WebSocketOutput implements OutputPlugin {
   /** Closes every connection with a close frame, then the pool. */
   async stop(): Promise<void> {
     if (this.dispatchTimer) clearTimeout(this.dispatchTimer);
+    this.inputQuiet.cancel();
     this.storage?.stop();
     // Chunks on disk are not lost: the next start replays them.
     const kept = this.queue.filter((queued) => queued.stored);
