@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type Socket } from 'node:net';
 import { adoptWithReusedReads } from '../src/inputs/reused-reads.js';
 import { TestServer } from './support/test-server.js';
-import { sleep, startRelay, waitFor } from './support/relay.js';
+import { pack } from 'msgpackr';
+import { sleep, startPipeline, startRelay, waitFor } from './support/relay.js';
 
 function written(socket: Socket, data: string | Buffer): Promise<void> {
   return new Promise((resolve, reject) => socket.write(data, (error) => (error ? reject(error) : resolve())));
@@ -81,6 +82,54 @@ test('lines split across reads of interleaved connections arrive whole (the fram
       assert.deepEqual(mine.map((record) => record['seq']), Array.from({ length: linesEach }, (_, seq) => seq));
       for (const record of mine) {
         assert.equal(record['pad'], String.fromCharCode(97 + c).repeat(20 + (record['seq'] as number)));
+      }
+    }
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await relay.stop();
+    await server.stop();
+  }
+});
+
+test('forward messages split across reads of interleaved connections arrive whole', async () => {
+  const server = await TestServer.start();
+  const relay = await startPipeline(
+    [{ plugin: 'forward', props: { listen: '127.0.0.1', port: '0' } }],
+    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: '*' } }],
+  );
+  const connections = 3;
+  const messagesEach = 20;
+  const sockets = await Promise.all(Array.from({ length: connections }, () => new Promise<Socket>((resolve, reject) => {
+    const socket = connect(relay.port, '127.0.0.1', () => resolve(socket));
+    socket.setNoDelay(true);
+    socket.on('error', reject);
+  })));
+  try {
+    for (let seq = 0; seq < messagesEach; seq++) {
+      // Message mode for even seq, PackedForward (two entries) for odd: both ways through the input.
+      const messages = sockets.map((_, c) => {
+        const record = (part: number): Record<string, unknown> =>
+          ({ c, seq, part, pad: String.fromCharCode(97 + c).repeat(30 + seq) });
+        return seq % 2 === 0
+          ? pack([`t.${c}`, 1_700_000_000, record(0)])
+          : pack([`t.${c}`, Buffer.concat([pack([1_700_000_000, record(0)]), pack([1_700_000_001, record(1)])])]);
+      });
+      const cuts = [3 + (seq % 5), 20 + (seq % 9)];
+      for (const [from, to] of [[0, cuts[0]], [cuts[0], cuts[1]], [cuts[1], undefined]] as const) {
+        for (let c = 0; c < connections; c++) await written(sockets[c]!, messages[c]!.subarray(from, to));
+        await sleep(2); // separate reads
+      }
+    }
+    const expected = connections * messagesEach * 1.5;
+    const output = relay.engine.stats().outputs['websocket.0']!;
+    await waitFor(() => output.records === expected, 10_000, 'every record delivered');
+    assert.equal(relay.engine.stats().inputs['forward.0']!.malformed, 0);
+    const records = server.jsonRecords();
+    for (let c = 0; c < connections; c++) {
+      const mine = records.filter((record) => record['c'] === c);
+      assert.equal(mine.length, messagesEach * 1.5);
+      for (const record of mine) {
+        assert.equal(record['pad'], String.fromCharCode(97 + c).repeat(30 + (record['seq'] as number)));
       }
     }
   } finally {
