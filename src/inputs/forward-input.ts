@@ -212,7 +212,10 @@ export class ForwardInput extends SocketInput implements InputPlugin {
       option = message[2];
     } else if (second instanceof Uint8Array || typeof second === 'string') {
       option = message[2];
-      let packed = typeof second === 'string' ? Buffer.from(second, 'binary') : Buffer.from(second);
+      // A view of the read, not a copy: the entries are copied into the chunk before the read
+      // is reused (and a copy per message was garbage the main thread's GC had to chase).
+      let packed = typeof second === 'string' ? Buffer.from(second, 'binary')
+        : Buffer.from(second.buffer, second.byteOffset, second.byteLength);
       if (isRecord(option) && option['compressed'] === 'gzip') {
         // Bounded: 100 MB of zeros gzip to 100 KB, and each zero would be an entry to count.
         packed = gunzipSync(packed, { maxOutputLength: this.config.bufferMaxSizeBytes * GZIP_RATIO });
