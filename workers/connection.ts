@@ -18,6 +18,7 @@ import { clientConnectOptions, explainTlsError } from '../src/tls/options.js';
 
 export type SendOutcome =
   | { readonly status: 'flushed' }
+  | { readonly status: 'held' }
   | { readonly status: 'not_sent' | 'failed'; readonly reason: string };
 
 /** The connection's share of the worker settings (see WorkerSettings for each field). */
@@ -92,12 +93,19 @@ export class Connection {
    * With `release`, the message is in a pooled buffer with room for the frame header before it
    * (see client-frame.ts): it is framed and masked in place, and release() is called once the
    * socket no longer needs it (also when it was never sent).
+   * `stillDue` is asked once the connection is open, right before writing: false means the
+   * message must not go now (it is `held`, not written).
    */
-  async send(message: Buffer, binary: boolean, release?: () => void): Promise<SendOutcome> {
+  async send(message: Buffer, binary: boolean, release?: () => void, stillDue?: () => boolean): Promise<SendOutcome> {
     if (!(await this.ensureOpen())) {
       release?.();
       this.turns.done();
       return { status: 'not_sent', reason: this.lastError };
+    }
+    if (stillDue !== undefined && !stillDue()) {
+      release?.();
+      this.turns.done();
+      return { status: 'held' };
     }
     const ws = this.ws!;
     const socket = this.socket;

@@ -75,15 +75,27 @@ const idle = new QuietTimer(IDLE_RELEASE_MS, () => {
 /** Failed results this worker has returned (see FlushTask.failuresSeen). */
 let failuresReturned = 0;
 
+/**
+ * Ordered mode (workers 1): retries come back in id order, so only a first attempt can be
+ * ahead of an earlier chunk's retry: one dispatched before the main thread had processed a
+ * failure this worker returned. Asked on arrival, after waiting for a turn and right before the
+ * write (a failure may be returned while this task waits for the connection to reopen).
+ */
+function wouldOvertake(task: FlushTask): boolean {
+  return settings.ordered && task.attempt === 0 && task.failuresSeen < failuresReturned;
+}
+
 export default async function flush(task: FlushTask): Promise<FlushResult> {
-  // Retries come back in id order; only a first attempt can be ahead of an earlier chunk's retry.
-  if (settings.ordered && task.attempt === 0 && task.failuresSeen < failuresReturned) {
-    return { chunkId: task.chunkId, worker: workerIndex, malformed: [], status: 'held' };
-  }
+  const held: FlushResult = { chunkId: task.chunkId, worker: workerIndex, malformed: [], status: 'held' };
+  if (wouldOvertake(task)) return held;
   // The records are dropped before waiting for the confirmation: a worker holds up to
   // inflight_chunks chunks at once, and only their encoded messages need to stay alive. One
   // chunk is encoded at a time, once the socket has written the last message (write-turns.ts).
   await connection.takeTurn();
+  if (wouldOvertake(task)) {
+    connection.skipTurn();
+    return held;
+  }
   let encoded: Encoded;
   try {
     encoded = encodeChunk(task);
@@ -100,7 +112,8 @@ export default async function flush(task: FlushTask): Promise<FlushResult> {
   const bytes = message.length;
   bytesSinceRelease += bytes;
   idle.touch();
-  const outcome = await connection.send(message, encoder.binary, release);
+  const outcome = await connection.send(message, encoder.binary, release, () => !wouldOvertake(task));
+  if (outcome.status === 'held') return held;
   if (outcome.status === 'flushed') return { ...base, status: 'flushed', records, bytes };
   failuresReturned++;
   return { ...base, status: outcome.status, reason: outcome.reason, records };

@@ -17,7 +17,7 @@ import { retryDelaySeconds } from './retry.js';
 import { countConnectionClosed, countFailedAttempt, countFlushed, countHandshake } from './delivery-counts.js';
 import { urlOf, WorkerPool } from './worker-pool.js';
 import { OutputStorage } from '../../storage/output-storage.js';
-import { QuietTimer } from '../../quiet-timer.js';
+import { EarlySeal } from './early-seal.js';
 
 interface QueuedChunk {
   readonly chunk: SealedChunk;
@@ -38,13 +38,6 @@ interface QueuedChunk {
 /** A chunk that kills (or throws in) this many attempts is poison: it is dropped, not retried. */
 const CRASHES_BEFORE_DROP = 2;
 
-/**
- * The open chunk is sealed once nothing has been appended for this long: at the end of a
- * burst its records leave at once, instead of when the chunks ahead of them are confirmed (the
- * idle seal) or at Flush.
- */
-const INPUT_QUIET_MS = 5;
-
 export class WebSocketOutput implements OutputPlugin {
   readonly name: string;
   readonly url: string;
@@ -61,8 +54,7 @@ export class WebSocketOutput implements OutputPlugin {
   private dispatchTimer: NodeJS.Timeout | null = null;
   private idleWaiters: Array<() => void> = [];
   private lastHandshakeAt = 0;
-  private sealScheduled = false;
-  private readonly inputQuiet = new QuietTimer(INPUT_QUIET_MS, () => this.builder.seal());
+  private readonly earlySeal: EarlySeal;
   /** Failed results processed so far (ordered mode: see FlushTask.failuresSeen). */
   private failuresSeen = 0;
   /** Filesystem buffering, when a filesystem input routes here (storageDir not null). */
@@ -80,6 +72,7 @@ export class WebSocketOutput implements OutputPlugin {
     this.storage = storageDir === null ? null
       : new OutputStorage(storageDir, config, service.storageSync, this.log, () => this.updatePressure());
     this.builder = new ChunkBuilder(config.chunkLimitBytes, this.arenas, (chunk) => this.enqueue(chunk));
+    this.earlySeal = new EarlySeal(() => this.builder.seal(), () => this.idle);
   }
 
   start(): void {
@@ -155,23 +148,7 @@ export class WebSocketOutput implements OutputPlugin {
     data: Buffer, start: number, end: number, records: number): void {
     this.builder.append(source, kind, time, data, start, end, records);
     this.updatePressure();
-    this.sealWhenIdle();
-    this.inputQuiet.touch();
-  }
-
-  /**
-   * Flush is the longest a record waits, not the usual wait: while a worker has nothing in
-   * flight, the open chunk is sealed as soon as the reads of this event-loop turn are in it.
-   * Under load every worker is busy, so chunks grow to their size limit as before; at a trickle
-   * a record leaves within a millisecond instead of up to Flush seconds later.
-   */
-  private sealWhenIdle(): void {
-    if (this.sealScheduled || !this.idle) return;
-    this.sealScheduled = true;
-    setImmediate(() => {
-      this.sealScheduled = false;
-      if (this.idle) this.builder.seal();
-    });
+    this.earlySeal.appended();
   }
 
   /** A worker has nothing in flight and no sealed chunk waits (nor is being written to disk). */
@@ -207,7 +184,7 @@ export class WebSocketOutput implements OutputPlugin {
   /** Closes every connection with a close frame, then the pool. */
   async stop(): Promise<void> {
     if (this.dispatchTimer) clearTimeout(this.dispatchTimer);
-    this.inputQuiet.cancel();
+    this.earlySeal.stop();
     this.storage?.stop();
     // Chunks on disk are not lost: the next start replays them.
     const kept = this.queue.filter((queued) => queued.stored);
