@@ -156,3 +156,13 @@ test('nesting deeper than the forward input lets in is refused, never a stack ov
     }
   }
 });
+
+test('integers are written as String() writes them, without the string (every safe integer)', () => {
+  const edges = [0, -0, 1, -1, 9, 10, 99, 100, 2 ** 31, -(2 ** 31), 2 ** 32, 1795421327196253,
+    Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 999_999_999_999_999, 1_000_000_000_000_000];
+  fc.assert(fc.property(fc.oneof(fc.constantFrom(...edges), fc.maxSafeInteger(), fc.integer()), (value) => {
+    const out = new Output(4);
+    out.integer(value);
+    assert.equal(out.buffer.toString('latin1', 0, out.length), String(value));
+  }), { numRuns: 20_000 });
+});

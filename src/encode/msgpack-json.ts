@@ -128,7 +128,8 @@ export function writeString(out: Output, b: Uint8Array, p: number, end: number):
 
 /** A number as JSON.stringify writes it. */
 function writeNumber(out: Output, value: number): void {
-  out.ascii(Number.isFinite(value) ? String(value) : 'null');
+  if (Number.isSafeInteger(value)) out.integer(value);
+  else out.ascii(Number.isFinite(value) ? String(value) : 'null');
 }
 
 /**
