@@ -15,14 +15,22 @@ import { FrameScanner, extensionsAccepted } from './msgpack-frame.js';
 const FIXARRAY_2 = 0x92;
 const FIXEXT8 = 0xd7;
 
+let scanner: FrameScanner | null = null;
+let scannerLimit = 0;
+/** Where readEventTime puts the time it checks (unused here). */
+const time = { sec: 0, nsec: 0 };
+
 /**
  * The number of entries in `packed` when every one is [time, map] (framed by FrameScanner: size,
  * depth and extension types checked as for any forward message) and no record holds an
  * extension value; null when the payload must be decoded instead.
  */
 export function countPackedEntries(packed: Buffer, maxBytes: number): number | null {
-  const scanner = new FrameScanner(maxBytes);
-  const time = { sec: 0, nsec: 0 };
+  // One scanner per limit, kept: Message mode calls this for every record.
+  if (scanner === null || scannerLimit !== maxBytes) {
+    scanner = new FrameScanner(maxBytes);
+    scannerLimit = maxBytes;
+  }
   let pos = 0;
   let count = 0;
   while (pos < packed.length) {
@@ -31,7 +39,10 @@ export function countPackedEntries(packed: Buffer, maxBytes: number): number | n
     if (body < 0 || !mapHeader(packed, body, packed.length)) return null;
     const extensionsBefore = extensionsAccepted();
     const frame = scanner.scan(packed, pos, packed.length);
-    if (frame.kind !== 'complete') return null;
+    if (frame.kind !== 'complete') {
+      scanner.reset(); // an incomplete entry leaves the scanner waiting for more of it
+      return null;
+    }
     // The time's own EventTime is the one extension allowed: msgpackr would turn one inside a
     // record (a timestamp of an odd length, say) into something the JSON writers do not expect.
     const allowed = packed[pos + 1] === FIXEXT8 ? 1 : 0;

@@ -20,6 +20,7 @@ import { storedBeforeAck } from '../storage/acks.js';
 import { closeFor } from './connection-limits.js';
 import { FrameScanner } from './msgpack-frame.js';
 import { countPackedEntries } from './forward-entries.js';
+import { outlineForwardMessage, type ForwardOutline } from './forward-outline.js';
 import { ByteQueue } from './byte-queue.js';
 import type { CloseReason } from '../engine/stats.js';
 
@@ -30,6 +31,11 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsTyp
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
 class ProtocolError extends Error {}
+
+/** A message read as bytes (forward-outline.ts); `bytes` is the whole message, for the fallback. */
+class Outlined {
+  constructor(readonly outline: ForwardOutline, readonly bytes: Buffer) {}
+}
 
 /** A CompressedPackedForward payload may decompress to this many times buffer_max_size. */
 const GZIP_RATIO = 4;
@@ -119,8 +125,12 @@ export class ForwardInput extends SocketInput implements InputPlugin {
           broken = { reason: frame.tooLarge ? 'oversized' : 'protocol_error', detail: frame.reason };
           break;
         }
+        // Once authenticated, messages are read as bytes where they can be (forward-outline.ts);
+        // they are handled within this read, while its bytes are still there.
+        const outline = authenticated ? outlineForwardMessage(buffer, consumed, frame.end) : null;
         try {
-          messages.push(unpackr.unpack(buffer.subarray(consumed, frame.end)));
+          messages.push(outline !== null ? new Outlined(outline, buffer.subarray(consumed, frame.end))
+            : unpackr.unpack(buffer.subarray(consumed, frame.end)));
         } catch (error) {
           broken = { reason: 'protocol_error', detail: `undecodable msgpack (${(error as Error).message})` };
           break;
@@ -162,7 +172,7 @@ export class ForwardInput extends SocketInput implements InputPlugin {
   }
 
   private handleMessage(socket: Socket, message: unknown, peer: string): void {
-    const decoded = this.decode(message);
+    const decoded = message instanceof Outlined ? this.fromOutline(message) : this.decode(message);
     const tag = this.config.tag ?? (this.config.tagPrefix ?? '') + decoded.tag;
     if (decoded.invalid > 0) {
       this.stats.malformed += decoded.invalid;
@@ -188,6 +198,18 @@ export class ForwardInput extends SocketInput implements InputPlugin {
     stored.then(() => { if (!socket.destroyed) socket.write(ack); }, (error: Error) => {
       this.log.burst('warn', `not stored ${this.name}`, `records from ${peer} not acknowledged: ${error.message}`);
     });
+  }
+
+  /** A message read as bytes: its entries buffered as they are, else decoded after all. */
+  private fromOutline({ outline, bytes }: Outlined): Decoded {
+    const option: unknown = outline.option === null ? undefined : unpackr.unpack(outline.option);
+    let entries = outline.entries;
+    if (outline.packed && isRecord(option) && option['compressed'] === 'gzip') {
+      entries = gunzipSync(entries, { maxOutputLength: this.config.bufferMaxSizeBytes * GZIP_RATIO });
+    }
+    const count = countPackedEntries(entries, this.config.bufferMaxSizeBytes * GZIP_RATIO);
+    if (count === null) return this.decode(unpackr.unpack(bytes));
+    return { tag: outline.tag, entries: [], packed: { bytes: entries, count }, invalid: 0, chunk: chunkOf(option) };
   }
 
   /** Message, Forward, PackedForward or CompressedPackedForward → entries. */

@@ -92,10 +92,23 @@ export async function closeServer(server: Server, connections: Connections): Pro
 
 export class SourceCache {
   private readonly sources = new Map<string, ChunkSource>();
+  private lastTag = '';
+  private lastPeer = '';
+  private last: ChunkSource | null = null;
 
   constructor(private readonly input: string, private readonly separator = '\n') {}
 
   get(tag: string, peer: string): ChunkSource {
+    // The same tag and peer as last time, most often (one record per forward Message): no key.
+    if (tag === this.lastTag && peer === this.lastPeer && this.last !== null) return this.last;
+    const source = this.lookUp(tag, peer);
+    this.lastTag = tag;
+    this.lastPeer = peer;
+    this.last = source;
+    return source;
+  }
+
+  private lookUp(tag: string, peer: string): ChunkSource {
     const key = `${tag}\u0000${peer}`;
     let source = this.sources.get(key);
     if (!source) {
