@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Unpackr, addExtension } from 'msgpackr';
 import { TestServer } from './support/test-server.js';
-import { seqReport, sendLines, startRelay, waitFor } from './support/relay.js';
+import { seqReport, sendLines, sleep, startRelay, waitFor } from './support/relay.js';
 
 addExtension({ type: 0, unpack: (b: Buffer) => ({ sec: b.readUInt32BE(0), nsec: b.readUInt32BE(4) }) });
 
@@ -112,6 +112,31 @@ test('the open chunk leaves once its input goes quiet, while the worker waits fo
     await sendLines(relay.port, ['{"n":2}', '{"n":3}']);
     await waitFor(() => server.messages.length === 2, 3000, 'the second chunk, sealed when the input went quiet');
     assert.deepEqual(server.jsonRecords().map((record) => record['n']), [1, 2, 3]);
+  } finally {
+    await relay.stop();
+    await server.stop();
+  }
+});
+
+test('while a sealed chunk waits, a quiet input does not cut its open chunk into more small ones', async () => {
+  const server = await TestServer.start({ autoPong: false });
+  const relay = await startRelay(server.port, { workers: '1', inflight_chunks: '1' }, {}, { flush: '30' });
+  try {
+    await sendLines(relay.port, ['{"n":1}']);
+    await waitFor(() => server.messages.length === 1, 5000, 'the first chunk, in flight for good (no pong)');
+    const buffer = (): { queued: number; bytes: number } => {
+      const state = relay.engine.stats().buffers['websocket.0']!;
+      return { queued: state.chunksQueued, bytes: state.bytes };
+    };
+    await sendLines(relay.port, ['{"n":2}']);
+    await waitFor(() => buffer().queued === 1, 3000, 'the quiet input\'s chunk sealed (nothing waited)');
+    const before = buffer().bytes;
+    for (const n of [3, 4, 5]) {
+      await sendLines(relay.port, [`{"n":${n}}`]);
+      await sleep(50); // quiet for ten times INPUT_QUIET_MS
+    }
+    assert.equal(buffer().queued, 1, 'records 3–5 stay in the open chunk behind the waiting one');
+    assert.ok(buffer().bytes > before, 'they are buffered');
   } finally {
     await relay.stop();
     await server.stop();

@@ -49,6 +49,8 @@ export class WebSocketOutput implements OutputPlugin {
   private readonly maxInflight: number;
   private pool: WorkerPool | null = null;
   private inflight = 0;
+  /** Ids of the chunks in flight (ordered mode: a retry waits for the earlier ones). */
+  private readonly inFlightIds = new Set<number>();
   private queuedBytes = 0;
   private full = false;
   private dispatchTimer: NodeJS.Timeout | null = null;
@@ -72,7 +74,8 @@ export class WebSocketOutput implements OutputPlugin {
     this.storage = storageDir === null ? null
       : new OutputStorage(storageDir, config, service.storageSync, this.log, () => this.updatePressure());
     this.builder = new ChunkBuilder(config.chunkLimitBytes, this.arenas, (chunk) => this.enqueue(chunk));
-    this.earlySeal = new EarlySeal(() => this.builder.seal(), () => this.idle);
+    this.earlySeal = new EarlySeal(() => this.builder.seal(), () => this.idle,
+      () => this.queue.length === 0 && this.writing === 0);
   }
 
   start(): void {
@@ -249,6 +252,10 @@ export class WebSocketOutput implements OutputPlugin {
     let wakeAt = Infinity;
     for (let i = 0; i < this.queue.length && this.inflight < this.maxInflight;) {
       const queued = this.queue[i]!;
+      // A retry must not overtake an earlier chunk still in flight: that one may fail too (its
+      // connection just broke) and its retry must go first. Its failure can come back later
+      // than this one's (a write refused at once, a confirmation lost with the connection).
+      if (ordered && queued.attempts > 0 && this.earlierInFlight(queued.chunk.id)) break;
       if (queued.notBefore > now) {
         wakeAt = Math.min(wakeAt, queued.notBefore);
         if (ordered) break;
@@ -263,6 +270,12 @@ export class WebSocketOutput implements OutputPlugin {
     if (wakeAt !== Infinity) {
       this.dispatchTimer = setTimeout(() => this.dispatch(), Math.max(1, wakeAt - now));
     }
+    if (this.queue.length === 0) this.earlySeal.sealIfQuiet();
+  }
+
+  private earlierInFlight(id: number): boolean {
+    for (const inFlight of this.inFlightIds) if (inFlight < id) return true;
+    return false;
   }
 
   private send(queued: QueuedChunk): void {
@@ -273,6 +286,7 @@ export class WebSocketOutput implements OutputPlugin {
       sources: chunk.sources, attempt: queued.attempts, failuresSeen: this.failuresSeen,
     };
     this.inflight++;
+    this.inFlightIds.add(chunk.id);
     queued.attempts++;
     queued.sentAt = performance.now();
     pool.run(task).then(
@@ -283,6 +297,7 @@ export class WebSocketOutput implements OutputPlugin {
 
   private onResult(queued: QueuedChunk, result: FlushResult): void {
     this.inflight--;
+    this.inFlightIds.delete(queued.chunk.id);
     if (result.status === 'held') {
       // Not an attempt: back in line, behind the retry of the chunk that failed before it.
       queued.attempts--;
@@ -352,6 +367,7 @@ export class WebSocketOutput implements OutputPlugin {
    */
   private onWorkerLost(queued: QueuedChunk, error: unknown): void {
     this.inflight--;
+    this.inFlightIds.delete(queued.chunk.id);
     if (this.pool === null) {
       // Shutdown destroyed the pool with this chunk in flight: its file (if any) stays for the
       // next start; without one it is given up like the rest of the queue.
