@@ -48,7 +48,6 @@ export class WebSocketOutput implements OutputPlugin {
   private readonly queue: QueuedChunk[] = [];
   private readonly maxInflight: number;
   private pool: WorkerPool | null = null;
-  private inflight = 0;
   /** Ids of the chunks in flight (ordered mode: a retry waits for the earlier ones). */
   private readonly inFlightIds = new Set<number>();
   private queuedBytes = 0;
@@ -74,8 +73,7 @@ export class WebSocketOutput implements OutputPlugin {
     this.storage = storageDir === null ? null
       : new OutputStorage(storageDir, config, service.storageSync, this.log, () => this.updatePressure());
     this.builder = new ChunkBuilder(config.chunkLimitBytes, this.arenas, (chunk) => this.enqueue(chunk));
-    this.earlySeal = new EarlySeal(() => this.builder.seal(), () => this.idle,
-      () => this.queue.length === 0 && this.writing === 0);
+    this.earlySeal = new EarlySeal(() => this.builder.seal(), () => this.idle, () => this.nothingWaits);
   }
 
   start(): void {
@@ -154,9 +152,18 @@ export class WebSocketOutput implements OutputPlugin {
     this.earlySeal.appended();
   }
 
-  /** A worker has nothing in flight and no sealed chunk waits (nor is being written to disk). */
+  private get inflight(): number {
+    return this.inFlightIds.size;
+  }
+
+  /** No sealed chunk waits to be sent (nor is being written to disk). */
+  private get nothingWaits(): boolean {
+    return this.queue.length === 0 && this.writing === 0;
+  }
+
+  /** A worker has nothing in flight and no sealed chunk waits. */
   private get idle(): boolean {
-    return this.inflight < this.config.workers && this.queue.length === 0 && this.writing === 0;
+    return this.inflight < this.config.workers && this.nothingWaits;
   }
 
   /** Seals the open chunk (the Flush timer, and shutdown). */
@@ -170,7 +177,7 @@ export class WebSocketOutput implements OutputPlugin {
     // Retries wait for their backoff normally; on shutdown, try them now.
     for (const queued of this.queue) queued.notBefore = 0;
     this.dispatch();
-    if (this.queue.length > 0 || this.inflight > 0 || this.writing > 0) {
+    if (!this.nothingWaits || this.inflight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
         this.idleWaiters.push(() => { clearTimeout(timer); resolve(); });
@@ -285,7 +292,6 @@ export class WebSocketOutput implements OutputPlugin {
       chunkId: chunk.id, arena: chunk.arena as SharedArrayBuffer, byteLength: chunk.byteLength,
       sources: chunk.sources, attempt: queued.attempts, failuresSeen: this.failuresSeen,
     };
-    this.inflight++;
     this.inFlightIds.add(chunk.id);
     queued.attempts++;
     queued.sentAt = performance.now();
@@ -296,7 +302,6 @@ export class WebSocketOutput implements OutputPlugin {
   }
 
   private onResult(queued: QueuedChunk, result: FlushResult): void {
-    this.inflight--;
     this.inFlightIds.delete(queued.chunk.id);
     if (result.status === 'held') {
       // Not an attempt: back in line, behind the retry of the chunk that failed before it.
@@ -366,7 +371,6 @@ export class WebSocketOutput implements OutputPlugin {
    * A chunk that keeps killing workers is given up at Retry_Limit, counted as worker_crash.
    */
   private onWorkerLost(queued: QueuedChunk, error: unknown): void {
-    this.inflight--;
     this.inFlightIds.delete(queued.chunk.id);
     if (this.pool === null) {
       // Shutdown destroyed the pool with this chunk in flight: its file (if any) stays for the
@@ -405,7 +409,7 @@ export class WebSocketOutput implements OutputPlugin {
   private settled(): void {
     this.updatePressure();
     this.dispatch();
-    if (this.queue.length === 0 && this.inflight === 0 && this.writing === 0 && this.idleWaiters.length > 0) {
+    if (this.nothingWaits && this.inflight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const wake of waiters) wake();
