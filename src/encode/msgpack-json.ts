@@ -15,7 +15,7 @@ function readUint32(b: Uint8Array, at: number): number {
   return b[at]! * 0x1000000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
 }
 
-// What mapHeader() and strHeader() read: module-level, so the hot path allocates nothing.
+// What the header readers below read: module-level, so the hot path allocates nothing.
 let headCount = 0;
 let headSize = 0;
 
@@ -29,24 +29,43 @@ export function mapHeader(b: Uint8Array, p: number, end: number): boolean {
   return false;
 }
 
-/** The entry count of the last header mapHeader() read. */
+/** The entry count (or length) of the last header mapHeader(), strHeader(), binHeader() or arrayHeader() read. */
 export function headerCount(): number {
   return headCount;
 }
 
-/** The size in bytes of the last header mapHeader() read. */
+/** The size in bytes of the last header read. */
 export function headerSize(): number {
   return headSize;
 }
 
 /** A string header at b[p]: false when it is not one; else length and size in headCount/headSize. */
-function strHeader(b: Uint8Array, p: number, end: number): boolean {
+export function strHeader(b: Uint8Array, p: number, end: number): boolean {
   const t = b[p];
   if (t === undefined) return false;
   if (t >= 0xa0 && t <= 0xbf) { headCount = t & 0x1f; headSize = 1; return true; }
   if (t === 0xd9 && p + 2 <= end) { headCount = b[p + 1]!; headSize = 2; return true; }
   if (t === 0xda && p + 3 <= end) { headCount = (b[p + 1]! << 8) | b[p + 2]!; headSize = 3; return true; }
   if (t === 0xdb && p + 5 <= end) { headCount = readUint32(b, p + 1); headSize = 5; return true; }
+  return false;
+}
+
+/** A bin header at b[p]: false when it is not one; else length and size in headCount/headSize. */
+export function binHeader(b: Uint8Array, p: number, end: number): boolean {
+  const t = b[p];
+  if (t === 0xc4 && p + 2 <= end) { headCount = b[p + 1]!; headSize = 2; return true; }
+  if (t === 0xc5 && p + 3 <= end) { headCount = (b[p + 1]! << 8) | b[p + 2]!; headSize = 3; return true; }
+  if (t === 0xc6 && p + 5 <= end) { headCount = readUint32(b, p + 1); headSize = 5; return true; }
+  return false;
+}
+
+/** An array header at b[p]: false when it is not one; else length and size in headCount/headSize. */
+export function arrayHeader(b: Uint8Array, p: number, end: number): boolean {
+  const t = b[p];
+  if (t === undefined) return false;
+  if (t >= 0x90 && t <= 0x9f) { headCount = t & 0x0f; headSize = 1; return true; }
+  if (t === 0xdc && p + 3 <= end) { headCount = (b[p + 1]! << 8) | b[p + 2]!; headSize = 3; return true; }
+  if (t === 0xdd && p + 5 <= end) { headCount = readUint32(b, p + 1); headSize = 5; return true; }
   return false;
 }
 
@@ -177,11 +196,9 @@ function readFloat64(b: Uint8Array, at: number): number {
 }
 
 function writeArray(out: Output, b: Uint8Array, p: number, end: number, depth: number): number {
-  const t = b[p]!;
-  let count: number;
-  if (t <= 0x9f) { count = t & 0x0f; p += 1; }
-  else if (t === 0xdc) { if (p + 3 > end) return -1; count = (b[p + 1]! << 8) | b[p + 2]!; p += 3; }
-  else { if (p + 5 > end) return -1; count = readUint32(b, p + 1); p += 5; }
+  if (!arrayHeader(b, p, end)) return -1;
+  const count = headCount;
+  p += headSize;
   out.byte(0x5b);
   for (let i = 0; i < count; i++) {
     if (i > 0) out.byte(0x2c);
