@@ -9,8 +9,28 @@ import { TestServer } from './support/test-server.js';
 import { pack } from 'msgpackr';
 import { sleep, startPipeline, startRelay, waitFor } from './support/relay.js';
 
-function written(socket: Socket, data: string | Buffer): Promise<void> {
+function written(socket: Socket, data: Buffer): Promise<void> {
   return new Promise((resolve, reject) => socket.write(data, (error) => (error ? reject(error) : resolve())));
+}
+
+/** `count` connections to `port`, without Nagle: each write leaves at once. */
+function openConnections(port: number, count: number): Promise<Socket[]> {
+  return Promise.all(Array.from({ length: count }, () => new Promise<Socket>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => resolve(socket));
+    socket.setNoDelay(true);
+    socket.on('error', reject);
+  })));
+}
+
+/**
+ * Writes data[c] on sockets[c] in three parts cut at `cuts`, the connections taking turns and
+ * pausing between parts, so a read of one lands between the parts of another's.
+ */
+async function writeInterleaved(sockets: readonly Socket[], data: readonly Buffer[], cuts: readonly [number, number]): Promise<void> {
+  for (const [from, to] of [[0, cuts[0]], [cuts[0], cuts[1]], [cuts[1], undefined]] as const) {
+    for (let c = 0; c < sockets.length; c++) await written(sockets[c]!, data[c]!.subarray(from, to));
+    await sleep(2); // separate reads
+  }
 }
 
 test('an accepted connection moves onto a socket reading into the given buffer, and closes as the server\'s', async () => {
@@ -55,21 +75,13 @@ test('lines split across reads of interleaved connections arrive whole (the fram
   const relay = await startRelay(server.port);
   const connections = 3;
   const linesEach = 40;
-  const sockets = await Promise.all(Array.from({ length: connections }, () => new Promise<Socket>((resolve, reject) => {
-    const socket = connect(relay.port, '127.0.0.1', () => resolve(socket));
-    socket.setNoDelay(true);
-    socket.on('error', reject);
-  })));
+  const sockets = await openConnections(relay.port, connections);
   try {
     for (let seq = 0; seq < linesEach; seq++) {
-      // Each line goes in three writes, cut at places that move with seq; the connections take
-      // turns, so a read of one lands between the parts of another's line.
-      const lines = sockets.map((_, c) => `{"c":${c},"seq":${seq},"pad":"${String.fromCharCode(97 + c).repeat(20 + seq)}"}\n`);
-      const cuts = [5 + (seq % 7), 17 + (seq % 11)];
-      for (const [from, to] of [[0, cuts[0]], [cuts[0], cuts[1]], [cuts[1], undefined]] as const) {
-        for (let c = 0; c < connections; c++) await written(sockets[c]!, lines[c]!.slice(from, to));
-        await sleep(2); // separate reads
-      }
+      // Each line goes in three writes, cut at places that move with seq.
+      const lines = sockets.map((_, c) =>
+        Buffer.from(`{"c":${c},"seq":${seq},"pad":"${String.fromCharCode(97 + c).repeat(20 + seq)}"}\n`));
+      await writeInterleaved(sockets, lines, [5 + (seq % 7), 17 + (seq % 11)]);
     }
     for (const socket of sockets) socket.end();
     const output = relay.engine.stats().outputs['websocket.0']!;
@@ -99,11 +111,7 @@ test('forward messages split across reads of interleaved connections arrive whol
   );
   const connections = 3;
   const messagesEach = 20;
-  const sockets = await Promise.all(Array.from({ length: connections }, () => new Promise<Socket>((resolve, reject) => {
-    const socket = connect(relay.port, '127.0.0.1', () => resolve(socket));
-    socket.setNoDelay(true);
-    socket.on('error', reject);
-  })));
+  const sockets = await openConnections(relay.port, connections);
   try {
     for (let seq = 0; seq < messagesEach; seq++) {
       // Message mode for even seq, PackedForward (two entries) for odd: both ways through the input.
@@ -114,11 +122,7 @@ test('forward messages split across reads of interleaved connections arrive whol
           ? pack([`t.${c}`, 1_700_000_000, record(0)])
           : pack([`t.${c}`, Buffer.concat([pack([1_700_000_000, record(0)]), pack([1_700_000_001, record(1)])])]);
       });
-      const cuts = [3 + (seq % 5), 20 + (seq % 9)];
-      for (const [from, to] of [[0, cuts[0]], [cuts[0], cuts[1]], [cuts[1], undefined]] as const) {
-        for (let c = 0; c < connections; c++) await written(sockets[c]!, messages[c]!.subarray(from, to));
-        await sleep(2); // separate reads
-      }
+      await writeInterleaved(sockets, messages, [3 + (seq % 5), 20 + (seq % 9)]);
     }
     const expected = connections * messagesEach * 1.5;
     const output = relay.engine.stats().outputs['websocket.0']!;
