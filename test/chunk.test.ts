@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ArenaPool, ChunkBuilder, type SealedChunk } from '../src/chunk/chunk-builder.js';
-import { decodeChunk } from '../src/chunk/chunk-reader.js';
+import { decodeChunk } from '../src/chunk/segments.js';
 import { SegmentKind, type ChunkSource } from '../src/chunk/layout.js';
 
 const a: ChunkSource = { input: 'tcp.0', tag: 't', peer: '127.0.0.1:1', separator: '\n' };
@@ -50,7 +50,7 @@ test('a chunk is sealed when the next segment would not fit, and arenas are reus
 });
 
 test('isCanonicalJson: only lines that JSON.stringify would write back unchanged', async () => {
-  const { isCanonicalJson } = await import('../src/chunk/chunk-reader.js');
+  const { isCanonicalJson } = await import('../src/chunk/segments.js');
   const canonical = ['{"a":1}', '{"seq":12,"msg":"GET /x 200 e.g. 1.5","ok":true,"n":null,"l":[1,"x"]}',
     '{"big":-12}', '{}', '{"é":"ü"}', '{"q":"say \\"hi\\"\\n"}', '{"n":-10}'];
   const rewritten = ['{"a": 1}', '{"a":1.0}', '{"a":1e3}', '{"a":-0}', '{"a":"\\/"}', '{"a":"\\u0041"}', '{\t"a":1}', '{"a":2.5}', '{"a":[-0]}'];

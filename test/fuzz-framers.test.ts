@@ -11,10 +11,11 @@ import { LineFramer } from '../src/inputs/line-framer.js';
 import { FrameScanner, frameEnd, MAX_MSGPACK_DEPTH } from '../src/inputs/msgpack-frame.js';
 import { nestsDeeperThan } from '../src/inputs/json-depth.js';
 import { ByteQueue } from '../src/inputs/byte-queue.js';
-import { countNdjsonRecords, parseBody, tagFromPath } from '../src/inputs/http-input.js';
+import { countNdjsonRecords, tagFromPath } from '../src/inputs/http-input.js';
+import { bodyLines } from '../src/inputs/http-body.js';
 import { countPackedEntries } from '../src/inputs/forward-entries.js';
 import { ArenaPool, ChunkBuilder, type SealedChunk } from '../src/chunk/chunk-builder.js';
-import { decodeChunk } from '../src/chunk/chunk-reader.js';
+import { decodeChunk } from '../src/chunk/segments.js';
 import { SegmentKind } from '../src/chunk/layout.js';
 import { ScanVerdict, scanJsonObject } from '../src/chunk/json-scan.js';
 
@@ -283,6 +284,12 @@ test('forward: an entry msgpackr refuses in a msgpack-entries segment is counted
 });
 
 // ---- http bodies ----------------------------------------------------------------------------
+
+/** The records an http body becomes: its JSON lines, parsed (what the workers then read). */
+function parseBody(body: Buffer, type: string): Array<Record<string, unknown>> {
+  return [...bodyLines(body, type, 't', null).values()].flatMap((segment) => segment.lines.toString('utf8')
+    .split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>));
+}
 
 const contentTypes = fc.constantFrom('application/json', 'application/x-ndjson', 'application/x-www-form-urlencoded',
   'application/msgpack', 'text/plain', '', 'application/json; charset=utf-8', 'APPLICATION/X-MSGPACK');

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ArenaPool, ChunkBuilder, type SealedChunk } from '../src/chunk/chunk-builder.js';
-import { decodeChunk } from '../src/chunk/chunk-reader.js';
+import { decodeChunk } from '../src/chunk/segments.js';
 import { SegmentKind, type ChunkSource } from '../src/chunk/layout.js';
 import { createEncoder } from '../src/encode/index.js';
 import { DirectJsonEncoder } from '../src/encode/json-direct.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { ArenaPool, ChunkBuilder, type SealedChunk } from '../src/chunk/chunk-builder.js';
-import { decodeChunk } from '../src/chunk/chunk-reader.js';
+import { decodeChunk } from '../src/chunk/segments.js';
 import { SegmentKind, type ChunkSource } from '../src/chunk/layout.js';
 import { createEncoder } from '../src/encode/index.js';
 import { DirectJsonEncoder } from '../src/encode/json-direct.js';

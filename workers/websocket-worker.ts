@@ -4,7 +4,7 @@
 // still holds the chunk, so it can reuse the arena or retry the chunk elsewhere.
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { decodeChunk } from '../src/chunk/chunk-reader.js';
+import { decodeChunk } from '../src/chunk/segments.js';
 import { createDirectEncoder, createEncoder } from '../src/encode/index.js';
 import { collectGarbage } from '../src/idle-release.js';
 import { QuietTimer } from '../src/quiet-timer.js';

@@ -4,8 +4,8 @@
 // msgpack entries from forward, a separator other than \n) the slow way, decoded to objects
 // and written by the format's object writer. The subclass writes lines and records; nothing
 // per record is allocated on the fast path.
-import { decodeChunk, type MalformedReport } from '../chunk/chunk-reader.js';
-import { SEGMENT_HEADER_BYTES, SegmentKind, type ChunkSource } from '../chunk/layout.js';
+import { SegmentKind, type ChunkSource } from '../chunk/layout.js';
+import { decodeSegment, MalformedCounts, SegmentCursor, type MalformedReport, type RecordVisitor } from '../chunk/segments.js';
 import { ScanVerdict, scanJsonObject, type ScanResult } from '../chunk/json-scan.js';
 import type { EventTime, TimedRecord } from './types.js';
 
@@ -162,73 +162,39 @@ export abstract class DirectEncoder {
   }
 
   /**
-   * Decodes bytes[from, end) of the segment whose header is at `header` as a one-segment chunk
-   * and writes its records the slow way; its malformed records are added to `malformed`.
-   */
-  private writeSlowly(bytes: Buffer, header: number, from: number, end: number,
-    sources: ReadonlyArray<ChunkSource>, malformed: Map<number, MalformedReport>): void {
-    const single = Buffer.alloc(SEGMENT_HEADER_BYTES + end - from);
-    bytes.copy(single, 0, header, header + SEGMENT_HEADER_BYTES);
-    single.writeUInt32LE(end - from, 0);
-    bytes.copy(single, SEGMENT_HEADER_BYTES, from, end);
-    const decoded = decodeChunk(single.buffer, single.length, sources);
-    for (const record of decoded.records) {
-      this.writeRecord(record);
-      this.records++;
-    }
-    const sourceIndex = single.readUInt16LE(4);
-    for (const report of decoded.malformed) {
-      const merged = malformed.get(sourceIndex);
-      if (merged) merged.count += report.count;
-      else malformed.set(sourceIndex, { ...report, source: sourceIndex });
-    }
-  }
-
-  /**
    * Encodes a chunk into a fresh message. The work buffer is reused, the message never is: a
    * message may wait for its connection to open while the next chunk is being encoded.
    */
   encode(arena: ArrayBufferLike, byteLength: number, sources: ReadonlyArray<ChunkSource>): DirectEncoding {
     const bytes = Buffer.from(arena, 0, byteLength); // Buffer.indexOf is memchr
-    const view = new DataView(arena, 0, byteLength);
-    this.sourceView = view;
+    this.sourceView = new DataView(arena, 0, byteLength);
     const out = this.free.pop() ?? new Output(Math.max(64 << 10, byteLength * 2));
     this.out = out;
     out.length = FRAME_HEADROOM;
     this.records = 0;
     this.begin();
-    const malformed = new Map<number, MalformedReport>();
-    const note = (source: number, start: number, end: number): void => {
-      const report = malformed.get(source);
-      if (report) report.count++;
-      else {
-        const excerpt = Buffer.from(bytes.subarray(start, Math.min(end, start + 80))).toString('utf8');
-        malformed.set(source, { source, count: 1, sample: `not a valid JSON object: ${JSON.stringify(excerpt)}` });
-      }
+    const malformed = new MalformedCounts();
+    const writeDecoded: RecordVisitor = (time, body, raw) => {
+      this.writeRecord(raw === undefined ? { time, body } : { time, body, raw });
+      this.records++;
     };
 
-    let at = 0;
-    while (at + SEGMENT_HEADER_BYTES <= byteLength) {
-      const length = view.getUint32(at, true);
-      const sourceIndex = view.getUint16(at + 4, true);
-      const kind = view.getUint8(at + 6) as SegmentKind;
-      const segmentStart = at;
-      const start = at + SEGMENT_HEADER_BYTES;
-      const end = start + length;
-      at = end;
-      const separator = sources[sourceIndex]?.separator ?? '\n';
+    const segment = new SegmentCursor(arena, byteLength);
+    while (segment.next()) {
+      const { start, end, kind } = segment;
+      const sourceIndex = segment.source;
       if (kind === SegmentKind.MsgpackEntries) {
         // Forward entries: written from their bytes as far as the format can; the rest decoded.
         const stop = this.writeEntries(bytes, start, end);
-        if (stop < end) this.writeSlowly(bytes, segmentStart, stop, end, sources, malformed);
+        if (stop < end) decodeSegment(bytes, segment, stop, sources, malformed, writeDecoded);
         continue;
       }
-      if (kind !== SegmentKind.JsonLines || separator !== '\n') {
-        // Rare segments: decode them as a one-segment chunk and write them the slow way.
-        this.writeSlowly(bytes, segmentStart, start, end, sources, malformed);
+      if (kind !== SegmentKind.JsonLines || (sources[sourceIndex]?.separator ?? '\n') !== '\n') {
+        // Rare segments (raw lines, another separator): decoded, written the slow way.
+        decodeSegment(bytes, segment, start, sources, malformed, writeDecoded);
         continue;
       }
-      const time = { sec: view.getUint32(segmentStart + 8, true), nsec: view.getUint32(segmentStart + 12, true) };
+      const time = segment.time;
       this.beginSegment(time);
       let lineStart = start;
       while (lineStart < end) {
@@ -238,8 +204,11 @@ export abstract class DirectEncoder {
         if (lineEnd > lineStart && bytes[lineEnd - 1] === CR) lineEnd--;
         if (lineEnd > lineStart) {
           const scan = scanJsonObject(bytes, lineStart, lineEnd, this.scanKey, this.scan);
-          if (scan.verdict === ScanVerdict.Invalid) note(sourceIndex, lineStart, lineEnd);
-          else {
+          if (scan.verdict === ScanVerdict.Invalid) {
+            const from = lineStart;
+            const to = Math.min(lineEnd, lineStart + 80);
+            malformed.note(sourceIndex, 1, () => `not a valid JSON object: ${JSON.stringify(bytes.toString('utf8', from, to))}`);
+          } else {
             this.writeLine(bytes, lineStart, lineEnd, scan, time);
             this.records++;
           }
@@ -256,7 +225,7 @@ export abstract class DirectEncoder {
     };
     if (this.records === 0) release();
     const message = this.records === 0 ? null : out.buffer.subarray(FRAME_HEADROOM, out.length);
-    return { message, records: this.records, malformed: [...malformed.values()], release };
+    return { message, records: this.records, malformed: malformed.reports(), release };
   }
 
   /** Lets go of the work buffers kept for reuse (a quiet worker); the next chunk allocates one. */

@@ -16,7 +16,7 @@ export interface TimedRecord {
   readonly body: RecordBody;
   /**
    * The record's JSON exactly as JSON.stringify(body) would write it, when the input text is
-   * already that (see chunk-reader's isCanonicalJson): the JSON encoders then splice the date
+   * already that (see segments.ts, isCanonicalJson): the JSON encoders then splice the date
    * into it instead of serializing the object again.
    */
   readonly raw?: string;

@@ -3,11 +3,9 @@
 // record is checked before any is buffered, and the 2xx answer is sent only after they are.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { Unpackr } from 'msgpackr';
 import { ScanVerdict, scanJsonObject, type ScanResult } from '../chunk/json-scan.js';
 import { SegmentKind } from '../chunk/layout.js';
 import type { HttpInputConfig } from '../config/types.js';
-import type { RecordBody } from '../encode/types.js';
 import type { InputPlugin, SegmentSink } from '../engine/plugins.js';
 import { newInputStats, type InputStats } from '../engine/stats.js';
 import type { Logger } from '../log.js';
@@ -15,50 +13,8 @@ import { eventTimeNow } from '../time.js';
 import { boundPort, listen, markPaused, SourceCache } from './listener.js';
 import { serverOptions, watchHandshakes } from '../tls/options.js';
 import { storedBeforeAck } from '../storage/acks.js';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
-import { frameEnd } from './msgpack-frame.js';
+import { BadBody, bodyLines, isNdjson, mediaType, type Segment, type TagOf } from './http-body.js';
 import { closeFor, httpServerOptions, limitHttp } from './connection-limits.js';
-
-class BadBody extends Error {}
-
-/** JSON lines to buffer under one tag, and how many records they hold. */
-interface Segment {
-  readonly lines: Buffer;
-  readonly count: number;
-}
-
-// 64-bit integers as numbers, as JSON bodies get them: a BigInt cannot be written as JSON (it
-// threw out of the request handler and crashed the relay).
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
-
-function isRecord(value: unknown): value is RecordBody {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function asRecords(value: unknown): RecordBody[] {
-  const list = Array.isArray(value) ? value : [value];
-  list.forEach((item, i) => {
-    if (!isRecord(item)) throw new BadBody(`record ${i} is not a JSON object`);
-  });
-  return list as RecordBody[];
-}
-
-function parseJson(text: string): unknown {
-  if (nestsDeeperThan(text)) throw new BadBody(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new BadBody(`invalid JSON: ${(error as Error).message}`);
-  }
-}
-
-function mediaType(contentType: string): string {
-  return contentType.split(';')[0]!.trim().toLowerCase();
-}
-
-function isNdjson(type: string): boolean {
-  return type === 'application/x-ndjson' || type === 'application/jsonl' || type === 'application/json-seq';
-}
 
 const NEWLINE = 0x0a;
 const CR = 0x0d;
@@ -88,31 +44,6 @@ export function countNdjsonRecords(body: Buffer): number | null {
   return records;
 }
 
-/** The records of a body, by its content type (JSON when none is given, as Fluentd does). */
-export function parseBody(body: Buffer, contentType: string): RecordBody[] {
-  const type = mediaType(contentType);
-  if (type === 'application/msgpack' || type === 'application/x-msgpack') {
-    const frame = frameEnd(body, 0, body.length, body.length + 1);
-    if (frame.kind === 'invalid') throw new BadBody(`invalid msgpack: ${frame.reason}`);
-    try {
-      return asRecords(unpackr.unpack(body));
-    } catch (error) {
-      if (error instanceof BadBody) throw error;
-      throw new BadBody(`invalid msgpack: ${(error as Error).message}`);
-    }
-  }
-  const text = body.toString('utf8');
-  if (type === 'application/x-www-form-urlencoded') {
-    const json = new URLSearchParams(text).get('json');
-    if (json === null) throw new BadBody("form body without a 'json' field");
-    return asRecords(parseJson(json));
-  }
-  if (isNdjson(type)) {
-    return text.split('\n').filter((line) => line.trim() !== '').flatMap((line) => asRecords(parseJson(line)));
-  }
-  return asRecords(parseJson(text));
-}
-
 /** `/foo/bar` → `foo.bar`, keeping only the characters Fluent Bit keeps in a tag. */
 export function tagFromPath(url: string): string {
   const raw = url.split('?')[0] ?? '';
@@ -136,11 +67,18 @@ export class HttpInput implements InputPlugin {
   private readonly log: Logger;
   private readonly server: Server;
   private readonly sources: SourceCache;
+  /** tag_key: a record's tag from its line, when the key holds a non-empty string. */
+  private readonly tagOf: TagOf | null;
 
   constructor(private readonly config: HttpInputConfig, private readonly sink: SegmentSink, log: Logger) {
     this.name = config.name;
     this.log = log.child(`input:http:${config.name}`);
     this.sources = new SourceCache(config.name);
+    const tagKey = config.tagKey;
+    this.tagOf = tagKey === null ? null : (line) => {
+      const value = (JSON.parse(line.toString('utf8')) as Record<string, unknown>)[tagKey];
+      return typeof value === 'string' && value !== '' ? value : null;
+    };
     const handler = (request: IncomingMessage, response: ServerResponse): void => this.handle(request, response);
     if (config.tls === null) {
       this.server = createServer({ keepAlive: true, ...httpServerOptions(config.limits) }, handler);
@@ -225,19 +163,15 @@ export class HttpInput implements InputPlugin {
         return;
       }
     }
-    let records: RecordBody[];
+    let segments: Map<string, Segment>;
     try {
-      records = parseBody(body, contentType);
+      segments = bodyLines(body, contentType, tag, this.tagOf);
     } catch (error) {
       if (!(error instanceof BadBody)) throw error;
       this.stats.malformed++;
       this.log.burst('warn', `bad body ${this.name} ${peer}`, `bad request from ${peer}: ${error.message}`);
       this.reply(response, 400, error.message);
       return;
-    }
-    const segments = new Map<string, Segment>();
-    for (const [recordTag, group] of this.groupByTag(tag, records)) {
-      segments.set(recordTag, { lines: Buffer.from(group.map((record) => `${JSON.stringify(record)}\n`).join('')), count: group.length });
     }
     this.buffer(response, peer, body.length, segments);
   }
@@ -269,17 +203,5 @@ export class HttpInput implements InputPlugin {
       this.log.burst('warn', `not stored ${this.name}`, `records from ${peer} not acknowledged: ${error.message}`);
       this.reply(response, 503, `${error.message}, retry later`, { 'retry-after': '1' });
     });
-  }
-
-  private groupByTag(tag: string, records: RecordBody[]): Map<string, RecordBody[]> {
-    const groups = new Map<string, RecordBody[]>();
-    for (const record of records) {
-      const key = this.config.tagKey === null ? undefined : record[this.config.tagKey];
-      const recordTag = typeof key === 'string' && key !== '' ? key : tag;
-      const group = groups.get(recordTag);
-      if (group) group.push(record);
-      else groups.set(recordTag, [record]);
-    }
-    return groups;
   }
 }

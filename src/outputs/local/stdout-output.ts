@@ -2,7 +2,7 @@
 // a pipeline. Runs on the main thread: it is for people reading a terminal, not for throughput.
 import { hostname } from 'node:os';
 import { ArenaPool, ChunkBuilder, type SealedChunk } from '../../chunk/chunk-builder.js';
-import { decodeChunk } from '../../chunk/chunk-reader.js';
+import { decodeChunk } from '../../chunk/segments.js';
 import type { ChunkSource, SegmentKind } from '../../chunk/layout.js';
 import type { StdoutOutputConfig } from '../../config/types.js';
 import { createEncoder } from '../../encode/index.js';
