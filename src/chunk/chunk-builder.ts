@@ -3,7 +3,25 @@
 import type { EventTime } from '../encode/types.js';
 import { collectGarbage } from '../idle-release.js';
 import { QuietTimer } from '../quiet-timer.js';
-import { SEGMENT_HEADER_BYTES, type ChunkSource, type SegmentKind } from './layout.js';
+import { SEGMENT_HEADER_BYTES, SegmentKind, type ChunkSource } from './layout.js';
+
+/** Sources one chunk can name: the segment header's source index is a u16. */
+export const MAX_SOURCES = 0x10000;
+
+const NEWLINE = 0x0a;
+
+/** Non-empty lines in data[start, end) (a CR alone counts as a line, as the readers skip it later). */
+function countLines(data: Buffer, start: number, end: number): number {
+  let lines = 0;
+  let from = start;
+  while (from < end) {
+    let at = data.indexOf(NEWLINE, from);
+    if (at < 0 || at >= end) at = end;
+    if (at > from) lines++;
+    from = at + 1;
+  }
+  return lines;
+}
 
 export interface SealedChunk {
   /** Monotonically increasing per output: the delivery order within one connection. */
@@ -96,11 +114,45 @@ export class ChunkBuilder {
     return this.used;
   }
 
-  /** Appends bytes[start, end) as one segment; seals first if it would not fit. */
+  /**
+   * Appends bytes[start, end) as one segment; seals first if it would not fit. Lines longer
+   * than a chunk altogether (an http body of millions of records) are cut at line ends into
+   * chunk-sized segments: a chunk is what a worker encodes at once, and what it encodes grows
+   * with the output format (a date key per record), so a chunk must not be a whole request.
+   */
   append(source: ChunkSource, kind: SegmentKind, time: EventTime,
+    data: Buffer, start: number, end: number, records: number): void {
+    if (end - start > this.limitBytes - SEGMENT_HEADER_BYTES && kind !== SegmentKind.MsgpackEntries && source.separator.endsWith('\n')) {
+      this.appendInPieces(source, kind, time, data, start, end, records);
+      return;
+    }
+    this.appendSegment(source, kind, time, data, start, end, records);
+  }
+
+  private appendInPieces(source: ChunkSource, kind: SegmentKind, time: EventTime,
+    data: Buffer, start: number, end: number, records: number): void {
+    const room = this.limitBytes - SEGMENT_HEADER_BYTES; // a piece and its header fill one arena
+    let left = records;
+    let from = start;
+    while (end - from > room) {
+      const cut = data.lastIndexOf(NEWLINE, from + room - 1);
+      if (cut < from) break; // one line longer than a chunk: it stays whole
+      const pieceRecords = Math.min(left, countLines(data, from, cut + 1));
+      this.appendSegment(source, kind, time, data, from, cut + 1, pieceRecords);
+      left -= pieceRecords;
+      from = cut + 1;
+    }
+    this.appendSegment(source, kind, time, data, from, end, left);
+  }
+
+  private appendSegment(source: ChunkSource, kind: SegmentKind, time: EventTime,
     data: Buffer, start: number, end: number, records: number): void {
     const needed = SEGMENT_HEADER_BYTES + (end - start);
     if (this.arena && this.used + needed > this.arena.byteLength) this.seal();
+    // A segment names its source in a u16: a chunk of that many sources is sealed, so the
+    // 65,537th source of one chunk is not read back as source 0 (http peers and forward tags
+    // come from senders: a chunk could hold any number of them).
+    if (this.arena && this.sources.length === MAX_SOURCES && !this.sourceIndex.has(source)) this.seal();
     if (!this.arena) this.open(needed);
     let index = this.sourceIndex.get(source);
     if (index === undefined) {
