@@ -44,6 +44,12 @@ interface BurstState {
 
 /** How long after a burst's first warning further ones are only counted. */
 const BURST_WINDOW_MS = 10_000;
+/**
+ * Distinct bursts open at once. Keys name peers, and a flood of new peers must not hold a timer
+ * and an entry each: past this, new keys share one burst.
+ */
+const MAX_OPEN_BURSTS = 1000;
+const MANY_BURSTS_KEY = 'many distinct warnings';
 
 export class Logger {
   private readonly rank: number;
@@ -85,6 +91,7 @@ export class Logger {
    * summarised once when the window closes.
    */
   burst(level: 'warn' | 'error', key: string, message: string): void {
+    if (this.bursts.size >= MAX_OPEN_BURSTS && !this.bursts.has(key)) key = MANY_BURSTS_KEY;
     const state = this.bursts.get(key);
     if (state) {
       state.suppressed++;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ArenaPool, ChunkBuilder, type SealedChunk } from '../src/chunk/chunk-builder.js';
-import { decodeChunk } from '../src/chunk/segments.js';
+import { decodeChunk, decodeRecords } from '../src/chunk/segments.js';
 import { SegmentKind, type ChunkSource } from '../src/chunk/layout.js';
 
 const a: ChunkSource = { input: 'tcp.0', tag: 't', peer: '127.0.0.1:1', separator: '\n' };
@@ -74,4 +74,43 @@ test('a compact line is sent as received, date spliced in; others are re-seriali
     gelf: { shortMessageKey: null, fullMessageKey: null, timestampKey: null, hostKey: null, levelKey: null } });
   assert.equal(encoder.encode(decoded.records).toString(),
     '{"date":1795421327.196247,"b":1,"2":"x"}\n{"date":1795421327.196247,"b":1}\n');
+});
+
+test('past 65,536 sources a chunk is sealed: every record keeps its own source (the header holds a u16)', () => {
+  const sealed: SealedChunk[] = [];
+  const builder = new ChunkBuilder(8 << 20, new ArenaPool(8 << 20, 2), (c) => sealed.push(c));
+  const total = 70_000;
+  for (let i = 0; i < total; i++) {
+    const source: ChunkSource = { input: 'forward.0', tag: `t${i}`, peer: 'p', separator: '\n' };
+    const line = Buffer.from(`{"i":${i}}\n`);
+    builder.append(source, SegmentKind.JsonLines, { sec: 1, nsec: 0 }, line, 0, line.length, 1);
+  }
+  builder.seal();
+  assert.equal(sealed.length, 2, 'the 65,537th source starts a new chunk');
+  assert.equal(sealed[0]!.sources.length, 65_536);
+  let seen = 0;
+  for (const chunk of sealed) {
+    const malformed = decodeRecords(chunk.arena, chunk.byteLength, chunk.sources, (_time, body, _raw, source) => {
+      assert.equal(body['i'], seen);
+      assert.equal(chunk.sources[source]?.tag, `t${seen}`, 'the segment names its own source');
+      seen++;
+    });
+    assert.deepEqual(malformed, []);
+  }
+  assert.equal(seen, total);
+});
+
+test('lines longer than a chunk are cut at line ends into chunk-sized segments, records counted per piece', () => {
+  const sealed: SealedChunk[] = [];
+  const builder = new ChunkBuilder(1024, new ArenaPool(1024, 2), (c) => sealed.push(c));
+  const lines = Array.from({ length: 500 }, (_, i) => `{"n":${i}}`);
+  const body = Buffer.from(`${lines.join('\n')}\n`);
+  builder.append(a, SegmentKind.JsonLines, { sec: 1, nsec: 0 }, body, 0, body.length, lines.length);
+  builder.seal();
+  assert.ok(sealed.length > 4, `${sealed.length} chunks`);
+  assert.ok(sealed.every((chunk) => chunk.byteLength <= 1024), 'no chunk over its limit');
+  assert.equal(sealed.reduce((sum, chunk) => sum + chunk.records, 0), lines.length);
+  const records = sealed.flatMap((chunk) => decodeChunk(chunk.arena, chunk.byteLength, chunk.sources).records);
+  assert.deepEqual(records.map((r) => r.body['n']), lines.map((_, i) => i));
+  sealed.forEach((chunk) => assert.equal(decodeChunk(chunk.arena, chunk.byteLength, chunk.sources).records.length, chunk.records));
 });

@@ -75,3 +75,18 @@ test('stdout output prints json_lines', async () => {
   assert.deepEqual(printed, ['{"a":1}\n{"b":2}\n']);
   assert.equal(output.stats.records, 2);
 });
+
+test('the route cache is bounded: a sender cycling tags (and sending megabyte tags) cannot grow it', async () => {
+  const { Router, ROUTE_CACHE_TAGS } = await import('../src/engine/router.js');
+  const router = new Router([{ match: 'app.*', matchRegex: null }, { match: null, matchRegex: '^sys\\.' }]);
+  for (let i = 0; i < 100_000; i++) {
+    assert.equal(router.route(`app.${i}`).length, 1);
+    assert.equal(router.route(`sys.${i}`).length, 1);
+    assert.equal(router.route(`other.${i}`).length, 0);
+    assert.ok(router.cached.tags <= ROUTE_CACHE_TAGS);
+  }
+  const long = 'x'.repeat(1 << 20);
+  for (let i = 0; i < 50; i++) assert.equal(router.route(`app.${i}${long}`).length, 1);
+  assert.ok(router.cached.chars <= ROUTE_CACHE_TAGS * 256, `${router.cached.chars} characters of tags held`);
+  assert.equal(router.route('app.again').length, 1, 'routing is still right after the cache started over');
+});

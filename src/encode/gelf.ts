@@ -1,6 +1,7 @@
 // GELF 1.1: one JSON object per record, each followed by "\n", one message per chunk.
 // Fluent Bit lists gelf for its websocket output but falls back to msgpack; this follows the
 // GELF spec (and Fluent Bit's gelf output where the spec leaves room), so Graylog accepts it.
+import { BoundedCache } from '../bounded-cache.js';
 import type { GelfKeys } from '../config/types.js';
 import type { Encoder, EncoderOptions, RecordBody, TimedRecord } from './types.js';
 
@@ -28,14 +29,13 @@ interface TopField {
 
 // Record keys are few and repeat; the bound only guards against keys that never repeat.
 const CACHE_LIMIT = 10_000;
-const nameCache = new Map<string, string>();
-const topCache = new Map<string, TopField>();
+const nameCache = new BoundedCache<string>(CACHE_LIMIT);
+const topCache = new BoundedCache<TopField>(CACHE_LIMIT);
 
 function fieldName(key: string): string {
   let name = nameCache.get(key);
   if (name === undefined) {
     name = key.replace(INVALID_NAME_CHARS, '_');
-    if (nameCache.size >= CACHE_LIMIT) nameCache.clear();
     nameCache.set(key, name);
   }
   return name;
@@ -47,7 +47,6 @@ function topField(key: string): TopField {
     const clean = fieldName(key);
     const name = key === 'id' ? '__id' : `_${clean}`;
     field = { name, open: `,"${name}":`, derived: key === 'id' || clean !== key };
-    if (topCache.size >= CACHE_LIMIT) topCache.clear();
     topCache.set(key, field);
   }
   return field;

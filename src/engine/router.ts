@@ -1,5 +1,10 @@
 // Routes records by tag to every output whose Match (with `*` wildcards) or Match_Regex
-// accepts it, as Fluent Bit does. Decisions are cached per tag: tags are few, records many.
+// accepts it, as Fluent Bit does. Decisions are cached per tag: tags are few, records many; but
+// tags come from senders (forward tags, http paths, tag_key), so the cache is bounded.
+import { BoundedCache } from '../bounded-cache.js';
+
+/** Tags whose routes are remembered; past it the cache starts over. */
+export const ROUTE_CACHE_TAGS = 4096;
 
 export interface Routable {
   readonly match: string | null;
@@ -16,7 +21,7 @@ export function matchPattern(pattern: string): RegExp {
 }
 
 export class Router<T extends Routable> {
-  private readonly cache = new Map<string, T[]>();
+  private readonly cache = new BoundedCache<T[]>(ROUTE_CACHE_TAGS);
   private readonly matchers: Array<{ target: T; test: (tag: string) => boolean }>;
 
   constructor(targets: ReadonlyArray<T>) {
@@ -37,5 +42,10 @@ export class Router<T extends Routable> {
       this.cache.set(tag, targets);
     }
     return targets;
+  }
+
+  /** Tags cached now, and the characters they hold (for the test of the bound). */
+  get cached(): { tags: number; chars: number } {
+    return { tags: this.cache.size, chars: this.cache.heldKeyChars };
   }
 }

@@ -4,6 +4,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import { BoundedCache } from '../bounded-cache.js';
 import type { ChunkSource } from '../chunk/layout.js';
 import { newInputStats, type InputStats } from '../engine/stats.js';
 import type { Logger } from '../log.js';
@@ -91,7 +92,7 @@ export async function closeServer(server: Server, connections: Connections): Pro
 }
 
 export class SourceCache {
-  private readonly sources = new Map<string, ChunkSource>();
+  private readonly sources = new BoundedCache<ChunkSource>(10_000);
   private lastTag = '';
   private lastPeer = '';
   private last: ChunkSource | null = null;
@@ -112,7 +113,6 @@ export class SourceCache {
     const key = `${tag}\u0000${peer}`;
     let source = this.sources.get(key);
     if (!source) {
-      if (this.sources.size > 10_000) this.sources.clear();
       source = Object.freeze({ input: this.input, tag, peer, separator: this.separator });
       this.sources.set(key, source);
     }
