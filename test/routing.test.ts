@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestServer } from './support/test-server.js';
 import { sleep, startPipeline, waitFor } from './support/relay.js';
+import { Logger } from '../src/log.js';
 
 test('two outputs with different matches, a copy to both for a shared tag', async () => {
   const a = await TestServer.start();
@@ -67,6 +68,7 @@ test('stdout output prints json_lines', async () => {
   const output = new StdoutOutput(
     { plugin: 'stdout', name: 'stdout.0', match: '*', matchRegex: null, format: 'json_lines', dateKey: null, dateFormat: 'double' },
     { onPressure: () => undefined, onMalformed: () => undefined },
+    new Logger('warn', '', { write: () => undefined }),
     (text, done) => { printed.push(text.toString()); done(); },
   );
   const line = Buffer.from('{"a":1}\n{"b":2}\n');

@@ -16,6 +16,7 @@ import { WebSocketOutput } from '../outputs/websocket/output.js';
 import { WebSocketServerOutput } from '../outputs/server/output.js';
 import type { InputPlugin, MalformedNotice, OutputHooks, OutputPlugin, SegmentSink } from './plugins.js';
 import type { MetricsSource } from '../metrics/registry.js';
+import { describeError } from './contain.js';
 import { Router } from './router.js';
 import { storageDirFor } from '../storage/output-storage.js';
 import type { InputStats, OutputBufferState, OutputStats } from './stats.js';
@@ -34,7 +35,7 @@ export interface ShutdownReport {
 function createOutput(config: OutputConfig, pipeline: PipelineConfig, log: Logger, hooks: OutputHooks): OutputPlugin {
   switch (config.plugin) {
     case 'websocket': return new WebSocketOutput(config, pipeline.service, log, hooks, storageDirFor(config, pipeline));
-    case 'stdout': return new StdoutOutput(config, hooks);
+    case 'stdout': return new StdoutOutput(config, hooks, log);
     case 'null': return new NullOutput(config);
     case 'websocket_server': return new WebSocketServerOutput(config, log, hooks);
   }
@@ -85,7 +86,14 @@ export class Engine implements SegmentSink, MetricsSource {
       }
     }
     this.flushTimer = setInterval(() => {
-      for (const output of this.outputs) output.sealOpenChunk();
+      for (const output of this.outputs) {
+        try {
+          output.sealOpenChunk();
+        } catch (error) {
+          // Sealed chunks are contained by each output (contain.ts); this is the timer's own last guard.
+          this.log.burst('error', `flush ${output.name}`, `flushing ${output.name} failed: ${describeError(error)}`);
+        }
+      }
     }, this.config.service.flushSeconds * 1000);
   }
 

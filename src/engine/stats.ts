@@ -47,7 +47,9 @@ export type CloseReason = 'max_connections' | 'io_timeout' | 'record_timeout'
   /** Undecodable data: garbage msgpack, a forward message of the wrong shape, a broken HTTP request. */
   | 'protocol_error'
   /** A forward message or HTTP request larger than buffer_max_size (or its headers too long). */
-  | 'oversized';
+  | 'oversized'
+  /** The relay failed on what the connection sent (a defect of ours): the connection goes, the relay stays. */
+  | 'internal_error';
 
 /** Why records were given up; every drop is counted under one of these. */
 export type DropReason = 'retry_limit' | 'shutdown' | 'worker_crash'
@@ -58,7 +60,9 @@ export type DropReason = 'retry_limit' | 'shutdown' | 'worker_crash'
   /** Filesystem storage: the oldest chunks given up at storage.total_limit_size (policy drop_oldest). */
   | 'storage_limit'
   /** Filesystem storage: a chunk file kept on disk only was found damaged when read back. */
-  | 'storage_corrupt';
+  | 'storage_corrupt'
+  /** The output failed on a sealed chunk (an encoder or a writer threw): the chunk goes, the relay stays. */
+  | 'output_error';
 
 /** One worker thread of a websocket output (its connection), for telling a stuck one apart. */
 export interface WorkerStats {
@@ -112,7 +116,7 @@ export function workerStats(stats: OutputStats, worker: number): WorkerStats {
 export function newInputStats(): InputStats {
   return {
     records: 0, bytes: 0, oversized: 0, malformed: 0, connections: 0, tlsHandshakeFailures: 0,
-    closed: { max_connections: 0, io_timeout: 0, record_timeout: 0, protocol_error: 0, oversized: 0 }, paused: false,
+    closed: { max_connections: 0, io_timeout: 0, record_timeout: 0, protocol_error: 0, oversized: 0, internal_error: 0 }, paused: false,
     pausedMs: 0, pausedSince: null,
   };
 }
@@ -122,6 +126,7 @@ export function newOutputStats(): OutputStats {
     chunksFlushed: 0, chunksFailed: 0, records: 0, bytes: 0, retries: 0, retriesFailed: 0,
     resentRecords: 0, storageCorruptChunks: 0, dropped: {
       retry_limit: 0, shutdown: 0, worker_crash: 0, no_clients: 0, slow_client: 0, storage_limit: 0, storage_corrupt: 0,
+      output_error: 0,
     },
     handshakesOk: 0, handshakesFailed: 0, connectionsClosed: 0, connectionsOpen: 0,
     noConnectionSince: performance.now(),

@@ -6,6 +6,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { ScanVerdict, scanJsonObject, type ScanResult } from '../chunk/json-scan.js';
 import { SegmentKind } from '../chunk/layout.js';
 import type { HttpInputConfig } from '../config/types.js';
+import { containConnection, type Containment } from '../engine/contain.js';
 import type { InputPlugin, SegmentSink } from '../engine/plugins.js';
 import { newInputStats, type InputStats } from '../engine/stats.js';
 import type { Logger } from '../log.js';
@@ -44,6 +45,10 @@ export function countNdjsonRecords(body: Buffer): number | null {
   return records;
 }
 
+function peerOf(request: IncomingMessage): string {
+  return `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`;
+}
+
 /** `/foo/bar` → `foo.bar`, keeping only the characters Fluent Bit keeps in a tag. */
 export function tagFromPath(url: string): string {
   const raw = url.split('?')[0] ?? '';
@@ -79,7 +84,11 @@ export class HttpInput implements InputPlugin {
       const value = (JSON.parse(line.toString('utf8')) as Record<string, unknown>)[tagKey];
       return typeof value === 'string' && value !== '' ? value : null;
     };
-    const handler = (request: IncomingMessage, response: ServerResponse): void => this.handle(request, response);
+    // What a client sends must never end the relay: a handler that throws costs that request
+    // (a 500, the connection closed, counted as internal_error).
+    const handler = (request: IncomingMessage, response: ServerResponse): void => {
+      containConnection(this.guard, peerOf(request), () => this.failRequest(response), () => this.handle(request, response))();
+    };
     if (config.tls === null) {
       this.server = createServer({ keepAlive: true, ...httpServerOptions(config.limits) }, handler);
     } else {
@@ -119,8 +128,17 @@ export class HttpInput implements InputPlugin {
     response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ error }));
   }
 
+  private get guard(): Containment {
+    return { stats: this.stats, log: this.log, input: this.name };
+  }
+
+  private failRequest(response: ServerResponse): void {
+    if (response.headersSent) response.destroy();
+    else this.reply(response, 500, 'internal error', { connection: 'close' });
+  }
+
   private handle(request: IncomingMessage, response: ServerResponse): void {
-    const peer = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`;
+    const peer = peerOf(request);
     if (request.method !== 'POST') {
       this.reply(response, 405, 'only POST is accepted', { allow: 'POST' });
       request.resume();
@@ -146,9 +164,9 @@ export class HttpInput implements InputPlugin {
         parts.push(part);
       }
     });
-    request.on('end', () => {
+    request.on('end', containConnection(this.guard, peer, () => this.failRequest(response), () => {
       if (!refused) this.accept(request, response, Buffer.concat(parts), peer);
-    });
+    }));
     request.on('error', () => undefined);
   }
 

@@ -6,6 +6,7 @@ import type { ChunkSource } from '../chunk/layout.js';
 import { SegmentKind } from '../chunk/layout.js';
 import type { TcpInputConfig } from '../config/types.js';
 import type { EventTime } from '../encode/types.js';
+import { containConnection } from '../engine/contain.js';
 import type { InputPlugin, SegmentSink } from '../engine/plugins.js';
 import type { Logger } from '../log.js';
 import { eventTimeNow } from '../time.js';
@@ -40,17 +41,19 @@ export class TcpInput extends SocketInput implements InputPlugin {
       },
     });
     socket.setNoDelay(true);
-    socket.on('data', (data: Buffer) => {
+    const guard = { stats, log: this.log, input: this.name };
+    const close = (): void => { socket.destroy(); };
+    socket.on('data', containConnection(guard, peer, close, (data: Buffer) => {
       stats.bytes += data.length;
       this.readTime = eventTimeNow();
       const ended = framer.linesEnded;
       framer.push(data);
       this.deadlines.progress(socket, framer.partial, framer.linesEnded !== ended);
-    });
-    socket.on('end', () => {
+    }));
+    socket.on('end', containConnection(guard, peer, close, () => {
       this.readTime = eventTimeNow();
       framer.end();
-    });
+    }));
     socket.on('error', (error) => this.log.debug(`connection from ${peer}: ${error.message}`));
   }
 

@@ -1,6 +1,7 @@
 // The HTTP server behind `-H` / `HTTP_Server On`: Prometheus exposition at Fluent Bit's paths
 // plus /metrics, liveness and readiness probes, and Fluent Bit's uptime JSON. A plain
 // node:http server: a handful of fixed GET routes need no framework.
+import { requestTarget } from '../request-target.js';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -106,13 +107,12 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
       return;
     }
     // Only the path matters; the base is a placeholder for relative request targets.
-    let path: string;
-    try {
-      path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    } catch {
+    const target = requestTarget(req.url);
+    if (target === null) {
       sendJson(res, 400, { error: 'bad request target' });
       return;
     }
+    const path = target.path;
     if (METRICS_PATHS.includes(path)) {
       try {
         const text = await registry.metrics();

@@ -8,6 +8,8 @@ import type { StdoutOutputConfig } from '../../config/types.js';
 import { createEncoder } from '../../encode/index.js';
 import type { Encoder, EventTime } from '../../encode/types.js';
 import type { OutputHooks, OutputPlugin, Undelivered } from '../../engine/plugins.js';
+import { containChunk } from '../../engine/contain.js';
+import type { Logger } from '../../log.js';
 import { newOutputStats, type OutputBufferState, type OutputStats } from '../../engine/stats.js';
 
 const CHUNK_BYTES = 256 * 1024;
@@ -27,13 +29,14 @@ export class StdoutOutput implements OutputPlugin {
   private idle: Array<() => void> = [];
 
   constructor(private readonly config: StdoutOutputConfig, private readonly hooks: OutputHooks,
-    private readonly write: TextWriter = writeStdout) {
+    log: Logger, private readonly write: TextWriter = writeStdout) {
     this.name = config.name;
     this.encoder = createEncoder({
       format: config.format, dateKey: config.dateKey, dateFormat: config.dateFormat, hostname: hostname(),
       gelf: { shortMessageKey: null, fullMessageKey: null, timestampKey: null, hostKey: null, levelKey: null },
     });
-    this.builder = new ChunkBuilder(CHUNK_BYTES, new ArenaPool(CHUNK_BYTES, 2), (chunk) => this.flush(chunk));
+    this.builder = new ChunkBuilder(CHUNK_BYTES, new ArenaPool(CHUNK_BYTES, 2),
+      containChunk(`output:stdout:${config.name}`, this.stats, log.child(`output:stdout:${config.name}`), (chunk) => this.flush(chunk)));
   }
 
   get match(): string | null { return this.config.match; }

@@ -13,6 +13,7 @@ import type { ChunkSource, SegmentKind } from '../../chunk/layout.js';
 import type { WebSocketServerOutputConfig } from '../../config/types.js';
 import type { EventTime } from '../../encode/types.js';
 import type { OutputHooks, OutputPlugin, Undelivered } from '../../engine/plugins.js';
+import { containChunk } from '../../engine/contain.js';
 import { newOutputStats, type OutputBufferState, type OutputStats } from '../../engine/stats.js';
 import type { Logger } from '../../log.js';
 import { Hub } from './hub.js';
@@ -43,7 +44,8 @@ export class WebSocketServerOutput implements OutputPlugin {
     this.name = config.name;
     this.label = `output:websocket_server:${config.name}`;
     this.log = log.child(this.label);
-    this.builder = new ChunkBuilder(CHUNK_BYTES, new ArenaPool(CHUNK_BYTES, 2), (chunk) => this.broadcast(chunk));
+    this.builder = new ChunkBuilder(CHUNK_BYTES, new ArenaPool(CHUNK_BYTES, 2),
+      containChunk(this.label, this.stats, this.log, (chunk) => this.broadcast(chunk)));
     this.hub = new Hub({
       format: config.format, bufferedMessages: config.bufferedMessages,
       maxClientQueueBytes: config.maxClientQueueBytes, slowClientPolicy: config.slowClientPolicy,

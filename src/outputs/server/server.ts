@@ -11,6 +11,8 @@ import type { OutputStats } from '../../engine/stats.js';
 import { boundPort, listen } from '../../inputs/listener.js';
 import type { Logger } from '../../log.js';
 import { serverOptions, watchHandshakes } from '../../tls/options.js';
+import { describeError } from '../../engine/contain.js';
+import { requestTarget } from '../../request-target.js';
 import { TokenCheck, offeredToken, originAllowed } from './auth.js';
 import { filterFromQuery } from './filter.js';
 import type { Hub } from './hub.js';
@@ -59,8 +61,25 @@ export class FeedServer {
       watchHandshakes(https, this.log, () => { this.stats.handshakesFailed++; });
       server = https;
     }
-    server.on('request', (request: IncomingMessage, response: ServerResponse) => this.request(request, response));
-    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
+    // What a client sends must never end the relay: a handler that throws costs that request.
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      try {
+        this.request(request, response);
+      } catch (error) {
+        this.failed(`${request.method ?? '?'} request`, error, () => {
+          if (response.headersSent) response.destroy();
+          else response.writeHead(500, { 'Content-Type': 'text/plain', Connection: 'close' }).end('internal error\n');
+        });
+      }
+    });
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      try {
+        this.upgrade(request, socket, head);
+      } catch (error) {
+        this.stats.handshakesFailed++;
+        this.failed('upgrade', error, () => socket.destroy());
+      }
+    });
     server.on('clientError', (_error, socket: Duplex) => socket.destroy());
     this.server = server;
     await listen(server, this.config, label, this.log);
@@ -89,8 +108,22 @@ export class FeedServer {
     await closed;
   }
 
+  private failed(what: string, error: unknown, close: () => void): void {
+    this.log.burst('error', `${this.config.name} handler`, `a client's ${what} failed: ${describeError(error)}`);
+    try {
+      close();
+    } catch {
+      // Already gone.
+    }
+  }
+
   private request(request: IncomingMessage, response: ServerResponse): void {
-    const path = new URL(request.url ?? '/', 'http://relay').pathname;
+    const target = requestTarget(request.url);
+    if (target === null) {
+      response.writeHead(400, { 'Content-Type': 'text/plain', Connection: 'close' }).end('bad request target\n');
+      return;
+    }
+    const path = target.path;
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
     } else if (path === '/' && this.config.liveTail) {
@@ -109,9 +142,10 @@ export class FeedServer {
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Until ws takes the socket over, an error on it (a client resetting) must not be unhandled.
     socket.on('error', () => socket.destroy());
-    const url = new URL(request.url ?? '/', 'http://relay');
-    const params = url.searchParams;
-    if (!this.paths.has(url.pathname)) return this.refuse(socket, 404, 'no WebSocket feed on this path');
+    const target = requestTarget(request.url);
+    if (target === null) return this.refuse(socket, 400, 'bad request target');
+    const params = target.params;
+    if (!this.paths.has(target.path)) return this.refuse(socket, 404, 'no WebSocket feed on this path');
     if (!originAllowed(request, this.config.allowedOrigins)) return this.refuse(socket, 403, 'origin not allowed');
     if (this.token && !this.token.accepts(offeredToken(request, params))) {
       return this.refuse(socket, 401, 'a valid token is required (?token= or Authorization: Bearer)',

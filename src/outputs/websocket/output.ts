@@ -10,6 +10,7 @@ import type { ChunkSource, SegmentKind } from '../../chunk/layout.js';
 import type { ServiceConfig, WebSocketOutputConfig } from '../../config/types.js';
 import type { EventTime } from '../../encode/types.js';
 import type { Logger } from '../../log.js';
+import { containChunk } from '../../engine/contain.js';
 import { newOutputStats, type DropReason, type OutputBufferState, type OutputStats } from '../../engine/stats.js';
 import type { OutputHooks, OutputPlugin, Undelivered } from '../../engine/plugins.js';
 import type { FlushResult, FlushTask } from './protocol.js';
@@ -72,7 +73,8 @@ export class WebSocketOutput implements OutputPlugin {
     this.arenas = new ArenaPool(config.chunkLimitBytes, this.maxInflight + 2, true);
     this.storage = storageDir === null ? null
       : new OutputStorage(storageDir, config, service.storageSync, this.log, () => this.updatePressure());
-    this.builder = new ChunkBuilder(config.chunkLimitBytes, this.arenas, (chunk) => this.enqueue(chunk));
+    this.builder = new ChunkBuilder(config.chunkLimitBytes, this.arenas,
+      containChunk(`websocket ${config.name}`, this.stats, this.log, (chunk) => this.enqueue(chunk)));
     this.earlySeal = new EarlySeal(() => this.builder.seal(), () => this.idle, () => this.nothingWaits);
   }
 
