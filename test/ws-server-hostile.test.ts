@@ -82,6 +82,29 @@ test('bad request targets and a non-string map key: the relay answers 400 or cou
     assert.ok(metric(metrics, 'wsrelay_output_handshakes_total', { output: 'websocket_server.0', result: 'failure' }) >= BAD_TARGETS.length,
       'the refused upgrades are counted');
     client.close();
+
+    // A client that floods pings and never reads: ws lets 60 pongs wait at most, then cuts it off.
+    const before = relay.rssMb();
+    const pings = Buffer.concat(Array.from({ length: 30_000 },
+      () => Buffer.concat([Buffer.from([0x89, 0x80 | 125, 0, 0, 0, 0]), Buffer.alloc(125, 0x41)])));
+    const flood = await new Promise<boolean>((resolve) => {
+      const socket = connect(feedPort, '127.0.0.1', () => {
+        socket.pause(); // never reads a pong
+        socket.write(`GET /feed?token=s3cret HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+        socket.write(pings);
+        // Not reading, it learns of the cut-off only from a write that fails: keep pinging.
+        const more = setInterval(() => socket.write(pings.subarray(0, 131)), 50);
+        socket.on('close', () => clearInterval(more));
+      });
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(true));
+      setTimeout(() => { if (!socket.destroyed) { socket.destroy(); resolve(false); } }, 10_000).unref();
+    });
+    assert.ok(flood, 'the flooding client was cut off');
+    assert.ok(relay.rssMb() - before < 50, `RSS grew ${(relay.rssMb() - before).toFixed(0)} MB for a 4 MB ping flood`);
+    assert.ok(await relay.healthz() < 1000);
+    assert.equal(relay.exitCode(), null);
   } finally {
     await relay.stop();
   }
