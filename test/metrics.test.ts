@@ -326,3 +326,15 @@ test('stored histograms render cumulatively; paused time includes a pause in pro
   assert.equal(pausedSeconds(input, 3000), 3.5);
   assert.equal(pausedSeconds({ ...input, paused: false, pausedSince: null }, 3000), 1.5);
 });
+
+test('docs/METRICS.md names every drop reason and every close reason the relay counts', async () => {
+  const { newOutputStats } = await import('../src/engine/stats.js');
+  const doc = readFileSync(new URL('../../docs/METRICS.md', import.meta.url), 'utf8');
+  const row = (metric: string): string => doc.split('\n').find((line) => line.startsWith(`| \`${metric}\``)) ?? '';
+  for (const reason of Object.keys(newOutputStats().dropped)) {
+    assert.ok(row('wsrelay_output_dropped_records_total').includes(`\`${reason}\``), `drop reason ${reason} documented`);
+  }
+  for (const reason of Object.keys(newInputStats().closed)) {
+    assert.ok(row('wsrelay_input_connections_closed_total').includes(`\`${reason}\``), `close reason ${reason} documented`);
+  }
+});
