@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { pack } from 'msgpackr';
+import WebSocket from 'ws';
 import { freePort, runCli } from './support/child.js';
 import { TestServer } from './support/test-server.js';
 import { waitFor } from './support/relay.js';
@@ -84,7 +85,8 @@ function scrape(port: number): Promise<string> {
 
 test('random bytes at every input of a running relay: it keeps running and relaying', async () => {
   const server = await TestServer.start();
-  const [tcpPort, httpPort, forwardPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [tcpPort, httpPort, forwardPort, metricsPort, feedPort] =
+    [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'wsrelay-fuzz-relay-'));
   const config = join(dir, 'relay.conf');
   writeFileSync(config, [
@@ -93,6 +95,8 @@ test('random bytes at every input of a running relay: it keeps running and relay
     '[INPUT]', '    name http', '    listen 127.0.0.1', `    port ${httpPort}`, '    buffer_max_size 64K', '    net.record_timeout 1',
     '[INPUT]', '    name forward', '    listen 127.0.0.1', `    port ${forwardPort}`, '    buffer_max_size 64K', '    net.record_timeout 1',
     '[OUTPUT]', '    name websocket', '    match *', '    host 127.0.0.1', `    port ${server.port}`, '    format json_lines',
+    // The same garbage through the server output's decoder too (its own copy once ended the relay).
+    '[OUTPUT]', '    name websocket_server', '    match *', '    listen 127.0.0.1', `    port ${feedPort}`,
     '',
   ].join('\n'));
   const child = runCli(['-c', config]);
@@ -101,6 +105,11 @@ test('random bytes at every input of a running relay: it keeps running and relay
   try {
     await waitFor(() => exit !== null || child.stderr.includes(`listening on 127.0.0.1:${metricsPort}`), 15_000, 'the relay to start');
     assert.equal(exit, null, child.stderr);
+
+    const feed: string[] = [];
+    const client = new WebSocket(`ws://127.0.0.1:${feedPort}/`);
+    client.on('message', (data: Buffer) => feed.push(data.toString()));
+    await new Promise((resolve, reject) => { client.once('open', resolve); client.once('error', reject); });
 
     const rounds = fc.sample(fc.tuple(tcpGarbage, forwardGarbage, httpGarbage), { numRuns: 25, seed: SEED });
     for (const [tcp, forward, http] of rounds) {
@@ -114,6 +123,9 @@ test('random bytes at every input of a running relay: it keeps running and relay
     await throwAt(forwardPort, [pack(['f', [[1_700_000_000, { valid: 'forward' }]]])]);
     await waitFor(() => ['tcp', 'http', 'forward'].every((input) => server.jsonRecords().some((r) => r['valid'] === input)),
       10_000, 'a valid record from every input');
+    await waitFor(() => ['tcp', 'http', 'forward'].every((input) => feed.some((m) => m.includes(`"valid":"${input}"`))),
+      10_000, 'the same records at the websocket_server client');
+    client.close();
     assert.equal(exit, null);
     assert.doesNotMatch(child.stderr, /Uncaught|RangeError|TypeError|at .*\.js:\d+/, 'no stack trace in the log');
 
