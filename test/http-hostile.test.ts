@@ -11,6 +11,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type RawData } from 'ws';
+import fc from 'fast-check';
+import { pack } from 'msgpackr';
 import { freePort } from './support/child.js';
 import { startHostileRelay } from './support/hostile-relay.js';
 import { waitFor } from './support/relay.js';
@@ -121,6 +123,60 @@ test('adversarial http bodies: bounded RSS and main-thread stall, every record d
     const heldMb = relay.rssMb() - baseline;
     console.log(`# after all bodies: RSS ${relay.rssMb().toFixed(0)} MB (+${heldMb.toFixed(0)} over ${baseline.toFixed(0)} at start)`);
     assert.ok(heldMb < (RSS_GROWTH_PER_BODY_BYTE * BODY_BYTES) / 2 ** 20, `the relay holds ${heldMb.toFixed(0)} MB more than at start`);
+  } finally {
+    await relay.stop();
+    await server.close();
+  }
+});
+
+// Shapes generated rather than chosen: a record is an empty container, or a container of a few
+// generated values, nested; a body is one record repeated up to ~1 MB, as JSON, NDJSON or msgpack.
+const SEED = Number(process.env['FUZZ_SEED'] ?? 20261204);
+
+type Shape = null | boolean | number | string | Shape[] | { [key: string]: Shape };
+const shape: fc.Arbitrary<Shape> = fc.letrec<{ value: Shape }>((tie) => ({
+  value: fc.oneof({ depthSize: 'small', withCrossShrink: true },
+    fc.constantFrom<Shape>(null, true, 0, '', [], {}, '\u0001\u0002'),
+    fc.array(tie('value'), { maxLength: 3 }),
+    fc.dictionary(fc.constantFrom('', 'a', 'b'), tie('value'), { maxKeys: 2 })),
+})).value;
+const hostileBody = fc.tuple(fc.dictionary(fc.constantFrom('', 'k', 'v'), shape, { maxKeys: 3 }),
+  fc.constantFrom('application/json', 'application/x-ndjson', 'application/msgpack'),
+  fc.integer({ min: 256 * 1024, max: 1024 * 1024 }));
+
+test('property: generated bodies of tiny records cost bounded RSS and stall at a real relay', async () => {
+  const server = await countingServer();
+  const httpPort = await freePort();
+  const relay = await startHostileRelay([
+    '[INPUT]', '    name http', '    listen 127.0.0.1', `    port ${httpPort}`, '    buffer_max_size 2M',
+    '[OUTPUT]', '    name websocket', '    match *', '    host 127.0.0.1', `    port ${server.port}`, '    format json_lines',
+  ]);
+  try {
+    await waitFor(() => relay.child.stderr.includes(`listening on 127.0.0.1:${httpPort}`), 10_000, 'the http input');
+    let delivered = 0;
+    for (const [record, type, bytes] of fc.sample(hostileBody, { numRuns: 12, seed: SEED })) {
+      const unit = type === 'application/msgpack' ? pack(record) : Buffer.from(JSON.stringify(record));
+      const count = Math.max(1, Math.floor(bytes / (unit.length + 1)));
+      const body = type === 'application/msgpack'
+        ? Buffer.concat([Buffer.from([0xdd, count >>> 24, (count >>> 16) & 0xff, (count >>> 8) & 0xff, count & 0xff]), ...Array(count).fill(unit)])
+        : Buffer.from(type === 'application/json' ? `[${Array(count).fill(unit.toString()).join(',')}]` : `${Array(count).fill(unit.toString()).join('\n')}\n`);
+      const before = relay.rssMb();
+      let status = 0;
+      const measured = await relay.measure(async () => {
+        status = await post(httpPort, '/generated', body, type);
+        if (status === 204) {
+          delivered += count;
+          await waitFor(() => server.lines() >= delivered, 60_000, `${count} records delivered`);
+        }
+      });
+      const what = `${type} body of ${count} × ${unit.toString('hex').slice(0, 40)} (seed ${SEED})`;
+      assert.equal(relay.exitCode(), null, `${what}: the relay exited\n${relay.child.stderr}`);
+      assert.equal(status, 204, `${what}: refused`);
+      assert.ok(measured.peakRssMb - before < (RSS_GROWTH_PER_BODY_BYTE * body.length) / 2 ** 20 + 10,
+        `${what}: RSS +${(measured.peakRssMb - before).toFixed(0)} MB`);
+      assert.ok(measured.maxStallMs < MAX_STALL_MS, `${what}: /healthz took ${measured.maxStallMs.toFixed(0)} ms`);
+    }
+    assert.equal(server.lines(), delivered);
   } finally {
     await relay.stop();
     await server.close();
