@@ -2,11 +2,17 @@
 // every drop, probed with pings, and able to say when a message has really been received.
 //
 // Delivery confirmation: in `confirm` mode every message is followed by a ping whose payload
-// is a sequence number. A WebSocket server answers pings in order, after the frames before
-// them, so the pong for ping N proves every message sent before it was read. Messages not yet
-// confirmed when the connection drops are reported failed, and the main thread sends them
-// again: duplicates are possible, loss is not. In `write` mode a message counts when the
-// socket accepted it (ws.send's callback).
+// is this connection's random prefix and a sequence number. A WebSocket server answers pings in
+// order, after the frames before them, so the pong echoing ping N proves every message sent
+// before it was read. Only such an echo counts: RFC 6455 §5.5.3 allows unsolicited pongs
+// (heartbeats), and one that happened to look like a sequence number used to confirm messages
+// the server never read. A pong confirms only if its payload is exactly this connection's
+// prefix (8 random bytes drawn at connect: a heartbeat, a guess or a previous connection's
+// pong does not have it) and a sequence number sent on this connection and still unanswered;
+// any other pong is ignored and counted. Messages not yet confirmed when the connection drops
+// are reported failed, and the main thread sends them again: duplicates are possible, loss is
+// not. In `write` mode a message counts when the socket accepted it (ws.send's callback).
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
@@ -33,6 +39,8 @@ export interface ConnectionEvents {
 type State = 'idle' | 'connecting' | 'open' | 'backoff' | 'stopped';
 
 interface InFlight {
+  /** The connection the message was written to: only its pongs can confirm it. */
+  readonly link: Link;
   /** The ping that confirms this message (confirm mode), else 0. */
   pingSeq: number;
   settle(outcome: SendOutcome): void;
@@ -43,12 +51,36 @@ interface OutstandingPing {
   readonly sentAt: number;
 }
 
+/**
+ * One WebSocket connection (one handshake). Its pings carry its own random prefix and its own
+ * sequence numbers, from 1: nothing another connection sent or received can match them.
+ */
+interface Link {
+  readonly ws: WebSocket;
+  /** The random prefix of every ping payload, as two big-endian words (compared per pong). */
+  readonly prefixHigh: number;
+  readonly prefixLow: number;
+  nextSeq: number;
+  /** Pings sent and not answered yet, oldest first (consecutive sequence numbers). */
+  readonly pings: OutstandingPing[];
+  /** Pongs received on this connection that answered none of its outstanding pings. */
+  ignoredPongs: number;
+}
+
+/** Ping payload: 8 bytes of prefix, then the sequence number in 8 bytes (high, low word). */
+const PING_PREFIX_BYTES = 8;
+const PING_PAYLOAD_BYTES = PING_PREFIX_BYTES + 8;
+const WORD = 0x1_0000_0000;
+/** At most one debug line about ignored pongs per this many ms (a heartbeat may pong every ms). */
+const IGNORED_PONG_LOG_MS = 10_000;
+
 const RECONNECT_BASE_MS = 500;
 const RECONNECT_CAP_MS = 5_000;
 
 export class Connection {
   private state: State = 'idle';
-  private ws: WebSocket | null = null;
+  /** The current connection (open or opening), null when there is none. */
+  private link: Link | null = null;
   /** The open connection's socket, for frames written by us (client-frame.ts). */
   private socket: Duplex | null = null;
   /** Whose turn it is to encode and write (write-turns.ts). */
@@ -57,19 +89,25 @@ export class Connection {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectFailures = 0;
   private inflight: InFlight[] = [];
-  private pings: OutstandingPing[] = [];
-  private nextPingSeq = 1;
   private ticker: NodeJS.Timeout | null = null;
+  /** When a pong last answered one of our pings (unsolicited pongs prove nothing). */
   private lastPongAt = 0;
   private lastSendAt = 0;
   private lastError = 'not connected yet';
-  private warnedPongPayload = false;
+  private ignoredPongs = 0;
+  private ignoredPongsLogged = 0;
+  private ignoredPongLogAt = -Infinity;
 
   constructor(private readonly options: ConnectionOptions, private readonly log: Logger,
     private readonly events: ConnectionEvents) {}
 
   get isOpen(): boolean {
     return this.state === 'open';
+  }
+
+  /** Pongs ignored so far, on every connection: unsolicited, guessed, or not (or no longer) ours. */
+  get pongsIgnored(): number {
+    return this.ignoredPongs;
   }
 
   /** Connects now, and keeps reconnecting in the background until stop(). */
@@ -107,11 +145,13 @@ export class Connection {
       this.turns.done();
       return { status: 'held' };
     }
-    const ws = this.ws!;
+    const link = this.link!;
+    const ws = link.ws;
     const socket = this.socket;
     return new Promise<SendOutcome>((resolve) => {
       let settled = false;
       const entry: InFlight = {
+        link,
         pingSeq: 0,
         settle: (outcome) => {
           if (settled) return;
@@ -134,7 +174,7 @@ export class Connection {
       }
       else ws.send(message, { binary, compress: this.options.compress }, written);
       this.turns.done();
-      if (this.options.delivery === 'confirm') entry.pingSeq = this.ping(ws);
+      if (this.options.delivery === 'confirm') entry.pingSeq = this.ping(link);
     });
   }
 
@@ -142,7 +182,7 @@ export class Connection {
   async stop(): Promise<void> {
     this.state = 'stopped';
     this.clearTimers();
-    const ws = this.ws;
+    const ws = this.link?.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => { ws.terminate(); resolve(); }, 2000);
@@ -180,7 +220,11 @@ export class Connection {
         // We never expect big messages from the server; refuse them rather than buffer them.
         maxPayload: 1 << 20,
       });
-      this.ws = ws;
+      const prefix = randomBytes(PING_PREFIX_BYTES);
+      const link: Link = {
+        ws, prefixHigh: prefix.readUInt32BE(0), prefixLow: prefix.readUInt32BE(4), nextSeq: 1, pings: [], ignoredPongs: 0,
+      };
+      this.link = link;
       this.socket = null;
       this.turns.setSocket(null);
       let opened = false;
@@ -195,41 +239,46 @@ export class Connection {
         this.reconnectFailures = 0;
         this.lastPongAt = performance.now();
         this.lastSendAt = this.lastPongAt;
-        this.pings = [];
         this.startTicker();
         this.log.info(`handshake with ${this.options.url} succeeded`);
         this.events.onHandshake(true, this.options.url);
         resolve(true);
       });
-      ws.on('pong', (data: Buffer) => this.onPong(data));
+      ws.on('pong', (data: Buffer) => this.onPong(link, data));
       ws.on('error', (error: Error) => { this.lastError = explainTlsError(error); });
       ws.on('close', (code: number, reason: Buffer) => {
         if (!opened && this.state !== 'stopped') {
           this.log.burst('warn', `handshake ${this.options.url}`, `handshake with ${this.options.url} failed: ${this.lastError}`);
           this.events.onHandshake(false, this.lastError);
         }
-        this.onClose(ws, opened, code, reason.toString());
+        this.onClose(link, opened, code, reason.toString());
         resolve(false);
       });
     });
     return this.attempt;
   }
 
-  private onClose(ws: WebSocket, opened: boolean, code: number, reason: string): void {
+  private onClose(link: Link, opened: boolean, code: number, reason: string): void {
     const detail = `connection closed (code ${code}${reason ? `, ${reason}` : ''})`;
     if (opened) this.events.onClosed(detail);
-    if (this.ws !== ws) return; // an older connection, already replaced by a newer one
-    this.ws = null;
+    // What was written to this connection can no longer be confirmed, by it or by another.
+    const unconfirmed = this.inflight.filter((entry) => entry.link === link);
+    if (unconfirmed.length > 0) this.inflight = this.inflight.filter((entry) => entry.link !== link);
+    if (this.link !== link) {
+      // An older connection, already replaced by a newer one.
+      for (const entry of unconfirmed) entry.settle({ status: 'failed', reason: detail });
+      return;
+    }
+    this.link = null;
     this.socket = null;
     this.turns.setSocket(null);
     this.clearTimers();
     if (opened) {
       this.lastError = detail;
-      if (this.inflight.length > 0) this.log.warn(`${detail} with ${this.inflight.length} message(s) unconfirmed`);
-      else this.log.info(detail);
+      const ignored = link.ignoredPongs > 0 ? ` (${link.ignoredPongs} pong(s) that echoed none of our pings ignored)` : '';
+      if (unconfirmed.length > 0) this.log.warn(`${detail} with ${unconfirmed.length} message(s) unconfirmed${ignored}`);
+      else this.log.info(`${detail}${ignored}`);
     }
-    const unconfirmed = this.inflight;
-    this.inflight = [];
     for (const entry of unconfirmed) entry.settle({ status: 'failed', reason: this.lastError });
     if (this.state === 'stopped' || this.state === 'idle') return; // idle: reopened on demand
     this.state = 'backoff';
@@ -245,32 +294,58 @@ export class Connection {
     this.reconnectTimer = setTimeout(() => { void this.connect(); }, delay);
   }
 
-  /** Sends a ping carrying the next sequence number; returns that number. */
-  private ping(ws: WebSocket): number {
-    const seq = this.nextPingSeq++;
-    const payload = Buffer.allocUnsafe(4);
-    payload.writeUInt32BE(seq >>> 0, 0);
-    this.pings.push({ seq, sentAt: performance.now() });
-    ws.ping(payload);
+  /** Sends a ping carrying the connection's prefix and next sequence number; returns that number. */
+  private ping(link: Link): number {
+    const seq = link.nextSeq++;
+    const payload = Buffer.allocUnsafe(PING_PAYLOAD_BYTES);
+    payload.writeUInt32BE(link.prefixHigh, 0);
+    payload.writeUInt32BE(link.prefixLow, 4);
+    payload.writeUInt32BE(Math.floor(seq / WORD), 8);
+    payload.writeUInt32BE(seq >>> 0, 12);
+    link.pings.push({ seq, sentAt: performance.now() });
+    link.ws.ping(payload);
     return seq;
   }
 
-  private onPong(data: Buffer): void {
-    this.lastPongAt = performance.now();
-    if (data.length !== 4) {
-      if (!this.warnedPongPayload) {
-        this.warnedPongPayload = true;
-        this.log.warn('the server answers pings without their payload: deliveries cannot be ' +
-          'confirmed; set "delivery write" for this server');
-      }
+  /**
+   * A pong answers our pings only if it echoes one exactly: this connection's prefix and the
+   * sequence number of a ping still outstanding on it (not one already answered, not one not yet
+   * sent). It then answers every ping up to that one (a server may answer only the latest of
+   * several, §5.5.3) and confirms the messages written before it. Anything else is ignored.
+   */
+  private onPong(link: Link, data: Buffer): void {
+    const pings = link.pings;
+    if (link !== this.link || data.length !== PING_PAYLOAD_BYTES || pings.length === 0 ||
+      data.readUInt32BE(0) !== link.prefixHigh || data.readUInt32BE(4) !== link.prefixLow) {
+      this.ignorePong(link, data);
       return;
     }
-    const seq = data.readUInt32BE(0);
-    while (this.pings.length > 0 && this.pings[0]!.seq <= seq) this.pings.shift();
-    if (this.options.delivery !== 'confirm') return;
-    while (this.inflight.length > 0 && this.inflight[0]!.pingSeq !== 0 && this.inflight[0]!.pingSeq <= seq) {
-      this.inflight[0]!.settle({ status: 'flushed' });
+    const seq = data.readUInt32BE(8) * WORD + data.readUInt32BE(12);
+    if (seq < pings[0]!.seq || seq > pings[pings.length - 1]!.seq) {
+      this.ignorePong(link, data);
+      return;
     }
+    this.lastPongAt = performance.now();
+    while (pings.length > 0 && pings[0]!.seq <= seq) pings.shift();
+    if (this.options.delivery !== 'confirm') return;
+    const inflight = this.inflight;
+    while (inflight.length > 0 && inflight[0]!.link === link && inflight[0]!.pingSeq !== 0 && inflight[0]!.pingSeq <= seq) {
+      inflight[0]!.settle({ status: 'flushed' });
+    }
+  }
+
+  /** Counts a pong that answers nothing; a debug line at most every 10 s says how many. */
+  private ignorePong(link: Link, data: Buffer): void {
+    this.ignoredPongs++;
+    link.ignoredPongs++;
+    if (!this.log.enabled('debug')) return;
+    const now = performance.now();
+    if (now - this.ignoredPongLogAt < IGNORED_PONG_LOG_MS) return;
+    this.ignoredPongLogAt = now;
+    const since = this.ignoredPongs - this.ignoredPongsLogged;
+    this.ignoredPongsLogged = this.ignoredPongs;
+    this.log.debug(`pong of ${data.length} byte(s) ignored: it answers no outstanding ping of this connection ` +
+      `(${since} ignored since the last such line, ${this.ignoredPongs} in all)`);
   }
 
   private forget(entry: InFlight): void {
@@ -284,17 +359,18 @@ export class Connection {
     const { pingIntervalMs, pingTimeoutMs, idleCloseMs } = this.options;
     const period = Math.max(50, Math.min(1000, pingTimeoutMs / 4, pingIntervalMs > 0 ? pingIntervalMs / 2 : 1000));
     this.ticker = setInterval(() => {
-      const ws = this.ws;
-      if (!ws || this.state !== 'open') return;
+      const link = this.link;
+      if (!link || this.state !== 'open') return;
       const now = performance.now();
-      const oldest = this.pings[0];
+      const oldest = link.pings[0];
       if (oldest && now - oldest.sentAt > pingTimeoutMs) {
         this.lastError = `no pong within ${pingTimeoutMs / 1000} s`;
-        this.log.warn(`${this.lastError}: abandoning the connection and reconnecting`);
-        ws.terminate();
+        const ignored = link.ignoredPongs > 0 ? ` (${link.ignoredPongs} pong(s) that echoed none of our pings ignored)` : '';
+        this.log.warn(`${this.lastError}${ignored}: abandoning the connection and reconnecting`);
+        link.ws.terminate();
         return;
       }
-      if (!oldest && pingIntervalMs > 0 && now - this.lastPongAt >= pingIntervalMs) this.ping(ws);
+      if (!oldest && pingIntervalMs > 0 && now - this.lastPongAt >= pingIntervalMs) this.ping(link);
       if (idleCloseMs > 0 && this.inflight.length === 0 && now - this.lastSendAt >= idleCloseMs) {
         this.closeIdle();
       }
@@ -303,7 +379,7 @@ export class Connection {
 
   /** Closes an idle connection on purpose; the next message opens a new one. */
   private closeIdle(): void {
-    const ws = this.ws;
+    const ws = this.link?.ws;
     if (!ws || this.state !== 'open') return;
     this.state = 'idle';
     this.clearTimers();
