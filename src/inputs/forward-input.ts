@@ -2,16 +2,15 @@
 // fluent-logger libraries can send to us: Message, Forward, PackedForward and
 // CompressedPackedForward modes, `chunk` acks sent once the records are buffered, and the
 // optional shared-key handshake. A peer that sends garbage is logged and disconnected; it
-// never affects the others.
-import { createHash, randomBytes } from 'node:crypto';
+// never affects the others. Every message is read from its bytes — the handshake
+// (forward-handshake.ts), the message (forward-outline.ts), its entries (forward-entries.ts) —
+// and nothing is decoded to objects on the main thread: what a message costs there is linear in
+// its bytes (inflated, for a compressed one) whatever it holds.
+import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { Packr, Unpackr } from 'msgpackr';
 import { SegmentKind } from '../chunk/layout.js';
 import type { ForwardInputConfig } from '../config/types.js';
-import { registerEventTimeExtension, toEventTime } from '../encode/event-time-ext.js';
-import { createEncoder } from '../encode/index.js';
-import type { Encoder, RecordBody, TimedRecord } from '../encode/types.js';
 import type { InputPlugin, SegmentSink } from '../engine/plugins.js';
 import type { Logger } from '../log.js';
 import { eventTimeNow } from '../time.js';
@@ -19,177 +18,106 @@ import { SocketInput, SourceCache } from './listener.js';
 import { storedBeforeAck } from '../storage/acks.js';
 import { closeFor } from './connection-limits.js';
 import { FrameScanner } from './msgpack-frame.js';
-import { countPackedEntries } from './forward-entries.js';
-import { outlineForwardMessage, type ForwardOutline } from './forward-outline.js';
+import { readEntries } from './forward-entries.js';
+import { readForwardMessage, type ForwardMessage } from './forward-outline.js';
+import { heloMessage, MAX_HANDSHAKE_BYTES, pingAuthenticates, pongMessage, readPing } from './forward-handshake.js';
 import { ByteQueue } from './byte-queue.js';
 import type { CloseReason } from '../engine/stats.js';
 
-registerEventTimeExtension();
-// 64-bit integers as numbers (rounded past 2^53, as JSON.parse does): a BigInt in a record
-// killed the worker thread that wrote it as JSON, and the other records of its chunk with it.
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
-const packr = new Packr({ useRecords: false, variableMapSize: true });
-
-class ProtocolError extends Error {}
-
-/** A message read as bytes (forward-outline.ts); `bytes` is the whole message, for the fallback. */
-class Outlined {
-  constructor(readonly outline: ForwardOutline, readonly bytes: Buffer) {}
+/** A message that closes its connection, and why. */
+class Refused extends Error {
+  constructor(readonly reason: CloseReason, message: string) {
+    super(message);
+  }
 }
 
 /** A CompressedPackedForward payload may decompress to this many times buffer_max_size. */
 const GZIP_RATIO = 4;
 
-interface Decoded {
-  readonly tag: string;
-  readonly entries: TimedRecord[];
-  /** A PackedForward payload buffered as it is, and how many entries it holds (forward-entries.ts). */
-  readonly packed?: { readonly bytes: Buffer; readonly count: number };
-  readonly invalid: number;
-  readonly chunk: unknown;
-}
-
-function isRecord(value: unknown): value is RecordBody {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
-}
-
-/** The entries of a PackedForward payload, each framed (size and depth checked) before decoding. */
-function unpackEntries(packed: Buffer, maxBytes: number): unknown[] {
-  const scanner = new FrameScanner(maxBytes);
-  const entries: unknown[] = [];
-  let pos = 0;
-  while (pos < packed.length) {
-    const frame = scanner.scan(packed, pos, packed.length);
-    if (frame.kind === 'incomplete') throw new ProtocolError('PackedForward entries end in the middle of one');
-    if (frame.kind === 'invalid') throw new ProtocolError(`PackedForward entry: ${frame.reason}`);
-    entries.push(unpackr.unpack(packed.subarray(pos, frame.end)));
-    pos = frame.end;
-  }
-  return entries;
-}
-
-/** The `chunk` option, to be answered with an ack. */
-function chunkOf(option: unknown): unknown {
-  return isRecord(option) ? option['chunk'] : undefined;
-}
-
-function sha512Hex(...parts: Array<string | Uint8Array>): string {
-  const hash = createHash('sha512');
-  for (const part of parts) hash.update(part);
-  return hash.digest('hex');
-}
+/** {"ack": <the chunk option's value, as it came>}: fixmap 1, fixstr "ack". */
+const ACK_HEAD = Buffer.from([0x81, 0xa3, 0x61, 0x63, 0x6b]);
 
 export class ForwardInput extends SocketInput implements InputPlugin {
   readonly staticTag: string | null;
   private readonly sources: SourceCache;
-  private readonly encoder: Encoder;
 
   constructor(private readonly config: ForwardInputConfig, private readonly sink: SegmentSink, log: Logger) {
-    // Reads share one buffer (listener.ts): a message is decoded and handled within its read
-    // (records re-packed, PackedForward payloads copied), and its unfinished tail is copied.
+    // Reads share one buffer (listener.ts): a message is read and handled within its read (its
+    // entries copied into the chunk, its ack built), and its unfinished tail is copied.
     super(config.name, config, `input:forward:${config.name}`, log.child(`input:forward:${config.name}`), true);
     this.staticTag = config.tag;
     this.sources = new SourceCache(config.name);
-    this.encoder = createEncoder({
-      format: 'msgpack', dateKey: null, dateFormat: 'double', hostname: config.selfHostname,
-      gelf: { shortMessageKey: null, fullMessageKey: null, timestampKey: null, hostKey: null, levelKey: null },
-    });
   }
 
   protected accept(socket: Socket, peer: string): void {
-    // The start of a message still arriving (msgpackr's values are used before it changes).
+    // The start of a message still arriving.
     const pending = new ByteQueue();
     // With a shared key, nothing is accepted before a valid PING.
     const nonce = randomBytes(16);
     let authenticated = this.config.sharedKey === null;
-    if (!authenticated) socket.write(packr.pack(['HELO', { nonce, auth: '', keepalive: true }]));
+    if (!authenticated) socket.write(heloMessage(nonce));
 
     const fail = (reason: CloseReason, detail: string): void => {
       closeFor(socket, reason, `closing connection from ${peer}: ${detail}`, this.stats, this.log, this.name);
     };
-    // Frames are delimited from their headers before msgpackr decodes them (msgpack-frame.ts):
-    // a header claiming gigabytes or nesting past MAX_MSGPACK_DEPTH closes the connection at once.
+    // Frames are delimited from their headers first (msgpack-frame.ts): a header claiming
+    // gigabytes or nesting past MAX_MSGPACK_DEPTH closes the connection at once. Before the
+    // handshake, a message is a PING of a few hundred bytes.
     const scanner = new FrameScanner(this.config.bufferMaxSizeBytes);
+    const handshakeScanner = new FrameScanner(Math.min(MAX_HANDSHAKE_BYTES, this.config.bufferMaxSizeBytes));
     socket.on('data', (data: Buffer) => {
       const buffer: Buffer = pending.length > 0 ? pending.append(data) : data;
       this.stats.bytes += data.length;
-      // Messages are decoded first and handled after: handling one may decode again
-      // (PackedForward entries), and a broken frame must not lose the good ones before it.
-      const messages: unknown[] = [];
+      // Each message is handled as soon as it is framed, in order: a broken frame after good
+      // ones closes the connection once those are buffered and acknowledged.
       let consumed = 0;
-      let broken: { reason: CloseReason; detail: string } | null = null;
+      let handled = 0;
       while (consumed < buffer.length) {
-        const frame = scanner.scan(buffer, consumed, buffer.length);
+        const frame = (authenticated ? scanner : handshakeScanner).scan(buffer, consumed, buffer.length);
         if (frame.kind === 'incomplete') break;
-        if (frame.kind === 'invalid') {
-          broken = { reason: frame.tooLarge ? 'oversized' : 'protocol_error', detail: frame.reason };
-          break;
-        }
-        // Once authenticated, messages are read as bytes where they can be (forward-outline.ts);
-        // they are handled within this read, while its bytes are still there.
-        const outline = authenticated ? outlineForwardMessage(buffer, consumed, frame.end) : null;
+        if (frame.kind === 'invalid') return fail(frame.tooLarge ? 'oversized' : 'protocol_error', frame.reason);
         try {
-          messages.push(outline !== null ? new Outlined(outline, buffer.subarray(consumed, frame.end))
-            : unpackr.unpack(buffer.subarray(consumed, frame.end)));
+          if (authenticated) this.handleMessage(socket, buffer, consumed, frame.end, peer);
+          else authenticated = this.handshake(socket, buffer, consumed, frame.end, nonce);
         } catch (error) {
-          broken = { reason: 'protocol_error', detail: `undecodable msgpack (${(error as Error).message})` };
-          break;
+          // A peer that sends garbage goes, not us.
+          if (error instanceof Refused) return fail(error.reason, error.message);
+          return fail('protocol_error', `bad message (${(error as Error).message})`);
         }
         consumed = frame.end;
+        handled++;
       }
-      try {
-        for (const message of messages) {
-          if (authenticated) this.handleMessage(socket, message, peer);
-          else authenticated = this.handshake(socket, message, nonce);
-        }
-      } catch (error) {
-        // A bad PackedForward payload or gzip stream lands here too: that peer goes, not us.
-        return fail('protocol_error', error instanceof ProtocolError ? error.message : `bad message (${(error as Error).message})`);
-      }
-      if (broken !== null) return fail(broken.reason, broken.detail);
       // Copied out of a read: a view would keep the whole read alive for the sake of its tail.
       pending.keep(buffer, consumed);
-      this.deadlines.progress(socket, pending.length > 0, messages.length > 0);
+      this.deadlines.progress(socket, pending.length > 0, handled > 0);
     });
     socket.on('error', (error) => this.log.debug(`connection from ${peer}: ${error.message}`));
   }
 
-  /** The shared-key handshake: HELO (sent at connect) → PING from the client → PONG. */
-  private handshake(socket: Socket, message: unknown, nonce: Buffer): boolean {
-    if (!Array.isArray(message) || message[0] !== 'PING' || message.length < 4) {
-      throw new ProtocolError('expected a PING (shared_key is set)');
-    }
-    const [, clientHostname, salt, digest] = message as [string, string, string | Uint8Array, string];
+  /** The shared-key handshake (forward-handshake.ts): HELO (sent at connect) → PING → PONG. */
+  private handshake(socket: Socket, b: Buffer, start: number, end: number, nonce: Buffer): boolean {
+    const ping = readPing(b, start, end);
+    if (typeof ping === 'string') throw new Refused('protocol_error', ping);
     const sharedKey = this.config.sharedKey!;
-    const expected = sha512Hex(salt, String(clientHostname), nonce, sharedKey);
-    if (expected !== String(digest)) {
-      socket.write(packr.pack(['PONG', false, 'shared_key mismatch', '', '']));
-      throw new ProtocolError('shared_key mismatch');
-    }
-    const answer = sha512Hex(salt, this.config.selfHostname, nonce, sharedKey);
-    socket.write(packr.pack(['PONG', true, '', this.config.selfHostname, answer]));
+    const authenticated = pingAuthenticates(ping, nonce, sharedKey);
+    socket.write(pongMessage(ping, authenticated, 'shared_key mismatch', this.config.selfHostname, nonce, sharedKey));
+    if (!authenticated) throw new Refused('protocol_error', 'shared_key mismatch');
     return true;
   }
 
-  private handleMessage(socket: Socket, message: unknown, peer: string): void {
-    const decoded = message instanceof Outlined ? this.fromOutline(message) : this.decode(message);
-    const tag = this.config.tag ?? (this.config.tagPrefix ?? '') + decoded.tag;
-    if (decoded.invalid > 0) {
-      this.stats.malformed += decoded.invalid;
-      this.log.burst('warn', `invalid ${this.name} ${peer}`, `${decoded.invalid} entries from ${peer} are not [time, record]: skipped`);
-    }
-    // Entries already in the shape the workers read are buffered as they came; others re-packed.
-    const payload = decoded.packed?.bytes ?? (decoded.entries.length > 0 ? this.encoder.encode(decoded.entries) : null);
-    const count = decoded.packed?.count ?? decoded.entries.length;
-    if (payload !== null && count > 0) {
-      this.sink.append(this.sources.get(tag, peer), SegmentKind.MsgpackEntries, eventTimeNow(), payload, 0,
-        payload.length, count);
-      this.stats.records += count;
-    }
+  /**
+   * The forward message in b[start, end): its entries checked on their bytes and buffered, its
+   * chunk acknowledged. Linear in the message's bytes (and the inflated ones), whatever it holds.
+   */
+  private handleMessage(socket: Socket, b: Buffer, start: number, end: number, peer: string): void {
+    const message = readForwardMessage(b, start, end);
+    if (typeof message === 'string') throw new Refused('protocol_error', message);
+    const tag = this.config.tag ?? (this.config.tagPrefix ?? '') + message.tag;
+    const count = message.signal === 0 ? this.buffer(message, tag, peer) : this.skipSignal(message.signal, peer);
     // Acknowledge only now that the records are buffered (with storage.type filesystem: written
     // to disk). No ack when they could not be stored: the client sends them again.
-    if (decoded.chunk === undefined) return;
-    const ack = packr.pack({ ack: decoded.chunk });
+    if (message.chunk === null) return;
+    const ack = Buffer.concat([ACK_HEAD, message.chunk]); // a copy: the read is reused
     const stored = count === 0 ? null : storedBeforeAck(this.config.storageType, this.sink, [tag]);
     if (stored === null) {
       socket.write(ack);
@@ -200,58 +128,49 @@ export class ForwardInput extends SocketInput implements InputPlugin {
     });
   }
 
-  /** A message read as bytes: its entries buffered as they are, else decoded after all. */
-  private fromOutline({ outline, bytes }: Outlined): Decoded {
-    const option: unknown = outline.option === null ? undefined : unpackr.unpack(outline.option);
-    let entries = outline.entries;
-    if (outline.packed && isRecord(option) && option['compressed'] === 'gzip') {
-      entries = gunzipSync(entries, { maxOutputLength: this.config.bufferMaxSizeBytes * GZIP_RATIO });
+  /** The message's entries, checked and into the chunk; how many records that was. */
+  private buffer(message: ForwardMessage, tag: string, peer: string): number {
+    const payload = message.compressed ? this.inflate(message.entries) : message.entries;
+    const entries = readEntries(payload);
+    if (entries.kind === 'refused') {
+      throw new Refused(entries.oversized ? 'oversized' : 'protocol_error', `tag ${message.tag}: ${entries.reason}`);
     }
-    const count = countPackedEntries(entries, this.config.bufferMaxSizeBytes * GZIP_RATIO);
-    if (count === null) return this.decode(unpackr.unpack(bytes));
-    return { tag: outline.tag, entries: [], packed: { bytes: entries, count }, invalid: 0, chunk: chunkOf(option) };
+    if (entries.invalid > 0) {
+      this.stats.malformed += entries.invalid;
+      this.log.burst('warn', `invalid ${this.name} ${peer}`, `${entries.invalid} entries from ${peer} are not [time, record]: skipped`);
+    }
+    if (entries.count === 0) return 0;
+    // Copied into the chunk: the entries may be a view of the read.
+    this.sink.append(this.sources.get(tag, peer), SegmentKind.MsgpackEntries, eventTimeNow(), entries.bytes, 0,
+      entries.bytes.length, entries.count);
+    this.stats.records += entries.count;
+    return entries.count;
   }
 
-  /** Message, Forward, PackedForward or CompressedPackedForward → entries. */
-  private decode(message: unknown): Decoded {
-    if (!Array.isArray(message) || typeof message[0] !== 'string') {
-      throw new ProtocolError('a forward message must be an array starting with a tag');
+  /**
+   * Fluent Bit's metrics or traces (fluent_signal 1 or 2: a cmetrics or ctraces blob, no
+   * records): acknowledged and counted malformed, so that the sender does not retry them forever.
+   */
+  private skipSignal(signal: number, peer: string): number {
+    this.stats.malformed++;
+    this.log.burst('warn', `signal ${this.name} ${peer}`,
+      `a message of fluent_signal ${signal} (metrics or traces, not logs) from ${peer}: skipped`);
+    return 0;
+  }
+
+  /**
+   * A CompressedPackedForward payload, inflated. Bounded: zlib stops and throws once the output
+   * passes 4 × buffer_max_size (100 MB of zeros gzip to 100 KB).
+   */
+  private inflate(payload: Buffer): Buffer {
+    const limit = this.config.bufferMaxSizeBytes * GZIP_RATIO;
+    try {
+      return gunzipSync(payload, { maxOutputLength: limit });
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      throw new Refused('protocol_error', code === 'ERR_BUFFER_TOO_LARGE'
+        ? `a gzip payload inflating past ${GZIP_RATIO} × buffer_max_size (${limit} bytes)`
+        : `a gzip payload that does not inflate (${(error as Error).message})`);
     }
-    const [tag, second] = message as [string, unknown];
-    const entries: TimedRecord[] = [];
-    let invalid = 0;
-    const add = (time: unknown, record: unknown): void => {
-      const eventTime = toEventTime(time) ?? (time === undefined ? null : eventTimeNow());
-      if (eventTime && isRecord(record)) entries.push({ time: eventTime, body: record });
-      else invalid++;
-    };
-    let option: unknown;
-    if (Array.isArray(second)) {
-      for (const entry of second) {
-        if (Array.isArray(entry)) add(entry[0], entry[1]);
-        else invalid++;
-      }
-      option = message[2];
-    } else if (second instanceof Uint8Array || typeof second === 'string') {
-      option = message[2];
-      // A view of the read, not a copy: the entries are copied into the chunk before the read
-      // is reused (and a copy per message was garbage the main thread's GC had to chase).
-      let packed = typeof second === 'string' ? Buffer.from(second, 'binary')
-        : Buffer.from(second.buffer, second.byteOffset, second.byteLength);
-      if (isRecord(option) && option['compressed'] === 'gzip') {
-        // Bounded: 100 MB of zeros gzip to 100 KB, and each zero would be an entry to count.
-        packed = gunzipSync(packed, { maxOutputLength: this.config.bufferMaxSizeBytes * GZIP_RATIO });
-      }
-      const count = countPackedEntries(packed, this.config.bufferMaxSizeBytes * GZIP_RATIO);
-      if (count !== null) return { tag, entries, packed: { bytes: packed, count }, invalid, chunk: chunkOf(option) };
-      for (const entry of unpackEntries(packed, this.config.bufferMaxSizeBytes * GZIP_RATIO)) {
-        if (Array.isArray(entry)) add(entry[0], entry[1]);
-        else invalid++;
-      }
-    } else {
-      add(second, message[2]);
-      option = message[3];
-    }
-    return { tag, entries, invalid, chunk: chunkOf(option) };
   }
 }

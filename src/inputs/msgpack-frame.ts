@@ -111,6 +111,17 @@ function head(buf: Uint8Array, pos: number, end: number): number {
 }
 
 /**
+ * Where the header at buf[pos] ends, with its payload (a str's bytes, an extension's data) but
+ * not its children (an array's items follow it); -1 when it is not all there or not accepted.
+ * For walking the values of something already framed one after the other, in order.
+ */
+export function headerEnd(buf: Uint8Array, pos: number, end: number): number {
+  if (pos >= end || head(buf, pos, end) !== HEAD_OK) return -1;
+  const next = pos + headSize;
+  return next > end ? -1 : next;
+}
+
+/**
  * Where the value at buf[pos] ends, or -1 when it is not all in buf[pos, end) or not msgpack this
  * scanner accepts. For values already framed (a worker skipping a map's keys and values): no
  * allocation, no depth limit.
@@ -124,6 +135,52 @@ export function valueEnd(buf: Uint8Array, pos: number, end: number): number {
     pending += headChildren - 1;
   }
   return pos;
+}
+
+/** Children still expected by each container open in checkedValueEnd, innermost last. */
+const openChildren = new Float64Array(MAX_MSGPACK_DEPTH);
+/** Why checkedValueEnd last returned -2. */
+let checkRefusal = '';
+
+/** Why checkedValueEnd last refused a value (-2). */
+export function checkedValueRefusal(): string {
+  return checkRefusal;
+}
+
+/**
+ * Where the value at buf[pos] ends, with the checks FrameScanner makes of a frame (nesting
+ * deeper than MAX_MSGPACK_DEPTH, 0xc1, an extension type not accepted): -1 when it is not all
+ * in buf[pos, end) (or claims more than that holds), -2 when it is refused (checkedValueRefusal
+ * says why). Not resumable, and allocates nothing: for the entries of a payload already received
+ * whole, one after the other (forward-entries.ts).
+ */
+export function checkedValueEnd(buf: Uint8Array, pos: number, end: number): number {
+  let depth = 0;
+  for (;;) {
+    if (pos >= end) return -1;
+    const status = head(buf, pos, end);
+    if (status !== HEAD_OK) {
+      if (status === HEAD_SHORT) return -1;
+      const type = refusedExt > 127 ? refusedExt - 256 : refusedExt;
+      checkRefusal = status === HEAD_BAD ? 'byte 0xc1 is not msgpack' : `msgpack extension type ${type} is not accepted`;
+      return -2;
+    }
+    pos += headSize;
+    const children = headChildren;
+    // Every child takes at least one byte: a count that cannot fit is refused from its header.
+    if (pos + children > end) return -1;
+    if (children > 0) {
+      if (depth >= MAX_MSGPACK_DEPTH) {
+        checkRefusal = `nested deeper than ${MAX_MSGPACK_DEPTH} levels`;
+        return -2;
+      }
+      openChildren[depth++] = children;
+      continue;
+    }
+    // A whole value ends at `pos`: close every container it completes.
+    while (depth > 0 && --openChildren[depth - 1]! === 0) depth--;
+    if (depth === 0) return pos;
+  }
 }
 
 /**
