@@ -20,7 +20,7 @@
 //   length nil (what msgpackr made of them: a number, an Invalid Date). The record's bytes are
 //   otherwise copied.
 // An entry of the right shape that msgpackr still refuses (a map key that is itself a map) is
-// counted malformed and skipped by the worker, as a bad tcp line is (chunk-reader.ts).
+// counted malformed and skipped by the worker, as a bad tcp line is (chunk/segments.ts).
 import { readEventTime } from '../encode/event-time-ext.js';
 import { arrayHeader, headerCount, headerSize, mapHeader } from '../encode/msgpack-json.js';
 import { writeEntryHeader } from '../encode/msgpack.js';

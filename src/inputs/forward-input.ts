@@ -6,6 +6,7 @@
 // (forward-handshake.ts), the message (forward-outline.ts), its entries (forward-entries.ts) —
 // and nothing is decoded to objects on the main thread: what a message costs there is linear in
 // its bytes (inflated, for a compressed one) whatever it holds.
+import { containConnection } from '../engine/contain.js';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
@@ -65,7 +66,8 @@ export class ForwardInput extends SocketInput implements InputPlugin {
     // handshake, a message is a PING of a few hundred bytes.
     const scanner = new FrameScanner(this.config.bufferMaxSizeBytes);
     const handshakeScanner = new FrameScanner(Math.min(MAX_HANDSHAKE_BYTES, this.config.bufferMaxSizeBytes));
-    socket.on('data', (data: Buffer) => {
+    const guard = { stats: this.stats, log: this.log, input: this.name };
+    socket.on('data', containConnection(guard, peer, () => socket.destroy(), (data: Buffer) => {
       const buffer: Buffer = pending.length > 0 ? pending.append(data) : data;
       this.stats.bytes += data.length;
       // Each message is handled as soon as it is framed, in order: a broken frame after good
@@ -90,7 +92,7 @@ export class ForwardInput extends SocketInput implements InputPlugin {
       // Copied out of a read: a view would keep the whole read alive for the sake of its tail.
       pending.keep(buffer, consumed);
       this.deadlines.progress(socket, pending.length > 0, handled > 0);
-    });
+    }));
     socket.on('error', (error) => this.log.debug(`connection from ${peer}: ${error.message}`));
   }
 

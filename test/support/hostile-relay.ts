@@ -92,7 +92,9 @@ export async function startHostileRelay(sections: readonly string[], service: re
         await work();
         // What the work left behind (a queued decode, a chunk being sealed) shows in the next answers.
         for (let i = 0; i < 5 && exit === null; i++) {
-          maxStallMs = Math.max(maxStallMs, await healthz().catch(() => Infinity));
+          // Awaited first: the probe may record a longer stall while this one waits.
+          const took = await healthz().catch(() => Infinity);
+          maxStallMs = Math.max(maxStallMs, took);
           peakRssMb = Math.max(peakRssMb, rssMb());
         }
       } finally {
