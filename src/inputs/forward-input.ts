@@ -6,12 +6,12 @@
 // (forward-handshake.ts), the message (forward-outline.ts), its entries (forward-entries.ts) —
 // and nothing is decoded to objects on the main thread: what a message costs there is linear in
 // its bytes (inflated, for a compressed one) whatever it holds.
-import { containConnection } from '../engine/contain.js';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { SegmentKind } from '../chunk/layout.js';
 import type { ForwardInputConfig } from '../config/types.js';
+import { containConnection } from '../engine/contain.js';
 import type { InputPlugin, SegmentSink } from '../engine/plugins.js';
 import type { Logger } from '../log.js';
 import { eventTimeNow } from '../time.js';
