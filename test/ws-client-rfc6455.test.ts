@@ -212,6 +212,7 @@ test('unsolicited 4-, 8- and 12-byte pongs every 1 ms, then unread frames droppe
     assert.equal(missing.length, 0, `${missing.length} records counted flushed were never read (lost)`);
     assert.equal(stats.records, total, 'each record counted flushed once');
     assert.ok(server.connections >= 2, 'reconnected after the drop');
+    assert.ok(stats.workers['0']!.pongsIgnored > 0, 'the heartbeat pongs are counted as ignored (exported per worker)');
     assertNoWorkerCrash(relay);
   } finally {
     sampler.stop();

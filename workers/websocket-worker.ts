@@ -86,7 +86,9 @@ function wouldOvertake(task: FlushTask): boolean {
 }
 
 export default async function flush(task: FlushTask): Promise<FlushResult> {
-  const held: FlushResult = { chunkId: task.chunkId, worker: workerIndex, malformed: [], status: 'held' };
+  const held: FlushResult = {
+    chunkId: task.chunkId, worker: workerIndex, malformed: [], pongsIgnored: connection.pongsIgnored, status: 'held',
+  };
   if (wouldOvertake(task)) return held;
   // The records are dropped before waiting for the confirmation: a worker holds up to
   // inflight_chunks chunks at once, and only their encoded messages need to stay alive. One
@@ -104,7 +106,7 @@ export default async function flush(task: FlushTask): Promise<FlushResult> {
     throw error;
   }
   const { message, records, malformed, release } = encoded;
-  const base = { chunkId: task.chunkId, worker: workerIndex, malformed };
+  const base = { chunkId: task.chunkId, worker: workerIndex, malformed, pongsIgnored: connection.pongsIgnored };
   if (message === null) {
     connection.skipTurn();
     return { ...base, status: 'flushed', records: 0, bytes: 0 };

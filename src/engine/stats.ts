@@ -73,6 +73,8 @@ export interface WorkerStats {
   handshakesFailed: number;
   /** Its connection is open now. */
   connected: boolean;
+  /** Pongs that confirmed nothing: unsolicited (heartbeats), guessed, or another connection's. */
+  pongsIgnored: number;
 }
 
 export interface OutputStats {
@@ -110,6 +112,7 @@ export interface OutputStats {
 export function workerStats(stats: OutputStats, worker: number): WorkerStats {
   return stats.workers[String(worker)] ??= {
     chunksFlushed: 0, chunksFailed: 0, records: 0, handshakesOk: 0, handshakesFailed: 0, connected: false,
+    pongsIgnored: 0,
   };
 }
 

@@ -11,7 +11,7 @@ import type { ServiceConfig, WebSocketOutputConfig } from '../../config/types.js
 import type { EventTime } from '../../encode/types.js';
 import type { Logger } from '../../log.js';
 import { containChunk } from '../../engine/contain.js';
-import { newOutputStats, type DropReason, type OutputBufferState, type OutputStats } from '../../engine/stats.js';
+import { newOutputStats, workerStats, type DropReason, type OutputBufferState, type OutputStats } from '../../engine/stats.js';
 import type { OutputHooks, OutputPlugin, Undelivered } from '../../engine/plugins.js';
 import type { FlushResult, FlushTask } from './protocol.js';
 import { retryDelaySeconds } from './retry.js';
@@ -305,6 +305,7 @@ export class WebSocketOutput implements OutputPlugin {
 
   private onResult(queued: QueuedChunk, result: FlushResult): void {
     this.inFlightIds.delete(queued.chunk.id);
+    workerStats(this.stats, result.worker).pongsIgnored = result.pongsIgnored;
     if (result.status === 'held') {
       // Not an attempt: back in line, behind the retry of the chunk that failed before it.
       queued.attempts--;

@@ -56,6 +56,8 @@ interface ResultBase {
   readonly chunkId: number;
   readonly worker: number;
   readonly malformed: MalformedCount[];
+  /** Pongs this worker's connections ignored so far (not echoes of an outstanding ping of theirs). */
+  readonly pongsIgnored: number;
 }
 
 export type FlushResult =
