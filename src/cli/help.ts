@@ -1,6 +1,6 @@
 // --help, in the layout of `fluent-bit --help`, generated from the option table in argv.ts and
 // the property schemas in properties.ts so that it cannot fall behind the code. propertyTable
-// gives the same rows to whoever writes the README reference.
+// gives the same rows to config-reference.ts, which generates docs/CONFIGURATION.md.
 import { schemaFor, INPUT_SCHEMAS, OUTPUT_SCHEMAS, type SchemaKind } from '../config/properties.js';
 import { CLI_OPTIONS, SINK_DEFAULTS } from './argv.js';
 
