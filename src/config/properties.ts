@@ -3,8 +3,10 @@
 // help.ts and the README reference are generated from it, so they cannot drift apart.
 // Keys are lowercase; the user's spelling is matched case-insensitively (as Fluent Bit).
 import type { DateFormat, DeliveryMode, LogLevel, OutputFormat, TcpFormat } from './types.js';
+import { excerpt } from './errors.js';
 import {
   badValue,
+  badValueSaying,
   parseBoolean,
   parseEscaped,
   parseInteger,
@@ -37,16 +39,30 @@ const parseUri: ValueParser<string> = (v, ctx) => {
 };
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What Node's http accepts in a header value (no CR or LF: no header injection). */
+const HEADER_VALUE_CHARS = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-/** `X-Key some value` → ['X-Key', 'some value']; a colon after the name is tolerated. */
+/**
+ * `X-Key some value` → ['X-Key', 'some value']; a colon after the name is tolerated. Split at
+ * the first blank, without a regex that backtracks (`^\s*(\S+?):?\s+(.*?)\s*$` was quadratic
+ * in the blanks inside the value). Errors quote a valid header name, never a value.
+ */
 const parseHeader: ValueParser<readonly [string, string]> = (v, ctx) => {
-  const m = /^\s*(\S+?):?\s+(.*?)\s*$/.exec(v);
-  const name = m?.[1] ?? '';
-  const value = m?.[2] ?? '';
-  if (!HEADER_NAME.test(name) || value === '') throw badValue(ctx, "'Header-Name value'", v);
+  const text = v.trim();
+  const space = text.search(/\s/);
+  const word = space < 0 ? text : text.slice(0, space);
+  const name = word.endsWith(':') ? word.slice(0, -1) : word;
+  const value = space < 0 ? '' : text.slice(space).trim();
+  const expected = "'Header-Name value'";
+  if (!HEADER_NAME.test(name)) {
+    throw badValueSaying(ctx, expected, space < 0 ? 'neither a header name nor a value' : 'a header name with characters a name cannot have');
+  }
+  if (value === '') throw badValueSaying(ctx, expected, `'${excerpt(name)}' with no value after it`);
+  if (!HEADER_VALUE_CHARS.test(value)) {
+    throw badValueSaying(ctx, `${expected} without control characters`, `a value of '${excerpt(name)}' with control characters (CR, LF, ...)`);
+  }
   return [name, value] as const;
 };
-
 
 /** workers 0 means one worker, as in Fluent Bit (where 0 means "in the engine thread"). */
 const parseWorkers: ValueParser<number> = (v, ctx) => Math.max(1, parseInteger(v, ctx, 0, 64));

@@ -1,7 +1,7 @@
 // RawPipeline (from argv or, later, a config file) → validated, defaulted, frozen
 // PipelineConfig. All the Fluent Bit compatibility rules that are not about one value live
 // here: instance naming, the implicit `*` match, last-one-wins keys, empty = default.
-import { ConfigError } from './errors.js';
+import { ConfigError, excerpt } from './errors.js';
 import { resolveMatch, type OutputContext } from './match.js';
 import {
   DEFAULT_OUTPUT_MEM_BUF_LIMIT,
@@ -98,7 +98,7 @@ function checkPlugin(section: RawSection, supported: Readonly<Record<string, unk
   const plugin = section.plugin.trim().toLowerCase();
   if (Object.hasOwn(supported, plugin)) return plugin;
   const list = Object.keys(supported).join(', ');
-  const what = plugin === '' ? `${section.kind} without a plugin name` : `unknown ${section.kind} plugin '${section.plugin}'`;
+  const what = plugin === '' ? `${section.kind} without a plugin name` : `unknown ${section.kind} plugin '${excerpt(section.plugin)}'`;
   throw new ConfigError('WSR_CONFIG_UNKNOWN_PLUGIN', `${what} (supported: ${list})`, { at: section.at });
 }
 
