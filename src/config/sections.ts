@@ -2,7 +2,9 @@
 // keys, last-one-wins, empty = default with a warning, unknown keys with a suggestion, and
 // instance names that must stay unique.
 import { ConfigError, excerpt, formatLocation } from './errors.js';
-import type { Schema, SchemaValues } from './schema-kit.js';
+import type { PropertySpec, Schema, SchemaValues } from './schema-kit.js';
+import { defaultSecretParts, recordSecrets } from './secret.js';
+import type { ValueContext } from './values.js';
 import type { RawSection, SourceLocation } from './types.js';
 
 /** An alias must stay unique: it is the metric label and the name in every log line. */
@@ -46,7 +48,8 @@ export function readSection<S extends Schema>(schema: S, section: RawSection, la
       if (!spec.repeatable) values[key] = spec.default;
       continue;
     }
-    const parsed = spec.parse(p.value, { key: written, at: p.at, section: label });
+    const parsed = spec.secret ? parseSecret(spec, p.value, section, { key: written, at: p.at, section: label, secret: true })
+      : spec.parse(p.value, { key: written, at: p.at, section: label });
     if (spec.repeatable) {
       // Pushed, not copied: a copy per line made 40,000 Header lines take 9 s.
       (values[key] as unknown[]).push(parsed);
@@ -55,6 +58,30 @@ export function readSection<S extends Schema>(schema: S, section: RawSection, la
     }
   }
   return values as SchemaValues<S>;
+}
+
+/**
+ * A secret key's value: parsed, its secret parts recorded for redaction (secret.ts), and an
+ * error that would quote it (a parser of src/tls, say, that builds its own message) scrubbed.
+ */
+function parseSecret(spec: PropertySpec, value: string, section: RawSection, ctx: ValueContext): unknown {
+  let parsed: unknown;
+  try {
+    parsed = spec.parse(value, ctx);
+  } catch (error) {
+    // A spec that says which parts are secret (header: the value, not the name) words its own
+    // errors; for the others the whole value is the secret. badValue already leaves it out;
+    // a message that quotes it anyway, whole or cut short, is replaced.
+    if (!(error instanceof ConfigError) || spec.secretParts !== undefined) throw error;
+    const raw = value.trim();
+    const head = raw.slice(0, 8);
+    if (!error.detail.includes(raw) && !(head.length >= 4 && error.detail.includes(head))) throw error;
+    throw new ConfigError(error.code, `property '${excerpt(ctx.key)}': not a valid value (not shown: the key is secret)`,
+      { at: error.at, key: error.key, section: error.section });
+  }
+  const parts = spec.secretParts === undefined ? defaultSecretParts(parsed) : spec.secretParts(parsed as never);
+  recordSecrets(section, [...parts, value.trim()]);
+  return parsed;
 }
 
 function unknownKey(schema: Schema, written: string, at: SourceLocation, label: string): ConfigError {

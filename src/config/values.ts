@@ -11,16 +11,19 @@ export interface ValueContext {
   readonly at: SourceLocation | null;
   /** Section label (`OUTPUT websocket.0`), or null. */
   readonly section: string | null;
+  /** The key is secret (its schema says so): errors must not quote the value. */
+  readonly secret?: boolean;
 }
 
 export type ValueParser<T> = (value: string, ctx: ValueContext) => T;
 
 /**
- * A WSR_CONFIG_BAD_VALUE error: `property 'port': expected an integer 1-65535, got 'abc'`. A
- * long value is cut.
+ * A WSR_CONFIG_BAD_VALUE error: `property 'port': expected an integer 1-65535, got 'abc'`. The
+ * value of a secret key is not quoted, a long one is cut.
  */
 export function badValue(ctx: ValueContext, expected: string, value: string): ConfigError {
-  return badValueSaying(ctx, expected, `'${excerpt(value)}'`);
+  return badValueSaying(ctx, expected,
+    ctx.secret === true ? `a value of ${value.length} characters (not shown: the key is secret)` : `'${excerpt(value)}'`);
 }
 
 /** As badValue, with what was got already worded (by a parser that knows what it may quote). */
