@@ -2,10 +2,13 @@
 // text, and mutations of the seed configs (lines dropped, duplicated, swapped; characters
 // changed), go through loading and resolution. Every outcome must be a pipeline or a
 // ConfigError naming file:line — never another exception, which would reach the user as a stack
-// trace instead of "what to fix where".
+// trace instead of "what to fix where". Hostile structure too: includes of devices, FIFOs,
+// cycles, oversized files and globs, self-referencing variables, long runs of blanks and
+// brackets, YAML aliases and deep nesting: loading must end, with a pipeline or a ConfigError.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -94,6 +97,62 @@ test('classic config: random text and mutated seeds give a pipeline or a ConfigE
 test('YAML config: random text and mutated seeds give a pipeline or a ConfigError', () => {
   fc.assert(fc.property(fc.oneof(mutations(SEEDS.yaml), fc.string({ maxLength: 200, unit: 'binary' })), (text) => {
     assertConfigError(outcome(text, 'yaml'), text);
+  }), { numRuns: 300 });
+});
+
+// ---- hostile structure --------------------------------------------------------------------------
+
+// Files the hostile configs can include, beside the fuzzed file (named c<N>.*, so no glob here
+// matches another fuzzed file).
+writeFileSync(join(dir, 'loop-a.conf'), '[SERVICE]\n@INCLUDE loop-b.conf\n');
+writeFileSync(join(dir, 'loop-b.conf'), '@INCLUDE loop-a.conf\n');
+writeFileSync(join(dir, 'loop-a.yaml'), 'includes:\n  - loop-b.yaml\n');
+writeFileSync(join(dir, 'loop-b.yaml'), 'includes: [loop-a.yaml]\n');
+mkdirSync(join(dir, 'g'));
+writeFileSync(join(dir, 'g', '1.conf'), '[INPUT]\n    Name dummy\n');
+writeFileSync(join(dir, 'g', '2.conf'), '@INCLUDE ../g/*.conf\n');
+writeFileSync(join(dir, 'big.conf'), '');
+truncateSync(join(dir, 'big.conf'), 17 * 1024 * 1024);
+execFileSync('mkfifo', [join(dir, 'fifo.conf')]);
+
+const INCLUDED = ['/dev/zero', '/dev/null', 'fifo.conf', 'loop-a.conf', 'loop-a.yaml', 'g/*.conf', 'g', '*', 'big.conf',
+  'missing.conf', '${NOPE}', '${A}', `${'*'.repeat(300)}x`];
+
+/** A long run of one character, inside or around something that used to backtrack. */
+const longRun = fc.tuple(fc.constantFrom(' ', '\t', '[', '${', '*', ':', '\r', '\u2028'), fc.integer({ min: 1, max: 50_000 }),
+  fc.constantFrom('[', 'Tag ', '@SET ', '    Header X-A a', '    Mem_Buf_Limit 1', '@INCLUDE ', ''), fc.constantFrom('x', ']', '\r', '', '}'))
+  .map(([c, n, before, after]) => `${before}${c.repeat(n)}${after}`);
+
+const classicLine = fc.oneof(
+  fc.constantFrom('[INPUT]', '[OUTPUT]', '[SERVICE]', '    Name dummy', '    Name null', '    Name websocket', '    Match *',
+    '@SET A=${A}', '@SET B=${A}${A}${A}', '@SET C=${B}${B}', '    Tag ${C}', '    Tag ${', '    Tag ${}', '    Tag ${A:-x}',
+    '    Header X-Key ${B}', '    Token ${A}', '@SET', '@SET =1', '[]', '[ ]'),
+  fc.constantFrom(...INCLUDED).map((f) => `@INCLUDE ${f}`),
+  longRun,
+);
+
+const yamlChunk = fc.oneof(
+  fc.constantFrom('service:\n  flush: 1\n', 'service: {flush: 1, flush: 2}\n', 'env:\n  A: &a x\n  B: *a\n',
+    'env: {A: ${A}}\n', 'pipeline:\n  inputs:\n    - &i {name: dummy, tag: t}\n    - *i\n  outputs:\n    - {name: null, match: "*"}\n',
+    'pipeline:\n  outputs:\n    - name: websocket\n      header: &h [X-A 1, X-B 2]\n      h2: *h\n', '*nope\n', '&x\n',
+    'pipeline: {inputs: *x}\n', '? [a]\n: b\n'),
+  fc.constantFrom(...INCLUDED).map((f) => `includes:\n  - ${f}\n`),
+  fc.integer({ min: 1, max: 20_000 }).map((n) => `env:\n  A: ${'['.repeat(n)}\n`),
+  fc.integer({ min: 1, max: 2_000 }).map((n) => `env:\n  A: &l [${'x, '.repeat(n)}]\npipeline:\n  inputs: [${'*l, '.repeat(n)}]\n`),
+  longRun.map((line) => `service:\n  flush: ${line}\n`),
+);
+
+test('classic config: hostile includes, variables and long runs end with a pipeline or a ConfigError', () => {
+  fc.assert(fc.property(fc.array(classicLine, { maxLength: 25 }), (lines) => {
+    const text = lines.join('\n');
+    assertConfigError(outcome(text, 'conf'), text.slice(0, 2000));
+  }), { numRuns: 300 });
+});
+
+test('YAML config: hostile includes, aliases, nesting and long runs end with a pipeline or a ConfigError', () => {
+  fc.assert(fc.property(fc.array(yamlChunk, { maxLength: 6 }), (chunks) => {
+    const text = chunks.join('');
+    assertConfigError(outcome(text, 'yaml'), text.slice(0, 2000));
   }), { numRuns: 300 });
 });
 

@@ -16,7 +16,13 @@ export type ConfigErrorCode =
   /** A malformed command line (unknown option, option without its value...). */
   | 'WSR_CONFIG_USAGE'
   /** Recognised, but not available in this version ([FILTER] sections, processors). */
-  | 'WSR_CONFIG_UNSUPPORTED';
+  | 'WSR_CONFIG_UNSUPPORTED'
+  /**
+   * Beyond a bound on what a configuration may hold: a file over its size limit, includes
+   * nested too deep or too many files, a value too long after ${VAR} expansion, too much YAML
+   * aliasing. The message names the limit.
+   */
+  | 'WSR_CONFIG_LIMIT';
 
 /** The text shown for a location: `command line, argument 7` or `/etc/wsrelay.conf:12`. */
 export function formatLocation(at: SourceLocation): string {
@@ -25,6 +31,14 @@ export function formatLocation(at: SourceLocation): string {
     return at.line > 0 ? `${COMMAND_LINE}, argument ${at.line}` : COMMAND_LINE;
   }
   return `${at.file}:${at.line}`;
+}
+
+/**
+ * User text as an error message quotes it: at most `max` characters, so a 10 MB line in a
+ * config file gives a one-line message, not a 10 MB one.
+ */
+export function excerpt(text: string, max = 80): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
 }
 
 /** The `file` of every location that comes from argv. */

@@ -3,7 +3,7 @@
 // in_http for the port of the seed's curl example).
 import type { DateFormat, ServerFrameFormat, SlowClientPolicy } from './types.js';
 import { badValue, parseBoolean, parseSeconds, parseSize, parseWord, type ValueParser } from './values.js';
-import { int, oneOf, parseDateKey, parseRegex, positive, prop, type Schema } from './schema-kit.js';
+import { int, oneOf, parseDateKey, parseRegex, positive, prop, secret, type Schema } from './schema-kit.js';
 import { LISTENER_TLS_KEYS } from '../tls/config.js';
 import { INPUT_STORAGE_KEYS } from '../storage/config.js';
 import { LISTENER_LIMIT_KEYS } from './net-limits.js';
@@ -57,6 +57,7 @@ export const HTTP_SCHEMA = {
   ...INPUT_STORAGE_KEYS,
   ...LISTENER_LIMIT_KEYS,
   ...LISTENER_TLS_KEYS,
+  'tls.key_passwd': secret(LISTENER_TLS_KEYS['tls.key_passwd']),
 } as const satisfies Schema;
 
 export const FORWARD_SCHEMA = {
@@ -68,13 +69,14 @@ export const FORWARD_SCHEMA = {
     shown: '6M',
   }),
   buffer_chunk_size: prop(parseSize, 1024 * 1024, 'Accepted for Fluent Bit compatibility; no effect', { shown: '1M' }),
-  shared_key: prop<string | null>(parseWord, null, 'Require the forward protocol handshake with this shared key'),
+  shared_key: prop<string | null>(parseWord, null, 'Require the forward protocol handshake with this shared key', { secret: true }),
   self_hostname: prop<string | null>(parseWord, null, 'Host name announced in the handshake', { shown: 'host name' }),
   mem_buf_limit: memBufLimit,
   alias: alias('forward'),
   ...INPUT_STORAGE_KEYS,
   ...LISTENER_LIMIT_KEYS,
   ...LISTENER_TLS_KEYS,
+  'tls.key_passwd': secret(LISTENER_TLS_KEYS['tls.key_passwd']),
 } as const satisfies Schema;
 
 export const DUMMY_SCHEMA = {
@@ -141,7 +143,7 @@ export const WEBSOCKET_SERVER_SCHEMA = {
   format: prop(oneOf(SERVER_FORMATS), 'message' as ServerFrameFormat,
     'message: one message per frame; json_lines: a frame holds many, one per line'),
   buffered_messages: prop(int(0, 10_000_000), 0, 'Last N messages replayed to new clients; adds ids for ?last_id= resume'),
-  token: prop<string | null>(parseWord, null, 'Required from clients as ?token= or Authorization: Bearer'),
+  token: prop<string | null>(parseWord, null, 'Required from clients as ?token= or Authorization: Bearer', { secret: true }),
   max_clients: prop(int(0, 1_000_000), 1000, 'Clients connected at once; more get HTTP 503; 0 = no limit'),
   ping_interval: prop(parseSeconds, 30, 'Seconds between pings; no pong by the next one cuts the client; 0 = none'),
   allowed_origins: prop<readonly string[] | null>(parseOrigins, null,
@@ -154,7 +156,7 @@ export const WEBSOCKET_SERVER_SCHEMA = {
   tls: prop(parseBoolean, false, 'Serve wss:// and https:// (needs tls.crt_file and tls.key_file)'),
   'tls.crt_file': prop<string | null>(parseWord, null, 'Certificate chain file (PEM)'),
   'tls.key_file': prop<string | null>(parseWord, null, 'Private key file (PEM)'),
-  'tls.key_passwd': LISTENER_TLS_KEYS['tls.key_passwd'],
+  'tls.key_passwd': secret(LISTENER_TLS_KEYS['tls.key_passwd']),
   live_tail: prop(parseBoolean, true, 'Serve a live-tail web page on GET /'),
   match,
   match_regex: matchRegex,

@@ -3,8 +3,10 @@
 // help.ts and the README reference are generated from it, so they cannot drift apart.
 // Keys are lowercase; the user's spelling is matched case-insensitively (as Fluent Bit).
 import type { DateFormat, DeliveryMode, LogLevel, OutputFormat, TcpFormat } from './types.js';
+import { excerpt } from './errors.js';
 import {
   badValue,
+  badValueSaying,
   parseBoolean,
   parseEscaped,
   parseInteger,
@@ -16,7 +18,7 @@ import {
   type ValueParser,
 } from './values.js';
 import {
-  int, oneOf, parseDateKey, parseRegex, parseText, positive, positiveSeconds, prop, repeat, type Schema,
+  int, oneOf, parseDateKey, parseRegex, parseText, positive, positiveSeconds, prop, repeat, secret, type Schema,
 } from './schema-kit.js';
 import { CLIENT_TLS_KEYS, LISTENER_TLS_KEYS, METRICS_TLS_KEYS } from '../tls/config.js';
 import { INPUT_STORAGE_KEYS, OUTPUT_STORAGE_KEYS, SERVICE_STORAGE_KEYS } from '../storage/config.js';
@@ -37,16 +39,31 @@ const parseUri: ValueParser<string> = (v, ctx) => {
 };
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What Node's http accepts in a header value (no CR or LF: no header injection). */
+const HEADER_VALUE_CHARS = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-/** `X-Key some value` → ['X-Key', 'some value']; a colon after the name is tolerated. */
+/**
+ * `X-Key some value` → ['X-Key', 'some value']; a colon after the name is tolerated. Split at
+ * the first blank, without a regex that backtracks (`^\s*(\S+?):?\s+(.*?)\s*$` was quadratic
+ * in the blanks inside the value). The key is secret but only its values are (secretParts):
+ * errors quote a valid header name, never a value.
+ */
 const parseHeader: ValueParser<readonly [string, string]> = (v, ctx) => {
-  const m = /^\s*(\S+?):?\s+(.*?)\s*$/.exec(v);
-  const name = m?.[1] ?? '';
-  const value = m?.[2] ?? '';
-  if (!HEADER_NAME.test(name) || value === '') throw badValue(ctx, "'Header-Name value'", v);
+  const text = v.trim();
+  const space = text.search(/\s/);
+  const word = space < 0 ? text : text.slice(0, space);
+  const name = word.endsWith(':') ? word.slice(0, -1) : word;
+  const value = space < 0 ? '' : text.slice(space).trim();
+  const expected = "'Header-Name value'";
+  if (!HEADER_NAME.test(name)) {
+    throw badValueSaying(ctx, expected, space < 0 ? 'neither a header name nor a value' : 'a header name with characters a name cannot have');
+  }
+  if (value === '') throw badValueSaying(ctx, expected, `'${excerpt(name)}' with no value after it`);
+  if (!HEADER_VALUE_CHARS.test(value)) {
+    throw badValueSaying(ctx, `${expected} without control characters`, `a value of '${excerpt(name)}' with control characters (CR, LF, ...)`);
+  }
   return [name, value] as const;
 };
-
 
 /** workers 0 means one worker, as in Fluent Bit (where 0 means "in the engine thread"). */
 const parseWorkers: ValueParser<number> = (v, ctx) => Math.max(1, parseInteger(v, ctx, 0, 64));
@@ -73,6 +90,7 @@ export const SERVICE_SCHEMA = {
   http_listen: prop(parseWord, '0.0.0.0', 'Address the metrics server listens on'),
   http_port: prop(int(0, 65535), 2020, 'Port of the metrics server (same as -P)'),
   ...METRICS_TLS_KEYS,
+  'http_tls.key_passwd': secret(METRICS_TLS_KEYS['http_tls.key_passwd']),
 } as const satisfies Schema;
 
 export const TCP_SCHEMA = {
@@ -94,13 +112,16 @@ export const TCP_SCHEMA = {
   ...INPUT_STORAGE_KEYS,
   ...LISTENER_LIMIT_KEYS,
   ...LISTENER_TLS_KEYS,
+  'tls.key_passwd': secret(LISTENER_TLS_KEYS['tls.key_passwd']),
 } as const satisfies Schema;
 
 export const WEBSOCKET_SCHEMA = {
   host: prop(parseWord, '127.0.0.1', 'WebSocket server host name or IP address'),
   port: prop(int(1, 65535), 80, 'WebSocket server port'),
   uri: prop(parseUri, '/', 'Request path of the WebSocket handshake'),
-  header: repeat(parseHeader, "Extra handshake header 'Name value'; repeatable"),
+  // Secret: header values are where API keys and cookies go. The names stay visible.
+  header: repeat(parseHeader, "Extra handshake header 'Name value'; repeatable",
+    { secret: true, secretParts: ([, value]) => [value] }),
   format: prop(oneOf(OUTPUT_FORMATS), 'msgpack' as OutputFormat, `Payload format: ${OUTPUT_FORMATS.join('|')}`),
   json_date_key: prop<string | null>(parseDateKey, 'date', 'Key of the timestamp added to JSON records; false = none'),
   json_date_format: prop(
@@ -153,9 +174,11 @@ export const WEBSOCKET_SCHEMA = {
   alias: prop<string | null>(parseWord, null, 'Instance name used in logs and metrics instead of websocket.N'),
   ...OUTPUT_STORAGE_KEYS,
   http_user: prop<string | null>(parseText, null, 'User name for HTTP Basic authentication of the handshake'),
-  http_passwd: prop<string | null>(parseText, null, 'Password for HTTP Basic authentication (with http_user)'),
-  bearer_token: prop<string | null>(parseText, null, 'Token sent as Authorization: Bearer TOKEN in the handshake'),
+  http_passwd: prop<string | null>(parseText, null, 'Password for HTTP Basic authentication (with http_user)', { secret: true }),
+  bearer_token: prop<string | null>(parseText, null, 'Token sent as Authorization: Bearer TOKEN in the handshake', { secret: true }),
   ...CLIENT_TLS_KEYS,
+  'tls.key_passwd': secret(CLIENT_TLS_KEYS['tls.key_passwd']),
+  privatekeyraw: secret(CLIENT_TLS_KEYS.privatekeyraw),
 } as const satisfies Schema;
 
 /**

@@ -1,7 +1,7 @@
 // RawPipeline (from argv or, later, a config file) → validated, defaulted, frozen
 // PipelineConfig. All the Fluent Bit compatibility rules that are not about one value live
 // here: instance naming, the implicit `*` match, last-one-wins keys, empty = default.
-import { ConfigError } from './errors.js';
+import { ConfigError, excerpt } from './errors.js';
 import { resolveMatch, type OutputContext } from './match.js';
 import {
   DEFAULT_OUTPUT_MEM_BUF_LIMIT,
@@ -19,6 +19,7 @@ import { resolveAuthorization } from './auth.js';
 import { resolveClientTls, resolveListenerTls, resolveMetricsTls } from '../tls/config.js';
 import { resolveListenerLimits } from './net-limits.js';
 import { checkStoragePath } from '../storage/config.js';
+import { scrub, secretsOf, withRedaction } from './secret.js';
 import type {
   InputConfig,
   OutputConfig,
@@ -37,8 +38,28 @@ export interface ResolveResult {
   readonly warnings: string[];
 }
 
+/**
+ * Secrets (values of keys their schema marks secret, secret.ts) never leave this function in
+ * clear: each section's config prints them as `(secret)` in JSON, and warnings and errors have
+ * them replaced.
+ */
 export function resolvePipeline(raw: RawPipeline): ResolveResult {
+  const sections = [raw.service, ...raw.inputs, ...raw.outputs];
   const warnings: string[] = [];
+  try {
+    const config = resolveSections(raw, warnings);
+    const secrets = secretsOf(sections);
+    return { config, warnings: warnings.map((w) => scrub(w, secrets)) };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const secrets = secretsOf(sections);
+    const detail = scrub(error.detail, secrets, true);
+    if (detail === error.detail) throw error;
+    throw new ConfigError(error.code, detail, { at: error.at, key: error.key, section: error.section });
+  }
+}
+
+function resolveSections(raw: RawPipeline, warnings: string[]): PipelineConfig {
   const service = resolveService(raw.service, warnings);
   const names = new Map<string, SourceLocation>();
   const counters = new Map<string, number>();
@@ -48,7 +69,10 @@ export function resolvePipeline(raw: RawPipeline): ResolveResult {
   const outputs = raw.outputs.map((s) => resolveOutput(s, nextIndex(counters, s), { names, warnings, single, inputs }));
   if (inputs.length === 0) throw missing('input', '-i tcp');
   if (outputs.length === 0) throw missing('output', '-o websocket://127.0.0.1:9000/');
-  return { config: deepFreeze({ service, inputs, outputs }), warnings };
+  // Every section hides every secret: a token repeated as another section's value is a token.
+  const secrets = secretsOf([raw.service, ...raw.inputs, ...raw.outputs]);
+  for (const section of [service, ...inputs, ...outputs]) withRedaction(section, secrets);
+  return deepFreeze({ service, inputs, outputs });
 }
 
 function missing(what: 'input' | 'output', example: string): ConfigError {
@@ -98,7 +122,7 @@ function checkPlugin(section: RawSection, supported: Readonly<Record<string, unk
   const plugin = section.plugin.trim().toLowerCase();
   if (Object.hasOwn(supported, plugin)) return plugin;
   const list = Object.keys(supported).join(', ');
-  const what = plugin === '' ? `${section.kind} without a plugin name` : `unknown ${section.kind} plugin '${section.plugin}'`;
+  const what = plugin === '' ? `${section.kind} without a plugin name` : `unknown ${section.kind} plugin '${excerpt(section.plugin)}'`;
   throw new ConfigError('WSR_CONFIG_UNKNOWN_PLUGIN', `${what} (supported: ${list})`, { at: section.at });
 }
 

@@ -9,6 +9,7 @@ import {
   parseWord,
   type ValueParser,
 } from './values.js';
+import { REDACTED } from './secret.js';
 
 interface SpecBase {
   /** The default as --help and the README show it (`32 (KB)`, `none`, `instance name`). */
@@ -17,12 +18,21 @@ interface SpecBase {
   readonly description: string;
   /** Set for keys kept only so old configs load: the warning printed when one is used. */
   readonly obsolete?: string;
+  /**
+   * A password, token, key or credential. Its value is never printed: a parse error does not
+   * quote it, and wherever the resolved config is printed as JSON (--dry-run) the value shows
+   * as `(secret)` (see secret.ts). test/secrets.test.ts fails for a key whose name looks like
+   * a secret (passw, token, auth, ...) without this flag.
+   */
+  readonly secret: boolean;
 }
 
 export interface SingleProperty<T> extends SpecBase {
   readonly repeatable: false;
   readonly parse: ValueParser<T>;
   readonly default: T;
+  /** For a secret key: the secret strings in a parsed value (default: the value if a string). */
+  secretParts?(value: T): readonly string[];
 }
 
 /** A key that may be given several times; every value is kept, in order. */
@@ -30,6 +40,8 @@ export interface RepeatableProperty<T> extends SpecBase {
   readonly repeatable: true;
   readonly parse: ValueParser<T>;
   readonly default: readonly T[];
+  /** For a secret key: the secret strings in one parsed value (default: the value if a string). */
+  secretParts?(value: T): readonly string[];
 }
 
 export type PropertySpec = SingleProperty<unknown> | RepeatableProperty<unknown>;
@@ -54,14 +66,27 @@ export function prop<T>(
   parse: ValueParser<T>,
   def: T,
   description: string,
-  extra: { shown?: string; obsolete?: string } = {},
+  extra: { shown?: string; obsolete?: string; secret?: boolean } = {},
 ): SingleProperty<T> {
-  const spec = { repeatable: false as const, parse, default: def, description, shownDefault: extra.shown ?? show(def) };
+  const secretFlag = extra.secret ?? false;
+  const shownDefault = extra.shown ?? (secretFlag && def !== null ? REDACTED : show(def));
+  const spec = { repeatable: false as const, parse, default: def, description, shownDefault, secret: secretFlag };
   return extra.obsolete === undefined ? spec : { ...spec, obsolete: extra.obsolete };
 }
 
-export function repeat<T>(parse: ValueParser<T>, description: string): RepeatableProperty<T> {
-  return { repeatable: true, parse, default: [], description, shownDefault: 'none' };
+export function repeat<T>(parse: ValueParser<T>, description: string,
+  extra: { secret?: boolean; secretParts?: (value: T) => readonly string[] } = {}): RepeatableProperty<T> {
+  const spec: RepeatableProperty<T> = { repeatable: true, parse, default: [], description, shownDefault: 'none', secret: extra.secret ?? false };
+  return extra.secretParts === undefined ? spec : { ...spec, secretParts: extra.secretParts };
+}
+
+/**
+ * `spec` marked secret: for keys whose spec is made elsewhere (the tls.* fragments of
+ * src/tls/config.ts), at the place a schema takes them in.
+ */
+export function secret<S extends PropertySpec>(spec: S): S {
+  const shownDefault = !spec.repeatable && spec.default !== null ? REDACTED : spec.shownDefault;
+  return { ...spec, secret: true, shownDefault };
 }
 
 export const int =

@@ -1,8 +1,10 @@
 // Reading one section against its schema, shared by every plugin's resolver: case-insensitive
 // keys, last-one-wins, empty = default with a warning, unknown keys with a suggestion, and
 // instance names that must stay unique.
-import { ConfigError, formatLocation } from './errors.js';
-import type { Schema, SchemaValues } from './schema-kit.js';
+import { ConfigError, excerpt, formatLocation } from './errors.js';
+import type { PropertySpec, Schema, SchemaValues } from './schema-kit.js';
+import { defaultSecretParts, recordSecrets } from './secret.js';
+import type { ValueContext } from './values.js';
 import type { RawSection, SourceLocation } from './types.js';
 
 /** An alias must stay unique: it is the metric label and the name in every log line. */
@@ -11,7 +13,7 @@ export function claimName(name: string, section: RawSection, label: string, name
   if (previous !== undefined) {
     throw new ConfigError(
       'WSR_CONFIG_BAD_VALUE',
-      `property 'alias': the name '${name}' is already used at ${formatLocation(previous)}`,
+      `property 'alias': the name '${excerpt(name)}' is already used at ${formatLocation(previous)}`,
       { at: lastAt(section, 'alias') ?? section.at, key: 'alias', section: label },
     );
   }
@@ -46,9 +48,11 @@ export function readSection<S extends Schema>(schema: S, section: RawSection, la
       if (!spec.repeatable) values[key] = spec.default;
       continue;
     }
-    const parsed = spec.parse(p.value, { key: written, at: p.at, section: label });
+    const parsed = spec.secret ? parseSecret(spec, p.value, section, { key: written, at: p.at, section: label, secret: true })
+      : spec.parse(p.value, { key: written, at: p.at, section: label });
     if (spec.repeatable) {
-      values[key] = [...(values[key] as readonly unknown[]), parsed];
+      // Pushed, not copied: a copy per line made 40,000 Header lines take 9 s.
+      (values[key] as unknown[]).push(parsed);
     } else {
       values[key] = parsed;
     }
@@ -56,14 +60,40 @@ export function readSection<S extends Schema>(schema: S, section: RawSection, la
   return values as SchemaValues<S>;
 }
 
+/**
+ * A secret key's value: parsed, its secret parts recorded for redaction (secret.ts), and an
+ * error that would quote it (a parser of src/tls, say, that builds its own message) scrubbed.
+ */
+function parseSecret(spec: PropertySpec, value: string, section: RawSection, ctx: ValueContext): unknown {
+  let parsed: unknown;
+  try {
+    parsed = spec.parse(value, ctx);
+  } catch (error) {
+    // A spec that says which parts are secret (header: the value, not the name) words its own
+    // errors; for the others the whole value is the secret. badValue already leaves it out;
+    // a message that quotes it anyway, whole or cut short, is replaced.
+    if (!(error instanceof ConfigError) || spec.secretParts !== undefined) throw error;
+    const raw = value.trim();
+    const head = raw.slice(0, 8);
+    if (!error.detail.includes(raw) && !(head.length >= 4 && error.detail.includes(head))) throw error;
+    throw new ConfigError(error.code, `property '${excerpt(ctx.key)}': not a valid value (not shown: the key is secret)`,
+      { at: error.at, key: error.key, section: error.section });
+  }
+  const parts = spec.secretParts === undefined ? defaultSecretParts(parsed) : spec.secretParts(parsed as never);
+  recordSecrets(section, [...parts, value.trim()]);
+  return parsed;
+}
+
 function unknownKey(schema: Schema, written: string, at: SourceLocation, label: string): ConfigError {
   const known = Object.keys(schema).filter((k) => schema[k]?.obsolete === undefined);
   const lower = written.toLowerCase();
-  const close = known.find((k) => editDistance(k, lower) <= Math.min(2, Math.floor(k.length / 3)));
+  // The distance is at least the difference in length: no table for a key of 10 MB.
+  const close = known.find((k) => Math.abs(k.length - lower.length) <= 2 &&
+    editDistance(k, lower) <= Math.min(2, Math.floor(k.length / 3)));
   const hint = close === undefined ? '' : `, did you mean '${close}'?`;
   return new ConfigError(
     'WSR_CONFIG_UNKNOWN_KEY',
-    `unknown property '${written}'${hint} (known: ${known.join(', ')})`,
+    `unknown property '${excerpt(written)}'${hint} (known: ${known.join(', ')})`,
     { at, key: lower, section: label },
   );
 }

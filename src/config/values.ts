@@ -1,7 +1,7 @@
 // Value parsers for property values. They are stricter than Fluent Bit (which uses atoi and
 // silently reads "abc" as 0): a typo should stop the relay at start-up with the key and the
 // place it was written, not run with a surprising setting.
-import { ConfigError } from './errors.js';
+import { ConfigError, excerpt } from './errors.js';
 import type { SourceLocation } from './types.js';
 
 /** What a parser needs to build an error that points at the mistake. */
@@ -11,13 +11,24 @@ export interface ValueContext {
   readonly at: SourceLocation | null;
   /** Section label (`OUTPUT websocket.0`), or null. */
   readonly section: string | null;
+  /** The key is secret (its schema says so): errors must not quote the value. */
+  readonly secret?: boolean;
 }
 
 export type ValueParser<T> = (value: string, ctx: ValueContext) => T;
 
-/** A WSR_CONFIG_BAD_VALUE error: `property 'port': expected an integer 1-65535, got 'abc'`. */
+/**
+ * A WSR_CONFIG_BAD_VALUE error: `property 'port': expected an integer 1-65535, got 'abc'`. The
+ * value of a secret key is not quoted, a long one is cut.
+ */
 export function badValue(ctx: ValueContext, expected: string, value: string): ConfigError {
-  return new ConfigError('WSR_CONFIG_BAD_VALUE', `property '${ctx.key}': expected ${expected}, got '${value}'`, {
+  return badValueSaying(ctx, expected,
+    ctx.secret === true ? `a value of ${value.length} characters (not shown: the key is secret)` : `'${excerpt(value)}'`);
+}
+
+/** As badValue, with what was got already worded (by a parser that knows what it may quote). */
+export function badValueSaying(ctx: ValueContext, expected: string, got: string): ConfigError {
+  return new ConfigError('WSR_CONFIG_BAD_VALUE', `property '${excerpt(ctx.key)}': expected ${expected}, got ${got}`, {
     at: ctx.at,
     key: ctx.key.toLowerCase(),
     section: ctx.section,

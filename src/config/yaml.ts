@@ -2,18 +2,21 @@
 // (classic.ts): `name` picks the plugin, values stay text for resolve.ts to validate, ${VAR}
 // expansion, includes relative to the including file. Every property keeps the line of its
 // key, taken from the yaml package's node ranges, so errors point where the user looks.
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Pair } from 'yaml';
-import { ConfigError } from './errors.js';
+//
+// Bounded, as the classic format (files.ts has the limits): a YAML file is at most 1 MiB (the
+// yaml package needs ~300 bytes of heap per byte of input), `[`/`{` nest at most 64 deep
+// (checked with the package's lexer, which costs little, before its parser, which costs ~1 KB
+// a level), and what aliases (`*name`) reach is counted (billion laughs: the package's own
+// maxAliasCount only guards toJS(), which is not used here, nodes are walked). Duplicate keys
+// are found here with a Set: the package's uniqueKeys check compares every key with every
+// other one (40,000 keys: 6 s).
 import {
-  PipelineDraft,
-  enterFile,
-  expandVariables,
-  filtersUnsupported,
-  readConfigText,
-  resolveInclude,
-  syntax,
-  type SectionKind,
-} from './classic.js';
+  Lexer, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Alias, type Document, type Node, type Pair,
+} from 'yaml';
+import { ConfigError, excerpt } from './errors.js';
+import { PipelineDraft, filtersUnsupported, syntax, type SectionKind } from './classic.js';
+import { CONFIG_LIMITS, ConfigFiles, limitError, resolveInclude } from './files.js';
+import { Variables } from './variables.js';
 import type { RawPipeline, SourceLocation } from './types.js';
 
 /** Top-level and pipeline keys Fluent Bit has and wsrelay does not: refused by name. */
@@ -21,29 +24,64 @@ const UNSUPPORTED_KEYS = new Set(['parsers', 'multiline_parsers', 'customs', 'pl
 
 export function parseYamlConfig(path: string, env: NodeJS.ProcessEnv = process.env): RawPipeline {
   const draft = new PipelineDraft(path);
-  const vars = new Map<string, string>();
-  readYamlFile(path, null, { draft, vars, env, open: [] });
+  const vars = new Variables(env);
+  readYamlFile(path, null, { draft, vars, files: new ConfigFiles('yaml'), aliases: { nodes: 0 } });
   // As in classic.ts: one variable table for the whole configuration, applied at the end.
-  return draft.finish(vars, env);
+  return draft.finish(vars);
 }
 
 interface YamlContext {
   readonly draft: PipelineDraft;
-  readonly vars: Map<string, string>;
-  readonly env: NodeJS.ProcessEnv;
-  readonly open: string[];
+  readonly vars: Variables;
+  readonly files: ConfigFiles;
+  /** Nodes reached through aliases so far, in every file: CONFIG_LIMITS.yamlAliasNodes. */
+  readonly aliases: { nodes: number };
 }
 
 function readYamlFile(file: string, from: SourceLocation | null, ctx: YamlContext): void {
-  const text = readConfigText(file, from);
-  const release = enterFile(file, from, ctx.open);
+  ctx.files.read(file, from, (text) => readYamlText(file, text, ctx));
+}
+
+/** The line of the first `[` or `{` nested deeper than the limit, or 0. */
+function tooDeep(text: string): number {
+  let depth = 0;
+  let line = 1;
+  // The lexer yields flow indicators as tokens of their own, so a `[` inside a scalar or a
+  // comment is not counted. \x02, \x18 and \x1f are its markers, not text of the file.
+  for (const token of new Lexer().lex(text)) {
+    if (token === '[' || token === '{') {
+      if (++depth > CONFIG_LIMITS.yamlFlowDepth) return line;
+    } else if (token === ']' || token === '}') {
+      depth = Math.max(0, depth - 1);
+    } else if (token !== '\x02' && token !== '\x18' && token !== '\x1f') {
+      for (let i = token.indexOf('\n'); i >= 0; i = token.indexOf('\n', i + 1)) line++;
+    }
+  }
+  return 0;
+}
+
+function parse(file: string, text: string, lines: LineCounter): Document.Parsed {
+  const deep = tooDeep(text);
+  if (deep > 0) {
+    throw limitError(`YAML collections ([ ] and { }) nested more than ${CONFIG_LIMITS.yamlFlowDepth} deep`, { file, line: deep });
+  }
+  try {
+    // uniqueKeys: false, checked in YamlFile.entries instead (linear; see the top).
+    return parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  } catch (error) {
+    // The package reports problems in doc.errors; anything thrown is a bug or exhaustion.
+    throw syntax(`invalid YAML: ${excerpt(error instanceof Error ? error.message : String(error))}`, { file, line: 1 });
+  }
+}
+
+function readYamlText(file: string, text: string, ctx: YamlContext): void {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const reader = new YamlFile(file, text, lines, doc);
+  const doc = parse(file, text, lines);
+  const reader = new YamlFile(file, text, lines, doc, ctx.aliases);
   const problem = doc.errors[0];
   if (problem !== undefined) {
     const at = { file, line: lines.linePos(problem.pos[0]).line };
-    throw syntax(`invalid YAML: ${problem.message.split('\n')[0] ?? problem.code}`, at);
+    throw syntax(`invalid YAML: ${excerpt(problem.message.split('\n')[0] ?? problem.code, 200)}`, at);
   }
   const root = reader.deref(doc.contents);
   if (root !== null && root !== undefined) {
@@ -57,21 +95,20 @@ function readYamlFile(file: string, from: SourceLocation | null, ctx: YamlContex
       } else if (name === 'pipeline') {
         readPipeline(reader, value, ctx);
       } else if (name === 'env') {
-        for (const [k, v, kAt] of reader.entries(value, "'env'")) ctx.vars.set(k, reader.scalar(v, k, kAt));
+        for (const [k, v, kAt] of reader.entries(value, "'env'")) ctx.vars.define(k, reader.scalar(v, k, kAt));
       } else if (name === 'includes') {
         for (const item of reader.list(value, "'includes'", at)) {
           const itemAt = reader.at(item, at);
-          const pattern = expandVariables(reader.scalar(item, 'includes', itemAt), ctx.vars, ctx.env, itemAt, null);
+          const pattern = ctx.vars.expand(reader.scalar(item, 'includes', itemAt), itemAt, null);
           for (const included of resolveInclude(pattern, itemAt)) readYamlFile(included, itemAt, ctx);
         }
       } else if (UNSUPPORTED_KEYS.has(name)) {
         throw new ConfigError('WSR_CONFIG_UNSUPPORTED', `'${key}' is not supported`, { at });
       } else {
-        throw syntax(`unknown top-level key '${key}' (known: service, pipeline, env, includes)`, at);
+        throw syntax(`unknown top-level key '${excerpt(key)}' (known: service, pipeline, env, includes)`, at);
       }
     }
   }
-  release();
 }
 
 function readPipeline(reader: YamlFile, pipeline: unknown, ctx: YamlContext): void {
@@ -79,7 +116,7 @@ function readPipeline(reader: YamlFile, pipeline: unknown, ctx: YamlContext): vo
     const name = key.toLowerCase();
     if (name === 'filters') throw filtersUnsupported(at);
     const kind: SectionKind | null = name === 'inputs' ? 'input' : name === 'outputs' ? 'output' : null;
-    if (kind === null) throw syntax(`unknown key '${key}' in 'pipeline' (known: inputs, outputs)`, at);
+    if (kind === null) throw syntax(`unknown key '${excerpt(key)}' in 'pipeline' (known: inputs, outputs)`, at);
     for (const item of reader.list(value, `'${key}'`, at)) {
       // A section is located at its first line (`- name: tcp`), like `[INPUT]` in classic.
       const section = ctx.draft.section(kind, reader.at(item, at));
@@ -100,11 +137,69 @@ class YamlFile {
     private readonly text: string,
     private readonly lines: LineCounter,
     private readonly doc: Document.Parsed,
+    private readonly aliases: { nodes: number },
   ) {}
 
-  /** An alias (`*anchor`) stands for the node it names. */
+  /** Nodes under each aliased node, counted once. */
+  private readonly sizes = new WeakMap<object, number>();
+  /** What each alias stands for, found in one pass over the document when the first is met. */
+  private targets: Map<Alias, Node> | null = null;
+
+  /**
+   * The node an alias names: the last node anchored with its name before it, in document
+   * order (as Alias.resolve, which walks the whole document at every call: quadratic).
+   */
+  private resolve(alias: Alias): Node | undefined {
+    if (this.targets === null) {
+      const targets = new Map<Alias, Node>();
+      const anchored = new Map<string, Node>();
+      visit(this.doc, {
+        Node: (_key, node) => {
+          if (isAlias(node)) {
+            const target = anchored.get(node.source);
+            if (target !== undefined) targets.set(node, target);
+          } else if (node.anchor !== undefined) {
+            anchored.set(node.anchor, node);
+          }
+        },
+      });
+      this.targets = targets;
+    }
+    return this.targets.get(alias);
+  }
+
+  /**
+   * An alias (`*anchor`) stands for the node it names. Each time one is followed, the nodes
+   * under it count against CONFIG_LIMITS.yamlAliasNodes: a list of aliases to lists of aliases
+   * would otherwise make a walk exponential in the size of the file.
+   */
   deref(node: unknown): unknown {
-    return isAlias(node) ? node.resolve(this.doc) : node;
+    if (!isAlias(node)) return node;
+    const target = this.resolve(node);
+    if (target === undefined) return target;
+    this.aliases.nodes += this.size(target);
+    if (this.aliases.nodes > CONFIG_LIMITS.yamlAliasNodes) {
+      const at = node.range ? { file: this.file, line: this.lines.linePos(node.range[0]).line } : { file: this.file, line: 1 };
+      throw limitError(`YAML aliases reach more than ${CONFIG_LIMITS.yamlAliasNodes} nodes in all ` +
+        `(*${excerpt(node.source)} and those before it): write the values out instead`, at);
+    }
+    return target;
+  }
+
+  /** Nodes in the tree under `node`, aliases in it counting one (they are charged when followed). */
+  private size(node: object): number {
+    const known = this.sizes.get(node);
+    if (known !== undefined) return known;
+    let count = 0;
+    const stack: unknown[] = [node];
+    while (stack.length > 0) {
+      const n = stack.pop();
+      count++;
+      if (isMap(n) || isSeq(n)) for (const item of n.items as unknown[]) stack.push(item);
+      else if (isPair(n)) stack.push(n.key, n.value);
+    }
+    this.sizes.set(node, count);
+    return count;
   }
 
   /** The line a node starts on; `fallback` for a node without a range (an empty value). */
@@ -120,10 +215,14 @@ class YamlFile {
     const fallback = { file: this.file, line: 1 };
     if (n === null || n === undefined || (isScalar(n) && n.value === null)) return; // `service:` left empty
     if (!isMap(n)) throw syntax(`${what} must be a map of 'key: value'`, this.at(n, fallback));
+    const seen = new Set<string>();
     for (const pair of n.items as Pair<unknown, unknown>[]) {
       const at = this.at(pair.key, this.at(n, fallback));
       const key = isScalar(this.deref(pair.key)) ? this.scalar(pair.key, 'key', at) : '';
       if (key.trim() === '') throw syntax(`${what}: keys must be plain words`, at);
+      // The yaml package's own message, as when it checked (uniqueKeys is off: see the top).
+      if (seen.has(key)) throw syntax('invalid YAML: Map keys must be unique', at);
+      seen.add(key);
       yield [key, pair.value, at];
     }
   }
