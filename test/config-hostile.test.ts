@@ -297,6 +297,24 @@ test('the CLI: a FIFO as the config file or in @INCLUDE exits 2 without waiting 
   assert.match(direct.stderr, /cannot read config file '.*pipe\.conf': it is a FIFO \(named pipe\), not a regular file/);
 });
 
+test('the CLI: a certificate, key or CA file that is a device or a FIFO exits 2 at once, naming the key', async () => {
+  const dir = dirname(write({ 'x': '' }));
+  const fifo = join(dir, 'ca.pem');
+  execFileSync('mkfifo', [fifo]);
+  for (const [file, what] of [['/dev/zero', 'a character device'], [fifo, 'a FIFO \\(named pipe\\)']] as const) {
+    const main = write({ 'tls.conf': `[INPUT]\n    Name dummy\n[OUTPUT]\n    Name websocket\n    Match *\n    tls on\n    tls.ca_file ${file}\n` });
+    const child = runCli(['--dry-run', '-c', main]);
+    assert.equal(await exitOf(child), 2);
+    assert.match(child.stderr, new RegExp(`${escape(main)}:7: .*'tls\\.ca_file': cannot read ${escape(file)}: it is ${what}, not a regular file`));
+  }
+});
+
+test('many BEGIN CERTIFICATE lines without an END are refused in linear time', () => {
+  const pem = write({ 'many.pem': '-----BEGIN CERTIFICATE-----\nAAAA\n'.repeat(100_000) });
+  const main = write({ 'tls.conf': `[INPUT]\n    Name dummy\n[OUTPUT]\n    Name websocket\n    Match *\n    tls on\n    tls.ca_file ${pem}\n` });
+  fails(() => resolvePipeline(loadConfigFile(main, NO_ENV)), 'WSR_CONFIG_BAD_VALUE', /holds no PEM certificate/);
+});
+
 test('the CLI: a section header of 100,000 and of 10,000,000 spaces is refused with a short message', async () => {
   for (const n of [100_000, 10_000_000]) {
     const path = write({ 'h.conf': `${OK_PIPELINE}[${' '.repeat(n)}x\n` });

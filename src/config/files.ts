@@ -87,26 +87,37 @@ function notRegular(stats: Stats): string {
 /** O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever. */
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
 
-interface ReadFile {
+export interface ReadFile {
   readonly text: string;
   readonly bytes: number;
   /** Device and inode: the same file whatever path or link reached it. */
   readonly id: string;
 }
 
-/** Reads a regular file of at most `limit` bytes, or throws the ConfigError saying why not. */
-function readRegular(file: string, from: SourceLocation | null, limit: number): ReadFile {
+/** Why a file was not read: not there, not a regular file, or over its limit. */
+export class UnreadableFile extends Error {
+  constructor(readonly why: string, readonly overLimit: boolean) {
+    super(why);
+  }
+}
+
+/**
+ * Reads a regular file of at most `limit` bytes (config files, and the certificates, keys and
+ * CAs they name): opened without blocking, then fstat-ed — a FIFO would wait for a writer
+ * forever and /dev/zero never ends. Throws UnreadableFile saying why not.
+ */
+export function readRegularFile(file: string, limit: number, what = 'a config file'): ReadFile {
   let fd: number;
   try {
     fd = openSync(file, OPEN_FLAGS);
   } catch (error) {
-    throw cannotRead(file, from, openFailure(error));
+    throw new UnreadableFile(openFailure(error), false);
   }
   try {
     const stats = fstatSync(fd);
-    if (!stats.isFile()) throw cannotRead(file, from, notRegular(stats));
-    const tooLarge = (): ConfigError =>
-      cannotRead(file, from, `it is larger than the limit of ${showBytes(limit)} for a config file`, 'WSR_CONFIG_LIMIT');
+    if (!stats.isFile()) throw new UnreadableFile(notRegular(stats), false);
+    const tooLarge = (): UnreadableFile =>
+      new UnreadableFile(`it is larger than the limit of ${showBytes(limit)} for ${what}`, true);
     if (stats.size > limit) throw tooLarge();
     // The size is a hint (a /proc file says 0, a file may grow): read until the end, and stop
     // one byte past the limit.
@@ -123,7 +134,7 @@ function readRegular(file: string, from: SourceLocation | null, limit: number): 
       try {
         n = readSync(fd, buffer, length, buffer.length - length, null);
       } catch (error) {
-        throw cannotRead(file, from, openFailure(error));
+        throw new UnreadableFile(openFailure(error), false);
       }
       if (n === 0) break;
       length += n;
@@ -133,6 +144,16 @@ function readRegular(file: string, from: SourceLocation | null, limit: number): 
     return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, bytes: length, id: `${stats.dev}:${stats.ino}` };
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Reads a regular config file of at most `limit` bytes, or throws the ConfigError saying why not. */
+function readRegular(file: string, from: SourceLocation | null, limit: number): ReadFile {
+  try {
+    return readRegularFile(file, limit);
+  } catch (error) {
+    if (!(error instanceof UnreadableFile)) throw error;
+    throw cannotRead(file, from, error.why, error.overLimit ? 'WSR_CONFIG_LIMIT' : 'WSR_CONFIG_MISSING');
   }
 }
 

@@ -4,10 +4,11 @@
 // failing every connection later. What is read is kept as PEM text: plain data that can cross
 // into worker threads and be handed to any Node TLS API.
 import { X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { ConfigError } from '../config/errors.js';
+import { readRegularFile, UnreadableFile } from '../config/files.js';
 import { parseText, prop, type Schema, type SchemaValues } from '../config/schema-kit.js';
 import { Secret } from '../config/secret.js';
 import { lastAt } from '../config/sections.js';
@@ -159,22 +160,38 @@ function fail(ctx: TlsContext, key: string, detail: string): ConfigError {
     { at: lastAt(ctx.section, key) ?? ctx.section.at, key, section: ctx.label });
 }
 
+/** A PEM file (a certificate chain, a key, a CA bundle) is small: a system CA bundle is ~220 KB. */
+const PEM_FILE_LIMIT = 4 * 1024 * 1024;
+
 function readText(ctx: TlsContext, key: string, path: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    // Regular files only, bounded (config/files.ts): `tls.ca_file /dev/zero` or a FIFO hung the start.
+    return readRegularFile(path, PEM_FILE_LIMIT, 'a PEM file').text;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied'
-      : code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
-    throw fail(ctx, key, `cannot read ${path}: ${why}`);
+    if (!(error instanceof UnreadableFile)) throw error;
+    throw fail(ctx, key, `cannot read ${path}: ${error.why}`);
   }
 }
 
-const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+const CERT_BEGIN = '-----BEGIN CERTIFICATE-----';
+const CERT_END = '-----END CERTIFICATE-----';
+
+/** The certificate blocks of a PEM text, found with indexOf (a lazy regex backtracked on BEGINs without END). */
+function certificateBlocks(pem: string): string[] {
+  const blocks: string[] = [];
+  let at = pem.indexOf(CERT_BEGIN);
+  while (at >= 0) {
+    const end = pem.indexOf(CERT_END, at + CERT_BEGIN.length);
+    if (end < 0) break;
+    blocks.push(pem.slice(at, end + CERT_END.length));
+    at = pem.indexOf(CERT_BEGIN, end + CERT_END.length);
+  }
+  return blocks;
+}
 
 /** Certificates in PEM: at least one, each one parsable (OpenSSL would skip a broken CA quietly). */
 function certificates(ctx: TlsContext, key: string, pem: string, from: string): Pem {
-  const blocks = pem.match(CERT_BLOCK) ?? [];
+  const blocks = certificateBlocks(pem);
   if (blocks.length === 0) throw fail(ctx, key, `${from} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
   for (const block of blocks) {
     try {
@@ -213,9 +230,9 @@ function caDirectory(ctx: TlsContext, key: string, dir: string): string {
   }
   const pems = names.map((name) => {
     try {
-      return readFileSync(join(dir, name), 'utf8');
+      return readRegularFile(join(dir, name), PEM_FILE_LIMIT, 'a PEM file').text;
     } catch {
-      return ''; // a subdirectory or an unreadable file: not a CA file
+      return ''; // a subdirectory, a device, an unreadable or huge file: not a CA file
     }
   }).filter((pem) => pem.includes('-----BEGIN CERTIFICATE-----'));
   if (pems.length === 0) throw fail(ctx, key, `${dir} holds no PEM certificate file`);
