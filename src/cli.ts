@@ -12,7 +12,7 @@ import type { PipelineConfig, RawPipeline } from './config/types.js';
 import { DEMO_SINK_PORT, demoBanner, demoPipeline } from './demo.js';
 import { Engine } from './engine/engine.js';
 import { Logger, logSink } from './log.js';
-import { startMetricsServer, type MetricsServer } from './metrics/server.js';
+import { readinessWindowSeconds, startMetricsServer, type MetricsServer } from './metrics/server.js';
 import { startSink, type RunningSink } from './sink/sink.js';
 
 function version(): string {
@@ -55,8 +55,8 @@ async function runRelay(config: PipelineConfig, log: Logger, demoSink: RunningSi
   await engine.start();
   let metrics: MetricsServer | null = null;
   if (config.service.http.enabled) {
-    // Ready means: no output has gone without a connection for longer than a first retry waits.
-    const readyWindowSeconds = 2 * config.service.schedulerBaseSeconds + 1;
+    // Ready means: no output has failed to connect for longer than a first retry waits.
+    const readyWindowSeconds = readinessWindowSeconds(config.service.schedulerBaseSeconds);
     try {
       metrics = await startMetricsServer({ listen: config.service.http.listen, port: config.service.http.port,
         readyWindowSeconds, tls: config.service.http.tls }, engine, log);

@@ -82,7 +82,7 @@ export class WebSocketOutput implements OutputPlugin {
     // The backlog first: an unusable storage.path stops the start before any thread exists.
     if (this.storage) this.replayBacklog(this.storage);
     this.pool = new WorkerPool(this.config, this.service, this.url, this.log, {
-      onHandshake: (ok, worker) => this.onHandshake(ok, worker),
+      onHandshake: (ok, worker, detail, startedAt) => this.onHandshake(ok, worker, detail, startedAt),
       onClosed: (worker) => countConnectionClosed(this.stats, worker),
     });
     this.log.info(`${this.config.workers} worker(s) sending to ${this.url} as ${this.config.format}, ` +
@@ -439,8 +439,8 @@ export class WebSocketOutput implements OutputPlugin {
     this.hooks.onPressure(full);
   }
 
-  private onHandshake(ok: boolean, worker: number): void {
-    countHandshake(this.stats, worker, ok);
+  private onHandshake(ok: boolean, worker: number, detail: string, startedAt: number): void {
+    countHandshake(this.stats, worker, ok, detail, startedAt);
     if (!ok) return;
     this.lastHandshakeAt = performance.now();
     this.retryNow();
