@@ -210,3 +210,47 @@ test('-vv: a trace line per chunk state change in the websocket output', async (
   assert.match(trace, new RegExp(`\\[debug\\] .* flushed chunk '${last[1]}': 1 records`));
   assert.match(trace, /\[debug\] \[input:tcp:tcp\.0\] connection from/);
 });
+
+test('wsrelay sink --help prints the sink\'s own help', async () => {
+  for (const flag of ['--help', '-h']) {
+    const help = runCli(['sink', flag]);
+    assert.equal(await help.exited, 0);
+    assert.match(help.stdout, /^Usage: wsrelay sink \[--port PORT\] \[--listen ADDR\] \[--print\]\n/);
+    assert.match(help.stdout, /--print\s+print every record received/);
+    assert.doesNotMatch(help.stdout, /--input|json_date_format/, 'not the relay\'s help');
+  }
+});
+
+test('the sink on SIGINT closes its clients with 1001 Going Away and exits 0', async () => {
+  const { WebSocket } = await import('ws');
+  const sink = runCli(['sink', '--port', '0']);
+  let client: import('ws').WebSocket | null = null;
+  let relay: ReturnType<typeof runCli> | null = null;
+  try {
+    await waitFor(() => /listening on ws:\/\/127\.0\.0\.1:\d+\//.test(sink.stderr), 10_000, 'the sink listening');
+    const port = Number(/listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(sink.stderr)![1]);
+    // A relay connected to it, and a plain client.
+    const input = await freePort();
+    relay = runCli(['-i', 'tcp', '-p', 'listen=127.0.0.1', '-p', `port=${input}`,
+      '-o', 'websocket', '-p', 'host=127.0.0.1', '-p', `port=${port}`, '-p', 'format=json_lines', '-f', '0.05']);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+    client = ws;
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    });
+    ws.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+    await waitFor(() => relay!.stderr.includes('succeeded'), 10_000, 'the relay\'s handshake');
+    sink.process.kill('SIGINT');
+    assert.deepEqual(await closed, { code: 1001, reason: 'sink shutting down' });
+    assert.equal(await sink.exited, 0);
+    assert.match(sink.stderr, /caught signal \(SIGINT\), stopping: .* closing 2 client\(s\)/);
+    // The relay saw a close frame, not an abnormal closure.
+    await waitFor(() => /connection closed \(code 1001, sink shutting down\)/.test(relay!.stderr), 5000, 'the relay\'s close');
+    assert.doesNotMatch(relay.stderr, /1006|ECONNRESET/);
+  } finally {
+    client?.terminate();
+    sink.process.kill('SIGKILL');
+    relay?.process.kill('SIGKILL');
+  }
+});
