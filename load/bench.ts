@@ -4,8 +4,9 @@
 //   --repeat R         runs per scenario; the tables show medians (default 3)
 //   --only TEXT        only scenarios whose name contains TEXT (opt-in ones included)
 //   --all              also run the opt-in scenarios (fixed-rate latency)
-//   --json FILE        write every run and the medians as JSON, and the chart beside it
-//                      (FILE with .svg for .json: records/s per scenario, see chart.ts)
+//   --json FILE        where to write every run and the medians as JSON, and the chart beside
+//                      it (FILE with .svg for .json: records/s per scenario, see chart.ts);
+//                      default load/results/bench.json and bench.svg
 //   --idle S           give up S seconds after the generator finished if nothing arrives (10)
 //   --sink-decode M    scan (default; full decode of every 16th message) or full
 //   --wait-idle S      before each run, wait up to S s for the machine to be idle (default 0)
@@ -22,6 +23,7 @@ import { machineBusyS } from './procstat.js';
 import { mainTable, ofCeiling, summarize, threadTable, type Summary } from './report.js';
 import { runScenario, type RunResult } from './run.js';
 import { selectScenarios } from './scenarios.js';
+import { resultPaths } from './results-paths.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -188,19 +190,23 @@ async function main(): Promise<void> {
   }
   out.push(`(${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
   process.stdout.write(out.join('\n') + '\n');
-  if (values.json) {
-    const doc = {
-      date: new Date().toISOString(), machine: m, argv: process.argv.slice(2), records, connections, repeat, sinkDecode,
-      results: all,
-    };
-    fs.mkdirSync(path.dirname(path.resolve(values.json)), { recursive: true });
-    fs.writeFileSync(values.json, JSON.stringify(doc, null, 2) + '\n');
-    const svg = values.json.replace(/\.json$/, '') + '.svg';
-    const when = `${doc.date.slice(0, 16).replace('T', ' ')} UTC · ${m.cpus} CPUs (${m.model}) · node ${m.node} · ` +
-      `${records.toLocaleString('en-US')} records · median of ${repeat}`;
-    fs.writeFileSync(svg, chartSvg(summaries, when));
-    process.stdout.write(`wrote ${values.json} and ${svg}\n`);
-  }
+  const doc = {
+    date: new Date().toISOString(), machine: m, argv: process.argv.slice(2), records, connections, repeat, sinkDecode,
+    results: all,
+  };
+  const files = resultPaths(values.json, root);
+  fs.mkdirSync(path.dirname(files.json), { recursive: true });
+  fs.writeFileSync(files.json, JSON.stringify(doc, null, 2) + '\n');
+  const when = `${doc.date.slice(0, 16).replace('T', ' ')} UTC · ${m.cpus} CPUs (${m.model}) · node ${m.node} · ` +
+    `${records.toLocaleString('en-US')} records · median of ${repeat}`;
+  fs.mkdirSync(path.dirname(files.svg), { recursive: true });
+  fs.writeFileSync(files.svg, chartSvg(summaries, when));
+  // Relative to the current directory when inside it (make bench: load/results/bench.json).
+  const shown = (file: string): string => {
+    const relative = path.relative(process.cwd(), file);
+    return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+  };
+  process.stdout.write(`results: ${shown(files.json)}\nchart:   ${shown(files.svg)}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -3,7 +3,7 @@
 // for the embedded default. Turns the command line into a validated pipeline, runs the
 // engine, and stops it cleanly on SIGINT/SIGTERM within Grace seconds.
 import { readFileSync } from 'node:fs';
-import { parseArgv } from './cli/argv.js';
+import { parseArgv, SINK_DEFAULTS } from './cli/argv.js';
 import { helpText } from './cli/help.js';
 import { ConfigError } from './config/errors.js';
 import { loadConfigFile } from './config/load.js';
@@ -12,8 +12,8 @@ import type { PipelineConfig, RawPipeline } from './config/types.js';
 import { DEMO_SINK_PORT, demoBanner, demoPipeline } from './demo.js';
 import { Engine } from './engine/engine.js';
 import { Logger, logSink } from './log.js';
-import { startMetricsServer, type MetricsServer } from './metrics/server.js';
-import { startSink, type RunningSink } from './sink/sink.js';
+import { readinessWindowSeconds, startMetricsServer, type MetricsServer } from './metrics/server.js';
+import { sinkHelpText, startSink, type RunningSink } from './sink/sink.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -29,13 +29,17 @@ async function runSink(listen: string, port: number, print: boolean): Promise<vo
     last = sink.counts.records;
     log.info(`${sink.counts.records} records in ${sink.counts.messages} messages, ${sink.counts.bytes} bytes`);
   }, 5000);
-  const stop = (): void => {
+  let signals = 0;
+  const stop = (signal: NodeJS.Signals): void => {
+    // A second signal does not wait for the clients.
+    if (++signals > 1) process.exit(1);
     clearInterval(report);
-    log.info(`stopping: ${sink.counts.records} records in ${sink.counts.messages} messages received`);
+    log.info(`caught signal (${signal}), stopping: ${sink.counts.records} records in ${sink.counts.messages} ` +
+      `messages received; closing ${sink.clients} client(s)`);
     void sink.close().then(() => process.exit(0));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 /**
@@ -55,8 +59,8 @@ async function runRelay(config: PipelineConfig, log: Logger, demoSink: RunningSi
   await engine.start();
   let metrics: MetricsServer | null = null;
   if (config.service.http.enabled) {
-    // Ready means: no output has gone without a connection for longer than a first retry waits.
-    const readyWindowSeconds = 2 * config.service.schedulerBaseSeconds + 1;
+    // Ready means: no output has failed to connect for longer than a first retry waits.
+    const readyWindowSeconds = readinessWindowSeconds(config.service.schedulerBaseSeconds);
     try {
       metrics = await startMetricsServer({ listen: config.service.http.listen, port: config.service.http.port,
         readyWindowSeconds, tls: config.service.http.tls }, engine, log);
@@ -84,7 +88,8 @@ async function main(argv: string[]): Promise<void> {
   const command = parseArgv(argv);
   switch (command.kind) {
     case 'help':
-      process.stdout.write(helpText());
+      // `wsrelay sink --help` is the sink's own help.
+      process.stdout.write(argv[0] === 'sink' ? sinkHelpText(SINK_DEFAULTS) : helpText());
       return;
     case 'version':
       process.stdout.write(`wsrelay v${version()}\n`);

@@ -13,6 +13,8 @@ import { chartSvg } from '../load/chart.js';
 import { freePort, waitForTcp, spawnNode, kill } from '../load/children.js';
 import { asSinkMessage, type SinkStats } from '../load/protocol.js';
 import { summarize } from '../load/report.js';
+import { resultPaths } from '../load/results-paths.js';
+import { readFileSync } from 'node:fs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -114,4 +116,13 @@ test('fan-out checker: a duplicated and a missing seq are reported', async () =>
   assert.equal(s.missing, 1);
   assert.equal(s.duplicates, 1);
   assert.equal(s.fanout?.completeClients, 0);
+});
+
+test('make bench writes load/results/bench.json and bench.svg by default; --json FILE overrides', () => {
+  assert.deepEqual(resultPaths(undefined, '/repo'),
+    { json: '/repo/load/results/bench.json', svg: '/repo/load/results/bench.svg' });
+  assert.deepEqual(resultPaths('/tmp/r/final.json', '/repo'), { json: '/tmp/r/final.json', svg: '/tmp/r/final.svg' });
+  assert.deepEqual(resultPaths('out', '/repo'), { json: path.resolve('out'), svg: `${path.resolve('out')}.svg` });
+  // The default directory is kept out of git.
+  assert.match(readFileSync(path.join(root, '.gitignore'), 'utf8'), /^load\/results\/$/m);
 });

@@ -149,3 +149,108 @@ test('a port in use fails at start, naming the input and the address, and nothin
     blocker.close();
   }
 });
+
+/**
+ * The relay as a child process at `level` (-v, -vv or none): a tcp input → a websocket output to
+ * a server that fails the first `failing` messages (1011), `lines` sent on one connection, then
+ * one more line once those are settled. Returns stderr after SIGTERM.
+ */
+async function verbosityRun(flags: readonly string[], failing: number, retryLimit: string): Promise<string> {
+  const server = await TestServer.start({ onMessage: (_message, index) => (index < failing ? 'error' : 'keep') });
+  const port = await freePort();
+  const child = runCli(['-i', 'tcp', '-p', 'listen=127.0.0.1', '-p', `port=${port}`,
+    '-o', 'websocket', '-p', 'host=127.0.0.1', '-p', `port=${server.port}`, '-p', 'format=json_lines',
+    '-p', `retry_limit=${retryLimit}`, '-f', '0.05', ...flags]);
+  try {
+    await waitFor(() => child.stderr.includes(`listening on 127.0.0.1:${port}`), 10_000, 'listening');
+    await sendLines(port, ['{"seq":0}', '{"seq":1}', '{"seq":2}']);
+    // The first chunk is flushed after its retry, or dropped past Retry_Limit.
+    await waitFor(() => server.messages.length === 1 || /dropped; last error/.test(child.stderr), 10_000, 'the first chunk settled');
+    await sendLines(port, ['{"seq":3}']);
+    await waitFor(() => server.jsonRecords().some((r) => r['seq'] === 3), 10_000, 'the last record');
+    child.process.kill('SIGTERM');
+    assert.equal(await child.exited, 0);
+    return child.stderr;
+  } finally {
+    child.process.kill('SIGKILL');
+    await server.stop();
+  }
+}
+
+test('-v: a debug line per input connection, per delivered chunk and per retry; none by default', async () => {
+  const debug = await verbosityRun(['-v'], 1, '1');
+  const lines = debug.split('\n');
+  const accepted = lines.filter((l) => /\[debug\] \[input:tcp:tcp\.0\] connection from 127\.0\.0\.1:\d+ accepted \(1 open\)$/.test(l));
+  assert.equal(accepted.length, 2, debug);
+  const closed = lines.filter((l) => /\[debug\] \[input:tcp:tcp\.0\] connection from 127\.0\.0\.1:\d+ closed: \d+ bytes read \(0 open\)$/.test(l));
+  assert.deepEqual(closed.map((l) => Number(/closed: (\d+) bytes/.exec(l)![1])), [30, 10], debug);
+  const flushed = lines.map((l) => /\[debug\] \[output:websocket:websocket\.0\] flushed chunk '\d+': (\d+) records, (\d+) bytes, confirmed in \d+\.\d ms \(\d+\.\d ms since sealed\), attempt (\d+), worker #0$/.exec(l))
+    .filter((m) => m !== null);
+  assert.equal(flushed.reduce((n, m) => n + Number(m[1]), 0), 4, debug);
+  assert.ok(flushed.some((m) => m[3] === '2'), 'the retried chunk flushed at its second attempt');
+  assert.match(debug, /\[debug\] \[output:websocket:websocket\.0\] retry 1 scheduled for chunk '\d+' \(Retry_Limit 1\): (now|in \d+ s)\n/);
+  assert.doesNotMatch(debug, /\[trace\]/, '-v is not -vv');
+
+  const quiet = await verbosityRun([], 1, '1');
+  assert.doesNotMatch(quiet, /\[(debug|trace)\]/, quiet);
+  assert.match(quiet, /failed to flush chunk/, 'the same run, its warning still printed');
+});
+
+test('-vv: a trace line per chunk state change in the websocket output', async () => {
+  // Retry_Limit 1 and two failing messages: the first chunk fails, is retried, fails and is dropped.
+  const trace = await verbosityRun(['-vv'], 2, '1');
+  const states = (trace.match(/\[trace\] \[output:websocket:websocket\.0\] chunk '1' [a-z]+(?: [a-z]+)*/g) ?? [])
+    .map((l) => l.replace(/^.*chunk '1' /, ''));
+  assert.deepEqual(states, ['queued', 'in flight', 'failed', 'queued again', 'in flight', 'failed', 'dropped'], trace);
+  assert.match(trace, /\[trace\] \[output:websocket:websocket\.0\] chunk '1' dropped \(retry_limit\): 3 records, after 2 attempt\(s\)/);
+  // The last record's chunk goes queued → in flight → flushed (its debug line: -vv includes -v).
+  const last = /chunk '(\d+)' queued: 1 records/.exec(trace);
+  assert.ok(last, trace);
+  assert.match(trace, new RegExp(`\\[trace\\] .* chunk '${last[1]}' in flight: attempt 1`));
+  assert.match(trace, new RegExp(`\\[debug\\] .* flushed chunk '${last[1]}': 1 records`));
+  assert.match(trace, /\[debug\] \[input:tcp:tcp\.0\] connection from/);
+});
+
+test('wsrelay sink --help prints the sink\'s own help', async () => {
+  for (const flag of ['--help', '-h']) {
+    const help = runCli(['sink', flag]);
+    assert.equal(await help.exited, 0);
+    assert.match(help.stdout, /^Usage: wsrelay sink \[--port PORT\] \[--listen ADDR\] \[--print\]\n/);
+    assert.match(help.stdout, /--print\s+print every record received/);
+    assert.doesNotMatch(help.stdout, /--input|json_date_format/, 'not the relay\'s help');
+  }
+});
+
+test('the sink on SIGINT closes its clients with 1001 Going Away and exits 0', async () => {
+  const { WebSocket } = await import('ws');
+  const sink = runCli(['sink', '--port', '0']);
+  let client: import('ws').WebSocket | null = null;
+  let relay: ReturnType<typeof runCli> | null = null;
+  try {
+    await waitFor(() => /listening on ws:\/\/127\.0\.0\.1:\d+\//.test(sink.stderr), 10_000, 'the sink listening');
+    const port = Number(/listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(sink.stderr)![1]);
+    // A relay connected to it, and a plain client.
+    const input = await freePort();
+    relay = runCli(['-i', 'tcp', '-p', 'listen=127.0.0.1', '-p', `port=${input}`,
+      '-o', 'websocket', '-p', 'host=127.0.0.1', '-p', `port=${port}`, '-p', 'format=json_lines', '-f', '0.05']);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+    client = ws;
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    });
+    ws.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+    await waitFor(() => relay!.stderr.includes('succeeded'), 10_000, 'the relay\'s handshake');
+    sink.process.kill('SIGINT');
+    assert.deepEqual(await closed, { code: 1001, reason: 'sink shutting down' });
+    assert.equal(await sink.exited, 0);
+    assert.match(sink.stderr, /caught signal \(SIGINT\), stopping: .* closing 2 client\(s\)/);
+    // The relay saw a close frame, not an abnormal closure.
+    await waitFor(() => /connection closed \(code 1001, sink shutting down\)/.test(relay!.stderr), 5000, 'the relay\'s close');
+    assert.doesNotMatch(relay.stderr, /1006|ECONNRESET/);
+  } finally {
+    client?.terminate();
+    sink.process.kill('SIGKILL');
+    relay?.process.kill('SIGKILL');
+  }
+});

@@ -203,3 +203,42 @@ test('gelf: one message per chunk, a line per record', () => {
     '{"version":"1.1","host":"relay1","short_message":"a","timestamp":1.000}\n' +
     '{"version":"1.1","host":"relay1","short_message":"b","timestamp":2.001}\n');
 });
+
+test('gelf: unset keys take Fluent Bit\'s defaults (short_message, full_message, timestamp, host, level)', () => {
+  // Each GELF field from the record key of its own name, as Fluent Bit's gelf encoder does.
+  assert.equal(gelf({ short_message: 'disk full', full_message: 'at write()\nat flush()', level: 'err',
+    timestamp: 1565770310.5, host: 'web-1', user: 'ann' }),
+    '{"version":"1.1","host":"web-1","short_message":"disk full","full_message":"at write()\\nat flush()",' +
+    '"timestamp":1565770310.5,"level":3,"_user":"ann"}\n');
+  // Fluent Bit turns "0".."7" and the syslog keywords into numbers; a number stays as it is.
+  assert.equal(gelf({ short_message: 'a', level: '6' }, {}, at(5, 0)),
+    '{"version":"1.1","host":"relay1","short_message":"a","timestamp":5.000,"level":6}\n');
+  assert.equal(gelf({ short_message: 'a', level: 2 }, {}, at(5, 0)),
+    '{"version":"1.1","host":"relay1","short_message":"a","timestamp":5.000,"level":2}\n');
+  // A configured key replaces its default: the default's key is then an ordinary field.
+  assert.equal(gelf({ short_message: 'a', level: 2, severity: 'debug', timestamp: 9 }, { levelKey: 'severity', timestampKey: 'ts' }, at(5, 0)),
+    '{"version":"1.1","host":"relay1","short_message":"a","timestamp":5.000,"level":7,"_level":2,"_timestamp":9}\n');
+});
+
+test('gelf: the examples of Fluent Bit\'s gelf output documentation', () => {
+  // The Kubernetes example: the docker parser (Time_Keep Off) and the nest filter leave
+  // {"data": ..., "stream": ...}; the kubernetes filter adds host; Gelf_Short_Message_Key data.
+  // The docs show what Graylog receives:
+  //   {"version":"1.1", "short_message":"This is an example.", "host": "<Your Node Name>",
+  //    "_stream":"stderr", "timestamp":1565770310.000199}
+  // (Fluent Bit 1.2's float; today's prints "%li.%03lu", three decimals, as here).
+  const time = at(1565770310, 198491);
+  const out = gelf({ data: 'This is an example.', stream: 'stderr', host: 'node-7' }, { shortMessageKey: 'data' }, time);
+  assert.equal(out, '{"version":"1.1","host":"node-7","short_message":"This is an example.","timestamp":1565770310.000,"_stream":"stderr"}\n');
+  assert.deepEqual(JSON.parse(out), {
+    version: '1.1', short_message: 'This is an example.', host: 'node-7', _stream: 'stderr', timestamp: 1565770310,
+  });
+  // The Docker note: Gelf_Short_Message_Key log sends the unparsed line as the message.
+  const docker = { log: '{"data": "This is an example."}', stream: 'stderr', time: '2019-07-21T12:45:11.273315023Z' };
+  assert.equal(gelf(docker, { shortMessageKey: 'log' }, time),
+    '{"version":"1.1","host":"relay1","short_message":"{\\"data\\": \\"This is an example.\\"}",' +
+    '"timestamp":1565770310.000,"_stream":"stderr","_time":"2019-07-21T12:45:11.273315023Z"}\n');
+  // "The order of looking up the timestamp": the record's `timestamp` key, else the record's time.
+  assert.equal(gelf({ short_message: 'x', timestamp: 1563713111.273 }, {}, time),
+    '{"version":"1.1","host":"relay1","short_message":"x","timestamp":1563713111.273}\n');
+});

@@ -113,3 +113,30 @@ test('503 with Retry-After while the output is over its buffer limit, and nothin
     await relay.stop();
   }
 });
+
+test('log_level debug: a line when a client connection is accepted and when it closes', async () => {
+  const relay = await startPipeline(
+    [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0' } }],
+    [{ plugin: 'null', props: { match: '*' } }],
+    { log_level: 'debug' },
+  );
+  try {
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: relay.port, path: '/a', method: 'POST', agent: false,
+        headers: { 'content-type': 'application/json', connection: 'close' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end('{"n":1}');
+    });
+    assert.equal(status, 204);
+    const debug = (pattern: RegExp): boolean => relay.logs.some((l) => pattern.test(l));
+    await waitFor(() => debug(/\[debug\] \[input:http:http\.0\] connection from 127\.0\.0\.1:\d+ closed: \d+ bytes read\n$/),
+      5000, 'the close line');
+    assert.ok(debug(/\[debug\] \[input:http:http\.0\] connection from 127\.0\.0\.1:\d+ accepted\n$/), relay.logs.join(''));
+  } finally {
+    await relay.stop();
+  }
+});

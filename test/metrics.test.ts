@@ -8,10 +8,10 @@ import { connect } from 'node:net';
 import { Logger } from '../src/log.js';
 import type { Engine } from '../src/engine/engine.js';
 import type { MetricsSource } from '../src/metrics/registry.js';
-import { startMetricsServer, type MetricsServer } from '../src/metrics/server.js';
+import { readiness, readinessWindowSeconds, startMetricsServer, type MetricsServer } from '../src/metrics/server.js';
 import { parseExposition, sampleNames, sampleValue, type Family } from './support/prom-parse.js';
 import { histogramValues, pausedSeconds } from '../src/metrics/registry.js';
-import { Histogram, newInputStats } from '../src/engine/stats.js';
+import { Histogram, newInputStats, newOutputStats, type OutputStats } from '../src/engine/stats.js';
 import { TestServer } from './support/test-server.js';
 import { sendLines, sleep, startRelay, waitFor, type TestRelay } from './support/relay.js';
 
@@ -179,7 +179,7 @@ test('/readyz turns 503 when the server is down past the window, and 200 when it
     assert.equal(down.status, 503);
     const body = JSON.parse(down.body) as { reasons: Array<{ output?: string; reason: string }> };
     assert.equal(body.reasons[0]?.output, 'websocket.0');
-    assert.match(body.reasons[0]!.reason, /no open connection/);
+    assert.match(body.reasons[0]!.reason, /handshakes failing for/);
     assert.equal((await http(metrics.port, '/healthz')).status, 200, 'alive while not ready');
     await server.listen();
     const deadline = Date.now() + 15_000;
@@ -188,6 +188,100 @@ test('/readyz turns 503 when the server is down past the window, and 200 when it
       await sleep(100);
     }
   });
+});
+
+/** /readyz's status, asked every 50 ms until `predicate` holds for it (or the timeout). */
+async function readyzUntil(port: number, predicate: (status: number) => boolean, timeoutMs: number,
+  what: string): Promise<Reply> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reply = await http(port, '/readyz');
+    if (predicate(reply.status)) return reply;
+    assert.ok(Date.now() < deadline, `timed out after ${timeoutMs} ms waiting for ${what}: ${reply.status} ${reply.body}`);
+    await sleep(50);
+  }
+}
+
+test('/readyz: an idle connection closed on purpose stays ready; a failing server is not; its return is', async () => {
+  const window = 0.4;
+  await withRelay({ 'net.keepalive_idle_timeout': '0.2', retry_limit: 'no_limits' }, window,
+    async ({ server, relay, metrics }) => {
+      const stats = relay.engine.stats().outputs['websocket.0']!;
+      await sendLines(relay.port, lines(0, 10));
+      await waitFor(() => stats.records === 10, 10_000, 'delivery');
+      // The relay closes the idle connection itself (close frame 1000, "idle"): nothing failed.
+      await waitFor(() => server.closeCodes.includes(1000) && stats.connectionsOpen === 0, 10_000, 'the idle close');
+      const closedAt = performance.now();
+      // Asked throughout twice the window after the close: ready every time.
+      while (performance.now() - closedAt < 2 * window * 1000) {
+        const reply = await http(metrics.port, '/readyz');
+        assert.equal(reply.status, 200, `idle for ${((performance.now() - closedAt) / 1000).toFixed(2)} s: ${reply.body}`);
+        await sleep(50);
+      }
+      assert.equal(stats.connectionsOpen, 0, 'still no connection: ready without one');
+
+      // The server goes away and the next record's handshake fails: not ready past the window.
+      await server.stop();
+      await sendLines(relay.port, lines(10, 5));
+      await waitFor(() => stats.handshakesFailed >= 1, 10_000, 'a failed handshake');
+      const failedAt = performance.now();
+      const down = await readyzUntil(metrics.port, (status) => status === 503, 10_000, 'not ready');
+      assert.ok(performance.now() - failedAt >= window * 1000 - 50, 'not ready only after the window');
+      const body = JSON.parse(down.body) as { reasons: Array<{ output?: string; reason: string }> };
+      assert.equal(body.reasons[0]?.output, 'websocket.0');
+      assert.match(body.reasons[0]!.reason, /handshakes? failing for \d+\.\d s \(window 0\.4 s\): .*ECONNREFUSED/);
+
+      // Back: the worker's reconnect succeeds and the relay is ready again, records delivered.
+      await server.listen();
+      await readyzUntil(metrics.port, (status) => status === 200, 15_000, 'ready again');
+      await waitFor(() => stats.records === 15, 15_000, 'delivery after the return');
+    });
+});
+
+test('/readyz: a handshake that hangs until Connect_Timeout counts from when it was tried', async () => {
+  // A TCP server that accepts and never answers the upgrade request.
+  const { createServer } = await import('node:net');
+  const sockets = new Set<import('node:net').Socket>();
+  const silent = createServer((socket) => { sockets.add(socket); socket.on('error', () => undefined); });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const port = (silent.address() as { port: number }).port;
+  const relay = await startRelay(port, { 'net.connect_timeout': '1', retry_limit: 'no_limits' });
+  const metrics = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds: 0.4 },
+    adapter(relay.engine), quiet());
+  try {
+    const stats = relay.engine.stats().outputs['websocket.0']!;
+    assert.equal((await http(metrics.port, '/readyz')).status, 200, 'nothing has failed yet');
+    await waitFor(() => stats.handshakesFailed >= 1, 10_000, 'the handshake timeout');
+    // The attempt began a second ago: the window has passed already.
+    const reply = await http(metrics.port, '/readyz');
+    assert.equal(reply.status, 503, reply.body);
+    assert.match(reply.body, /handshakes failing for (1|2)\.\d s/);
+  } finally {
+    await metrics.close();
+    await relay.stop();
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  }
+});
+
+test('readiness(): open connection, no failure, failures within and past the window', () => {
+  const base = { ...newOutputStats() };
+  const source = (o: Partial<OutputStats>): MetricsSource => ({
+    stats: () => ({ inputs: {}, outputs: { 'websocket.0': { ...base, ...o } }, buffers: {} }), inputsListening: () => true,
+  });
+  const now = 100_000;
+  assert.equal(readiness(source({}), 11, now).ready, true, 'nothing failed');
+  assert.equal(readiness(source({ failingSince: now - 10_000, lastFailure: 'x' }), 11, now).ready, true, 'within the window');
+  const past = readiness(source({ failingSince: now - 12_000, lastFailure: 'connect ECONNREFUSED' }), 11, now);
+  assert.deepEqual(past.reasons, [{ output: 'websocket.0',
+    reason: 'handshakes failing for 12.0 s (window 11 s): connect ECONNREFUSED' }]);
+  assert.equal(readiness(source({ failingSince: now - 12_000, connectionsOpen: 1 }), 11, now).ready, true,
+    'another worker is connected');
+  assert.equal(readinessWindowSeconds(5), 11);
+  // docs/METRICS.md states the default window.
+  const doc = readFileSync(new URL('../../docs/METRICS.md', import.meta.url), 'utf8');
+  assert.match(doc, new RegExp(`window ${readinessWindowSeconds(5)} s`));
+  assert.doesNotMatch(doc, /no open connection for/);
 });
 
 test('routes: 404 on a bad path, 405 on POST, HEAD, health, uptime, index', async () => {

@@ -32,7 +32,8 @@ export type ConnectionOptions = Pick<WorkerSettings, 'url' | 'headers' | 'delive
   'pingIntervalMs' | 'pingTimeoutMs' | 'idleCloseMs' | 'compress' | 'tls'>;
 
 export interface ConnectionEvents {
-  onHandshake(ok: boolean, detail: string): void;
+  /** elapsedMs: from the start of the attempt to its outcome. */
+  onHandshake(ok: boolean, detail: string, elapsedMs: number): void;
   onClosed(detail: string): void;
 }
 
@@ -210,6 +211,7 @@ export class Connection {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.state = 'connecting';
+    const startedAt = performance.now();
     this.attempt = new Promise<boolean>((resolve) => {
       const ws = new WebSocket(this.options.url, {
         ...(this.options.tls === null ? {} : clientConnectOptions(this.options.tls)),
@@ -241,7 +243,7 @@ export class Connection {
         this.lastSendAt = this.lastPongAt;
         this.startTicker();
         this.log.info(`handshake with ${this.options.url} succeeded`);
-        this.events.onHandshake(true, this.options.url);
+        this.events.onHandshake(true, this.options.url, performance.now() - startedAt);
         resolve(true);
       });
       ws.on('pong', (data: Buffer) => this.onPong(link, data));
@@ -249,7 +251,7 @@ export class Connection {
       ws.on('close', (code: number, reason: Buffer) => {
         if (!opened && this.state !== 'stopped') {
           this.log.burst('warn', `handshake ${this.options.url}`, `handshake with ${this.options.url} failed: ${this.lastError}`);
-          this.events.onHandshake(false, this.lastError);
+          this.events.onHandshake(false, this.lastError, performance.now() - startedAt);
         }
         this.onClose(link, opened, code, reason.toString());
         resolve(false);

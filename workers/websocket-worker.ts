@@ -27,7 +27,7 @@ function post(event: WorkerEvent): void {
 }
 
 const connection = new Connection(settings, log.child(`output:websocket:${settings.outputName}] [worker #${workerIndex}`), {
-  onHandshake: (ok, detail) => post({ type: 'handshake', worker: workerIndex, ok, detail }),
+  onHandshake: (ok, detail, elapsedMs) => post({ type: 'handshake', worker: workerIndex, ok, detail, elapsedMs }),
   onClosed: (detail) => post({ type: 'closed', worker: workerIndex, detail }),
 });
 

@@ -135,6 +135,32 @@ function checkedFields(body: RecordBody, used: ReadonlyArray<string>): string {
   return text;
 }
 
+/**
+ * Fluent Bit's defaults (flb_msgpack_to_gelf in src/flb_pack_gelf.c, and its gelf output's
+ * docs): an unset Gelf_*_Key means the record key of the GELF field's own name. A configured
+ * key replaces the default: with gelf_level_key severity, a `level` key is an additional field.
+ */
+export const GELF_DEFAULT_KEYS: { readonly [K in keyof GelfKeys]-?: string } = {
+  shortMessageKey: 'short_message',
+  fullMessageKey: 'full_message',
+  timestampKey: 'timestamp',
+  hostKey: 'host',
+  levelKey: 'level',
+};
+
+/** The keys in effect: each configured one, else Fluent Bit's default. */
+export function gelfKeys(configured: GelfKeys): { readonly [K in keyof GelfKeys]: string } {
+  return {
+    shortMessageKey: configured.shortMessageKey ?? GELF_DEFAULT_KEYS.shortMessageKey,
+    fullMessageKey: configured.fullMessageKey ?? GELF_DEFAULT_KEYS.fullMessageKey,
+    timestampKey: configured.timestampKey ?? GELF_DEFAULT_KEYS.timestampKey,
+    hostKey: configured.hostKey ?? GELF_DEFAULT_KEYS.hostKey,
+    levelKey: configured.levelKey ?? GELF_DEFAULT_KEYS.levelKey,
+  };
+}
+
+// Beyond Fluent Bit (which drops a record without its short_message key): the usual message
+// keys, then the record's JSON, since Graylog refuses a message without short_message.
 const SHORT_MESSAGE_FALLBACKS = ['short_message', 'log', 'message'] as const;
 
 function findShortMessage(body: RecordBody, configured: string | null): string | null {
@@ -146,8 +172,12 @@ function findShortMessage(body: RecordBody, configured: string | null): string |
   return null;
 }
 
-/** One GELF object, without the trailing newline. */
-export function gelfRecord(record: TimedRecord, keys: GelfKeys, hostname: string): string {
+/** One GELF object, without the trailing newline. `keys`: unset ones take Fluent Bit's defaults. */
+export function gelfRecord(record: TimedRecord, configured: GelfKeys, hostname: string): string {
+  return encodeRecord(record, gelfKeys(configured), hostname);
+}
+
+function encodeRecord(record: TimedRecord, keys: { readonly [K in keyof GelfKeys]: string }, hostname: string): string {
   const body = record.body;
   const used: string[] = [];
 
@@ -176,7 +206,7 @@ export function gelfRecord(record: TimedRecord, keys: GelfKeys, hostname: string
   const ownTime = present(body, keys.timestampKey) ? asNumber(body[keys.timestampKey]) : null;
   if (ownTime !== null) {
     text += `,"timestamp":${JSON.stringify(ownTime)}`;
-    used.push(keys.timestampKey as string);
+    used.push(keys.timestampKey);
   } else {
     text += `,"timestamp":${recordTimestamp(record.time.sec, record.time.nsec)}`;
   }
@@ -184,21 +214,22 @@ export function gelfRecord(record: TimedRecord, keys: GelfKeys, hostname: string
   const level = present(body, keys.levelKey) ? asLevel(body[keys.levelKey]) : null;
   if (level !== null) {
     text += `,"level":${JSON.stringify(level)}`;
-    used.push(keys.levelKey as string);
+    used.push(keys.levelKey);
   }
 
   return `${text}${additionalFields(body, used)}}`;
 }
 
 export function createGelfEncoder(options: EncoderOptions): Encoder {
-  const { gelf, hostname } = options;
+  const { hostname } = options;
+  const keys = gelfKeys(options.gelf);
   return {
     binary: false,
     encode(records: ReadonlyArray<TimedRecord>): Buffer {
       if (records.length === 0) return EMPTY;
       let text = '';
       for (let i = 0; i < records.length; i++) {
-        text += gelfRecord(records[i], gelf, hostname);
+        text += encodeRecord(records[i], keys, hostname);
         text += '\n';
       }
       return Buffer.from(text, 'utf8');

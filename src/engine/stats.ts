@@ -96,8 +96,14 @@ export interface OutputStats {
   /** Connections closed after having been open (reconnects follow these). */
   connectionsClosed: number;
   connectionsOpen: number;
-  /** Monotonic ms since when no connection has been open (null while one is). */
-  noConnectionSince: number | null;
+  /**
+   * Readiness: monotonic ms when the current run of failed connection attempts began (the start
+   * of the first attempt that failed since the last success), null when the last attempt
+   * succeeded or none has failed. A connection the output closed on purpose (idle) leaves it null.
+   */
+  failingSince: number | null;
+  /** Why the last connection attempt failed (null until one has). */
+  lastFailure: string | null;
   /** Seconds from a chunk being sealed to its confirmation (or write, in write mode). */
   readonly flushSeconds: Histogram;
   /** Valid records per flushed chunk. */
@@ -132,7 +138,7 @@ export function newOutputStats(): OutputStats {
       output_error: 0,
     },
     handshakesOk: 0, handshakesFailed: 0, connectionsClosed: 0, connectionsOpen: 0,
-    noConnectionSince: performance.now(),
+    failingSince: null, lastFailure: null,
     flushSeconds: new Histogram([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]),
     chunkRecords: new Histogram([1, 10, 100, 1000, 5000, 10_000, 20_000, 50_000, 100_000]),
     chunkBytes: new Histogram([1024, 16_384, 65_536, 262_144, 1_048_576, 2_097_152, 4_194_304, 8_388_608]),

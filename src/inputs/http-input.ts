@@ -3,6 +3,7 @@
 // record is checked before any is buffered, and the 2xx answer is sent only after they are.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
 import { ScanVerdict, scanJsonObject, type ScanResult } from '../chunk/json-scan.js';
 import { SegmentKind } from '../chunk/layout.js';
 import type { HttpInputConfig } from '../config/types.js';
@@ -11,7 +12,7 @@ import type { InputPlugin, SegmentSink } from '../engine/plugins.js';
 import { newInputStats, type InputStats } from '../engine/stats.js';
 import type { Logger } from '../log.js';
 import { eventTimeNow } from '../time.js';
-import { boundPort, listen, markPaused, SourceCache } from './listener.js';
+import { boundPort, listen, logConnection, markPaused, SourceCache } from './listener.js';
 import { serverOptions, watchHandshakes } from '../tls/options.js';
 import { storedBeforeAck } from '../storage/acks.js';
 import { BadBody, bodyLines, isNdjson, mediaType, type Segment, type TagOf } from './http-body.js';
@@ -97,6 +98,11 @@ export class HttpInput implements InputPlugin {
       this.server = server;
     }
     limitHttp(this.server, config.limits, this.stats, this.log, config.name);
+    if (this.log.enabled('debug')) {
+      this.server.on('connection', (socket: Socket) => {
+        logConnection(this.log, socket, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
+      });
+    }
   }
 
   get port(): number {

@@ -84,6 +84,18 @@ export class Connections {
   }
 }
 
+/**
+ * -v: a line when a client connection is accepted and one when it closes, with what it sent
+ * (called only when debug is on: nothing is built otherwise).
+ */
+export function logConnection(log: Logger, socket: Socket, peer: string, open?: () => number): void {
+  const count = (): string => (open ? ` (${open()} open)` : '');
+  log.debug(`connection from ${peer} accepted${count()}`);
+  socket.once('close', () => {
+    log.debug(`connection from ${peer} closed: ${socket.bytesRead} bytes read${count()}`);
+  });
+}
+
 /** Stops listening and drops every connection; what was read is already appended. */
 export async function closeServer(server: Server, connections: Connections): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -137,8 +149,10 @@ export abstract class SocketInput {
   constructor(readonly name: string,
     private readonly address: { listen: string; port: number; tls: ServerTls | null; limits: ListenerLimits },
     private readonly label: string, protected readonly log: Logger, reusedReads = false) {
+    const debug = log.enabled('debug');
     const onConnection = (socket: Socket): void => {
       const peer = this.connections.add(socket);
+      if (debug) logConnection(log, socket, peer, () => this.stats.connections);
       this.deadlines.watch(socket, peer);
       this.accept(socket, peer);
     };

@@ -15,7 +15,7 @@ export interface MetricsServerOptions {
   readonly listen: string;
   /** `HTTP_Port` (2020 by default); 0 picks a free port. */
   readonly port: number;
-  /** /readyz fails once an output has had no open connection for longer than this. */
+  /** /readyz fails once an output's connection attempts have all failed for longer than this. */
   readonly readyWindowSeconds: number;
   /** HTTPS (`http_tls`); absent or null = plain HTTP. */
   readonly tls?: ServerTls | null;
@@ -37,24 +37,35 @@ export const METRICS_PATHS: readonly string[] = ['/metrics', '/api/v1/metrics/pr
 const ENDPOINTS = {
   '/metrics': 'Prometheus text exposition (also /api/v1/metrics/prometheus, /api/v2/metrics/prometheus)',
   '/healthz': 'liveness: 200 while the process serves requests',
-  '/readyz': 'readiness: 200 when inputs listen and every output has had a connection within the window',
+  '/readyz': 'readiness: 200 when inputs listen and no output has failed to connect for longer than the window',
   '/api/v1/uptime': 'uptime as JSON, like Fluent Bit',
 };
 
 /**
- * Ready = every input is listening and no output has been without an open connection for
- * longer than the window (`noConnectionSince` is monotonic ms, null while connected).
+ * The readiness window the CLI gives the metrics server: as long as a first retry waits at
+ * most (2 × scheduler.base), plus a second; 11 s by default.
+ */
+export function readinessWindowSeconds(schedulerBaseSeconds: number): number {
+  return 2 * schedulerBaseSeconds + 1;
+}
+
+/**
+ * Ready = every input is listening and every output can deliver: it has a connection open, or
+ * its last connection attempt succeeded, or its attempts have been failing for no longer than
+ * the window (`failingSince`, monotonic ms). An output that closed an idle connection on purpose
+ * has no connection and is ready: nothing failed, the next record opens one.
  */
 export function readiness(source: MetricsSource, windowSeconds: number, now: number = performance.now()): Readiness {
   const reasons: Array<{ output?: string; reason: string }> = [];
   if (!source.inputsListening()) reasons.push({ reason: 'inputs are not listening' });
   for (const [output, stats] of Object.entries(source.stats().outputs)) {
-    if (stats.noConnectionSince === null) continue;
-    const downSeconds = (now - stats.noConnectionSince) / 1000;
-    if (downSeconds > windowSeconds) {
+    if (stats.failingSince === null || stats.connectionsOpen > 0) continue;
+    const failingSeconds = (now - stats.failingSince) / 1000;
+    if (failingSeconds > windowSeconds) {
       reasons.push({
         output,
-        reason: `no open connection for ${downSeconds.toFixed(1)} s (window ${windowSeconds} s)`,
+        reason: `handshakes failing for ${failingSeconds.toFixed(1)} s (window ${windowSeconds} s): ` +
+          `${stats.lastFailure ?? 'unknown error'}`,
       });
     }
   }

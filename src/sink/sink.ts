@@ -29,7 +29,36 @@ export interface SinkCounts {
 export interface RunningSink {
   readonly port: number;
   readonly counts: SinkCounts;
+  /** Clients connected now. */
+  readonly clients: number;
+  /**
+   * Closes every client with a close frame (1001 Going Away), waits for their answers (at most
+   * CLOSE_WAIT_MS, then the stragglers are cut off) and stops listening.
+   */
   close(): Promise<void>;
+}
+
+/** How long close() waits for clients to answer the close frame. */
+export const CLOSE_WAIT_MS = 1000;
+
+/** `wsrelay sink --help`. */
+export function sinkHelpText(defaults: { readonly listen: string; readonly port: number }): string {
+  return [
+    'Usage: wsrelay sink [--port PORT] [--listen ADDR] [--print]',
+    '',
+    'A WebSocket server that counts what it receives (and with --print prints each record as a',
+    'JSON line on stdout), to try the relay against. It understands every output format: TEXT',
+    'messages of JSON lines, a JSON array or GELF; BINARY messages of msgpack [time, record].',
+    'Every 5 s it logs the totals when they changed. On SIGINT/SIGTERM it closes each client',
+    `with a close frame (1001 Going Away), waits up to ${CLOSE_WAIT_MS / 1000} s for them, and exits 0.`,
+    '',
+    'Options:',
+    `  --port PORT     port to listen on (default ${defaults.port}; 0 picks a free one)`,
+    `  --listen ADDR   address to listen on (default ${defaults.listen})`,
+    '  --print         print every record received',
+    '  -h, --help      print this help',
+    '',
+  ].join('\n');
 }
 
 /** The records of one message, as JSON text lines. */
@@ -44,6 +73,25 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
+}
+
+function closeServer(server: WebSocketServer): Promise<void> {
+  const clients = [...server.clients];
+  const answered = Promise.all(clients.map((client) => new Promise<void>((done) => {
+    if (client.readyState === client.CLOSED) {
+      done();
+      return;
+    }
+    client.once('close', () => done());
+    client.close(1001, 'sink shutting down');
+  })));
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((done) => { timer = setTimeout(done, CLOSE_WAIT_MS); });
+  return Promise.race([answered, waited]).then(() => {
+    clearTimeout(timer);
+    for (const client of server.clients) client.terminate();
+    return new Promise<void>((done) => server.close(() => done()));
+  });
 }
 
 export function startSink(options: SinkOptions, log: Logger): Promise<RunningSink> {
@@ -80,10 +128,8 @@ export function startSink(options: SinkOptions, log: Logger): Promise<RunningSin
       resolve({
         port,
         counts,
-        close: () => new Promise<void>((done) => {
-          for (const client of server.clients) client.terminate();
-          server.close(() => done());
-        }),
+        get clients() { return server.clients.size; },
+        close: () => closeServer(server),
       });
     });
   });

@@ -17,7 +17,7 @@ export class NullOutput implements OutputPlugin {
   get matchRegex(): string | null { return this.config.matchRegex; }
 
   start(): void {
-    this.stats.noConnectionSince = null;
+    // Nothing to open: readiness (stats.failingSince) stays null.
   }
 
   append(_source: unknown, _kind: unknown, _time: unknown, data: Buffer, start: number, end: number, records: number): void {

@@ -43,7 +43,7 @@ export class StdoutOutput implements OutputPlugin {
   get matchRegex(): string | null { return this.config.matchRegex; }
 
   start(): void {
-    this.stats.noConnectionSince = null;
+    // Nothing to open: readiness (stats.failingSince) stays null.
   }
 
   append(source: ChunkSource, kind: SegmentKind, time: EventTime,

@@ -73,8 +73,6 @@ export class WebSocketServerOutput implements OutputPlugin {
   /** Listens; rejects (port in use, unreadable TLS files) so the relay stops with the reason. */
   async start(): Promise<void> {
     await this.server.start(this.label);
-    // Readiness asks whether an output can deliver: a listening server can, clients or not.
-    this.stats.noConnectionSince = null;
   }
 
   append(source: ChunkSource, kind: SegmentKind, time: EventTime,

@@ -29,23 +29,34 @@ export function countFailedAttempt(stats: OutputStats, worker: number): void {
   workerStats(stats, worker).chunksFailed++;
 }
 
-export function countHandshake(stats: OutputStats, worker: number, ok: boolean): void {
+/**
+ * A connection attempt's outcome. `startedAt` (monotonic ms, this thread's clock) is when the
+ * attempt began: a run of failures counts from the first failed attempt's start, so a handshake
+ * that hangs until Connect_Timeout counts from when it was tried.
+ */
+export function countHandshake(stats: OutputStats, worker: number, ok: boolean, detail = '',
+  startedAt: number = performance.now()): void {
   const perWorker = workerStats(stats, worker);
   if (!ok) {
     stats.handshakesFailed++;
     perWorker.handshakesFailed++;
+    stats.failingSince ??= startedAt;
+    stats.lastFailure = detail;
     return;
   }
   perWorker.handshakesOk++;
   perWorker.connected = true;
   stats.handshakesOk++;
   stats.connectionsOpen++;
-  stats.noConnectionSince = null;
+  stats.failingSince = null;
 }
 
+/**
+ * A connection that was open has closed (idle close, server gone, thread lost). That alone says
+ * nothing about whether the output can deliver: the next attempt does (countHandshake).
+ */
 export function countConnectionClosed(stats: OutputStats, worker: number): void {
   workerStats(stats, worker).connected = false;
   stats.connectionsClosed++;
   stats.connectionsOpen = Math.max(0, stats.connectionsOpen - 1);
-  if (stats.connectionsOpen === 0) stats.noConnectionSince = performance.now();
 }

@@ -63,12 +63,17 @@ export class WebSocketOutput implements OutputPlugin {
   private readonly storage: OutputStorage | null;
   /** Sealed chunks being written to disk: neither queued nor in flight yet. */
   private writing = 0;
+  /** -v: a line per delivered chunk and per retry; -vv: per chunk state change. Read once. */
+  private readonly debug: boolean;
+  private readonly trace: boolean;
 
   constructor(private readonly config: WebSocketOutputConfig, private readonly service: ServiceConfig,
     log: Logger, private readonly hooks: OutputHooks, storageDir: string | null = null) {
     this.name = config.name;
     this.url = urlOf(config);
     this.log = log.child(`output:websocket:${config.name}`);
+    this.debug = this.log.enabled('debug');
+    this.trace = this.log.enabled('trace');
     this.maxInflight = config.workers * config.inflightPerWorker;
     this.arenas = new ArenaPool(config.chunkLimitBytes, this.maxInflight + 2, true);
     this.storage = storageDir === null ? null
@@ -82,7 +87,7 @@ export class WebSocketOutput implements OutputPlugin {
     // The backlog first: an unusable storage.path stops the start before any thread exists.
     if (this.storage) this.replayBacklog(this.storage);
     this.pool = new WorkerPool(this.config, this.service, this.url, this.log, {
-      onHandshake: (ok, worker) => this.onHandshake(ok, worker),
+      onHandshake: (ok, worker, detail, startedAt) => this.onHandshake(ok, worker, detail, startedAt),
       onClosed: (worker) => countConnectionClosed(this.stats, worker),
     });
     this.log.info(`${this.config.workers} worker(s) sending to ${this.url} as ${this.config.format}, ` +
@@ -214,6 +219,10 @@ export class WebSocketOutput implements OutputPlugin {
   private enqueue(chunk: SealedChunk): void {
     const queued: QueuedChunk = { chunk, attempts: 0, notBefore: 0, maybeDelivered: false, sentAt: 0, stored: false };
     this.queuedBytes += chunk.byteLength;
+    if (this.trace) {
+      this.log.trace(`chunk '${chunk.id}' queued: ${chunk.records} records, ${chunk.byteLength} bytes` +
+        `${this.storage ? ' (writing its file first)' : ''}, ${this.queue.length + 1} queued`);
+    }
     if (!this.storage) {
       this.queue.push(queued);
       this.dispatch();
@@ -297,6 +306,10 @@ export class WebSocketOutput implements OutputPlugin {
     this.inFlightIds.add(chunk.id);
     queued.attempts++;
     queued.sentAt = performance.now();
+    if (this.trace) {
+      this.log.trace(`chunk '${chunk.id}' in flight: attempt ${queued.attempts}, ${this.inFlightIds.size} in flight, ` +
+        `${this.queue.length} queued`);
+    }
     pool.run(task).then(
       (result) => this.onResult(queued, result),
       (error: unknown) => this.onWorkerLost(queued, error),
@@ -309,6 +322,7 @@ export class WebSocketOutput implements OutputPlugin {
     if (result.status === 'held') {
       // Not an attempt: back in line, behind the retry of the chunk that failed before it.
       queued.attempts--;
+      if (this.trace) this.log.trace(`chunk '${queued.chunk.id}' queued again: held behind an earlier chunk's retry`);
       this.requeue(queued);
       this.settled();
       return;
@@ -324,6 +338,7 @@ export class WebSocketOutput implements OutputPlugin {
       countFlushed(this.stats, result.worker, {
         records: result.records, bytes: result.bytes, sealedAt: queued.chunk.sealedAt, resent: queued.maybeDelivered,
       });
+      if (this.debug) this.logFlushed(queued, result.records, result.bytes, result.worker);
       if (queued.attempts > 1) {
         this.log.info(`flush chunk '${queued.chunk.id}' succeeded at retry ${queued.attempts - 1}: ` +
           `${result.records} records, worker #${result.worker}`);
@@ -332,6 +347,10 @@ export class WebSocketOutput implements OutputPlugin {
     } else {
       countFailedAttempt(this.stats, result.worker);
       this.failuresSeen++;
+      if (this.trace) {
+        this.log.trace(`chunk '${queued.chunk.id}' failed: attempt ${queued.attempts}, ` +
+          `${result.status === 'not_sent' ? 'not sent' : 'written, not confirmed'}: ${result.reason}`);
+      }
       this.retryOrDrop(queued, result.status, result.reason, result.worker);
     }
     this.settled();
@@ -358,7 +377,22 @@ export class WebSocketOutput implements OutputPlugin {
     const when = queued.notBefore === 0 ? 'retrying now on a new connection' : `retry in ${delay} seconds`;
     this.log.warn(`failed to flush chunk '${queued.chunk.id}', ${when}: ` +
       `${reason} (worker #${worker}, ${queued.chunk.records} records)`);
+    if (this.debug) {
+      const limit = this.config.retryLimit === Infinity ? 'no limit' : `Retry_Limit ${this.config.retryLimit}`;
+      this.log.debug(`retry ${retriesDone + 1} scheduled for chunk '${queued.chunk.id}' (${limit}): ` +
+        `${queued.notBefore === 0 ? 'now' : `in ${delay} s`}`);
+    }
+    if (this.trace) this.log.trace(`chunk '${queued.chunk.id}' queued again: retry ${retriesDone + 1}`);
     this.requeue(queued);
+  }
+
+  /** -v: Fluent Bit's debug shows every flush; this says what it took. */
+  private logFlushed(queued: QueuedChunk, records: number, bytes: number, worker: number): void {
+    const now = performance.now();
+    const verb = this.config.delivery === 'confirm' ? 'confirmed' : 'written';
+    this.log.debug(`flushed chunk '${queued.chunk.id}': ${records} records, ${bytes} bytes, ` +
+      `${verb} in ${(now - queued.sentAt).toFixed(1)} ms (${(now - queued.chunk.sealedAt).toFixed(1)} ms since sealed), ` +
+      `attempt ${queued.attempts}, worker #${worker}`);
   }
 
   /** Back into the queue in id order, so retries keep their place. */
@@ -399,6 +433,10 @@ export class WebSocketOutput implements OutputPlugin {
 
   private drop(queued: QueuedChunk, reason: DropReason): void {
     this.stats.dropped[reason] += queued.chunk.records;
+    if (this.trace) {
+      this.log.trace(`chunk '${queued.chunk.id}' dropped (${reason}): ${queued.chunk.records} records, ` +
+        `after ${queued.attempts} attempt(s)`);
+    }
     this.release(queued);
   }
 
@@ -439,8 +477,8 @@ export class WebSocketOutput implements OutputPlugin {
     this.hooks.onPressure(full);
   }
 
-  private onHandshake(ok: boolean, worker: number): void {
-    countHandshake(this.stats, worker, ok);
+  private onHandshake(ok: boolean, worker: number, detail: string, startedAt: number): void {
+    countHandshake(this.stats, worker, ok, detail, startedAt);
     if (!ok) return;
     this.lastHandshakeAt = performance.now();
     this.retryNow();

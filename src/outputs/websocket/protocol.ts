@@ -85,7 +85,9 @@ export type FlushResult =
 /** Worker → main thread, on the output's BroadcastChannel. */
 export type WorkerEvent =
   | { readonly type: 'started'; readonly worker: number; readonly threadId: number }
-  | { readonly type: 'handshake'; readonly worker: number; readonly ok: boolean; readonly detail: string }
+  /** elapsedMs: how long the attempt took (threads' monotonic clocks do not share an origin). */
+  | { readonly type: 'handshake'; readonly worker: number; readonly ok: boolean; readonly detail: string;
+    readonly elapsedMs: number }
   | { readonly type: 'closed'; readonly worker: number; readonly detail: string }
   | { readonly type: 'stopped'; readonly worker: number };
 

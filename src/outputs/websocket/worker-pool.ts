@@ -22,7 +22,8 @@ const STOP_WAIT_MS = 3000;
 let channelSequence = 0;
 
 export interface PoolEvents {
-  onHandshake(ok: boolean, worker: number): void;
+  /** startedAt: when the attempt began, on this thread's monotonic clock. */
+  onHandshake(ok: boolean, worker: number, detail: string, startedAt: number): void;
   onClosed(worker: number): void;
 }
 
@@ -152,7 +153,7 @@ export class WorkerPool {
     switch (event.type) {
       case 'handshake':
         if (event.ok) this.open.add(event.worker);
-        this.events.onHandshake(event.ok, event.worker);
+        this.events.onHandshake(event.ok, event.worker, event.detail, performance.now() - event.elapsedMs);
         break;
       case 'closed':
         this.connectionClosed(event.worker);
