@@ -432,3 +432,29 @@ test('docs/METRICS.md names every drop reason and every close reason the relay c
     assert.ok(row('wsrelay_input_connections_closed_total').includes(`\`${reason}\``), `close reason ${reason} documented`);
   }
 });
+
+test('docs/METRICS.md has a row for every metric the exporter serves, with its type and labels', async () => {
+  const { createMetricsRegistry } = await import('../src/metrics/registry.js');
+  const { newOutputStats, workerStats } = await import('../src/engine/stats.js');
+  const output = newOutputStats();
+  workerStats(output, 0);
+  const source: MetricsSource = {
+    stats: () => ({
+      inputs: { 'tcp.0': newInputStats() },
+      outputs: { 'websocket.0': output },
+      buffers: { 'websocket.0': { bytes: 0, limitBytes: 1, chunksQueued: 0, chunksInFlight: 0, workers: 1,
+        poolUtilization: 0, poolQueueSize: 0, storageBytes: 0, storageChunks: 0 } },
+    }),
+    inputsListening: () => true,
+  };
+  const registry = createMetricsRegistry(source);
+  const doc = readFileSync(new URL('../../docs/METRICS.md', import.meta.url), 'utf8');
+  const families = parseExposition(await registry.metrics());
+  assert.ok(families.size > 20, `${families.size} families exported`);
+  for (const [name, family] of families) {
+    if (!name.startsWith('wsrelay_')) continue; // process_* and nodejs_* are prom-client's own, listed together
+    const row = doc.split('\n').find((line) => line.startsWith(`| \`${name}\``));
+    assert.ok(row, `${name} is not documented in docs/METRICS.md`);
+    assert.ok(row.includes(`| ${family.type} |`), `${name}: documented with another type than ${family.type}`);
+  }
+});
