@@ -1,7 +1,10 @@
-// Listeners: two on one address:port are a config error at validation (so --dry-run finds it).
+// Listeners: two on one address:port are a config error at validation (so --dry-run finds it),
+// and a listen failure at start exits 2 naming the listener, where it is configured and why,
+// with nothing said to have started.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgv } from '../src/cli/argv.js';
@@ -9,7 +12,7 @@ import { ConfigError } from '../src/config/errors.js';
 import { listenersOverlap } from '../src/config/listeners.js';
 import { loadConfigFile } from '../src/config/load.js';
 import { resolvePipeline } from '../src/config/resolve.js';
-import { runCli } from './support/child.js';
+import { freePort, runCli } from './support/child.js';
 
 const overlap = (a: string, b: string, pa = 5170, pb = pa): boolean =>
   listenersOverlap({ listen: a, port: pa }, { listen: b, port: pb });
@@ -107,4 +110,54 @@ test('--dry-run exits 2 on two listeners on one port, and 0 once the ports diffe
   const good = runCli(['-c', configFile(`${TWO_INPUTS('forward')}    Port 24225\n`), '--dry-run']);
   assert.equal(await good.exited, 0, good.stderr);
   assert.match(good.stdout, /"port": 24225/);
+});
+
+async function blocker(): Promise<{ server: Server; port: number }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+async function failsToListen(args: string[], listener: string, at: string, port: number,
+  address = '127.0.0.1'): Promise<void> {
+  const child = runCli(args);
+  assert.equal(await child.exited, 2, child.stderr);
+  const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  assert.match(child.stderr, new RegExp(
+    `^wsrelay: ${escape(at)}: \\[${escape(listener)}\\] cannot listen on ${escape(address)}:${port}: address already in use$`, 'm'));
+  assert.doesNotMatch(child.stderr, /started/);
+}
+
+test('a tcp input on a port in use: exit 2, its name and its -i argument, nothing started', async () => {
+  const { server, port } = await blocker();
+  try {
+    await failsToListen(['-i', 'tcp', '-p', 'listen=127.0.0.1', '-p', `port=${port}`, '-o', 'null'],
+      'input:tcp:tcp.0', 'command line, argument 2', port);
+  } finally {
+    server.close();
+  }
+});
+
+test('the metrics server on a port in use: exit 2, [http_server] and -P\'s argument, nothing started', async () => {
+  const { server, port } = await blocker();
+  const input = await freePort();
+  try {
+    await failsToListen(['-i', 'tcp', '-p', 'listen=127.0.0.1', '-p', `port=${input}`, '-o', 'null',
+      '-H', '-P', String(port)],
+    'http_server', 'command line, argument 11', port, '0.0.0.0');
+  } finally {
+    server.close();
+  }
+});
+
+test('a websocket_server output (in a file) on a port in use: exit 2, its name and file:line, nothing started', async () => {
+  const { server, port } = await blocker();
+  const input = await freePort();
+  const file = configFile(`[SERVICE]\n    HTTP_Listen 127.0.0.1\n\n[INPUT]\n    Name tcp\n    Listen 127.0.0.1\n    Port ${input}\n\n` +
+    `[OUTPUT]\n    Name websocket_server\n    Alias live\n    Listen 127.0.0.1\n    Port ${port}\n`);
+  try {
+    await failsToListen(['-c', file], 'output:websocket_server:live', `${file}:9`, port);
+  } finally {
+    server.close();
+  }
 });
