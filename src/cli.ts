@@ -11,6 +11,8 @@ import { resolvePipeline } from './config/resolve.js';
 import type { PipelineConfig, RawPipeline } from './config/types.js';
 import { DEMO_SINK_PORT, demoBanner, demoPipeline } from './demo.js';
 import { Engine } from './engine/engine.js';
+import { listenerAt } from './config/listeners.js';
+import { ListenError } from './inputs/listener.js';
 import { Logger, logSink } from './log.js';
 import { readinessWindowSeconds, startMetricsServer, type MetricsServer } from './metrics/server.js';
 import { sinkHelpText, startSink, type RunningSink } from './sink/sink.js';
@@ -56,18 +58,21 @@ function withCommandLine(file: RawPipeline, cli: RawPipeline): RawPipeline {
 
 async function runRelay(config: PipelineConfig, log: Logger, demoSink: RunningSink | null): Promise<void> {
   const engine = new Engine(config, log);
-  await engine.start();
   let metrics: MetricsServer | null = null;
+  // The metrics server binds first: `[engine] started` is the last line of a start that
+  // succeeded, and a port in use anywhere leaves nothing running (and nothing said started).
   if (config.service.http.enabled) {
     // Ready means: no output has failed to connect for longer than a first retry waits.
     const readyWindowSeconds = readinessWindowSeconds(config.service.schedulerBaseSeconds);
-    try {
-      metrics = await startMetricsServer({ listen: config.service.http.listen, port: config.service.http.port,
-        readyWindowSeconds, tls: config.service.http.tls }, engine, log);
-    } catch (error) {
-      await engine.shutdown(); // nothing keeps running half-configured
-      throw error;
-    }
+    metrics = await startMetricsServer({ listen: config.service.http.listen, port: config.service.http.port,
+      readyWindowSeconds, tls: config.service.http.tls, label: 'http_server', at: listenerAt(config.service.http) },
+    engine, log);
+  }
+  try {
+    await engine.start();
+  } catch (error) {
+    await metrics?.close(); // nothing keeps running half-configured
+    throw error;
   }
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -125,5 +130,7 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`wsrelay: ${message}\n`);
-  process.exit(error instanceof ConfigError ? 2 : 1);
+  // 2: the configuration must change (a bad key, a port another process holds); 1: otherwise.
+  const fromConfig = error instanceof ConfigError || (error instanceof ListenError && error.fromConfig);
+  process.exit(fromConfig ? 2 : 1);
 });

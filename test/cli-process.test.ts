@@ -136,15 +136,16 @@ test('a bad config file fails at start with file, line and key', async () => {
   assert.match(child.stderr, /'Port'/);
 });
 
-test('a port in use fails at start, naming the input and the address, and nothing keeps running', async () => {
+test('a port in use fails at start (exit 2), naming the input, its argument and the address, and nothing keeps running', async () => {
   const { createServer } = await import('node:net');
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   const port = (blocker.address() as { port: number }).port;
   try {
     const child = runCli(['-i', 'tcp', '-p', 'listen=127.0.0.1', '-p', `port=${port}`, '-o', 'null', '-m', '*']);
-    assert.equal(await child.exited, 1);
-    assert.match(child.stderr, new RegExp(`\\[input:tcp:tcp\\.0\\] cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`));
+    assert.equal(await child.exited, 2);
+    assert.doesNotMatch(child.stderr, /started/);
+    assert.match(child.stderr, new RegExp(`command line, argument 2: \\[input:tcp:tcp\\.0\\] cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`));
   } finally {
     blocker.close();
   }

@@ -18,6 +18,7 @@ import { claimName, lastAt, readSection } from './sections.js';
 import { resolveAuthorization } from './auth.js';
 import { resolveClientTls, resolveListenerTls, resolveMetricsTls } from '../tls/config.js';
 import { resolveListenerLimits } from './net-limits.js';
+import { checkListeners } from './listeners.js';
 import { checkStoragePath } from '../storage/config.js';
 import { scrub, secretsOf, withRedaction } from './secret.js';
 import type {
@@ -69,6 +70,7 @@ function resolveSections(raw: RawPipeline, warnings: string[]): PipelineConfig {
   const outputs = raw.outputs.map((s) => resolveOutput(s, nextIndex(counters, s), { names, warnings, single, inputs }));
   if (inputs.length === 0) throw missing('input', '-i tcp');
   if (outputs.length === 0) throw missing('output', '-o websocket://127.0.0.1:9000/');
+  checkListeners(raw, service, inputs, outputs); // two listeners on one address:port
   // Every section hides every secret: a token repeated as another section's value is a token.
   const secrets = secretsOf([raw.service, ...raw.inputs, ...raw.outputs]);
   for (const section of [service, ...inputs, ...outputs]) withRedaction(section, secrets);

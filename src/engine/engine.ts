@@ -69,8 +69,8 @@ export class Engine implements SegmentSink, MetricsSource {
     this.inputs = config.inputs.map((inputConfig) => createInput(inputConfig, this, log));
   }
 
+  /** Starts every output, then every input; `started` is logged only once all of them listen. */
   async start(): Promise<void> {
-    this.log.info(`started (pid=${process.pid})`);
     try {
       // Inside the try: an output that listens (websocket_server) can fail to start too.
       for (const output of this.outputs) await output.start();
@@ -80,6 +80,7 @@ export class Engine implements SegmentSink, MetricsSource {
       await Promise.allSettled(this.outputs.map((output) => output.stop()));
       throw error;
     }
+    this.log.info(`started (pid=${process.pid})`);
     for (const input of this.inputs) {
       if (input.staticTag !== null && this.router.route(input.staticTag).length === 0) {
         this.log.warn(`no output matches tag '${input.staticTag}' of ${input.name}: its records are discarded`);

@@ -7,6 +7,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import type { ServerTls } from '../tls/config.js';
+import type { SourceLocation } from '../config/types.js';
+import { bind } from '../inputs/listener.js';
 import { serverOptions, watchHandshakes } from '../tls/options.js';
 import { createMetricsRegistry, type MetricsSource } from './registry.js';
 
@@ -19,6 +21,10 @@ export interface MetricsServerOptions {
   readonly readyWindowSeconds: number;
   /** HTTPS (`http_tls`); absent or null = plain HTTP. */
   readonly tls?: ServerTls | null;
+  /** The name a listen error starts with (`http_server`); absent = none. */
+  readonly label?: string;
+  /** Where the server is configured, for a listen error (`HTTP_Port`'s line, `-P`'s argument). */
+  readonly at?: SourceLocation | null;
 }
 
 export interface MetricsServer {
@@ -187,20 +193,7 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
     socket.destroy();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException): void => {
-      const where = hostLabel(options.listen, options.port);
-      const why = error.code === 'EADDRINUSE' ? 'address already in use'
-        : error.code === 'EADDRNOTAVAIL' ? 'address not available'
-          : error.code === 'EACCES' ? 'permission denied' : error.message;
-      reject(new Error(`cannot listen on ${where}: ${why}`, { cause: error }));
-    };
-    server.once('error', onError);
-    server.listen(options.port, options.listen, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  await bind(server, options, options.label ?? null, options.at ?? null);
   // After startup a server error is logged, not thrown at the process.
   server.on('error', (error: Error) => httpLog.error(`server error: ${error.message}`));
 
