@@ -110,7 +110,8 @@ test('-c FILE with -H: a config file runs, and the metrics server answers', asyn
   assert.equal(JSON.parse(dry.stdout).outputs[0].port, server.port);
   const child = runCli(['-c', file]);
   try {
-    await waitFor(() => child.stderr.includes('[http_server] listening'), 10_000, 'metrics server');
+    await waitFor(() => child.stderr.includes('[http_server] listening') && child.stderr.includes('[engine] started'), 10_000,
+      'metrics server and inputs');
     await sendLines(tcpPort, ['{"a":1}', '{"a":2}']);
     await waitFor(() => server.jsonRecords().length === 2, 5000, 'records');
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/metrics/prometheus`)).text();

@@ -103,7 +103,8 @@ test('random bytes at every input of a running relay: it keeps running and relay
   let exit: number | string | null = null;
   void child.exited.then((code) => { exit = code; });
   try {
-    await waitFor(() => exit !== null || child.stderr.includes(`listening on 127.0.0.1:${metricsPort}`), 15_000, 'the relay to start');
+    // `[engine] started` is the last line of a start that worked: every listener is up.
+    await waitFor(() => exit !== null || child.stderr.includes('[engine] started'), 15_000, 'the relay to start');
     assert.equal(exit, null, child.stderr);
 
     const feed: string[] = [];

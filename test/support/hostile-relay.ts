@@ -54,7 +54,8 @@ export async function startHostileRelay(sections: readonly string[], service: re
   const child = runCli(['-c', config]);
   let exit: number | string | null = null;
   void child.exited.then((code) => { exit = code; });
-  await waitFor(() => exit !== null || child.stderr.includes(`listening on 127.0.0.1:${metricsPort}`), 15_000, 'the relay to start');
+  // `[engine] started` is the last line of a start that worked: every listener is up.
+  await waitFor(() => exit !== null || child.stderr.includes('[engine] started'), 15_000, 'the relay to start');
   if (exit !== null) throw new Error(`the relay exited at start (${String(exit)}):\n${child.stderr}`);
   const pid = child.process.pid!;
 
