@@ -124,6 +124,12 @@ function readPipeline(reader: YamlFile, pipeline: unknown, ctx: YamlContext): vo
         if (k.toLowerCase() === 'processors') {
           throw new ConfigError('WSR_CONFIG_UNSUPPORTED', 'processors are not supported yet', { at: kAt });
         }
+        if (k.toLowerCase() === 'name') {
+          // `name: null` is how Fluent Bit's docs write the null output: the yaml package reads
+          // a bare null as JS null, which is '' for every other key (empty = default).
+          section.add(k, reader.scalar(v, k, kAt, true), kAt);
+          continue;
+        }
         for (const [text, vAt] of reader.values(v, k, kAt)) section.add(k, text, vAt);
       }
     }
@@ -251,12 +257,14 @@ class YamlFile {
   /**
    * A scalar as text. Numbers and booleans keep their source spelling (`4`, `on`, `1.50`):
    * that is what Fluent Bit reads, and resolve.ts parses the text itself. `key:` alone is ''.
+   * With `nullAsText`, a written null (`null`, `Null`, `~`) keeps its spelling, as Fluent Bit
+   * (whose YAML values are all strings) reads it: for `name: null`.
    */
-  scalar(node: unknown, key: string, at: SourceLocation): string {
+  scalar(node: unknown, key: string, at: SourceLocation, nullAsText = false): string {
     const n = this.deref(node);
     if (n === null || n === undefined) return '';
     if (!isScalar(n)) throw syntax(`'${key}' must be a single value, not a ${isMap(n) ? 'map' : 'list'}`, this.at(n, at));
-    if (n.value === null) return '';
+    if (n.value === null) return nullAsText && n.type === 'PLAIN' && n.range ? this.text.slice(n.range[0], n.range[1]) : '';
     if (typeof n.value === 'string') return n.value;
     if (n.type === 'PLAIN' && n.range) return this.text.slice(n.range[0], n.range[1]);
     return String(n.value);
