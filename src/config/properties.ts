@@ -120,7 +120,7 @@ export const WEBSOCKET_SCHEMA = {
   port: prop(int(1, 65535), 80, 'WebSocket server port'),
   uri: prop(parseUri, '/', 'Request path of the WebSocket handshake'),
   // Secret: header values are where API keys and cookies go. The names stay visible.
-  header: repeat(parseHeader, "Extra handshake header 'Name value'; repeatable",
+  header: repeat(parseHeader, "Extra handshake header 'Name value'",
     { secret: true, secretParts: ([, value]) => [value] }),
   format: prop(oneOf(OUTPUT_FORMATS), 'msgpack' as OutputFormat, `Payload format: ${OUTPUT_FORMATS.join('|')}`),
   json_date_key: prop<string | null>(parseDateKey, 'date', 'Key of the timestamp added to JSON records; false = none'),
