@@ -7,6 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import type { ServerTls } from '../tls/config.js';
+import type { HealthCheckConfig } from '../config/types.js';
 import { serverOptions, watchHandshakes } from '../tls/options.js';
 import { createMetricsRegistry, type MetricsSource } from './registry.js';
 
@@ -19,6 +20,8 @@ export interface MetricsServerOptions {
   readonly readyWindowSeconds: number;
   /** HTTPS (`http_tls`); absent or null = plain HTTP. */
   readonly tls?: ServerTls | null;
+  /** [SERVICE] Health_Check and HC_*: GET /api/v1/health is served when enabled. */
+  readonly health?: HealthCheckConfig | null;
 }
 
 export interface MetricsServer {
@@ -72,6 +75,60 @@ export function readiness(source: MetricsSource, windowSeconds: number, now: num
   return { ready: reasons.length === 0, reasons };
 }
 
+/** Failed flushes and chunks given up, all outputs together, as Fluent Bit's health check counts them. */
+interface HealthSample {
+  readonly at: number;
+  readonly errors: number;
+  readonly retriesFailed: number;
+}
+
+function healthTotals(source: MetricsSource, at: number): HealthSample {
+  let errors = 0;
+  let retriesFailed = 0;
+  for (const stats of Object.values(source.stats().outputs)) {
+    errors += stats.chunksFailed;
+    retriesFailed += stats.retriesFailed;
+  }
+  return { at, errors, retriesFailed };
+}
+
+/**
+ * Fluent Bit's Health_Check (src/http_server/api/v1/health.c): the counters are sampled every
+ * second and samples older than HC_Period dropped; unhealthy when, since the oldest sample
+ * kept, more flushes failed than HC_Errors_Count or more chunks were given up than
+ * HC_Retry_Failure_Count. Here the newest value is read at the request, not at the last sample.
+ */
+export class HealthCheck {
+  private readonly samples: HealthSample[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly source: MetricsSource, private readonly config: HealthCheckConfig,
+    private readonly now: () => number = () => performance.now()) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), 1000);
+    this.timer.unref();
+  }
+
+  private sample(): void {
+    const now = this.now();
+    this.samples.push(healthTotals(this.source, now));
+    const oldest = now - this.config.periodSeconds * 1000;
+    while (this.samples.length > 1 && (this.samples[0]?.at ?? now) < oldest) this.samples.shift();
+  }
+
+  healthy(): boolean {
+    const first = this.samples[0];
+    if (first === undefined) return true;
+    const current = healthTotals(this.source, this.now());
+    return current.errors - first.errors <= this.config.errorsCount &&
+      current.retriesFailed - first.retriesFailed <= this.config.retryFailureCount;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
 /** Fluent Bit's wording: "Fluent Bit has been running:  0 day, 0 hour, 0 minute and 8 seconds". */
 export function uptimeBody(seconds: number): { uptime_sec: number; uptime_hr: string } {
   const total = Math.floor(seconds);
@@ -111,6 +168,10 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
   log: Logger): Promise<MetricsServer> {
   const httpLog = log.child('http_server');
   const registry = createMetricsRegistry(source);
+  const health = options.health?.enabled === true ? new HealthCheck(source, options.health) : null;
+  const endpoints: Record<string, string> = health === null ? ENDPOINTS : {
+    ...ENDPOINTS, '/api/v1/health': 'Fluent Bit\'s Health_Check: 200 "ok", or 500 "error" past HC_Errors_Count or HC_Retry_Failure_Count within HC_Period',
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -137,7 +198,7 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
     }
     switch (path) {
       case '/':
-        sendJson(res, 200, { name: 'wsrelay', endpoints: ENDPOINTS });
+        sendJson(res, 200, { name: 'wsrelay', endpoints });
         return;
       case '/healthz':
         sendJson(res, 200, { status: 'ok' });
@@ -151,8 +212,17 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
       case '/api/v1/uptime':
         sendJson(res, 200, uptimeBody(process.uptime()));
         return;
+      case '/api/v1/health':
+        // Fluent Bit registers it only with Health_Check on; its bodies are "ok\n" and "error\n".
+        if (health !== null) {
+          if (health.healthy()) send(res, 200, 'text/plain', 'ok\n');
+          else send(res, 500, 'text/plain', 'error\n');
+          return;
+        }
+        sendJson(res, 404, { error: 'not found (set Health_Check On in [SERVICE])', path, endpoints: Object.keys(endpoints) });
+        return;
       default:
-        sendJson(res, 404, { error: 'not found', path, endpoints: Object.keys(ENDPOINTS) });
+        sendJson(res, 404, { error: 'not found', path, endpoints: Object.keys(endpoints) });
     }
   }
 
@@ -187,12 +257,14 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
     socket.destroy();
   });
 
+  // The health sampler stops with the server, and if it never listens.
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       const where = hostLabel(options.listen, options.port);
       const why = error.code === 'EADDRINUSE' ? 'address already in use'
         : error.code === 'EADDRNOTAVAIL' ? 'address not available'
           : error.code === 'EACCES' ? 'permission denied' : error.message;
+      health?.stop();
       reject(new Error(`cannot listen on ${where}: ${why}`, { cause: error }));
     };
     server.once('error', onError);
@@ -211,6 +283,7 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
   return {
     port,
     close: () => {
+      health?.stop();
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Keep-alive scrapers would otherwise hold close() open until they time out.
