@@ -65,7 +65,8 @@ async function runRelay(config: PipelineConfig, log: Logger, demoSink: RunningSi
     // Ready means: no output has failed to connect for longer than a first retry waits.
     const readyWindowSeconds = readinessWindowSeconds(config.service.schedulerBaseSeconds);
     metrics = await startMetricsServer({ listen: config.service.http.listen, port: config.service.http.port,
-      readyWindowSeconds, tls: config.service.http.tls, label: 'http_server', at: listenerAt(config.service.http) },
+      readyWindowSeconds, tls: config.service.http.tls, label: 'http_server', at: listenerAt(config.service.http),
+      health: config.service.healthCheck },
     engine, log);
   }
   try {

@@ -218,3 +218,13 @@ test('help lists options, the sink, plugins and every property with its default'
   assert.equal(propertyTable('websocket').find((r) => r.key === 'idle_interval')?.obsolete, true);
   assert.equal(propertyTable('tcp').find((r) => r.key === 'buffer_size')?.default, '32');
 });
+
+test('help: -c takes both formats; a repeatable key says so once', () => {
+  const text = helpText();
+  const config = text.split('\n').find((l) => l.includes('--config=FILE')) ?? '';
+  assert.match(config, /YAML/);
+  assert.doesNotMatch(config, /classic format\)/);
+  assert.doesNotMatch(text, /repeatable.*repeatable/);
+  const header = text.split('\n').find((l) => /^ {4}header /.test(l)) ?? '';
+  assert.match(header, /\(repeatable\)$/);
+});

@@ -60,6 +60,7 @@ const DEFAULT_WS: Omit<WebSocketOutputConfig, 'name' | 'match'> = {
   authorization: null,
   storageTotalLimitBytes: null,
   storageTotalLimitPolicy: 'pause',
+  storageBacklogMemLimitBytes: 5 * 1024 * 1024,
 };
 
 test('the documented command line resolves to the full expected config', () => {
@@ -70,7 +71,9 @@ test('the documented command line resolves to the full expected config', () => {
   assert.deepEqual(config, {
     service: { flushSeconds: 1, graceSeconds: 5, logLevel: 'info', schedulerBaseSeconds: 5, schedulerCapSeconds: 2000,
       http: { enabled: false, listen: '0.0.0.0', port: 2020, tls: null }, logFile: null, storagePath: null,
-      storageSync: 'normal', storageMaxChunksUp: 128 },
+      storageSync: 'normal', storageMaxChunksUp: 128, storageBacklogMemLimitBytes: 5 * 1024 * 1024,
+      healthCheck: { enabled: false, errorsCount: 5, retryFailureCount: 5, periodSeconds: 60 },
+      parsers: { parsers: [], multilineParsers: [] } },
     inputs: [
       {
         plugin: 'tcp',

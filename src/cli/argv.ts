@@ -22,7 +22,7 @@ export interface CliOption {
 
 /** Every option, in the order --help lists them (Fluent Bit's order and wording where it has one). */
 export const CLI_OPTIONS: readonly CliOption[] = [
-  { short: 'c', long: 'config', arg: 'FILE', description: 'specify a configuration file (classic format)' },
+  { short: 'c', long: 'config', arg: 'FILE', description: 'specify a configuration file (classic .conf or YAML .yaml/.yml)' },
   { short: 'D', long: 'dry-run', arg: null, description: 'validate the configuration and exit' },
   { short: 'f', long: 'flush', arg: 'SECONDS', description: 'flush interval in seconds, fractions allowed (default: 1)' },
   { short: 'i', long: 'input', arg: 'INPUT', description: 'start an input: a plugin name, or tcp://LISTEN:PORT' },

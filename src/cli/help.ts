@@ -36,7 +36,9 @@ function section(title: string, kind: SchemaKind): string[] {
   const defWidth = Math.min(Math.max(...rows.map((r) => r.default.length)) + 2, 14);
   const lines = [title];
   for (const r of rows) {
-    lines.push(row(`    ${r.key.padEnd(keyWidth)}${r.default}`, r.description, 4 + keyWidth + defWidth));
+    // The schema says repeatable once (spec.repeatable), here and in CONFIGURATION.md alike.
+    const description = r.repeatable ? `${r.description} (repeatable)` : r.description;
+    lines.push(row(`    ${r.key.padEnd(keyWidth)}${r.default}`, description, 4 + keyWidth + defWidth));
   }
   return lines;
 }

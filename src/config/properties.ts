@@ -23,6 +23,7 @@ import {
 import { CLIENT_TLS_KEYS, LISTENER_TLS_KEYS, METRICS_TLS_KEYS } from '../tls/config.js';
 import { INPUT_STORAGE_KEYS, OUTPUT_STORAGE_KEYS, SERVICE_STORAGE_KEYS } from '../storage/config.js';
 import { LISTENER_LIMIT_KEYS } from './net-limits.js';
+import { HEALTH_KEYS, SERVICE_COMPAT_KEYS } from './service-keys.js';
 import {
   DUMMY_SCHEMA, FORWARD_SCHEMA, HTTP_SCHEMA, NULL_SCHEMA, STDOUT_SCHEMA, WEBSOCKET_SERVER_SCHEMA,
 } from './plugin-schemas.js';
@@ -91,6 +92,8 @@ export const SERVICE_SCHEMA = {
   http_port: prop(int(0, 65535), 2020, 'Port of the metrics server (same as -P)'),
   ...METRICS_TLS_KEYS,
   'http_tls.key_passwd': secret(METRICS_TLS_KEYS['http_tls.key_passwd']),
+  ...HEALTH_KEYS,
+  ...SERVICE_COMPAT_KEYS,
 } as const satisfies Schema;
 
 export const TCP_SCHEMA = {
@@ -120,7 +123,7 @@ export const WEBSOCKET_SCHEMA = {
   port: prop(int(1, 65535), 80, 'WebSocket server port'),
   uri: prop(parseUri, '/', 'Request path of the WebSocket handshake'),
   // Secret: header values are where API keys and cookies go. The names stay visible.
-  header: repeat(parseHeader, "Extra handshake header 'Name value'; repeatable",
+  header: repeat(parseHeader, "Extra handshake header 'Name value'",
     { secret: true, secretParts: ([, value]) => [value] }),
   format: prop(oneOf(OUTPUT_FORMATS), 'msgpack' as OutputFormat, `Payload format: ${OUTPUT_FORMATS.join('|')}`),
   json_date_key: prop<string | null>(parseDateKey, 'date', 'Key of the timestamp added to JSON records; false = none'),

@@ -21,6 +21,8 @@ import { resolveListenerLimits } from './net-limits.js';
 import { checkListeners } from './listeners.js';
 import { checkStoragePath } from '../storage/config.js';
 import { scrub, secretsOf, withRedaction } from './secret.js';
+import { checkServiceCompat } from './service-keys.js';
+import { loadParsersFiles, parsersFilePath } from './parsers.js';
 import type {
   InputConfig,
   OutputConfig,
@@ -67,7 +69,8 @@ function resolveSections(raw: RawPipeline, warnings: string[]): PipelineConfig {
   const inputs = raw.inputs.map((s) => resolveInput(s, nextIndex(counters, s), names, warnings));
   checkStoragePath(service.storagePath, raw.inputs, inputs);
   const single = raw.inputs.length === 1 && raw.outputs.length === 1;
-  const outputs = raw.outputs.map((s) => resolveOutput(s, nextIndex(counters, s), { names, warnings, single, inputs }));
+  const outputs = raw.outputs.map((s) => resolveOutput(s, nextIndex(counters, s), { names, warnings, single, inputs }))
+    .map((o) => (o.plugin === 'websocket' ? { ...o, storageBacklogMemLimitBytes: service.storageBacklogMemLimitBytes } : o));
   if (inputs.length === 0) throw missing('input', '-i tcp');
   if (outputs.length === 0) throw missing('output', '-o websocket://127.0.0.1:9000/');
   checkListeners(raw, service, inputs, outputs); // two listeners on one address:port
@@ -103,6 +106,9 @@ function resolveService(section: RawSection, warnings: string[]): ServiceConfig 
       { at, key: 'scheduler.cap', section: 'SERVICE' },
     );
   }
+  checkServiceCompat(section, v, warnings);
+  const parsersFiles = section.properties.filter((p) => p.key.trim().toLowerCase() === 'parsers_file' && p.value.trim() !== '')
+    .map((p) => ({ path: parsersFilePath(p.value.trim(), p.at), at: p.at }));
   return {
     http: {
       enabled: v.http_server, listen: v.http_listen, port: v.http_port,
@@ -112,6 +118,12 @@ function resolveService(section: RawSection, warnings: string[]): ServiceConfig 
     storagePath: v['storage.path'],
     storageSync: v['storage.sync'],
     storageMaxChunksUp: v['storage.max_chunks_up'],
+    storageBacklogMemLimitBytes: v['storage.backlog.mem_limit'],
+    healthCheck: {
+      enabled: v.health_check, errorsCount: v.hc_errors_count, retryFailureCount: v.hc_retry_failure_count,
+      periodSeconds: v.hc_period,
+    },
+    parsers: loadParsersFiles(parsersFiles, warnings),
     flushSeconds: v.flush,
     graceSeconds: v.grace,
     logLevel: v.log_level,
@@ -228,6 +240,7 @@ function resolveWebSocket(section: RawSection, index: number, ctx: OutputContext
     authorization: resolveAuthorization(v, tls !== null, section, label, ctx.warnings),
     storageTotalLimitBytes: v['storage.total_limit_size'],
     storageTotalLimitPolicy: v['storage.total_limit_policy'],
+    storageBacklogMemLimitBytes: 0, // set from [SERVICE] by resolveSections
   };
 }
 

@@ -5,6 +5,7 @@ import type { Secret } from './secret.js';
 import type { ClientTls, ServerTls } from '../tls/config.js';
 import type { StorageLimitPolicy, StorageSync, StorageType } from '../storage/config.js';
 import type { ListenerLimits } from './net-limits.js';
+import type { ParsersConfig } from './parsers.js';
 
 export type LogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -59,6 +60,21 @@ export interface ServiceConfig {
   readonly storageSync: StorageSync;
   /** `storage.max_chunks_up`: chunks of a filesystem-buffered output held in memory. */
   readonly storageMaxChunksUp: number;
+  /** `storage.backlog.mem_limit`: bytes of the backlog found at start loaded into memory, per output. */
+  readonly storageBacklogMemLimitBytes: number;
+  /** `Health_Check` and `HC_*`: what GET /api/v1/health reports (metrics/server.ts). */
+  readonly healthCheck: HealthCheckConfig;
+  /** `Parsers_File`: the parsers read and validated at start (not used yet). */
+  readonly parsers: ParsersConfig;
+}
+
+export interface HealthCheckConfig {
+  readonly enabled: boolean;
+  /** Unhealthy when more failed flushes than this happened within the period. */
+  readonly errorsCount: number;
+  /** Unhealthy when more chunks than this were given up (Retry_Limit) within the period. */
+  readonly retryFailureCount: number;
+  readonly periodSeconds: number;
 }
 
 export type TcpFormat = 'json' | 'none';
@@ -198,6 +214,11 @@ export interface WebSocketOutputConfig {
   readonly authorization: Secret | null;
   /** `storage.total_limit_size`: most bytes of chunk files kept for this output; null = no limit. */
   readonly storageTotalLimitBytes: number | null;
+  /**
+   * [SERVICE] `storage.backlog.mem_limit`, copied here for src/storage: of the chunks an earlier
+   * run left, those that fit in this many bytes (and storage.max_chunks_up) are loaded at start.
+   */
+  readonly storageBacklogMemLimitBytes: number;
   readonly storageTotalLimitPolicy: StorageLimitPolicy;
 }
 

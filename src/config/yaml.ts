@@ -111,6 +111,51 @@ function readYamlText(file: string, text: string, ctx: YamlContext): void {
   }
 }
 
+/**
+ * The sections of a YAML parsers file (Parsers_File, parsers.ts): `parsers:` and
+ * `multiline_parsers:` lists of maps; a list value (`rules:`) is the key repeated.
+ */
+export function readYamlParsers(file: string, text: string): Array<{
+  kind: 'parser' | 'multiline_parser'; properties: Array<{ key: string; value: string; at: SourceLocation }>; at: SourceLocation;
+}> {
+  const lines = new LineCounter();
+  const doc = parse(file, text, lines);
+  const reader = new YamlFile(file, text, lines, doc, { nodes: 0 });
+  const problem = doc.errors[0];
+  if (problem !== undefined) {
+    throw syntax(`invalid YAML: ${excerpt(problem.message.split('\n')[0] ?? problem.code, 200)}`, { file, line: lines.linePos(problem.pos[0]).line });
+  }
+  const sections: ReturnType<typeof readYamlParsers> = [];
+  const root = reader.deref(doc.contents);
+  if (root === null || root === undefined) return sections;
+  for (const [key, value, at] of reader.entries(root, 'the top level')) {
+    const name = key.toLowerCase();
+    if (name !== 'parsers' && name !== 'multiline_parsers') {
+      throw syntax(`unknown top-level key '${excerpt(key)}' in a parsers file (known: parsers, multiline_parsers)`, at);
+    }
+    for (const item of reader.list(value, `'${key}'`, at)) {
+      const section = { kind: name === 'parsers' ? 'parser' as const : 'multiline_parser' as const, properties: [] as Array<{ key: string; value: string; at: SourceLocation }>, at: reader.at(item, at) };
+      for (const [k, v, kAt] of reader.entries(item, `an item of '${key}'`)) {
+        // Fluent Bit's YAML spells the rule list `rules:` (each a map of state, regex, next_state).
+        if (k.toLowerCase() === 'rules') {
+          for (const rule of reader.list(v, "'rules'", kAt)) {
+            const ruleAt = reader.at(rule, kAt);
+            const parts: Record<string, string> = {};
+            for (const [rk, rv, rAt] of reader.entries(rule, "an item of 'rules'")) parts[rk.toLowerCase()] = reader.scalar(rv, rk, rAt);
+            // Quoted as the classic `rule` line is; a regex with a " in it gets ' quotes.
+            const quote = (s: string | undefined): string => ((t) => (t.includes('"') ? `'${t}'` : `"${t}"`))(s ?? '');
+            section.properties.push({ key: 'rule', value: `${quote(parts.state)} ${quote(parts.regex)} ${quote(parts.next_state)}`, at: ruleAt });
+          }
+          continue;
+        }
+        for (const [t, vAt] of reader.values(v, k, kAt)) section.properties.push({ key: k, value: t, at: vAt });
+      }
+      sections.push(section);
+    }
+  }
+  return sections;
+}
+
 function readPipeline(reader: YamlFile, pipeline: unknown, ctx: YamlContext): void {
   for (const [key, value, at] of reader.entries(pipeline, "'pipeline'")) {
     const name = key.toLowerCase();
@@ -123,6 +168,12 @@ function readPipeline(reader: YamlFile, pipeline: unknown, ctx: YamlContext): vo
       for (const [k, v, kAt] of reader.entries(item, `an item of '${key}'`)) {
         if (k.toLowerCase() === 'processors') {
           throw new ConfigError('WSR_CONFIG_UNSUPPORTED', 'processors are not supported yet', { at: kAt });
+        }
+        if (k.toLowerCase() === 'name') {
+          // `name: null` is how Fluent Bit's docs write the null output: the yaml package reads
+          // a bare null as JS null, which is '' for every other key (empty = default).
+          section.add(k, reader.scalar(v, k, kAt, true), kAt);
+          continue;
         }
         for (const [text, vAt] of reader.values(v, k, kAt)) section.add(k, text, vAt);
       }
@@ -251,12 +302,14 @@ class YamlFile {
   /**
    * A scalar as text. Numbers and booleans keep their source spelling (`4`, `on`, `1.50`):
    * that is what Fluent Bit reads, and resolve.ts parses the text itself. `key:` alone is ''.
+   * With `nullAsText`, a written null (`null`, `Null`, `~`) keeps its spelling, as Fluent Bit
+   * (whose YAML values are all strings) reads it: for `name: null`.
    */
-  scalar(node: unknown, key: string, at: SourceLocation): string {
+  scalar(node: unknown, key: string, at: SourceLocation, nullAsText = false): string {
     const n = this.deref(node);
     if (n === null || n === undefined) return '';
     if (!isScalar(n)) throw syntax(`'${key}' must be a single value, not a ${isMap(n) ? 'map' : 'list'}`, this.at(n, at));
-    if (n.value === null) return '';
+    if (n.value === null) return nullAsText && n.type === 'PLAIN' && n.range ? this.text.slice(n.range[0], n.range[1]) : '';
     if (typeof n.value === 'string') return n.value;
     if (n.type === 'PLAIN' && n.range) return this.text.slice(n.range[0], n.range[1]);
     return String(n.value);

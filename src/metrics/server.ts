@@ -7,7 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import type { ServerTls } from '../tls/config.js';
-import type { SourceLocation } from '../config/types.js';
+import type { HealthCheckConfig, SourceLocation } from '../config/types.js';
 import { bind } from '../inputs/listener.js';
 import { serverOptions, watchHandshakes } from '../tls/options.js';
 import { createMetricsRegistry, type MetricsSource } from './registry.js';
@@ -25,6 +25,8 @@ export interface MetricsServerOptions {
   readonly label?: string;
   /** Where the server is configured, for a listen error (`HTTP_Port`'s line, `-P`'s argument). */
   readonly at?: SourceLocation | null;
+  /** [SERVICE] Health_Check and HC_*: GET /api/v1/health is served when enabled. */
+  readonly health?: HealthCheckConfig | null;
 }
 
 export interface MetricsServer {
@@ -78,6 +80,60 @@ export function readiness(source: MetricsSource, windowSeconds: number, now: num
   return { ready: reasons.length === 0, reasons };
 }
 
+/** Failed flushes and chunks given up, all outputs together, as Fluent Bit's health check counts them. */
+interface HealthSample {
+  readonly at: number;
+  readonly errors: number;
+  readonly retriesFailed: number;
+}
+
+function healthTotals(source: MetricsSource, at: number): HealthSample {
+  let errors = 0;
+  let retriesFailed = 0;
+  for (const stats of Object.values(source.stats().outputs)) {
+    errors += stats.chunksFailed;
+    retriesFailed += stats.retriesFailed;
+  }
+  return { at, errors, retriesFailed };
+}
+
+/**
+ * Fluent Bit's Health_Check (src/http_server/api/v1/health.c): the counters are sampled every
+ * second and samples older than HC_Period dropped; unhealthy when, since the oldest sample
+ * kept, more flushes failed than HC_Errors_Count or more chunks were given up than
+ * HC_Retry_Failure_Count. Here the newest value is read at the request, not at the last sample.
+ */
+export class HealthCheck {
+  private readonly samples: HealthSample[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly source: MetricsSource, private readonly config: HealthCheckConfig,
+    private readonly now: () => number = () => performance.now()) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), 1000);
+    this.timer.unref();
+  }
+
+  private sample(): void {
+    const now = this.now();
+    this.samples.push(healthTotals(this.source, now));
+    const oldest = now - this.config.periodSeconds * 1000;
+    while (this.samples.length > 1 && (this.samples[0]?.at ?? now) < oldest) this.samples.shift();
+  }
+
+  healthy(): boolean {
+    const first = this.samples[0];
+    if (first === undefined) return true;
+    const current = healthTotals(this.source, this.now());
+    return current.errors - first.errors <= this.config.errorsCount &&
+      current.retriesFailed - first.retriesFailed <= this.config.retryFailureCount;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
 /** Fluent Bit's wording: "Fluent Bit has been running:  0 day, 0 hour, 0 minute and 8 seconds". */
 export function uptimeBody(seconds: number): { uptime_sec: number; uptime_hr: string } {
   const total = Math.floor(seconds);
@@ -117,6 +173,10 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
   log: Logger): Promise<MetricsServer> {
   const httpLog = log.child('http_server');
   const registry = createMetricsRegistry(source);
+  const health = options.health?.enabled === true ? new HealthCheck(source, options.health) : null;
+  const endpoints: Record<string, string> = health === null ? ENDPOINTS : {
+    ...ENDPOINTS, '/api/v1/health': 'Fluent Bit\'s Health_Check: 200 "ok", or 500 "error" past HC_Errors_Count or HC_Retry_Failure_Count within HC_Period',
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -143,7 +203,7 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
     }
     switch (path) {
       case '/':
-        sendJson(res, 200, { name: 'wsrelay', endpoints: ENDPOINTS });
+        sendJson(res, 200, { name: 'wsrelay', endpoints });
         return;
       case '/healthz':
         sendJson(res, 200, { status: 'ok' });
@@ -157,8 +217,17 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
       case '/api/v1/uptime':
         sendJson(res, 200, uptimeBody(process.uptime()));
         return;
+      case '/api/v1/health':
+        // Fluent Bit registers it only with Health_Check on; its bodies are "ok\n" and "error\n".
+        if (health !== null) {
+          if (health.healthy()) send(res, 200, 'text/plain', 'ok\n');
+          else send(res, 500, 'text/plain', 'error\n');
+          return;
+        }
+        sendJson(res, 404, { error: 'not found (set Health_Check On in [SERVICE])', path, endpoints: Object.keys(endpoints) });
+        return;
       default:
-        sendJson(res, 404, { error: 'not found', path, endpoints: Object.keys(ENDPOINTS) });
+        sendJson(res, 404, { error: 'not found', path, endpoints: Object.keys(endpoints) });
     }
   }
 
@@ -193,7 +262,12 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
     socket.destroy();
   });
 
-  await bind(server, options, options.label ?? null, options.at ?? null);
+  try {
+    await bind(server, options, options.label ?? null, options.at ?? null);
+  } catch (error) {
+    health?.stop(); // the health sampler stops with the server, and if it never listens
+    throw error;
+  }
   // After startup a server error is logged, not thrown at the process.
   server.on('error', (error: Error) => httpLog.error(`server error: ${error.message}`));
 
@@ -204,6 +278,7 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
   return {
     port,
     close: () => {
+      health?.stop();
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Keep-alive scrapers would otherwise hold close() open until they time out.

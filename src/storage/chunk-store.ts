@@ -41,7 +41,7 @@ export class ChunkStore {
    * Creates the directory and returns the chunks left by an earlier run, oldest first, with the
    * first `keepUp` payloads loaded. A bad file is moved aside and reported; it stops nothing.
    */
-  openBacklog(keepUp: number): { chunks: BacklogChunk[]; highestId: number } {
+  openBacklog(keepUp: number, keepUpBytes = Number.POSITIVE_INFINITY): { chunks: BacklogChunk[]; highestId: number } {
     let names: string[];
     try {
       mkdirSync(this.dir, { recursive: true });
@@ -60,12 +60,19 @@ export class ChunkStore {
     }
     ids.sort((a, b) => a - b);
     const chunks: BacklogChunk[] = [];
+    // storage.backlog.mem_limit: payloads are kept while they fit (the first one always, so a
+    // chunk larger than the limit still gets sent); once one does not, the rest stay on disk.
+    let upBytes = 0;
+    let up = true;
     for (const id of ids) {
       const file = this.readVerified(id);
       if (file === null) continue;
       this.sizes.set(id, file.bytes.length);
       this.bytesOnDisk += file.bytes.length;
-      const payload = chunks.length < keepUp ? file.bytes.subarray(file.payloadAt) : null;
+      const size = file.bytes.length - file.payloadAt;
+      up &&= chunks.length < keepUp && (chunks.length === 0 || upBytes + size <= keepUpBytes);
+      if (up) upBytes += size;
+      const payload = up ? file.bytes.subarray(file.payloadAt) : null;
       chunks.push({ meta: file.meta, fileBytes: file.bytes.length, payload });
     }
     return { chunks, highestId };

@@ -116,10 +116,11 @@ export class OutputStorage {
 
   /**
    * The chunks an earlier run left, oldest first, as sealed chunks keeping their ids; the first
-   * `maxUp` are loaded into arenas, the others stay on disk until bringUp().
+   * `maxUp` that fit in storage.backlog.mem_limit bytes are loaded into arenas, the others stay
+   * on disk until bringUp().
    */
   replay(arenas: ArenaPool, maxUp: number): { chunks: SealedChunk[]; highestId: number } {
-    const { chunks, highestId } = this.store.openBacklog(maxUp);
+    const { chunks, highestId } = this.store.openBacklog(maxUp, this.config.storageBacklogMemLimitBytes);
     const sealed = chunks.map(({ meta, payload }): SealedChunk => {
       let arena: ArrayBufferLike = ON_DISK_ONLY;
       if (payload !== null) {
