@@ -1,45 +1,26 @@
 // Config files (classic and YAML) → RawPipeline → resolvePipeline: the two seed configs run
 // unchanged, includes/@SET/${VAR} work, and every mistake is reported with file:line.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, type ConfigErrorCode } from '../src/config/errors.js';
+import type { ConfigErrorCode } from '../src/config/errors.js';
 import { loadConfigFile } from '../src/config/load.js';
 import { resolvePipeline, type ResolveResult } from '../src/config/resolve.js';
 import type { RawPipeline, TcpInputConfig, WebSocketOutputConfig } from '../src/config/types.js';
+import { configFileWriter, failsWith } from './support/config-files.js';
 
 /** Fixtures are not compiled: from dist/test/ they are two levels up. */
 const fixture = (name: string): string => fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url));
 
-const tmp = mkdtempSync(join(tmpdir(), 'wsrelay-config-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Writes `files` (name → text) under a fresh directory; returns the path of the first. */
-let dirs = 0;
-function write(files: Record<string, string>): string {
-  const dir = join(tmp, String(dirs++));
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  return join(dir, Object.keys(files)[0] ?? '');
-}
+const write = configFileWriter('wsrelay-config-');
 
 const NO_ENV: NodeJS.ProcessEnv = {};
 const resolveFile = (path: string, env: NodeJS.ProcessEnv = NO_ENV): ResolveResult => resolvePipeline(loadConfigFile(path, env));
 
-function fails(run: () => unknown, code: ConfigErrorCode, message: string | RegExp): void {
-  assert.throws(run, (e: unknown) => {
-    assert.ok(e instanceof ConfigError, String(e));
-    if (typeof message === 'string') assert.equal(e.message, message);
-    else assert.match(e.message, message);
-    assert.equal(e.code, code);
-    return true;
-  });
-}
+const fails = failsWith;
 
 /** The fields the seeds set, and a few defaults next to them, of the only input and output. */
 function summary(r: ResolveResult): { input: Partial<TcpInputConfig>; output: Partial<WebSocketOutputConfig> } {
@@ -206,6 +187,7 @@ test('an unknown key and a bad number are reported by resolve with file:line and
 });
 
 test('a missing or unreadable main file is named', () => {
+  const tmp = dirname(write({ 'placeholder': '' }));
   const path = join(tmp, 'nowhere.conf');
   fails(() => loadConfigFile(path, NO_ENV), 'WSR_CONFIG_MISSING', `cannot read config file '${path}': no such file`);
   fails(() => loadConfigFile(tmp + '/x.yaml', NO_ENV), 'WSR_CONFIG_MISSING', `cannot read config file '${tmp}/x.yaml': no such file`);

@@ -5,49 +5,27 @@
 // file, the line (of the @INCLUDE / includes entry) and the bound. No timing is asserted: a
 // parser that is not linear again makes these tests run for hours instead of milliseconds.
 // The CLI tests run the real wsrelay: a FIFO or /dev/zero must not block or grow it.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { linkSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { linkSync, rmSync, truncateSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
-import { ConfigError, type ConfigErrorCode } from '../src/config/errors.js';
+import { ConfigError } from '../src/config/errors.js';
 import { CONFIG_LIMITS } from '../src/config/files.js';
 import { loadConfigFile } from '../src/config/load.js';
 import { WEBSOCKET_SCHEMA } from '../src/config/properties.js';
 import { resolvePipeline } from '../src/config/resolve.js';
 import { runCli, type Child } from './support/child.js';
+import { configFileWriter, failsWith } from './support/config-files.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'wsrelay-hostile-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
 
-let dirs = 0;
-/** Writes `files` (name → text) under a fresh directory; returns the path of the first. */
-function write(files: Record<string, string>): string {
-  const dir = join(tmp, String(dirs++));
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  return join(dir, Object.keys(files)[0] ?? '');
-}
+const write = configFileWriter('wsrelay-hostile-');
 
 const NO_ENV: NodeJS.ProcessEnv = {};
 const MIB = 1024 * 1024;
 
-function fails(run: () => unknown, code: ConfigErrorCode, message: string | RegExp): ConfigError {
-  let caught: unknown;
-  assert.throws(run, (e: unknown) => {
-    caught = e;
-    assert.ok(e instanceof ConfigError, String(e));
-    if (typeof message === 'string') assert.equal(e.message, message);
-    else assert.match(e.message, message);
-    assert.equal(e.code, code);
-    return true;
-  });
-  return caught as ConfigError;
-}
+const fails = failsWith;
 
 const OK_PIPELINE = '[INPUT]\n    Name dummy\n[OUTPUT]\n    Name null\n    Match *\n';
 

@@ -1,11 +1,10 @@
 // Stock Fluent Bit configurations run unchanged: YAML `name: null`, every [SERVICE] key Fluent
 // Bit accepts (some with an effect here, the others accepted with one warning), Parsers_File,
 // and Health_Check feeding /api/v1/health.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '../src/log.js';
@@ -14,38 +13,20 @@ import type { HealthCheckConfig, RawProperty } from '../src/config/types.js';
 import { freePort, runCli } from './support/child.js';
 import { sendLines, sleep, startRelay, waitFor } from './support/relay.js';
 import { TestServer } from './support/test-server.js';
-import { ConfigError, type ConfigErrorCode } from '../src/config/errors.js';
+import type { ConfigErrorCode } from '../src/config/errors.js';
 import { loadConfigFile } from '../src/config/load.js';
 import { resolvePipeline, type ResolveResult } from '../src/config/resolve.js';
+import { configFileWriter, failsWith } from './support/config-files.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'wsrelay-service-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
 
-let dirs = 0;
-/** Writes `files` (name → text) under a fresh directory; returns the path of the first. */
-function write(files: Record<string, string>): string {
-  const dir = join(tmp, String(dirs++));
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  return join(dir, Object.keys(files)[0] ?? '');
-}
+const write = configFileWriter('wsrelay-service-');
 
 /** Fixtures are not compiled: from dist/test/ they are two levels up. */
 const fixture = (name: string): string => fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url));
 
 const resolveFile = (path: string): ResolveResult => resolvePipeline(loadConfigFile(path, {}));
 
-function fails(run: () => unknown, code: ConfigErrorCode, message: string | RegExp): void {
-  assert.throws(run, (e: unknown) => {
-    assert.ok(e instanceof ConfigError, String(e));
-    if (typeof message === 'string') assert.equal(e.message, message);
-    else assert.match(e.message, message);
-    assert.equal(e.code, code);
-    return true;
-  });
-}
+const fails = failsWith;
 
 test('YAML `name: null` (Fluent Bit docs) is the null output; a null elsewhere is still empty', () => {
   const path = write({ 'null.yaml': 'pipeline:\n  inputs:\n    - name: dummy\n  outputs:\n    - name: null\n      match: "*"\n' });
@@ -241,7 +222,7 @@ test('/api/v1/health: 200 while the output delivers; 404 without Health_Check', 
 
 test('storage.backlog.mem_limit: of the backlog found at start, what fits is loaded, the rest waits on disk', async () => {
   const { ChunkStore } = await import('../src/storage/chunk-store.js');
-  const dir = join(tmp, `backlog-${dirs++}`);
+  const dir = join(dirname(write({ 'placeholder': '' })), 'backlog');
   const store = new ChunkStore(dir, 'normal', quiet());
   store.openBacklog(128); // creates the directory
   const payload = new SharedArrayBuffer(1000);
