@@ -13,8 +13,9 @@ export interface Child {
   readonly exited: Promise<number | string>;
 }
 
-export function runCli(args: readonly string[]): Child {
-  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `env`: added to this process's environment for the child. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Child {
+  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const result: Child = {
     process: child,
     stdout: '',

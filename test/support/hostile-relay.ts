@@ -43,7 +43,15 @@ function get(port: number, path: string, timeoutMs: number): Promise<number> {
  * `sections` are classic-format section bodies (`[INPUT]\n    name tcp...`); the SERVICE section
  * with the metrics server is written first. Resolves once the metrics server listens.
  */
-export async function startHostileRelay(sections: readonly string[], service: readonly string[] = []): Promise<HostileRelay> {
+/**
+ * glibc keeps the pages of freed large buffers (its mmap threshold grows with them), so after a
+ * burst RSS says more about the allocator than about what the relay holds. A test asserting
+ * what is held afterwards runs the relay with these (docs/SECURITY.md gives them to operators).
+ */
+export const RETURN_FREED_MEMORY: NodeJS.ProcessEnv = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' };
+
+export async function startHostileRelay(sections: readonly string[], service: readonly string[] = [],
+  env: NodeJS.ProcessEnv = {}): Promise<HostileRelay> {
   const metricsPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'wsrelay-hostile-'));
   const config = join(dir, 'relay.conf');
@@ -51,7 +59,7 @@ export async function startHostileRelay(sections: readonly string[], service: re
     '[SERVICE]', '    flush 0.1', '    log_level info', '    http_server on', '    http_listen 127.0.0.1',
     `    http_port ${metricsPort}`, ...service.map((line) => `    ${line}`), ...sections, '',
   ].join('\n'));
-  const child = runCli(['-c', config]);
+  const child = runCli(['-c', config], env);
   let exit: number | string | null = null;
   void child.exited.then((code) => { exit = code; });
   // `[engine] started` is the last line of a start that worked: every listener is up.
