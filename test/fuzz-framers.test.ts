@@ -171,6 +171,15 @@ test('FrameScanner: random bytes and mutated messages never throw; a complete fr
   }), { numRuns: RUNS * 2 });
 });
 
+test('an EventTime extension of another length than 8 is refused as such, never taken for a truncated value', () => {
+  for (const bytes of [[0xc7, 0x00, 0x00], [0xd4, 0x00, 0x01], [0xd6, 0x00, 1, 2, 3, 4], [0xd8, 0x00, ...new Array<number>(16).fill(1)]]) {
+    const value = Buffer.from(bytes);
+    assert.equal(frameEnd(value, 0, value.length, 1 << 16).kind, 'complete');
+    assert.throws(() => unpackr.unpack(value), (error: Error & { incomplete?: boolean }) =>
+      !error.incomplete && /EventTime .* is 8 bytes/.test(error.message), Buffer.from(bytes).toString('hex'));
+  }
+});
+
 test('FrameScanner: headers claiming more than the limit are refused from the header alone', () => {
   const huge = [
     [0xdb, 0xff, 0xff, 0xff, 0xff], // str32 of 4 GB

@@ -20,7 +20,12 @@ export function registerEventTimeExtension(): void {
   registered = true;
   addExtension({
     type: 0,
-    unpack: (data: Buffer) => new PackedEventTime(data.readUInt32BE(0), data.readUInt32BE(4)),
+    unpack: (data: Buffer) => {
+      // A plain Error, not the RangeError reading past 4 bytes would throw: msgpackr takes a
+      // RangeError for "more bytes needed", and a framer would wait for bytes that never come.
+      if (data.length !== 8) throw new Error(`an EventTime (msgpack extension 0) is 8 bytes, this one ${data.length}`);
+      return new PackedEventTime(data.readUInt32BE(0), data.readUInt32BE(4));
+    },
   });
 }
 
