@@ -114,3 +114,30 @@ test('lines longer than a chunk are cut at line ends into chunk-sized segments, 
   assert.deepEqual(records.map((r) => r.body['n']), lines.map((_, i) => i));
   sealed.forEach((chunk) => assert.equal(decodeChunk(chunk.arena, chunk.byteLength, chunk.sources).records.length, chunk.records));
 });
+
+test('a line longer than a chunk goes whole in a segment of its own; the lines after it are still cut', () => {
+  const sealed: SealedChunk[] = [];
+  const builder = new ChunkBuilder(1024, new ArenaPool(1024, 2), (c) => sealed.push(c));
+  const long = `{"long":"${'x'.repeat(3000)}"}`;
+  const short = Array.from({ length: 400 }, (_, i) => `{"n":${i}}`);
+  const body = Buffer.from(`${[long, ...short].join('\n')}\n`);
+  builder.append(a, SegmentKind.JsonLines, { sec: 1, nsec: 0 }, body, 0, body.length, short.length + 1);
+  builder.seal();
+  const over = sealed.filter((chunk) => chunk.byteLength > 1024);
+  assert.equal(over.length, 1, 'only the chunk of the long line is over the limit');
+  assert.equal(over[0]!.records, 1);
+  const records = sealed.flatMap((chunk) => decodeChunk(chunk.arena, chunk.byteLength, chunk.sources).records);
+  assert.equal(records.length, short.length + 1);
+  assert.deepEqual(records.slice(1).map((r) => r.body['n']), short.map((_, i) => i));
+  assert.equal(sealed.reduce((sum, chunk) => sum + chunk.records, 0), short.length + 1);
+});
+
+test('lines with another separator are not cut at a bare newline (it may be inside a record)', () => {
+  const sealed: SealedChunk[] = [];
+  const builder = new ChunkBuilder(64, new ArenaPool(64, 2), (c) => sealed.push(c));
+  const text = Buffer.from(`${'a'.repeat(20)}\nstill the same record${'c'.repeat(30)}\r\n${'b'.repeat(50)}\r\n`);
+  builder.append(b, SegmentKind.RawLines, { sec: 1, nsec: 0 }, text, 0, text.length, 2);
+  builder.seal();
+  const records = sealed.flatMap((chunk) => decodeChunk(chunk.arena, chunk.byteLength, chunk.sources).records);
+  assert.deepEqual(records.map((r) => r.body['log']), [`${'a'.repeat(20)}\nstill the same record${'c'.repeat(30)}`, 'b'.repeat(50)]);
+});

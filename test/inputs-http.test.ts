@@ -140,3 +140,29 @@ test('log_level debug: a line when a client connection is accepted and when it c
     await relay.stop();
   }
 });
+
+test('tag_key: each record goes under its own tag; more than MAX_TAGS_PER_REQUEST distinct tags is a 400', async () => {
+  const { MAX_TAGS_PER_REQUEST } = await import('../src/inputs/http-body.js');
+  const relay = await startPipeline(
+    [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0', tag_key: 't' } }],
+    [{ plugin: 'null', props: { match: 'a' } }, { plugin: 'null', props: { match: 'b' } }, { plugin: 'null', props: { match: 'req' } }],
+  );
+  try {
+    const body = JSON.stringify([{ t: 'a', n: 1 }, { t: 'b', n: 2 }, { t: 'a', n: 3 }, { n: 4 }, { t: '', n: 5 }, { t: 7, n: 6 }]);
+    assert.equal((await post(relay.port, '/req', body, 'application/json')).status, 204);
+    const msgpack = pack([{ t: 'b', n: 7 }]);
+    assert.equal((await post(relay.port, '/req', msgpack, 'application/msgpack')).status, 204);
+    const outputs = relay.engine.stats().outputs;
+    await waitFor(() => outputs['null.0']!.records + outputs['null.1']!.records + outputs['null.2']!.records === 7, 5000, '7 records');
+    assert.deepEqual([outputs['null.0']!.records, outputs['null.1']!.records, outputs['null.2']!.records], [2, 2, 3],
+      'a: two, b: two, and the ones without a string tag under the path');
+    const many = JSON.stringify(Array.from({ length: MAX_TAGS_PER_REQUEST + 1 }, (_, i) => ({ t: `t${i}` })));
+    const refused = await post(relay.port, '/req', many, 'application/json');
+    assert.equal(refused.status, 400);
+    assert.match(JSON.parse(refused.body).error, /more than 1024 distinct tags/);
+    const enough = JSON.stringify(Array.from({ length: MAX_TAGS_PER_REQUEST }, (_, i) => ({ t: `t${i}` })));
+    assert.equal((await post(relay.port, '/req', enough, 'application/json')).status, 204);
+  } finally {
+    await relay.stop();
+  }
+});

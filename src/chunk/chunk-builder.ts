@@ -122,7 +122,9 @@ export class ChunkBuilder {
    */
   append(source: ChunkSource, kind: SegmentKind, time: EventTime,
     data: Buffer, start: number, end: number, records: number): void {
-    if (end - start > this.limitBytes - SEGMENT_HEADER_BYTES && kind !== SegmentKind.MsgpackEntries && source.separator.endsWith('\n')) {
+    // Only for lines ended by \n alone (tcp's default, http): with another separator a \n may be
+    // inside a record. tcp appends at most a read and its partial line anyway.
+    if (end - start > this.limitBytes - SEGMENT_HEADER_BYTES && kind !== SegmentKind.MsgpackEntries && source.separator === '\n') {
       this.appendInPieces(source, kind, time, data, start, end, records);
       return;
     }
@@ -135,8 +137,13 @@ export class ChunkBuilder {
     let left = records;
     let from = start;
     while (end - from > room) {
-      const cut = data.lastIndexOf(NEWLINE, from + room - 1);
-      if (cut < from) break; // one line longer than a chunk: it stays whole
+      let cut = data.lastIndexOf(NEWLINE, from + room - 1);
+      if (cut < from) {
+        // One line longer than a chunk: it goes whole, in a segment of its own, and the lines
+        // after it are cut as before.
+        cut = data.indexOf(NEWLINE, from + room);
+        if (cut < 0 || cut >= end) break;
+      }
       const pieceRecords = Math.min(left, countLines(data, from, cut + 1));
       this.appendSegment(source, kind, time, data, from, cut + 1, pieceRecords);
       left -= pieceRecords;

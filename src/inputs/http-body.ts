@@ -28,6 +28,12 @@ export interface Segment {
   readonly count: number;
 }
 
+/**
+ * Distinct tags one request may hold (tag_key): each is a segment of its own with its own
+ * buffer, so a body of a few bytes per tag would cost ~300 × its size; more is a 400.
+ */
+export const MAX_TAGS_PER_REQUEST = 1024;
+
 /** Reads the tag of one record from its JSON line, null to use the request's tag. */
 export type TagOf = (line: Buffer) => string | null;
 
@@ -86,7 +92,10 @@ class LinesByTag {
   private group(tag: string): { out: Output; count: number } {
     let group = this.groups.get(tag);
     if (!group) {
-      group = { out: new Output(this.tagOf === null ? Math.max(256, this.sizeHint) : 4096), count: 0 };
+      if (this.groups.size >= MAX_TAGS_PER_REQUEST) {
+        throw new BadBody(`more than ${MAX_TAGS_PER_REQUEST} distinct tags (tag_key) in one request`);
+      }
+      group = { out: new Output(this.tagOf === null ? Math.max(256, this.sizeHint) : 256), count: 0 };
       this.groups.set(tag, group);
     }
     return group;
