@@ -32,7 +32,7 @@ import { gzipSync } from 'node:zlib';
 import { pack, Unpackr } from 'msgpackr';
 import { TestServer } from './support/test-server.js';
 import { startPipeline, waitFor, type TestRelay } from './support/relay.js';
-import { frameEnd } from '../src/inputs/msgpack-frame.js';
+import { frameEnd } from '../src/codec/msgpack-frame.js';
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 

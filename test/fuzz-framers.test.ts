@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Packr, Unpackr } from 'msgpackr';
 import { LineFramer } from '../src/inputs/line-framer.js';
-import { FrameScanner, frameEnd, MAX_MSGPACK_DEPTH } from '../src/inputs/msgpack-frame.js';
-import { nestsDeeperThan } from '../src/inputs/json-depth.js';
+import { FrameScanner, frameEnd, MAX_MSGPACK_DEPTH } from '../src/codec/msgpack-frame.js';
+import { nestsDeeperThan } from '../src/codec/json-depth.js';
 import { ByteQueue } from '../src/inputs/byte-queue.js';
 import { countNdjsonRecords, tagFromPath } from '../src/inputs/http-input.js';
 import { bodyLines } from '../src/inputs/http-body.js';
@@ -17,7 +17,7 @@ import { countPackedEntries } from '../src/inputs/forward-entries.js';
 import { ArenaPool, ChunkBuilder, type SealedChunk } from '../src/chunk/chunk-builder.js';
 import { decodeChunk } from '../src/chunk/segments.js';
 import { SegmentKind } from '../src/chunk/layout.js';
-import { ScanVerdict, scanJsonObject } from '../src/chunk/json-scan.js';
+import { ScanVerdict, scanJsonObject } from '../src/codec/json-scan.js';
 
 const RUNS = 300;
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MAX_DEPTH, ScanVerdict, scanJsonObject, type ScanResult } from '../src/chunk/json-scan.js';
+import { MAX_DEPTH, ScanVerdict, scanJsonObject, type ScanResult } from '../src/codec/json-scan.js';
 
 type Name = 'invalid' | 'canonical' | 'valid';
 const NAMES: Record<ScanVerdict, Name> = {

@@ -10,9 +10,9 @@ import { decodeChunk } from '../src/chunk/segments.js';
 import { SegmentKind, type ChunkSource } from '../src/chunk/layout.js';
 import { createEncoder } from '../src/encode/index.js';
 import { DirectJsonEncoder } from '../src/encode/json-direct.js';
-import { Output } from '../src/encode/direct.js';
+import { Output } from '../src/codec/output.js';
 import { writeValue } from '../src/encode/msgpack-json.js';
-import { MAX_MSGPACK_DEPTH } from '../src/inputs/msgpack-frame.js';
+import { MAX_MSGPACK_DEPTH } from '../src/codec/msgpack-frame.js';
 import type { EncoderOptions, TimedRecord } from '../src/encode/types.js';
 
 /** Counts the records that went the slow (decoded) way. */

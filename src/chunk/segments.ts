@@ -5,9 +5,9 @@
 // had its own, without the fallback for entries msgpackr refuses, and 21 forward bytes ended
 // the process.
 import { Unpackr } from 'msgpackr';
-import { registerEventTimeExtension, toEventTime } from '../encode/event-time-ext.js';
+import { registerEventTimeExtension, toEventTime } from '../codec/event-time.js';
 import type { EventTime, RecordBody, TimedRecord } from '../encode/types.js';
-import { frameEnd } from '../inputs/msgpack-frame.js';
+import { frameEnd } from '../codec/msgpack-frame.js';
 import { SEGMENT_HEADER_BYTES, SegmentKind, type ChunkSource } from './layout.js';
 
 /**

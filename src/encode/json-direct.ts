@@ -5,13 +5,13 @@
 // way, JSON.parse + the same writer the object encoders use, so the output is identical either
 // way. Forward entries ([time, map] in msgpack) are written as JSON from their bytes too
 // (msgpack-json.ts); raw-line (Format none) segments go the slow way (see direct.ts).
-import { ScanVerdict, type ScanResult } from '../chunk/json-scan.js';
+import { ScanVerdict, type ScanResult } from '../codec/json-scan.js';
 import { formatDate } from './date.js';
-import { readEventTime } from './event-time-ext.js';
+import { readEventTime } from '../codec/event-time.js';
 import { DirectEncoder } from './direct.js';
 import { recordJsonWriter, type RecordToJson } from './json.js';
 import { headerCount, headerSize, isStringKey, mapHeader, writeMapEntries } from './msgpack-json.js';
-import { valueEnd } from '../inputs/msgpack-frame.js';
+import { valueEnd } from '../codec/msgpack-frame.js';
 import type { EncoderOptions, EventTime, RecordBody, TimedRecord } from './types.js';
 
 export type { DirectEncoding } from './direct.js';

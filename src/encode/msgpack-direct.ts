@@ -7,8 +7,8 @@
 // sender's order (JSON.parse moves integer-like keys first) and a duplicate key is kept (JSON.parse
 // keeps the last); and a lone surrogate escape (\ud800 without its pair) becomes U+FFFD, since
 // msgpack strings are UTF-8.
-import type { ScanResult } from '../chunk/json-scan.js';
-import { MAX_DEPTH } from '../chunk/json-scan.js';
+import type { ScanResult } from '../codec/json-scan.js';
+import { MAX_DEPTH } from '../codec/json-scan.js';
 import { DirectEncoder } from './direct.js';
 import { ENTRY_HEADER_BYTES, packEntry, writeEntryHeader } from './msgpack.js';
 import type { EventTime, TimedRecord } from './types.js';

@@ -8,8 +8,8 @@
 // the caller decodes the entry instead: bin (a Buffer), extensions, float32 (msgpackr rounds it
 // when its useFloat32 option asks), a map key that is not a string, a string that is not strict UTF-8 (msgpackr would put
 // U+FFFD in it), and anything truncated or not msgpack (0xc1).
-import type { Output } from './direct.js';
-import { MAX_MSGPACK_DEPTH } from '../inputs/msgpack-frame.js';
+import type { Output } from '../codec/output.js';
+import { MAX_MSGPACK_DEPTH } from '../codec/msgpack-frame.js';
 
 function readUint32(b: Uint8Array, at: number): number {
   return b[at]! * 0x1000000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);

@@ -3,11 +3,9 @@
 // server output.
 import type { DateFormat, GelfKeys, OutputFormat } from '../config/types.js';
 
-/** Arrival time as Fluent Bit's flb_time: whole seconds and nanoseconds since the epoch. */
-export interface EventTime {
-  readonly sec: number;
-  readonly nsec: number;
-}
+import type { EventTime } from '../codec/event-time.js';
+
+export type { EventTime };
 
 export type RecordBody = Record<string, unknown>;
 

@@ -21,12 +21,12 @@
 //   otherwise copied.
 // An entry of the right shape that msgpackr still refuses (a map key that is itself a map) is
 // counted malformed and skipped by the worker, as a bad tcp line is (chunk/segments.ts).
-import { readEventTime } from '../encode/event-time-ext.js';
+import { readEventTime } from '../codec/event-time.js';
 import { arrayHeader, headerCount, headerSize, mapHeader } from '../encode/msgpack-json.js';
 import { writeEntryHeader } from '../encode/msgpack.js';
 import type { EventTime } from '../encode/types.js';
 import { eventTimeNow } from '../time.js';
-import { checkedValueEnd, checkedValueRefusal, extensionsAccepted, headerEnd, valueEnd } from './msgpack-frame.js';
+import { checkedValueEnd, checkedValueRefusal, extensionsAccepted, headerEnd, valueEnd } from '../codec/msgpack-frame.js';
 
 export type Entries =
   | {

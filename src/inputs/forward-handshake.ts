@@ -13,7 +13,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import { arrayHeader, binHeader, headerCount, headerSize, strHeader } from '../encode/msgpack-json.js';
-import { valueEnd } from './msgpack-frame.js';
+import { valueEnd } from '../codec/msgpack-frame.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 

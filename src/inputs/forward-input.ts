@@ -18,7 +18,7 @@ import { eventTimeNow } from '../time.js';
 import { SocketInput, SourceCache } from './listener.js';
 import { storedBeforeAck } from '../storage/acks.js';
 import { closeFor } from './connection-limits.js';
-import { FrameScanner } from './msgpack-frame.js';
+import { FrameScanner } from '../codec/msgpack-frame.js';
 import { readEntries } from './forward-entries.js';
 import { readForwardMessage, type ForwardMessage } from './forward-outline.js';
 import { heloMessage, MAX_HANDSHAKE_BYTES, pingAuthenticates, pongMessage, readPing } from './forward-handshake.js';

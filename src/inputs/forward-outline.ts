@@ -9,7 +9,7 @@
 // the workers from their bytes. Nothing here decodes with msgpackr: the cost of a message is
 // linear in its bytes whatever it holds.
 import { arrayHeader, binHeader, headerCount, headerSize, isStringKey, mapHeader, strHeader } from '../encode/msgpack-json.js';
-import { valueEnd } from './msgpack-frame.js';
+import { valueEnd } from '../codec/msgpack-frame.js';
 
 export interface ForwardOutline {
   readonly tag: string;

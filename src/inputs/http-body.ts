@@ -14,11 +14,11 @@
 // each byte is a 6-byte \u00XX escape; JSON bodies take at most their own size), and each body
 // byte costs a bounded amount of work.
 import { Unpackr } from 'msgpackr';
-import { ScanVerdict, scanJsonObject, type ScanResult } from '../chunk/json-scan.js';
-import { Output } from '../encode/direct.js';
+import { ScanVerdict, scanJsonObject, type ScanResult } from '../codec/json-scan.js';
+import { Output } from '../codec/output.js';
 import { arrayHeader, headerCount, headerSize, mapHeader, writeValue } from '../encode/msgpack-json.js';
-import { MAX_JSON_DEPTH } from './json-depth.js';
-import { frameEnd } from './msgpack-frame.js';
+import { MAX_JSON_DEPTH } from '../codec/json-depth.js';
+import { frameEnd } from '../codec/msgpack-frame.js';
 
 export class BadBody extends Error {}
 

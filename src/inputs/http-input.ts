@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import { ScanVerdict, scanJsonObject, type ScanResult } from '../chunk/json-scan.js';
+import { ScanVerdict, scanJsonObject, type ScanResult } from '../codec/json-scan.js';
 import { SegmentKind } from '../chunk/layout.js';
 import type { HttpInputConfig } from '../config/types.js';
 import { containConnection, type Containment } from '../engine/contain.js';

@@ -4,7 +4,7 @@
 // are a msgpack stream of [time, record] entries.
 import { WebSocketServer, type RawData } from 'ws';
 import { Unpackr } from 'msgpackr';
-import { registerEventTimeExtension } from '../encode/event-time-ext.js';
+import { registerEventTimeExtension } from '../codec/event-time.js';
 import type { Logger } from '../log.js';
 
 // Fluentd's EventTime (ext type 0), printed as a double.

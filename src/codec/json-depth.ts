@@ -3,7 +3,7 @@
 // well under buffer_max_size) parsed fine and then overflowed the stack when the record was
 // written, outside any try — the relay crashed. Bodies are now refused before parsing when they
 // nest deeper than the JSON lines path accepts (json-scan's MAX_DEPTH).
-import { MAX_DEPTH } from '../chunk/json-scan.js';
+import { MAX_DEPTH } from './json-scan.js';
 
 export { MAX_DEPTH as MAX_JSON_DEPTH };
 

@@ -2,7 +2,12 @@
 // msgpackr keeps one global extension table, so every module that decodes msgpack registers
 // the same decoder through here instead of each adding its own.
 import { addExtension } from 'msgpackr';
-import type { EventTime } from './types.js';
+
+/** Arrival time as Fluent Bit's flb_time: whole seconds and nanoseconds since the epoch. */
+export interface EventTime {
+  readonly sec: number;
+  readonly nsec: number;
+}
 
 export class PackedEventTime implements EventTime {
   constructor(readonly sec: number, readonly nsec: number) {}
