@@ -48,6 +48,9 @@ test('workers=4 keeps 4 connections and delivers everything', async () => {
     assert.ok(used.size >= 2, `chunks spread over ${used.size} connection(s)`);
   } finally {
     await relay.stop();
+    // A worker's stop ends when its side of the close handshake does; the server's side may
+    // report a moment later, and server.stop() would cut it off: wait for the four reports.
+    await waitFor(() => server.closeCodes.length >= 4, 3000, 'the server to see four closes').catch(() => undefined);
     await server.stop();
   }
   assert.deepEqual(server.closeCodes, [1000, 1000, 1000, 1000], 'a close frame from each worker on shutdown');

@@ -14,10 +14,9 @@
 // each byte is a 6-byte \u00XX escape; JSON bodies take at most their own size), and each body
 // byte costs a bounded amount of work.
 import { Unpackr } from 'msgpackr';
-import { ScanVerdict, scanJsonObject, type ScanResult } from '../codec/json-scan.js';
+import { MAX_DEPTH as MAX_JSON_DEPTH, ScanVerdict, scanJsonObject, type ScanResult } from '../codec/json-scan.js';
 import { Output } from '../codec/output.js';
 import { arrayHeader, headerCount, headerSize, mapHeader, writeValue } from '../encode/msgpack-json.js';
-import { MAX_JSON_DEPTH } from '../codec/json-depth.js';
 import { frameEnd } from '../codec/msgpack-frame.js';
 
 export class BadBody extends Error {}
@@ -111,6 +110,30 @@ class LinesByTag {
 }
 
 const scanResult: ScanResult = { verdict: ScanVerdict.Invalid, hasKey: false };
+
+/**
+ * The records of an NDJSON body whose every line is a JSON object, checked on its bytes by
+ * json-scan (the check the workers make): such a body is buffered as it is, a JSON-lines
+ * segment like a tcp read, without a JSON.parse and a JSON.stringify per record on the main
+ * thread (5–7 µs per record). null when a line is not a JSON object, or blank but not empty:
+ * bodyLines then takes the body and says what is wrong with it, or skips the blank line.
+ */
+export function countNdjsonRecords(body: Buffer): number | null {
+  let records = 0;
+  let start = 0;
+  while (start < body.length) {
+    let end = body.indexOf(NEWLINE, start);
+    if (end < 0) end = body.length;
+    const next = end + 1;
+    if (end > start && body[end - 1] === CR) end--;
+    if (end > start) {
+      if (scanJsonObject(body, start, end, null, scanResult).verdict === ScanVerdict.Invalid) return null;
+      records++;
+    }
+    start = next;
+  }
+  return records;
+}
 
 /**
  * Where the object starting at b[p] ('{') ends, and whether a line break stands outside its

@@ -4,7 +4,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import { ScanVerdict, scanJsonObject, type ScanResult } from '../codec/json-scan.js';
 import { SegmentKind } from '../chunk/layout.js';
 import type { HttpInputConfig } from '../config/types.js';
 import { containConnection, type Containment } from '../engine/contain.js';
@@ -15,36 +14,8 @@ import { eventTimeNow } from '../time.js';
 import { boundPort, listen, logConnection, markPaused, SourceCache } from './listener.js';
 import { serverOptions, watchHandshakes } from '../tls/options.js';
 import { storedBeforeAck } from '../storage/acks.js';
-import { BadBody, bodyLines, isNdjson, mediaType, type Segment, type TagOf } from './http-body.js';
+import { BadBody, bodyLines, countNdjsonRecords, isNdjson, mediaType, type Segment, type TagOf } from './http-body.js';
 import { closeFor, httpServerOptions, limitHttp } from './connection-limits.js';
-
-const NEWLINE = 0x0a;
-const CR = 0x0d;
-const ndjsonScan: ScanResult = { verdict: ScanVerdict.Invalid, hasKey: false };
-
-/**
- * The records of an NDJSON body whose every line is a JSON object, checked on its bytes by
- * json-scan (the check the workers make): such a body is buffered as it is, a JSON-lines
- * segment like a tcp read, without a JSON.parse and a JSON.stringify per record on the main
- * thread (5–7 µs per record). null when a line is not a JSON object, or blank but not empty:
- * parseBody then takes the body and says what is wrong with it, or skips the blank line.
- */
-export function countNdjsonRecords(body: Buffer): number | null {
-  let records = 0;
-  let start = 0;
-  while (start < body.length) {
-    let end = body.indexOf(NEWLINE, start);
-    if (end < 0) end = body.length;
-    const next = end + 1;
-    if (end > start && body[end - 1] === CR) end--;
-    if (end > start) {
-      if (scanJsonObject(body, start, end, null, ndjsonScan).verdict === ScanVerdict.Invalid) return null;
-      records++;
-    }
-    start = next;
-  }
-  return records;
-}
 
 function peerOf(request: IncomingMessage): string {
   return `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`;
@@ -75,11 +46,14 @@ export class HttpInput implements InputPlugin {
   private readonly sources: SourceCache;
   /** tag_key: a record's tag from its line, when the key holds a non-empty string. */
   private readonly tagOf: TagOf | null;
+  /** What a handler that throws is counted and logged under (contain.ts). */
+  private readonly guard: Containment;
 
   constructor(private readonly config: HttpInputConfig, private readonly sink: SegmentSink, log: Logger) {
     this.name = config.name;
     this.log = log.child(`input:http:${config.name}`);
     this.sources = new SourceCache(config.name);
+    this.guard = { stats: this.stats, log: this.log, input: this.name };
     const tagKey = config.tagKey;
     this.tagOf = tagKey === null ? null : (line) => {
       const value = (JSON.parse(line.toString('utf8')) as Record<string, unknown>)[tagKey];
@@ -132,10 +106,6 @@ export class HttpInput implements InputPlugin {
       return;
     }
     response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ error }));
-  }
-
-  private get guard(): Containment {
-    return { stats: this.stats, log: this.log, input: this.name };
   }
 
   private failRequest(response: ServerResponse): void {
