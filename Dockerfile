@@ -14,7 +14,6 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-COPY workers ./workers
 RUN npx tsc -p tsconfig.json && npm prune --omit=dev
 
 FROM node:20-slim
@@ -25,7 +24,6 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
-COPY --from=build /app/dist/workers ./dist/workers
 COPY examples/wsrelay.conf /etc/wsrelay/wsrelay.conf
 RUN mkdir -p /var/lib/wsrelay && chown node:node /var/lib/wsrelay
 USER node

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
-import { frameInPlace } from '../workers/client-frame.js';
+import { frameInPlace } from '../src/outputs/websocket/worker/client-frame.js';
 import { FRAME_HEADROOM } from '../src/encode/direct.js';
 import { DirectJsonEncoder } from '../src/encode/json-direct.js';
 import { ArenaPool, ChunkBuilder, type SealedChunk } from '../src/chunk/chunk-builder.js';

@@ -6,7 +6,7 @@ import { testCerts } from './support/certs.js';
 import { freePort, runCli } from './support/child.js';
 import { TestServer, type TestServerTls } from './support/test-server.js';
 import { seqReport, sendLines, startRelay, waitFor, type TestRelay } from './support/relay.js';
-import type { WebSocketOutput } from '../src/outputs/websocket/output.js';
+import type { WebSocketOutput } from '../src/outputs/websocket/main/output.js';
 
 const certs = testCerts();
 /** A server certificate signed by the test CA (for 127.0.0.1, localhost and relay.test). */

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Socket } from 'node:net';
-import { WriteTurns } from '../workers/write-turns.js';
+import { WriteTurns } from '../src/outputs/websocket/worker/write-turns.js';
 
 async function socketPair(): Promise<{ writer: Socket; reader: Socket; close: () => void }> {
   const server = createServer();

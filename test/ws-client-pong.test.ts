@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { Connection, type ConnectionOptions, type SendOutcome } from '../workers/connection.js';
+import { Connection, type ConnectionOptions, type SendOutcome } from '../src/outputs/websocket/worker/connection.js';
 import { Logger } from '../src/log.js';
 
 /** Values pushed by events, taken in order by whoever waits. */

@@ -12,7 +12,7 @@ import { HttpInput } from '../inputs/http-input.js';
 import { TcpInput } from '../inputs/tcp-input.js';
 import { NullOutput } from '../outputs/local/null-output.js';
 import { StdoutOutput } from '../outputs/local/stdout-output.js';
-import { WebSocketOutput } from '../outputs/websocket/output.js';
+import { WebSocketOutput } from '../outputs/websocket/main/output.js';
 import { WebSocketServerOutput } from '../outputs/server/output.js';
 import type { InputPlugin, MalformedNotice, OutputHooks, OutputPlugin, SegmentSink } from './plugins.js';
 import type { MetricsSource } from '../metrics/registry.js';

@@ -18,9 +18,9 @@ import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { frameInPlace } from './client-frame.js';
 import { WriteTurns } from './write-turns.js';
-import type { WorkerSettings } from '../src/outputs/websocket/protocol.js';
-import type { Logger } from '../src/log.js';
-import { clientConnectOptions, explainTlsError } from '../src/tls/options.js';
+import type { WorkerSettings } from '../protocol.js';
+import type { Logger } from '../../../log.js';
+import { clientConnectOptions, explainTlsError } from '../../../tls/options.js';
 
 export type SendOutcome =
   | { readonly status: 'flushed' }

@@ -4,14 +4,14 @@
 // still holds the chunk, so it can reuse the arena or retry the chunk elsewhere.
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { decodeChunk } from '../src/chunk/segments.js';
-import { createDirectEncoder, createEncoder } from '../src/encode/index.js';
-import { collectGarbage } from '../src/idle-release.js';
-import { QuietTimer } from '../src/quiet-timer.js';
-import { Logger, logSink } from '../src/log.js';
+import { decodeChunk } from '../../../chunk/segments.js';
+import { createDirectEncoder, createEncoder } from '../../../encode/index.js';
+import { collectGarbage } from '../../../idle-release.js';
+import { QuietTimer } from '../../../quiet-timer.js';
+import { Logger, logSink } from '../../../log.js';
 import type {
   ControlMessage, FlushResult, FlushTask, WorkerEvent, WorkerSettings,
-} from '../src/outputs/websocket/protocol.js';
+} from '../protocol.js';
 import { Connection } from './connection.js';
 
 const settings = Piscina.workerData as WorkerSettings;

@@ -1,6 +1,6 @@
 // What the websocket output counts as chunks are flushed or fail and connections open and
 // close: the output's totals and each worker thread's (src/metrics reads them at scrape time).
-import { workerStats, type OutputStats } from '../../engine/stats.js';
+import { workerStats, type OutputStats } from '../../../engine/stats.js';
 
 export interface FlushedChunk {
   readonly records: number;

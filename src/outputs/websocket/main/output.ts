@@ -1,23 +1,23 @@
 // The main-thread half of the websocket output: owns the chunk buffer, hands sealed chunks to
 // the worker threads (worker-pool.ts), each holding one WebSocket connection, and decides what
 // happens after every attempt: count it flushed, retry it with backoff, or drop it past Retry_Limit.
-// A chunk counts as flushed only when its worker reports it confirmed (see workers/connection.ts).
+// A chunk counts as flushed only when its worker reports it confirmed (see ../worker/connection.ts).
 // Arenas are shared with the workers, so a chunk outlives a worker thread that dies sending it.
 // With filesystem storage (src/storage) a chunk is written to disk before it is queued and its
 // file deleted when it is flushed or given up.
-import { ArenaPool, ChunkBuilder, type SealedChunk } from '../../chunk/chunk-builder.js';
-import type { ChunkSource, SegmentKind } from '../../chunk/layout.js';
-import type { ServiceConfig, WebSocketOutputConfig } from '../../config/types.js';
-import type { EventTime } from '../../encode/types.js';
-import type { Logger } from '../../log.js';
-import { containChunk } from '../../engine/contain.js';
-import { newOutputStats, workerStats, type DropReason, type OutputBufferState, type OutputStats } from '../../engine/stats.js';
-import type { OutputHooks, OutputPlugin, Undelivered } from '../../engine/plugins.js';
-import type { FlushResult, FlushTask } from './protocol.js';
+import { ArenaPool, ChunkBuilder, type SealedChunk } from '../../../chunk/chunk-builder.js';
+import type { ChunkSource, SegmentKind } from '../../../chunk/layout.js';
+import type { ServiceConfig, WebSocketOutputConfig } from '../../../config/types.js';
+import type { EventTime } from '../../../encode/types.js';
+import type { Logger } from '../../../log.js';
+import { containChunk } from '../../../engine/contain.js';
+import { newOutputStats, workerStats, type DropReason, type OutputBufferState, type OutputStats } from '../../../engine/stats.js';
+import type { OutputHooks, OutputPlugin, Undelivered } from '../../../engine/plugins.js';
+import type { FlushResult, FlushTask } from '../protocol.js';
 import { retryDelaySeconds } from './retry.js';
 import { countConnectionClosed, countFailedAttempt, countFlushed, countHandshake } from './delivery-counts.js';
 import { urlOf, WorkerPool } from './worker-pool.js';
-import { OutputStorage } from '../../storage/output-storage.js';
+import { OutputStorage } from '../../../storage/output-storage.js';
 import { EarlySeal } from './early-seal.js';
 
 interface QueuedChunk {

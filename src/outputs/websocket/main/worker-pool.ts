@@ -1,15 +1,15 @@
 // The websocket output's threads: a Piscina pool of `workers` threads, each owning one
-// connection (workers/websocket-worker.ts), and the BroadcastChannel on which they announce
+// connection (../worker/thread.ts), and the BroadcastChannel on which they announce
 // handshakes and closes and are asked to close their connections at shutdown.
 import { BroadcastChannel, type Worker } from 'node:worker_threads';
 import { hostname } from 'node:os';
 import { Piscina } from 'piscina';
-import type { ServiceConfig, WebSocketOutputConfig } from '../../config/types.js';
-import type { Logger } from '../../log.js';
-import { clientTlsData } from '../../tls/options.js';
-import type { FlushResult, FlushTask, WorkerEvent, WorkerSettings } from './protocol.js';
+import type { ServiceConfig, WebSocketOutputConfig } from '../../../config/types.js';
+import type { Logger } from '../../../log.js';
+import { clientTlsData } from '../../../tls/options.js';
+import type { FlushResult, FlushTask, WorkerEvent, WorkerSettings } from '../protocol.js';
 
-const workerFile = new URL('../../../workers/websocket-worker.js', import.meta.url).href;
+const workerFile = new URL('../worker/thread.js', import.meta.url).href;
 
 // A worker's JS heap stays small (records never become objects on the byte paths), so a small
 // young generation costs little; V8 lets it grow to 16 MB per thread. Peak RSS with 4 workers

@@ -9,7 +9,7 @@
 //   once they are confirmed (2M-record bench: the last 31,000 records ~330 → ~70 ms). Not
 //   while chunks wait: sealing then would only cut the stream into small chunks, each a
 //   message and a confirmation, when a slow server is the limit.
-import { QuietTimer } from '../../quiet-timer.js';
+import { QuietTimer } from '../../../quiet-timer.js';
 
 const INPUT_QUIET_MS = 5;
 
