@@ -144,15 +144,18 @@ export class OutputStorage {
   }
 
   /** storage.max_chunks_up: waiting chunks beyond it give their arena back and keep only their file. */
-  keepUpBounded(queue: readonly StoredEntry[], arenas: ArenaPool, maxUp: number): void {
+  keepUpBounded<T extends StoredEntry>(queue: readonly T[], arenas: ArenaPool, maxUp: number): T[] {
+    const released: T[] = [];
     let up = 0;
     for (const entry of queue) {
       if (entry.chunk.arena.byteLength === 0) continue;
       if (++up > maxUp && entry.stored) {
         arenas.give(entry.chunk.arena);
         entry.chunk.arena = ON_DISK_ONLY;
+        released.push(entry);
       }
     }
+    return released;
   }
 
   /**

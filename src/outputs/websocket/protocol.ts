@@ -42,8 +42,8 @@ export interface FlushTask {
   readonly byteLength: number;
   readonly sources: ChunkSource[];
   readonly attempt: number;
-  /** Failed results the main thread had processed when it sent this task (ordered mode). */
-  readonly failuresSeen: number;
+  /** The delivery epoch it was dispatched in (ordered mode: see delivery-order.ts). */
+  readonly epoch: number;
 }
 
 export interface MalformedCount {
@@ -76,8 +76,8 @@ export type FlushResult =
   })
   | (ResultBase & {
     /**
-     * Ordered mode: sent before the main thread had seen an earlier chunk's failure, so sending
-     * it now could overtake that chunk's retry. Not an attempt: it goes back in the queue.
+     * Ordered mode: dispatched in a delivery epoch the worker has ended, so sending it now would
+     * overtake an earlier chunk's retry (delivery-order.ts). Not an attempt: it goes back in the queue.
      */
     readonly status: 'held';
   });

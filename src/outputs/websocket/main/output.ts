@@ -19,9 +19,13 @@ import { countConnectionClosed, countFailedAttempt, countFlushed, countHandshake
 import { urlOf, WorkerPool } from './worker-pool.js';
 import { OutputStorage } from '../../../storage/output-storage.js';
 import { EarlySeal } from './early-seal.js';
+import { DispatchOrder } from '../delivery-order.js';
+import { moveTo, type ChunkState } from './chunk-state.js';
 
 interface QueuedChunk {
   readonly chunk: SealedChunk;
+  /** Where it is (chunk-state.ts); flushed and dropped chunks are released, not kept. */
+  state: ChunkState;
   /** Attempts made so far. */
   attempts: number;
   /** Monotonic ms before which it must not be tried again. */
@@ -49,16 +53,14 @@ export class WebSocketOutput implements OutputPlugin {
   private readonly queue: QueuedChunk[] = [];
   private readonly maxInflight: number;
   private pool: WorkerPool | null = null;
-  /** Ids of the chunks in flight (ordered mode: a retry waits for the earlier ones). */
-  private readonly inFlightIds = new Set<number>();
+  /** What is in flight, and in which order chunks may leave (delivery-order.ts). */
+  private readonly order: DispatchOrder;
   private queuedBytes = 0;
   private full = false;
   private dispatchTimer: NodeJS.Timeout | null = null;
   private idleWaiters: Array<() => void> = [];
   private lastHandshakeAt = 0;
   private readonly earlySeal: EarlySeal;
-  /** Failed results processed so far (ordered mode: see FlushTask.failuresSeen). */
-  private failuresSeen = 0;
   /** Filesystem buffering, when a filesystem input routes here (storageDir not null). */
   private readonly storage: OutputStorage | null;
   /** Sealed chunks being written to disk: neither queued nor in flight yet. */
@@ -75,6 +77,7 @@ export class WebSocketOutput implements OutputPlugin {
     this.debug = this.log.enabled('debug');
     this.trace = this.log.enabled('trace');
     this.maxInflight = config.workers * config.inflightPerWorker;
+    this.order = new DispatchOrder(config.workers === 1);
     this.arenas = new ArenaPool(config.chunkLimitBytes, this.maxInflight + 2, true);
     this.storage = storageDir === null ? null
       : new OutputStorage(storageDir, config, service.storageSync, this.log, () => this.updatePressure());
@@ -105,7 +108,8 @@ export class WebSocketOutput implements OutputPlugin {
     this.stats.storageCorruptChunks = storage.store.corrupt;
     if (chunks.length === 0) return;
     for (const chunk of chunks) {
-      this.queue.push({ chunk, attempts: 0, notBefore: 0, maybeDelivered: true, sentAt: 0, stored: true });
+      const state = chunk.arena.byteLength === 0 ? 'on_disk' : 'queued';
+      this.queue.push({ chunk, state, attempts: 0, notBefore: 0, maybeDelivered: true, sentAt: 0, stored: true });
       this.queuedBytes += chunk.byteLength;
     }
     this.log.info(`replaying ${chunks.length} chunk(s), ${chunks.reduce((sum, c) => sum + c.records, 0)} ` +
@@ -160,7 +164,7 @@ export class WebSocketOutput implements OutputPlugin {
   }
 
   private get inflight(): number {
-    return this.inFlightIds.size;
+    return this.order.inFlightCount;
   }
 
   /** No sealed chunk waits to be sent (nor is being written to disk). */
@@ -182,7 +186,7 @@ export class WebSocketOutput implements OutputPlugin {
   async drain(timeoutMs: number): Promise<Undelivered> {
     this.builder.seal();
     // Retries wait for their backoff normally; on shutdown, try them now.
-    for (const queued of this.queue) queued.notBefore = 0;
+    this.endBackoffs();
     this.dispatch();
     if (!this.nothingWaits || this.inflight > 0) {
       await new Promise<void>((resolve) => {
@@ -217,7 +221,10 @@ export class WebSocketOutput implements OutputPlugin {
   }
 
   private enqueue(chunk: SealedChunk): void {
-    const queued: QueuedChunk = { chunk, attempts: 0, notBefore: 0, maybeDelivered: false, sentAt: 0, stored: false };
+    const queued: QueuedChunk = {
+      chunk, state: this.storage ? 'writing' : 'queued', attempts: 0, notBefore: 0, maybeDelivered: false, sentAt: 0,
+      stored: false,
+    };
     this.queuedBytes += chunk.byteLength;
     if (this.trace) {
       this.log.trace(`chunk '${chunk.id}' queued: ${chunk.records} records, ${chunk.byteLength} bytes` +
@@ -234,8 +241,8 @@ export class WebSocketOutput implements OutputPlugin {
     void this.storage.persist(chunk, chunk.arena).then((stored) => {
       this.writing--;
       queued.stored = stored;
-      this.requeue(queued);
-      this.storage?.keepUpBounded(this.queue, this.arenas, this.service.storageMaxChunksUp);
+      this.requeue(queued, 'queued');
+      this.keepUpBounded();
       this.settled();
     });
   }
@@ -249,9 +256,21 @@ export class WebSocketOutput implements OutputPlugin {
     }
   }
 
+  /** storage.max_chunks_up: waiting chunks past it are kept in their files only. */
+  private keepUpBounded(): void {
+    if (this.storage === null) return;
+    for (const queued of this.storage.keepUpBounded(this.queue, this.arenas, this.service.storageMaxChunksUp)) {
+      this.move(queued, 'on_disk');
+    }
+  }
+
   /** A chunk kept on disk only is read back before it is sent; false when its file went bad. */
   private bringUp(queued: QueuedChunk): boolean {
-    if (this.storage === null || this.storage.bringUp(queued.chunk, this.arenas)) return true;
+    if (queued.state !== 'on_disk' || this.storage === null) return true;
+    if (this.storage.bringUp(queued.chunk, this.arenas)) {
+      this.move(queued, 'queued');
+      return true;
+    }
     this.stats.storageCorruptChunks = this.storage.store.corrupt;
     this.log.error(`chunk '${queued.chunk.id}' could not be read back: ${queued.chunk.records} records dropped`);
     this.drop(queued, 'storage_corrupt');
@@ -259,24 +278,20 @@ export class WebSocketOutput implements OutputPlugin {
   }
 
   /**
-   * Sends ready chunks while there is room in flight. With one worker, chunks leave strictly in
-   * id order: a chunk waiting for its retry holds back the ones after it, so it is never
-   * overtaken silently.
+   * Sends ready chunks while there is room in flight, in the order delivery-order.ts allows
+   * (with one worker, strictly by id: a chunk waiting for its retry holds back the ones after it).
    */
   private dispatch(): void {
     if (!this.pool) return;
-    const ordered = this.config.workers === 1;
     const now = performance.now();
     let wakeAt = Infinity;
     for (let i = 0; i < this.queue.length && this.inflight < this.maxInflight;) {
       const queued = this.queue[i]!;
-      // A retry must not overtake an earlier chunk still in flight: that one may fail too (its
-      // connection just broke) and its retry must go first. Its failure can come back later
-      // than this one's (a write refused at once, a confirmation lost with the connection).
-      if (ordered && queued.attempts > 0 && this.earlierInFlight(queued.chunk.id)) break;
-      if (queued.notBefore > now) {
-        wakeAt = Math.min(wakeAt, queued.notBefore);
-        if (ordered) break;
+      const backoffOver = queued.notBefore <= now;
+      const decision = this.order.decide(queued.chunk.id, queued.attempts > 0, backoffOver);
+      if (!backoffOver) wakeAt = Math.min(wakeAt, queued.notBefore);
+      if (decision === 'stop') break;
+      if (decision === 'skip') {
         i++;
         continue;
       }
@@ -291,23 +306,19 @@ export class WebSocketOutput implements OutputPlugin {
     if (this.queue.length === 0) this.earlySeal.sealIfQuiet();
   }
 
-  private earlierInFlight(id: number): boolean {
-    for (const inFlight of this.inFlightIds) if (inFlight < id) return true;
-    return false;
-  }
-
   private send(queued: QueuedChunk): void {
     const pool = this.pool!;
     const { chunk } = queued;
     const task: FlushTask = {
       chunkId: chunk.id, arena: chunk.arena as SharedArrayBuffer, byteLength: chunk.byteLength,
-      sources: chunk.sources, attempt: queued.attempts, failuresSeen: this.failuresSeen,
+      sources: chunk.sources, attempt: queued.attempts, epoch: this.order.epoch,
     };
-    this.inFlightIds.add(chunk.id);
+    this.move(queued, 'in_flight');
+    this.order.dispatched(chunk.id);
     queued.attempts++;
     queued.sentAt = performance.now();
     if (this.trace) {
-      this.log.trace(`chunk '${chunk.id}' in flight: attempt ${queued.attempts}, ${this.inFlightIds.size} in flight, ` +
+      this.log.trace(`chunk '${chunk.id}' in flight: attempt ${queued.attempts}, ${this.inflight} in flight, ` +
         `${this.queue.length} queued`);
     }
     pool.run(task).then(
@@ -317,13 +328,13 @@ export class WebSocketOutput implements OutputPlugin {
   }
 
   private onResult(queued: QueuedChunk, result: FlushResult): void {
-    this.inFlightIds.delete(queued.chunk.id);
+    this.order.settled(queued.chunk.id, result.status === 'not_sent' || result.status === 'failed');
     workerStats(this.stats, result.worker).pongsIgnored = result.pongsIgnored;
     if (result.status === 'held') {
       // Not an attempt: back in line, behind the retry of the chunk that failed before it.
       queued.attempts--;
       if (this.trace) this.log.trace(`chunk '${queued.chunk.id}' queued again: held behind an earlier chunk's retry`);
-      this.requeue(queued);
+      this.requeue(queued, 'queued');
       this.settled();
       return;
     }
@@ -346,7 +357,6 @@ export class WebSocketOutput implements OutputPlugin {
       this.release(queued);
     } else {
       countFailedAttempt(this.stats, result.worker);
-      this.failuresSeen++;
       if (this.trace) {
         this.log.trace(`chunk '${queued.chunk.id}' failed: attempt ${queued.attempts}, ` +
           `${result.status === 'not_sent' ? 'not sent' : 'written, not confirmed'}: ${result.reason}`);
@@ -383,7 +393,7 @@ export class WebSocketOutput implements OutputPlugin {
         `${queued.notBefore === 0 ? 'now' : `in ${delay} s`}`);
     }
     if (this.trace) this.log.trace(`chunk '${queued.chunk.id}' queued again: retry ${retriesDone + 1}`);
-    this.requeue(queued);
+    this.requeue(queued, queued.notBefore === 0 ? 'queued' : 'backoff');
   }
 
   /** -v: Fluent Bit's debug shows every flush; this says what it took. */
@@ -396,7 +406,8 @@ export class WebSocketOutput implements OutputPlugin {
   }
 
   /** Back into the queue in id order, so retries keep their place. */
-  private requeue(queued: QueuedChunk): void {
+  private requeue(queued: QueuedChunk, state: 'queued' | 'backoff'): void {
+    this.move(queued, state);
     let i = this.queue.length;
     while (i > 0 && this.queue[i - 1]!.chunk.id > queued.chunk.id) i--;
     this.queue.splice(i, 0, queued);
@@ -408,14 +419,13 @@ export class WebSocketOutput implements OutputPlugin {
    * A chunk that keeps killing workers is given up at Retry_Limit, counted as worker_crash.
    */
   private onWorkerLost(queued: QueuedChunk, error: unknown): void {
-    this.inFlightIds.delete(queued.chunk.id);
+    this.order.settled(queued.chunk.id, this.pool !== null);
     if (this.pool === null) {
       // Shutdown destroyed the pool with this chunk in flight: its file (if any) stays for the
       // next start; without one it is given up like the rest of the queue.
       if (!queued.stored) this.drop(queued, 'shutdown');
       return;
     }
-    this.failuresSeen++;
     const reason = `worker thread lost: ${error instanceof Error ? error.message : String(error)}`;
     queued.crashes = (queued.crashes ?? 0) + 1;
     if (queued.crashes >= CRASHES_BEFORE_DROP) {
@@ -486,13 +496,27 @@ export class WebSocketOutput implements OutputPlugin {
 
   /** A connection has just opened: chunks waiting out a backoff can go now. */
   private retryNow(): void {
-    let woke = false;
+    if (this.endBackoffs()) this.dispatch();
+  }
+
+  /** Ends every backoff; true if one was running. */
+  private endBackoffs(): boolean {
+    let ended = false;
     for (const queued of this.queue) {
-      if (queued.notBefore > 0) {
-        queued.notBefore = 0;
-        woke = true;
-      }
+      if (queued.notBefore === 0) continue;
+      queued.notBefore = 0;
+      if (queued.state === 'backoff') this.move(queued, 'queued');
+      ended = true;
     }
-    if (woke) this.dispatch();
+    return ended;
+  }
+
+  private move(queued: QueuedChunk, to: ChunkState): void {
+    const from = queued.state;
+    if (!moveTo(queued, to)) {
+      this.log.burst('error', `chunk state ${this.name}`, `chunk '${queued.chunk.id}' moved from ${from} to ${to}, ` +
+        `a move its state diagram does not have (a bug: please report it)`);
+    }
+    if (this.trace) this.log.trace(`chunk '${queued.chunk.id}': ${from} → ${to}`);
   }
 }

@@ -12,6 +12,7 @@ import { Logger, logSink } from '../../../log.js';
 import type {
   ControlMessage, FlushResult, FlushTask, WorkerEvent, WorkerSettings,
 } from '../protocol.js';
+import { WorkerOrder } from '../delivery-order.js';
 import { Connection } from './connection.js';
 
 const settings = Piscina.workerData as WorkerSettings;
@@ -72,18 +73,8 @@ const idle = new QuietTimer(IDLE_RELEASE_MS, () => {
   bytesSinceRelease = 0;
 });
 
-/** Failed results this worker has returned (see FlushTask.failuresSeen). */
-let failuresReturned = 0;
-
-/**
- * Ordered mode (workers 1): retries come back in id order, so only a first attempt can be
- * ahead of an earlier chunk's retry: one dispatched before the main thread had processed a
- * failure this worker returned. Asked on arrival, after waiting for a turn and right before the
- * write (a failure may be returned while this task waits for the connection to reopen).
- */
-function wouldOvertake(task: FlushTask): boolean {
-  return settings.ordered && task.attempt === 0 && task.failuresSeen < failuresReturned;
-}
+const order = new WorkerOrder(settings.ordered);
+const wouldOvertake = (task: FlushTask): boolean => order.wouldOvertake(task.attempt, task.epoch);
 
 export default async function flush(task: FlushTask): Promise<FlushResult> {
   const held: FlushResult = {
@@ -117,6 +108,6 @@ export default async function flush(task: FlushTask): Promise<FlushResult> {
   const outcome = await connection.send(message, encoder.binary, release, () => !wouldOvertake(task));
   if (outcome.status === 'held') return held;
   if (outcome.status === 'flushed') return { ...base, status: 'flushed', records, bytes };
-  failuresReturned++;
+  order.failureReturned();
   return { ...base, status: outcome.status, reason: outcome.reason, records };
 }
