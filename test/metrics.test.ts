@@ -123,7 +123,18 @@ test('a server restart shows a failed flush, a retry and a second handshake', as
     await waitFor(() => stats.records === 200, 20_000, 'delivery after the restart');
     const m = await scrape(metrics.port);
     assert.ok(sampleValue(m, 'wsrelay_output_flushes_total', { ...out, result: 'failure' }) >= 1);
-    assert.ok(sampleValue(m, 'wsrelay_output_retries_total', out) >= 1);
+    // The server went away: attempts fail as a closed connection (1006) or, while it is down, a
+    // refused one; each retry carries the reason of the failure it follows.
+    const byReason = (name: string): Map<string, number> => new Map(m.get(name)!.samples
+      .filter((sample) => sample.labels.output === out.output).map((sample) => [sample.labels.reason!, sample.value]));
+    const failures = byReason('wsrelay_output_flush_failures_total');
+    const retries = byReason('wsrelay_output_retries_total');
+    assert.ok([...failures.keys()].every((reason) => reason === 'closed_1006' || reason === 'refused'), [...failures.keys()].join());
+    assert.equal([...failures.values()].reduce((a, b) => a + b, 0),
+      sampleValue(m, 'wsrelay_output_flushes_total', { ...out, result: 'failure' }));
+    assert.ok([...retries.values()].reduce((a, b) => a + b, 0) >= 1);
+    assert.ok(sampleValue(m, 'wsrelay_output_handshake_failures_total', { ...out, reason: 'refused' }) >= 1,
+      'reconnects during the outage were refused');
     assert.equal(sampleValue(m, 'wsrelay_output_handshakes_total', { ...out, result: 'success' }), 2);
     assert.ok(sampleValue(m, 'wsrelay_output_connection_closes_total', out) >= 1);
     assert.equal(sampleValue(m, 'wsrelay_output_records_total', out), 200);
@@ -392,7 +403,9 @@ test('the Grafana dashboard parses and uses only metrics the exporter exposes', 
   await withRelay({}, 30, async ({ relay, metrics }) => {
     // Per-worker series exist once the worker has said something.
     await waitFor(() => relay.engine.stats().outputs['websocket.0']!.connectionsOpen === 1, 10_000, 'the connection');
-    const exposed = sampleNames(await scrape(metrics.port));
+    // A reason-labelled counter has no series until the first failure: its family counts.
+    const exposition = await scrape(metrics.port);
+    const exposed = new Set([...sampleNames(exposition), ...exposition.keys()]);
     const used = new Set(exprs.flatMap((expr) => expr.match(/\b(?:wsrelay|process|nodejs)_[a-zA-Z0-9_]+/g) ?? []));
     assert.ok(used.size >= 15, `${used.size} metric names used`);
     for (const name of used) assert.ok(exposed.has(name), `dashboard uses ${name}, which is not exposed`);

@@ -86,6 +86,10 @@ export interface OutputStats {
   retries: number;
   /** Chunks given up after Retry_Limit. */
   retriesFailed: number;
+  /** Failed attempts, retries scheduled and failed handshakes by reason label (delivery-counts.ts). */
+  readonly failuresByReason: Record<string, number>;
+  readonly retriesByReason: Record<string, number>;
+  readonly handshakeFailuresByReason: Record<string, number>;
   /** Records flushed again after an attempt that had written them without confirmation. */
   resentRecords: number;
   /** Chunk files found torn or corrupt (at start or read back) and moved aside as *.corrupt. */
@@ -133,6 +137,7 @@ export function newInputStats(): InputStats {
 export function newOutputStats(): OutputStats {
   return {
     chunksFlushed: 0, chunksFailed: 0, records: 0, bytes: 0, retries: 0, retriesFailed: 0,
+    failuresByReason: {}, retriesByReason: {}, handshakeFailuresByReason: {},
     resentRecords: 0, storageCorruptChunks: 0, dropped: {
       retry_limit: 0, shutdown: 0, worker_crash: 0, no_clients: 0, slow_client: 0, storage_limit: 0, storage_corrupt: 0,
       output_error: 0,

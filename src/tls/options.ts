@@ -91,6 +91,12 @@ const UNTRUSTED = new Set([
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE',
 ]);
 
+/** The error came from TLS (certificate, protocol version, a peer that does not speak TLS). */
+export function isTlsError(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  return UNTRUSTED.has(code) || code === 'EPROTO' || code.startsWith('CERT_') || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_');
+}
+
 /** A client-side failure, with what to change: the error text alone rarely says it. */
 export function explainTlsError(error: Error): string {
   const code = (error as NodeJS.ErrnoException).code ?? '';

@@ -46,6 +46,48 @@ export interface FlushTask {
   readonly epoch: number;
 }
 
+/**
+ * Why an attempt failed or a handshake did not succeed, coded so that an operator (and the
+ * metrics' `reason` label, main/delivery-counts.ts) can tell a bad certificate from a down server.
+ */
+export type DeliveryFailureCode =
+  /** Nothing listens on the port (ECONNREFUSED). */
+  | 'WSR_DELIVERY_REFUSED'
+  /** The host name does not resolve. */
+  | 'WSR_DELIVERY_DNS'
+  /** The network failed under the connection: reset, unreachable, broken pipe. */
+  | 'WSR_DELIVERY_NETWORK'
+  /** No handshake within net.connect_timeout. */
+  | 'WSR_DELIVERY_CONNECT_TIMEOUT'
+  /** TLS failed: untrusted or expired certificate, wrong name, a server that does not speak TLS. */
+  | 'WSR_DELIVERY_TLS'
+  /** The server answered the upgrade with an HTTP status (`status`): 401, 404, 503... */
+  | 'WSR_DELIVERY_HANDSHAKE_STATUS'
+  /** The server's 101 answer was not a valid WebSocket handshake. */
+  | 'WSR_DELIVERY_HANDSHAKE_INVALID'
+  /** An open connection did not answer our ping within ping_timeout. */
+  | 'WSR_DELIVERY_PONG_TIMEOUT'
+  /** The server closed the connection (`closeCode`; 1006 when it just went away). */
+  | 'WSR_DELIVERY_CLOSED'
+  /** The server broke RFC 6455 (a bad frame, an oversized message): ws closed the connection. */
+  | 'WSR_DELIVERY_PROTOCOL'
+  /** The socket refused the write. */
+  | 'WSR_DELIVERY_WRITE'
+  /** The worker thread died or threw with the chunk in flight. */
+  | 'WSR_DELIVERY_WORKER_LOST'
+  /** The relay is shutting down. */
+  | 'WSR_DELIVERY_STOPPED';
+
+export interface DeliveryFailure {
+  readonly code: DeliveryFailureCode;
+  /** WSR_DELIVERY_CLOSED: the close code received (1006: none, the connection just went). */
+  readonly closeCode?: number;
+  /** WSR_DELIVERY_HANDSHAKE_STATUS: the HTTP status of the refused upgrade. */
+  readonly status?: number;
+  /** What happened, for logs: the error text with what to change where we know it. */
+  readonly detail: string;
+}
+
 export interface MalformedCount {
   readonly source: number;
   readonly count: number;
@@ -71,7 +113,7 @@ export type FlushResult =
   | (ResultBase & {
     /** not_sent: never written (no connection); failed: written, then not confirmed. */
     readonly status: 'not_sent' | 'failed';
-    readonly reason: string;
+    readonly failure: DeliveryFailure;
     readonly records: number;
   })
   | (ResultBase & {
@@ -86,9 +128,10 @@ export type FlushResult =
 export type WorkerEvent =
   | { readonly type: 'started'; readonly worker: number; readonly threadId: number }
   /** elapsedMs: how long the attempt took (threads' monotonic clocks do not share an origin). */
-  | { readonly type: 'handshake'; readonly worker: number; readonly ok: boolean; readonly detail: string;
+  | { readonly type: 'handshake'; readonly worker: number; readonly ok: true; readonly elapsedMs: number }
+  | { readonly type: 'handshake'; readonly worker: number; readonly ok: false; readonly failure: DeliveryFailure;
     readonly elapsedMs: number }
-  | { readonly type: 'closed'; readonly worker: number; readonly detail: string }
+  | { readonly type: 'closed'; readonly worker: number; readonly failure: DeliveryFailure }
   | { readonly type: 'stopped'; readonly worker: number };
 
 /** Main thread → workers, on the same channel. */

@@ -1,6 +1,7 @@
 // What the websocket output counts as chunks are flushed or fail and connections open and
 // close: the output's totals and each worker thread's (src/metrics reads them at scrape time).
 import { workerStats, type OutputStats } from '../../../engine/stats.js';
+import type { DeliveryFailure } from '../protocol.js';
 
 export interface FlushedChunk {
   readonly records: number;
@@ -30,18 +31,19 @@ export function countFailedAttempt(stats: OutputStats, worker: number): void {
 }
 
 /**
- * A connection attempt's outcome. `startedAt` (monotonic ms, this thread's clock) is when the
- * attempt began: a run of failures counts from the first failed attempt's start, so a handshake
- * that hangs until Connect_Timeout counts from when it was tried.
+ * A connection attempt's outcome (failure null: it succeeded). `startedAt` (monotonic ms, this
+ * thread's clock) is when the attempt began: a run of failures counts from the first failed
+ * attempt's start, so a handshake that hangs until Connect_Timeout counts from when it was tried.
  */
-export function countHandshake(stats: OutputStats, worker: number, ok: boolean, detail = '',
+export function countHandshake(stats: OutputStats, worker: number, failure: DeliveryFailure | null,
   startedAt: number = performance.now()): void {
   const perWorker = workerStats(stats, worker);
-  if (!ok) {
+  if (failure !== null) {
     stats.handshakesFailed++;
+    countByReason(stats.handshakeFailuresByReason, failure);
     perWorker.handshakesFailed++;
     stats.failingSince ??= startedAt;
-    stats.lastFailure = detail;
+    stats.lastFailure = describe(failure);
     return;
   }
   perWorker.handshakesOk++;
@@ -49,6 +51,48 @@ export function countHandshake(stats: OutputStats, worker: number, ok: boolean, 
   stats.handshakesOk++;
   stats.connectionsOpen++;
   stats.failingSince = null;
+}
+
+/** A failed attempt, retried or given up. */
+export function countFailure(stats: OutputStats, failure: DeliveryFailure): void {
+  stats.chunksFailed++;
+  countByReason(stats.failuresByReason, failure);
+}
+
+/** A retry scheduled after a failed attempt. */
+export function countRetry(stats: OutputStats, failure: DeliveryFailure): void {
+  stats.retries++;
+  countByReason(stats.retriesByReason, failure);
+}
+
+/** For logs: what happened, then its code (what the metrics' reason label is made of). */
+export function describe(failure: DeliveryFailure): string {
+  return `${failure.detail} [${failure.code}]`;
+}
+
+const CODE_PREFIX = 'WSR_DELIVERY_';
+
+/**
+ * The metrics' `reason` label: the code without its prefix, in lower case; with the close code
+ * for closes (closed_1006; servers' own codes by range, closed_3xxx and closed_4xxx) and the
+ * status for refused upgrades (handshake_status_401). A server chooses those numbers, so the
+ * label has a bounded set of values whatever it sends: about 13 + 18 + 500.
+ */
+export function reasonLabel(failure: DeliveryFailure): string {
+  const name = failure.code.slice(CODE_PREFIX.length).toLowerCase();
+  const { closeCode, status } = failure;
+  if (closeCode !== undefined) {
+    if (closeCode >= 1000 && closeCode <= 1015) return `${name}_${closeCode}`;
+    if (closeCode >= 3000 && closeCode <= 4999) return `${name}_${Math.floor(closeCode / 1000)}xxx`;
+    return `${name}_other`;
+  }
+  if (status !== undefined) return status >= 100 && status <= 599 ? `${name}_${status}` : `${name}_other`;
+  return name;
+}
+
+function countByReason(counts: Record<string, number>, failure: DeliveryFailure): void {
+  const label = reasonLabel(failure);
+  counts[label] = (counts[label] ?? 0) + 1;
 }
 
 /**

@@ -13,9 +13,11 @@ import type { Logger } from '../../../log.js';
 import { containChunk } from '../../../engine/contain.js';
 import { newOutputStats, workerStats, type DropReason, type OutputBufferState, type OutputStats } from '../../../engine/stats.js';
 import type { OutputHooks, OutputPlugin, Undelivered } from '../../../engine/plugins.js';
-import type { FlushResult, FlushTask } from '../protocol.js';
+import type { DeliveryFailure, FlushResult, FlushTask } from '../protocol.js';
 import { retryDelaySeconds } from './retry.js';
-import { countConnectionClosed, countFailedAttempt, countFlushed, countHandshake } from './delivery-counts.js';
+import {
+  countConnectionClosed, countFailedAttempt, countFailure, countFlushed, countHandshake, countRetry, describe,
+} from './delivery-counts.js';
 import { urlOf, WorkerPool } from './worker-pool.js';
 import { OutputStorage } from '../../../storage/output-storage.js';
 import { EarlySeal } from './early-seal.js';
@@ -90,7 +92,7 @@ export class WebSocketOutput implements OutputPlugin {
     // The backlog first: an unusable storage.path stops the start before any thread exists.
     if (this.storage) this.replayBacklog(this.storage);
     this.pool = new WorkerPool(this.config, this.service, this.url, this.log, {
-      onHandshake: (ok, worker, detail, startedAt) => this.onHandshake(ok, worker, detail, startedAt),
+      onHandshake: (failure, worker, startedAt) => this.onHandshake(failure, worker, startedAt),
       onClosed: (worker) => countConnectionClosed(this.stats, worker),
     });
     this.log.info(`${this.config.workers} worker(s) sending to ${this.url} as ${this.config.format}, ` +
@@ -359,16 +361,17 @@ export class WebSocketOutput implements OutputPlugin {
       countFailedAttempt(this.stats, result.worker);
       if (this.trace) {
         this.log.trace(`chunk '${queued.chunk.id}' failed: attempt ${queued.attempts}, ` +
-          `${result.status === 'not_sent' ? 'not sent' : 'written, not confirmed'}: ${result.reason}`);
+          `${result.status === 'not_sent' ? 'not sent' : 'written, not confirmed'}: ${describe(result.failure)}`);
       }
-      this.retryOrDrop(queued, result.status, result.reason, result.worker);
+      this.retryOrDrop(queued, result.status, result.failure, result.worker);
     }
     this.settled();
   }
 
-  private retryOrDrop(queued: QueuedChunk, status: 'not_sent' | 'failed', reason: string, worker: number,
+  private retryOrDrop(queued: QueuedChunk, status: 'not_sent' | 'failed', failure: DeliveryFailure, worker: number,
     dropReason: DropReason = 'retry_limit'): void {
-    this.stats.chunksFailed++;
+    countFailure(this.stats, failure);
+    const reason = describe(failure);
     if (status === 'failed') queued.maybeDelivered = true;
     const retriesDone = queued.attempts - 1;
     if (retriesDone >= this.config.retryLimit) {
@@ -380,7 +383,7 @@ export class WebSocketOutput implements OutputPlugin {
     }
     const delay = retryDelaySeconds(queued.attempts, this.service.schedulerBaseSeconds,
       this.service.schedulerCapSeconds);
-    this.stats.retries++;
+    countRetry(this.stats, failure);
     // A connection opened since this attempt began (the worker reconnected on its own): the
     // backoff would only wait for something that has already happened.
     queued.notBefore = this.lastHandshakeAt > queued.sentAt ? 0 : performance.now() + delay * 1000;
@@ -426,17 +429,20 @@ export class WebSocketOutput implements OutputPlugin {
       if (!queued.stored) this.drop(queued, 'shutdown');
       return;
     }
-    const reason = `worker thread lost: ${error instanceof Error ? error.message : String(error)}`;
+    const failure: DeliveryFailure = {
+      code: 'WSR_DELIVERY_WORKER_LOST',
+      detail: `worker thread lost: ${error instanceof Error ? error.message : String(error)}`,
+    };
     queued.crashes = (queued.crashes ?? 0) + 1;
     if (queued.crashes >= CRASHES_BEFORE_DROP) {
       // Piscina rejects a task that threw the same way as one whose thread died: a chunk that
       // fails like this twice would fail forever (with no_limits), so it is given up.
-      this.stats.chunksFailed++;
+      countFailure(this.stats, failure);
       this.log.error(`chunk '${queued.chunk.id}' failed ${queued.crashes} attempts in a worker thread: ` +
-        `${queued.chunk.records} records dropped; last error: ${reason}`);
+        `${queued.chunk.records} records dropped; last error: ${describe(failure)}`);
       this.drop(queued, 'worker_crash');
     } else {
-      this.retryOrDrop(queued, 'failed', reason, -1, 'worker_crash');
+      this.retryOrDrop(queued, 'failed', failure, -1, 'worker_crash');
     }
     this.settled();
   }
@@ -487,9 +493,9 @@ export class WebSocketOutput implements OutputPlugin {
     this.hooks.onPressure(full);
   }
 
-  private onHandshake(ok: boolean, worker: number, detail: string, startedAt: number): void {
-    countHandshake(this.stats, worker, ok, detail, startedAt);
-    if (!ok) return;
+  private onHandshake(failure: DeliveryFailure | null, worker: number, startedAt: number): void {
+    countHandshake(this.stats, worker, failure, startedAt);
+    if (failure !== null) return;
     this.lastHandshakeAt = performance.now();
     this.retryNow();
   }

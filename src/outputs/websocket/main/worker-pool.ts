@@ -7,7 +7,7 @@ import { Piscina } from 'piscina';
 import type { ServiceConfig, WebSocketOutputConfig } from '../../../config/types.js';
 import type { Logger } from '../../../log.js';
 import { clientTlsData } from '../../../tls/options.js';
-import type { FlushResult, FlushTask, WorkerEvent, WorkerSettings } from '../protocol.js';
+import type { DeliveryFailure, FlushResult, FlushTask, WorkerEvent, WorkerSettings } from '../protocol.js';
 
 const workerFile = new URL('../worker/thread.js', import.meta.url).href;
 
@@ -22,8 +22,8 @@ const STOP_WAIT_MS = 3000;
 let channelSequence = 0;
 
 export interface PoolEvents {
-  /** startedAt: when the attempt began, on this thread's monotonic clock. */
-  onHandshake(ok: boolean, worker: number, detail: string, startedAt: number): void;
+  /** failure: null when it succeeded; startedAt: when the attempt began, on this thread's monotonic clock. */
+  onHandshake(failure: DeliveryFailure | null, worker: number, startedAt: number): void;
   onClosed(worker: number): void;
 }
 
@@ -153,7 +153,7 @@ export class WorkerPool {
     switch (event.type) {
       case 'handshake':
         if (event.ok) this.open.add(event.worker);
-        this.events.onHandshake(event.ok, event.worker, event.detail, performance.now() - event.elapsedMs);
+        this.events.onHandshake(event.ok ? null : event.failure, event.worker, performance.now() - event.elapsedMs);
         break;
       case 'closed':
         this.connectionClosed(event.worker);

@@ -18,23 +18,24 @@ import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { frameInPlace } from './client-frame.js';
 import { WriteTurns } from './write-turns.js';
-import type { WorkerSettings } from '../protocol.js';
+import type { DeliveryFailure, WorkerSettings } from '../protocol.js';
 import type { Logger } from '../../../log.js';
-import { clientConnectOptions, explainTlsError } from '../../../tls/options.js';
+import { clientConnectOptions } from '../../../tls/options.js';
+import { closedFailure, connectionFailure, handshakeFailure, pongTimeout, STOPPED, writeFailure } from './failures.js';
 
 export type SendOutcome =
   | { readonly status: 'flushed' }
   | { readonly status: 'held' }
-  | { readonly status: 'not_sent' | 'failed'; readonly reason: string };
+  | { readonly status: 'not_sent' | 'failed'; readonly failure: DeliveryFailure };
 
 /** The connection's share of the worker settings (see WorkerSettings for each field). */
 export type ConnectionOptions = Pick<WorkerSettings, 'url' | 'headers' | 'delivery' | 'connectTimeoutMs' |
   'pingIntervalMs' | 'pingTimeoutMs' | 'idleCloseMs' | 'compress' | 'tls'>;
 
 export interface ConnectionEvents {
-  /** elapsedMs: from the start of the attempt to its outcome. */
-  onHandshake(ok: boolean, detail: string, elapsedMs: number): void;
-  onClosed(detail: string): void;
+  /** failure: null when it succeeded; elapsedMs: from the start of the attempt to its outcome. */
+  onHandshake(failure: DeliveryFailure | null, elapsedMs: number): void;
+  onClosed(failure: DeliveryFailure): void;
 }
 
 type State = 'idle' | 'connecting' | 'open' | 'backoff' | 'stopped';
@@ -66,6 +67,8 @@ interface Link {
   readonly pings: OutstandingPing[];
   /** Pongs received on this connection that answered none of its outstanding pings. */
   ignoredPongs: number;
+  /** What ended (or is ending) it, when we know more than its close code: an error, a pong timeout. */
+  failure: DeliveryFailure | null;
 }
 
 /** Ping payload: 8 bytes of prefix, then the sequence number in 8 bytes (high, low word). */
@@ -94,7 +97,8 @@ export class Connection {
   /** When a pong last answered one of our pings (unsolicited pongs prove nothing). */
   private lastPongAt = 0;
   private lastSendAt = 0;
-  private lastError = 'not connected yet';
+  /** Why the last connection or attempt ended: what a message that cannot be sent is told. */
+  private lastFailure: DeliveryFailure = STOPPED;
   private ignoredPongs = 0;
   private ignoredPongsLogged = 0;
   private ignoredPongLogAt = -Infinity;
@@ -139,7 +143,7 @@ export class Connection {
     if (!(await this.ensureOpen())) {
       release?.();
       this.turns.done();
-      return { status: 'not_sent', reason: this.lastError };
+      return { status: 'not_sent', failure: this.state === 'stopped' ? STOPPED : this.lastFailure };
     }
     if (stillDue !== undefined && !stillDue()) {
       release?.();
@@ -165,7 +169,7 @@ export class Connection {
       this.lastSendAt = performance.now();
       const written = (error?: Error | null): void => {
         release?.();
-        if (error) entry.settle({ status: 'failed', reason: `write failed: ${error.message}` });
+        if (error) entry.settle({ status: 'failed', failure: writeFailure(error) });
         else if (this.options.delivery === 'write') entry.settle({ status: 'flushed' });
       };
       if (release && socket && !this.options.compress) {
@@ -225,6 +229,7 @@ export class Connection {
       const prefix = randomBytes(PING_PREFIX_BYTES);
       const link: Link = {
         ws, prefixHigh: prefix.readUInt32BE(0), prefixLow: prefix.readUInt32BE(4), nextSeq: 1, pings: [], ignoredPongs: 0,
+        failure: null,
       };
       this.link = link;
       this.socket = null;
@@ -243,15 +248,19 @@ export class Connection {
         this.lastSendAt = this.lastPongAt;
         this.startTicker();
         this.log.info(`handshake with ${this.options.url} succeeded`);
-        this.events.onHandshake(true, this.options.url, performance.now() - startedAt);
+        this.events.onHandshake(null, performance.now() - startedAt);
         resolve(true);
       });
       ws.on('pong', (data: Buffer) => this.onPong(link, data));
-      ws.on('error', (error: Error) => { this.lastError = explainTlsError(error); });
+      ws.on('error', (error: Error) => {
+        link.failure ??= opened ? connectionFailure(error) : handshakeFailure(error);
+      });
       ws.on('close', (code: number, reason: Buffer) => {
         if (!opened && this.state !== 'stopped') {
-          this.log.burst('warn', `handshake ${this.options.url}`, `handshake with ${this.options.url} failed: ${this.lastError}`);
-          this.events.onHandshake(false, this.lastError, performance.now() - startedAt);
+          const failure = link.failure ?? closedFailure(code, reason.toString());
+          this.lastFailure = failure;
+          this.log.burst('warn', `handshake ${this.options.url}`, `handshake with ${this.options.url} failed: ${failure.detail}`);
+          this.events.onHandshake(failure, performance.now() - startedAt);
         }
         this.onClose(link, opened, code, reason.toString());
         resolve(false);
@@ -261,14 +270,15 @@ export class Connection {
   }
 
   private onClose(link: Link, opened: boolean, code: number, reason: string): void {
-    const detail = `connection closed (code ${code}${reason ? `, ${reason}` : ''})`;
-    if (opened) this.events.onClosed(detail);
+    const closed = closedFailure(code, reason);
+    const detail = closed.detail;
+    if (opened) this.events.onClosed(link.failure ?? closed);
     // What was written to this connection can no longer be confirmed, by it or by another.
     const unconfirmed = this.inflight.filter((entry) => entry.link === link);
     if (unconfirmed.length > 0) this.inflight = this.inflight.filter((entry) => entry.link !== link);
     if (this.link !== link) {
       // An older connection, already replaced by a newer one.
-      for (const entry of unconfirmed) entry.settle({ status: 'failed', reason: detail });
+      for (const entry of unconfirmed) entry.settle({ status: 'failed', failure: link.failure ?? closed });
       return;
     }
     this.link = null;
@@ -276,12 +286,12 @@ export class Connection {
     this.turns.setSocket(null);
     this.clearTimers();
     if (opened) {
-      this.lastError = detail;
+      this.lastFailure = link.failure ?? closed;
       const ignored = link.ignoredPongs > 0 ? ` (${link.ignoredPongs} pong(s) that echoed none of our pings ignored)` : '';
       if (unconfirmed.length > 0) this.log.warn(`${detail} with ${unconfirmed.length} message(s) unconfirmed${ignored}`);
       else this.log.info(`${detail}${ignored}`);
     }
-    for (const entry of unconfirmed) entry.settle({ status: 'failed', reason: this.lastError });
+    for (const entry of unconfirmed) entry.settle({ status: 'failed', failure: this.lastFailure });
     if (this.state === 'stopped' || this.state === 'idle') return; // idle: reopened on demand
     this.state = 'backoff';
     // A connection that was working is retried at once (servers restart); then with backoff.
@@ -366,9 +376,9 @@ export class Connection {
       const now = performance.now();
       const oldest = link.pings[0];
       if (oldest && now - oldest.sentAt > pingTimeoutMs) {
-        this.lastError = `no pong within ${pingTimeoutMs / 1000} s`;
+        link.failure = pongTimeout(pingTimeoutMs);
         const ignored = link.ignoredPongs > 0 ? ` (${link.ignoredPongs} pong(s) that echoed none of our pings ignored)` : '';
-        this.log.warn(`${this.lastError}${ignored}: abandoning the connection and reconnecting`);
+        this.log.warn(`${link.failure.detail}${ignored}: abandoning the connection and reconnecting`);
         link.ws.terminate();
         return;
       }

@@ -28,8 +28,10 @@ function post(event: WorkerEvent): void {
 }
 
 const connection = new Connection(settings, log.child(`output:websocket:${settings.outputName}] [worker #${workerIndex}`), {
-  onHandshake: (ok, detail, elapsedMs) => post({ type: 'handshake', worker: workerIndex, ok, detail, elapsedMs }),
-  onClosed: (detail) => post({ type: 'closed', worker: workerIndex, detail }),
+  onHandshake: (failure, elapsedMs) => post(failure === null
+    ? { type: 'handshake', worker: workerIndex, ok: true, elapsedMs }
+    : { type: 'handshake', worker: workerIndex, ok: false, failure, elapsedMs }),
+  onClosed: (failure) => post({ type: 'closed', worker: workerIndex, failure }),
 });
 
 channel.onmessage = (event) => {
@@ -109,5 +111,5 @@ export default async function flush(task: FlushTask): Promise<FlushResult> {
   if (outcome.status === 'held') return held;
   if (outcome.status === 'flushed') return { ...base, status: 'flushed', records, bytes };
   order.failureReturned();
-  return { ...base, status: outcome.status, reason: outcome.reason, records };
+  return { ...base, status: outcome.status, failure: outcome.failure, records };
 }
