@@ -1,7 +1,7 @@
 // The embedded default behind `make run` / `wsrelay` with no arguments: a pipeline that works
 // on a fresh machine with nothing else running. tcp 127.0.0.1:5170 → websocket
 // 127.0.0.1:9000 (json_lines), and the bundled sink on 9000 printing what arrives.
-import type { RawPipeline, RawProperty, RawSection } from './config/types.js';
+import type { RawPipeline, RawProperty, RawSection } from './config/raw.js';
 
 const at = { file: 'embedded default', line: 1 };
 

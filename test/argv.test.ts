@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { parseArgv, type CliCommand } from '../src/cli/argv.js';
 import { helpText, propertyTable } from '../src/cli/help.js';
 import { ConfigError } from '../src/config/errors.js';
-import type { RawPipeline } from '../src/config/types.js';
+import type { RawPipeline } from '../src/config/raw.js';
 
 function relay(argv: string[]): Extract<CliCommand, { kind: 'relay' }> {
   const cmd = parseArgv(argv);

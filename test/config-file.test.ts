@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import type { ConfigErrorCode } from '../src/config/errors.js';
 import { loadConfigFile } from '../src/config/load.js';
 import { resolvePipeline, type ResolveResult } from '../src/config/resolve.js';
-import type { RawPipeline, TcpInputConfig, WebSocketOutputConfig } from '../src/config/types.js';
+import type { TcpInputConfig, WebSocketOutputConfig } from '../src/config/types.js';
+import type { RawPipeline } from '../src/config/raw.js';
 import { configFileWriter, failsWith } from './support/config-files.js';
 
 /** Fixtures are not compiled: from dist/test/ they are two levels up. */

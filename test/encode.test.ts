@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { Unpackr, addExtension } from 'msgpackr';
 import type { DateFormat, GelfKeys, OutputFormat } from '../src/config/types.js';
 import { createEncoder, formatDate } from '../src/encode/index.js';
-import type { EncoderOptions, EventTime, TimedRecord } from '../src/encode/types.js';
+import type { EncoderOptions, EventTime } from '../src/encode/types.js';
+import type { TimedRecord } from '../src/chunk/record.js';
 
 const NO_GELF: GelfKeys = { shortMessageKey: null, fullMessageKey: null, timestampKey: null, hostKey: null, levelKey: null };
 const T: EventTime = { sec: 1795421327, nsec: 196247000 };

@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { Logger } from '../src/log.js';
 import type { Engine } from '../src/engine/engine.js';
-import type { MetricsSource } from '../src/metrics/registry.js';
+import type { MetricsSource } from '../src/engine/stats.js';
 import { readiness, readinessWindowSeconds, startMetricsServer, type MetricsServer } from '../src/metrics/server.js';
 import { parseExposition, sampleNames, sampleValue, type Family } from './support/prom-parse.js';
 import { histogramValues, pausedSeconds } from '../src/metrics/registry.js';

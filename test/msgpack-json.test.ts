@@ -13,7 +13,8 @@ import { DirectJsonEncoder } from '../src/encode/json-direct.js';
 import { Output } from '../src/codec/output.js';
 import { writeValue } from '../src/encode/msgpack-json.js';
 import { MAX_MSGPACK_DEPTH } from '../src/codec/msgpack-frame.js';
-import type { EncoderOptions, TimedRecord } from '../src/encode/types.js';
+import type { EncoderOptions } from '../src/encode/types.js';
+import type { TimedRecord } from '../src/chunk/record.js';
 
 /** Counts the records that went the slow (decoded) way. */
 class CountingEncoder extends DirectJsonEncoder {

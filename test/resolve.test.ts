@@ -6,7 +6,8 @@ import { parseArgv } from '../src/cli/argv.js';
 import { ConfigError, type ConfigErrorCode } from '../src/config/errors.js';
 import { resolvePipeline, type ResolveResult } from '../src/config/resolve.js';
 import { parseSize, parseSizeKb, parseRetryLimit, parseBoolean, type ValueContext } from '../src/config/values.js';
-import type { RawPipeline, WebSocketOutputConfig, TcpInputConfig } from '../src/config/types.js';
+import type { WebSocketOutputConfig, TcpInputConfig } from '../src/config/types.js';
+import type { RawPipeline } from '../src/config/raw.js';
 
 function pipeline(argv: string[]): RawPipeline {
   const cmd = parseArgv(argv);

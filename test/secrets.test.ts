@@ -16,7 +16,7 @@ import { INPUT_SCHEMAS, OUTPUT_SCHEMAS, SERVICE_SCHEMA, type SchemaKind } from '
 import { resolvePipeline } from '../src/config/resolve.js';
 import { parseText, prop, type Schema } from '../src/config/schema-kit.js';
 import { readSection } from '../src/config/sections.js';
-import type { RawSection } from '../src/config/types.js';
+import type { RawSection } from '../src/config/raw.js';
 import { runCli } from './support/child.js';
 import { testCerts } from './support/certs.js';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../src/config/load.js';
 import { resolvePipeline } from '../src/config/resolve.js';
-import type { RawPipeline, RawSection } from '../src/config/types.js';
+import type { RawPipeline, RawSection } from '../src/config/raw.js';
 import { Engine } from '../src/engine/engine.js';
 import type { TcpInput } from '../src/inputs/tcp-input.js';
 import { Logger } from '../src/log.js';

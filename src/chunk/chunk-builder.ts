@@ -1,6 +1,6 @@
 // Appends segments into the current chunk arena and seals it when it is full. Arenas come
 // back from the workers after a flush and are reused, so steady state allocates nothing.
-import type { EventTime } from '../encode/types.js';
+import type { EventTime } from '../codec/event-time.js';
 import { collectGarbage } from '../idle-release.js';
 import { QuietTimer } from '../quiet-timer.js';
 import { SEGMENT_HEADER_BYTES, SegmentKind, type ChunkSource } from './layout.js';

@@ -6,7 +6,8 @@
 // the process.
 import { Unpackr } from 'msgpackr';
 import { registerEventTimeExtension, toEventTime } from '../codec/event-time.js';
-import type { EventTime, RecordBody, TimedRecord } from '../encode/types.js';
+import type { EventTime } from '../codec/event-time.js';
+import type { RecordBody, TimedRecord } from './record.js';
 import { frameEnd } from '../codec/msgpack-frame.js';
 import { SEGMENT_HEADER_BYTES, SegmentKind, type ChunkSource } from './layout.js';
 

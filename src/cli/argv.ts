@@ -4,7 +4,8 @@
 // RawProperty with their argv position; resolve.ts validates them, so a command line and a
 // config file get the same checks and the same messages.
 import { COMMAND_LINE, ConfigError } from '../config/errors.js';
-import type { LogLevel, RawPipeline, RawProperty, RawSection, SourceLocation } from '../config/types.js';
+import type { LogLevel } from '../config/types.js';
+import type { RawPipeline, RawProperty, RawSection, SourceLocation } from '../config/raw.js';
 
 export type CliCommand =
   | { kind: 'help' }

@@ -5,7 +5,7 @@
 import { ConfigError } from './errors.js';
 import { Secret } from './secret.js';
 import { lastAt } from './sections.js';
-import type { RawSection } from './types.js';
+import type { RawSection } from './raw.js';
 
 export interface AuthValues {
   readonly http_user: string | null;

@@ -10,7 +10,7 @@
 import { ConfigError, excerpt, formatLocation, type ConfigErrorCode } from './errors.js';
 import { ConfigFiles, resolveInclude } from './files.js';
 import { Variables } from './variables.js';
-import type { RawPipeline, RawProperty, RawSection, SourceLocation } from './types.js';
+import type { RawPipeline, RawProperty, RawSection, SourceLocation } from './raw.js';
 
 export type SectionKind = RawSection['kind'];
 

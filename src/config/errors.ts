@@ -2,7 +2,7 @@
 // The message always starts with where the mistake is (file:line, or the argv position) and
 // the section it belongs to, because the user fixes it by going there; `code` is stable so
 // callers and tests can branch on it without parsing the text.
-import type { SourceLocation } from './types.js';
+import type { SourceLocation } from './raw.js';
 
 export type ConfigErrorCode =
   /** A property name no plugin of that kind knows. */

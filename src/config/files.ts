@@ -13,7 +13,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { ConfigError, excerpt, type ConfigErrorCode } from './errors.js';
-import type { SourceLocation } from './types.js';
+import type { SourceLocation } from './raw.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;

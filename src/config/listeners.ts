@@ -6,7 +6,8 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { ConfigError, formatLocation } from './errors.js';
 import { lastAt } from './sections.js';
-import type { InputConfig, OutputConfig, RawPipeline, ServiceConfig, SourceLocation } from './types.js';
+import type { InputConfig, OutputConfig, ServiceConfig } from './types.js';
+import type { RawPipeline, SourceLocation } from './raw.js';
 
 /** One listening socket as configured. */
 export interface ListenerSpec {

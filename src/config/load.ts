@@ -3,7 +3,7 @@
 import { extname } from 'node:path';
 import { parseClassicConfig } from './classic.js';
 import { parseYamlConfig } from './yaml.js';
-import type { RawPipeline } from './types.js';
+import type { RawPipeline } from './raw.js';
 
 /**
  * Reads a configuration file and its includes into an unvalidated pipeline; pass the result

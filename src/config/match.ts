@@ -1,7 +1,8 @@
 // What every output shares when it is resolved: the Match rule, including Fluent Bit's
 // implicit `*` when there is exactly one input and one output.
 import { formatLocation } from './errors.js';
-import type { InputConfig, RawSection, SourceLocation } from './types.js';
+import type { InputConfig } from './types.js';
+import type { RawSection, SourceLocation } from './raw.js';
 
 export interface OutputContext {
   readonly names: Map<string, SourceLocation>;

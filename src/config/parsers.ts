@@ -14,7 +14,7 @@ import { readYamlParsers } from './yaml.js';
 import { parseBoolean, parseInteger, parseWord, type ValueParser } from './values.js';
 import { oneOf, parseText, prop, repeat, type Schema } from './schema-kit.js';
 import { readSection } from './sections.js';
-import type { RawProperty, RawSection, SourceLocation } from './types.js';
+import type { RawProperty, RawSection, SourceLocation } from './raw.js';
 
 export type ParserFormat = 'json' | 'regex' | 'ltsv' | 'logfmt';
 

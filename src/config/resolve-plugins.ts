@@ -10,9 +10,10 @@ import { claimName, lastAt, readSection } from './sections.js';
 import { resolveListenerTls, resolveServerTls } from '../tls/config.js';
 import { resolveListenerLimits } from './net-limits.js';
 import type {
-  DummyInputConfig, ForwardInputConfig, HttpInputConfig, NullOutputConfig, RawSection, SourceLocation,
+  DummyInputConfig, ForwardInputConfig, HttpInputConfig, NullOutputConfig,
   StdoutOutputConfig, WebSocketServerOutputConfig,
 } from './types.js';
+import type { RawSection, SourceLocation } from './raw.js';
 
 type Names = Map<string, SourceLocation>;
 

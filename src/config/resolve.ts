@@ -27,13 +27,11 @@ import type {
   InputConfig,
   OutputConfig,
   PipelineConfig,
-  RawPipeline,
-  RawSection,
   ServiceConfig,
-  SourceLocation,
   TcpInputConfig,
   WebSocketOutputConfig,
 } from './types.js';
+import type { RawPipeline, RawSection, SourceLocation } from './raw.js';
 
 export interface ResolveResult {
   readonly config: PipelineConfig;

@@ -11,7 +11,7 @@
 //    one of them as the placeholder (withRedaction), and errors and warnings about the
 //    configuration have them replaced (scrub). So a new secret key is redacted by setting the
 //    flag, without a printer to update.
-import type { RawSection } from './types.js';
+import type { RawSection } from './raw.js';
 
 /** What a secret prints as. */
 export const REDACTED = '(secret)';

@@ -5,7 +5,7 @@ import { ConfigError, excerpt, formatLocation } from './errors.js';
 import type { PropertySpec, Schema, SchemaValues } from './schema-kit.js';
 import { defaultSecretParts, recordSecrets } from './secret.js';
 import type { ValueContext } from './values.js';
-import type { RawSection, SourceLocation } from './types.js';
+import type { RawSection, SourceLocation } from './raw.js';
 
 /** An alias must stay unique: it is the metric label and the name in every log line. */
 export function claimName(name: string, section: RawSection, label: string, names: Map<string, SourceLocation>): void {

@@ -6,7 +6,7 @@ import { ConfigError, formatLocation } from './errors.js';
 import { parseBoolean, parseSize, type ValueParser } from './values.js';
 import { int, oneOf, prop, repeat, parseText, positive } from './schema-kit.js';
 import { lastAt } from './sections.js';
-import type { RawSection } from './types.js';
+import type { RawSection } from './raw.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;

@@ -9,36 +9,6 @@ import type { ParsersConfig } from './parsers.js';
 
 export type LogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
-/** Where a property came from, so an error can name file and line (or the CLI argument). */
-export interface SourceLocation {
-  /** A file path, or "command line". */
-  readonly file: string;
-  /** 1-based line in the file, or the 1-based argv position on the command line. */
-  readonly line: number;
-}
-
-/** One `key value` property as written by the user, before validation. */
-export interface RawProperty {
-  readonly key: string;
-  readonly value: string;
-  readonly at: SourceLocation;
-}
-
-/** One [INPUT]/[OUTPUT]/[SERVICE] section, or one -i/-o on the command line, unvalidated. */
-export interface RawSection {
-  readonly kind: 'service' | 'input' | 'output';
-  /** The plugin name (`tcp`, `websocket`); empty for the service section. */
-  readonly plugin: string;
-  readonly properties: RawProperty[];
-  readonly at: SourceLocation;
-}
-
-export interface RawPipeline {
-  readonly service: RawSection;
-  readonly inputs: RawSection[];
-  readonly outputs: RawSection[];
-}
-
 export interface ServiceConfig {
   /** Seconds between chunk flushes (Fluent Bit `Flush`, fractions allowed). */
   readonly flushSeconds: number;

@@ -2,7 +2,7 @@
 // silently reads "abc" as 0): a typo should stop the relay at start-up with the key and the
 // place it was written, not run with a surprising setting.
 import { ConfigError, excerpt } from './errors.js';
-import type { SourceLocation } from './types.js';
+import type { SourceLocation } from './raw.js';
 
 /** What a parser needs to build an error that points at the mistake. */
 export interface ValueContext {

@@ -9,7 +9,7 @@
 // together (CONFIG_LIMITS.valueBytes, expandedBytes). The scan is linear: indexOf, no regex.
 import { ConfigError, excerpt } from './errors.js';
 import { CONFIG_LIMITS, limitError, showBytes } from './files.js';
-import type { SourceLocation } from './types.js';
+import type { SourceLocation } from './raw.js';
 
 export class Variables {
   private readonly defined = new Map<string, string>();

@@ -17,7 +17,7 @@ import { ConfigError, excerpt } from './errors.js';
 import { PipelineDraft, filtersUnsupported, syntax, type SectionKind } from './classic.js';
 import { CONFIG_LIMITS, ConfigFiles, limitError, resolveInclude } from './files.js';
 import { Variables } from './variables.js';
-import type { RawPipeline, SourceLocation } from './types.js';
+import type { RawPipeline, SourceLocation } from './raw.js';
 
 /** Top-level and pipeline keys Fluent Bit has and wsrelay does not: refused by name. */
 const UNSUPPORTED_KEYS = new Set(['parsers', 'multiline_parsers', 'customs', 'plugins', 'upstream_servers', 'stream_processor']);

@@ -8,7 +8,8 @@ import { SegmentKind, type ChunkSource } from '../chunk/layout.js';
 import { decodeSegment, MalformedCounts, SegmentCursor, type MalformedReport, type RecordVisitor } from '../chunk/segments.js';
 import { ScanVerdict, scanJsonObject, type ScanResult } from '../codec/json-scan.js';
 import { Output } from '../codec/output.js';
-import type { EventTime, TimedRecord } from './types.js';
+import type { EventTime } from './types.js';
+import type { TimedRecord } from '../chunk/record.js';
 
 export interface DirectEncoding {
   /**

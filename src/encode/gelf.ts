@@ -3,7 +3,8 @@
 // GELF spec (and Fluent Bit's gelf output where the spec leaves room), so Graylog accepts it.
 import { BoundedCache } from '../bounded-cache.js';
 import type { GelfKeys } from '../config/types.js';
-import type { Encoder, EncoderOptions, RecordBody, TimedRecord } from './types.js';
+import type { Encoder, EncoderOptions } from './types.js';
+import type { RecordBody, TimedRecord } from '../chunk/record.js';
 
 const EMPTY = Buffer.alloc(0);
 

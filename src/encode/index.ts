@@ -7,7 +7,8 @@ import { DirectJsonEncoder } from './json-direct.js';
 import { DirectMsgpackEncoder } from './msgpack-direct.js';
 import type { Encoder, EncoderOptions } from './types.js';
 
-export type { Encoder, EncoderOptions, EventTime, RecordBody, TimedRecord } from './types.js';
+export type { Encoder, EncoderOptions, EventTime } from './types.js';
+export type { RecordBody, TimedRecord } from '../chunk/record.js';
 export { formatDate } from './date.js';
 
 export function createEncoder(options: EncoderOptions): Encoder {

@@ -12,7 +12,8 @@ import { DirectEncoder } from './direct.js';
 import { recordJsonWriter, type RecordToJson } from './json.js';
 import { headerCount, headerSize, isStringKey, mapHeader, writeMapEntries } from './msgpack-json.js';
 import { valueEnd } from '../codec/msgpack-frame.js';
-import type { EncoderOptions, EventTime, RecordBody, TimedRecord } from './types.js';
+import type { EncoderOptions, EventTime } from './types.js';
+import type { RecordBody, TimedRecord } from '../chunk/record.js';
 
 export type { DirectEncoding } from './direct.js';
 

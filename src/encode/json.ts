@@ -15,7 +15,8 @@
 // toPrecision, which runs once per distinct time.
 import type { DateFormat } from '../config/types.js';
 import { formatDate } from './date.js';
-import type { Encoder, EncoderOptions, RecordBody, TimedRecord } from './types.js';
+import type { Encoder, EncoderOptions } from './types.js';
+import type { RecordBody, TimedRecord } from '../chunk/record.js';
 
 const EMPTY = Buffer.alloc(0);
 

@@ -11,7 +11,8 @@ import type { ScanResult } from '../codec/json-scan.js';
 import { MAX_DEPTH } from '../codec/json-scan.js';
 import { DirectEncoder } from './direct.js';
 import { ENTRY_HEADER_BYTES, packEntry, writeEntryHeader } from './msgpack.js';
-import type { EventTime, TimedRecord } from './types.js';
+import type { EventTime } from './types.js';
+import type { TimedRecord } from '../chunk/record.js';
 
 const TWO_32 = 4294967296;
 

@@ -2,7 +2,8 @@
 // [EventTime, record] arrays. EventTime is the Fluentd extension type 0 as fixext8:
 // d7 00 <uint32 BE seconds> <uint32 BE nanoseconds>.
 import { Packr, RESERVE_START_SPACE } from 'msgpackr';
-import type { Encoder, RecordBody, TimedRecord } from './types.js';
+import type { Encoder } from './types.js';
+import type { RecordBody, TimedRecord } from '../chunk/record.js';
 
 // 0x92 (fixarray of 2) + d7 00 + 4 + 4 bytes of time.
 const HEADER_BYTES = 11;

@@ -2,23 +2,11 @@
 // time it arrived. Shared by the worker threads (websocket client output) and, later, the
 // server output.
 import type { DateFormat, GelfKeys, OutputFormat } from '../config/types.js';
+import type { TimedRecord } from '../chunk/record.js';
 
 import type { EventTime } from '../codec/event-time.js';
 
 export type { EventTime };
-
-export type RecordBody = Record<string, unknown>;
-
-export interface TimedRecord {
-  readonly time: EventTime;
-  readonly body: RecordBody;
-  /**
-   * The record's JSON exactly as JSON.stringify(body) would write it, when the input text is
-   * already that (see segments.ts, isCanonicalJson): the JSON encoders then splice the date
-   * into it instead of serializing the object again.
-   */
-  readonly raw?: string;
-}
 
 export interface EncoderOptions {
   readonly format: OutputFormat;

@@ -15,17 +15,10 @@ import { StdoutOutput } from '../outputs/local/stdout-output.js';
 import { WebSocketOutput } from '../outputs/websocket/main/output.js';
 import { WebSocketServerOutput } from '../outputs/server/output.js';
 import type { InputPlugin, MalformedNotice, OutputHooks, OutputPlugin, SegmentSink } from './plugins.js';
-import type { MetricsSource } from '../metrics/registry.js';
+import type { EngineStats, MetricsSource } from './stats.js';
 import { describeError } from './contain.js';
 import { Router } from './router.js';
 import { storageDirFor } from '../storage/output-storage.js';
-import type { InputStats, OutputBufferState, OutputStats } from './stats.js';
-
-export interface EngineStats {
-  readonly inputs: Record<string, InputStats>;
-  readonly outputs: Record<string, OutputStats>;
-  readonly buffers: Record<string, OutputBufferState>;
-}
 
 export interface ShutdownReport {
   readonly undeliveredRecords: number;

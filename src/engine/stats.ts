@@ -165,3 +165,21 @@ export interface OutputBufferState {
   readonly storageBytes?: number;
   readonly storageChunks?: number;
 }
+
+/** Every instance's counters, keyed by instance name (`tcp.0`, `websocket.0`). */
+export interface EngineStats {
+  readonly inputs: Record<string, InputStats>;
+  readonly outputs: Record<string, OutputStats>;
+  readonly buffers: Record<string, OutputBufferState>;
+}
+
+/**
+ * What the metrics exporter and the health check read; the engine implements it. Declared here,
+ * beside the counters, so that src/metrics reads the engine and the engine never imports it.
+ */
+export interface MetricsSource {
+  /** The live counters, keyed by instance name (`tcp.0`, `websocket.0`). */
+  stats(): EngineStats;
+  /** True once every input is bound and accepting connections. */
+  inputsListening(): boolean;
+}

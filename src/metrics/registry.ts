@@ -4,16 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EngineStats } from '../engine/engine.js';
+import type { EngineStats, MetricsSource } from '../engine/stats.js';
 import type { Histogram as PlainHistogram, InputStats, OutputBufferState, OutputStats, WorkerStats } from '../engine/stats.js';
-
-/** What the exporter reads; the engine implements it. */
-export interface MetricsSource {
-  /** The live counters, keyed by instance name (`tcp.0`, `websocket.0`). */
-  stats(): EngineStats;
-  /** True once every input is bound and accepting connections. */
-  inputsListening(): boolean;
-}
 
 export interface MetricsRegistryOptions {
   /** Reported in wsrelay_build_info; read from package.json when not given. */

@@ -7,10 +7,12 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import type { ServerTls } from '../tls/config.js';
-import type { HealthCheckConfig, SourceLocation } from '../config/types.js';
-import { bind } from '../inputs/listener.js';
+import type { HealthCheckConfig } from '../config/types.js';
+import type { SourceLocation } from '../config/raw.js';
+import { bind } from '../net/listen.js';
 import { serverOptions, watchHandshakes } from '../tls/options.js';
-import { createMetricsRegistry, type MetricsSource } from './registry.js';
+import type { MetricsSource } from '../engine/stats.js';
+import { createMetricsRegistry } from './registry.js';
 
 export interface MetricsServerOptions {
   /** Address to bind (`HTTP_Listen`, 0.0.0.0 by default). */

@@ -6,7 +6,7 @@ import { ConfigError } from '../config/errors.js';
 import { int, oneOf, prop, positive } from '../config/schema-kit.js';
 import { lastAt } from '../config/sections.js';
 import { parseSize } from '../config/values.js';
-import type { RawSection } from '../config/types.js';
+import type { RawSection } from '../config/raw.js';
 
 export type StorageType = 'memory' | 'filesystem';
 export type StorageSync = 'normal' | 'full';

@@ -12,7 +12,7 @@ import { readRegularFile, UnreadableFile } from '../config/files.js';
 import { parseText, prop, type Schema, type SchemaValues } from '../config/schema-kit.js';
 import { Secret } from '../config/secret.js';
 import { lastAt } from '../config/sections.js';
-import type { RawSection } from '../config/types.js';
+import type { RawSection } from '../config/raw.js';
 import { badValue, parseBoolean, type ValueParser } from '../config/values.js';
 
 /** PEM text read at start. `--dry-run` prints the config as JSON: it shows where it came from. */

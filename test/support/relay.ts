@@ -2,7 +2,7 @@
 // sending it lines over real TCP connections, and waiting for conditions.
 import { connect } from 'node:net';
 import { resolvePipeline } from '../../src/config/resolve.js';
-import type { RawProperty } from '../../src/config/types.js';
+import type { RawProperty } from '../../src/config/raw.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { TcpInput } from '../../src/inputs/tcp-input.js';
 import { Logger } from '../../src/log.js';

@@ -6,7 +6,7 @@
 //   string field  → equal text;   number field → the parameter read as a number (6, 6.0, 6e0);
 //   boolean field → `true`/`false`; null → `null`; objects, arrays, missing → never equal.
 // A parameter given twice (`?level=warn&level=error`) matches either value.
-import type { RecordBody } from '../../encode/types.js';
+import type { RecordBody } from '../../chunk/record.js';
 
 /** Query parameters that are not filters. */
 export const RESERVED_PARAMS: ReadonlySet<string> = new Set(['token', 'last_id']);

@@ -10,7 +10,7 @@
 // the lines of a chunk lie back to back in `block`, and frames are built per batch.
 import { Packr } from 'msgpackr';
 import { widenRecord } from '../../encode/msgpack.js';
-import type { RecordBody } from '../../encode/types.js';
+import type { RecordBody } from '../../chunk/record.js';
 import { OPCODE_BINARY, OPCODE_TEXT, headerLength, writeHeader } from './frames.js';
 import type { TaggedRecord } from './records.js';
 

@@ -3,7 +3,7 @@
 // run on the main thread (a broadcast is cheap per record; the sockets are the cost).
 import { decodeRecords } from '../../chunk/segments.js';
 import type { ChunkSource } from '../../chunk/layout.js';
-import type { TimedRecord } from '../../encode/types.js';
+import type { TimedRecord } from '../../chunk/record.js';
 
 export interface TaggedRecord extends TimedRecord {
   readonly tag: string;

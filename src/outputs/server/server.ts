@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { WebSocketServerOutputConfig } from '../../config/types.js';
 import type { OutputStats } from '../../engine/stats.js';
-import { boundPort, listen } from '../../inputs/listener.js';
+import { boundPort, listen } from '../../net/listen.js';
 import type { Logger } from '../../log.js';
 import { serverOptions, watchHandshakes } from '../../tls/options.js';
 import { describeError } from '../../engine/contain.js';
