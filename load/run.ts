@@ -121,7 +121,7 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
   let backlog = 0;
   let genDone = false;
   let lastGenProgress = Date.now();
-  let genError: string | null = null;
+  let genError = null as string | null; // set in the generator's message callback, which narrowing does not see
   let relay: Child | null = null;
   try {
     const outPort = await freePort();

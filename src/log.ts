@@ -62,7 +62,7 @@ export class Logger {
     bursts?: Map<string, BurstState>,
   ) {
     this.rank = levelRank[level];
-    this.bursts = bursts ?? new Map();
+    this.bursts = bursts ?? new Map<string, BurstState>();
   }
 
   /** A logger for a sub-component, e.g. `output:websocket:websocket.0`; shares burst state. */

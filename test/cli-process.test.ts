@@ -1,5 +1,6 @@
 // The real CLI in a child process: Fluent Bit's command line, errors at start, SIGTERM.
 import { test } from 'node:test';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { TestServer } from './support/test-server.js';
 import { freePort, runCli } from './support/child.js';
@@ -94,7 +95,6 @@ test('--help and --version', async () => {
 test('-c FILE with -H: a config file runs, and the metrics server answers', async () => {
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const server = await TestServer.start();
   const [tcpPort, httpPort] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'wsrelay-'));
@@ -107,7 +107,7 @@ test('-c FILE with -H: a config file runs, and the metrics server answers', asyn
   ].join('\n'));
   const dry = runCli(['--dry-run', '-c', file]);
   assert.equal(await dry.exited, 0);
-  assert.equal(JSON.parse(dry.stdout).outputs[0].port, server.port);
+  assert.equal((JSON.parse(dry.stdout) as { outputs: { port: number }[] }).outputs[0]!.port, server.port);
   const child = runCli(['-c', file]);
   try {
     await waitFor(() => child.stderr.includes('[http_server] listening') && child.stderr.includes('[engine] started'), 10_000,
@@ -128,7 +128,6 @@ test('-c FILE with -H: a config file runs, and the metrics server answers', asyn
 test('a bad config file fails at start with file, line and key', async () => {
   const { mkdtempSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const file = join(mkdtempSync(join(tmpdir(), 'wsrelay-')), 'bad.conf');
   writeFileSync(file, '[INPUT]\n    Name tcp\n    Port notaport\n[OUTPUT]\n    Name websocket\n');
   const child = runCli(['-c', file]);

@@ -217,7 +217,7 @@ async function hostile(r: Relay, c: Case, n: number, diagnostic: (text: string) 
   assert.equal(outcome!.kind, c.expect === 'ack' ? 'ack' : 'closed', c.name);
   // Counted by its reason, once.
   const closed = await closedByReason(r.relay.metricsPort);
-  const grew = Object.fromEntries(Object.entries(closed).map(([reason, n]) => [reason, n - (closedBefore[reason] ?? 0)]).filter(([, n]) => n !== 0));
+  const grew = Object.fromEntries(Object.entries(closed).map(([reason, n]): [string, number] => [reason, n - (closedBefore[reason] ?? 0)]).filter(([, n]) => n !== 0));
   assert.deepEqual(grew, c.expect === 'ack' ? {} : { [c.expect]: 1 }, `${c.name}: connections closed, by reason`);
   assert.ok(maxStallMs < STALL_BOUND_MS, `${c.name}: /healthz stalled ${maxStallMs.toFixed(0)} ms (bound ${STALL_BOUND_MS})`);
   assert.ok(growth < RSS_BOUND_MB, `${c.name}: RSS grew ${growth.toFixed(0)} MB (bound ${RSS_BOUND_MB})`);

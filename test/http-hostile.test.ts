@@ -30,7 +30,7 @@ async function countingServer(): Promise<{ port: number; lines: () => number; se
   let lines = 0;
   const seen: string[] = [];
   wss.on('connection', (socket) => socket.on('message', (data: RawData) => {
-    const text = Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
+    const text = (Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString('utf8');
     for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lines++;
     if (text.includes('marker')) seen.push(...text.split('\n').filter((line) => line.includes('marker')));
   }));
@@ -162,7 +162,7 @@ test('property: generated bodies of tiny records cost bounded RSS and stall at a
       const unit = type === 'application/msgpack' ? pack(record) : Buffer.from(JSON.stringify(record));
       const count = Math.max(1, Math.floor(bytes / (unit.length + 1)));
       const body = type === 'application/msgpack'
-        ? Buffer.concat([Buffer.from([0xdd, count >>> 24, (count >>> 16) & 0xff, (count >>> 8) & 0xff, count & 0xff]), ...Array(count).fill(unit)])
+        ? Buffer.concat([Buffer.from([0xdd, count >>> 24, (count >>> 16) & 0xff, (count >>> 8) & 0xff, count & 0xff]), ...Array<Buffer>(count).fill(unit)])
         : Buffer.from(type === 'application/json' ? `[${Array(count).fill(unit.toString()).join(',')}]` : `${Array(count).fill(unit.toString()).join('\n')}\n`);
       const before = relay.rssMb();
       let status = 0;

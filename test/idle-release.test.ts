@@ -14,6 +14,7 @@ test('collectGarbage runs a full collection: an old, unreachable object is gone'
   await nextTurn();
   collectGarbage(); // promotes it (it survives: still referenced)
   assert.ok(ref.deref() !== undefined);
+  // eslint-disable-next-line no-useless-assignment -- dropping the last strong reference is what makes the target collectable
   target = null;
   await nextTurn(); // a WeakRef keeps its target until the end of the job that read it
   assert.equal(collectGarbage(), true);

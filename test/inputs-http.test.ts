@@ -44,7 +44,7 @@ test('JSON object and array, ndjson and msgpack bodies; 400 on a bad body; 413 o
     assert.equal((await post(relay.port, '/a', pack([{ n: 6 }, { n: 7 }]), 'application/msgpack')).status, 204);
     const bad = await post(relay.port, '/a', '{"n":', 'application/json');
     assert.equal(bad.status, 400);
-    assert.match(JSON.parse(bad.body).error, /invalid JSON/);
+    assert.match((JSON.parse(bad.body) as { error: string }).error, /invalid JSON/);
     const notObject = await post(relay.port, '/a', '[{"n":1}, 5]', 'application/json');
     assert.equal(notObject.status, 400, 'all or nothing: one bad record refuses the request');
     assert.equal((await post(relay.port, '/a', `{"big":"${'x'.repeat(2000)}"}`, 'application/json')).status, 413);
@@ -71,7 +71,7 @@ test('NDJSON bodies are buffered as they are: CRLF, blank and non-canonical line
     assert.equal((await post(relay.port, '/nd', '{"n":4}\n   \n{"n":5}\n', 'application/x-ndjson')).status, 204);
     const bad = await post(relay.port, '/nd', '{"n":6}\n{"n":\n', 'application/x-ndjson');
     assert.equal(bad.status, 400);
-    assert.match(JSON.parse(bad.body).error, /invalid JSON/);
+    assert.match((JSON.parse(bad.body) as { error: string }).error, /invalid JSON/);
     await waitFor(() => server.jsonRecords().length === 5, 5000, 'five records');
     await new Promise((resolve) => setTimeout(resolve, 200));
     const records = server.jsonRecords();
@@ -159,7 +159,7 @@ test('tag_key: each record goes under its own tag; more than MAX_TAGS_PER_REQUES
     const many = JSON.stringify(Array.from({ length: MAX_TAGS_PER_REQUEST + 1 }, (_, i) => ({ t: `t${i}` })));
     const refused = await post(relay.port, '/req', many, 'application/json');
     assert.equal(refused.status, 400);
-    assert.match(JSON.parse(refused.body).error, /more than 1024 distinct tags/);
+    assert.match((JSON.parse(refused.body) as { error: string }).error, /more than 1024 distinct tags/);
     const enough = JSON.stringify(Array.from({ length: MAX_TAGS_PER_REQUEST }, (_, i) => ({ t: `t${i}` })));
     assert.equal((await post(relay.port, '/req', enough, 'application/json')).status, 204);
   } finally {

@@ -141,7 +141,7 @@ test('forward with acks on a full disk: no ack for what could not be written, a 
   sender.stop();
   await server.listen(); // chunks are delivered and their files deleted: room again
   await waitFor(() => /can be written again/.test(relay.logs.join('')), 20_000, 'the recovery')
-    .catch((error: Error) => { throw new Error(`${error.message}; log: ${relay.logs.slice(-15).join('')}`); });
+    .catch((error: unknown) => { throw new Error(`${error instanceof Error ? error.message : String(error)}; log: ${relay.logs.slice(-15).join('')}`); });
   await tally.settle(20_000);
   const counts = ledger.counts();
   t.diagnostic(`sent ${counts.sent}, acknowledged ${counts.acknowledged}, delivered ${counts.delivered}, lost ${counts.lost}`);

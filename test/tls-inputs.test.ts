@@ -43,7 +43,7 @@ function tlsSend(port: number, options: ConnectionOptions, data: string | Buffer
   return new Promise((resolve) => {
     let failure: Error | null = null;
     const socket = tlsConnect({ host: '127.0.0.1', port, ...options }, () => socket.end(data));
-    socket.on('error', (error) => { failure = error; });
+    socket.on('error', (error: Error) => { failure = error; });
     socket.on('close', () => resolve(failure));
     socket.resume();
   });

@@ -59,7 +59,10 @@ export type SchemaValues<S extends Schema> = {
 export function show(value: unknown): string {
   if (value === null) return 'none';
   if (typeof value === 'boolean') return value ? 'on' : 'off';
-  return String(value);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' || value === undefined) return String(value);
+  // A list default shows as String() shows a list: its items joined by commas.
+  if (Array.isArray(value)) return value.join(',');
+  return JSON.stringify(value);
 }
 
 export function prop<T>(

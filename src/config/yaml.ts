@@ -312,6 +312,7 @@ class YamlFile {
     if (n.value === null) return nullAsText && n.type === 'PLAIN' && n.range ? this.text.slice(n.range[0], n.range[1]) : '';
     if (typeof n.value === 'string') return n.value;
     if (n.type === 'PLAIN' && n.range) return this.text.slice(n.range[0], n.range[1]);
-    return String(n.value);
+    // What is left is a tagged scalar (`!!int "5"`): the core schema makes it a number or a boolean.
+    return typeof n.value === 'number' || typeof n.value === 'boolean' || typeof n.value === 'bigint' ? String(n.value) : JSON.stringify(n.value);
   }
 }

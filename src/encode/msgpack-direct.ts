@@ -179,7 +179,7 @@ export function transcodeObject(b: Buffer, i: number, end: number, o: Buffer, p:
     const c = b[i]!;
     if (c === 0x22) { // a string: a key, or a value
       if (expectKey) { count[depth]!++; expectKey = false; } else if (!isMap[depth]) count[depth]!++;
-      const s = ++i;
+      const s = i + 1;
       let j = s;
       let q = b[j]!;
       while (q !== 0x22 && q !== 0x5c) q = b[++j]!;

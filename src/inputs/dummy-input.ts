@@ -31,21 +31,23 @@ export class DummyInput implements InputPlugin {
     this.line = Buffer.from(`${config.dummy}\n`);
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
     const period = Math.max(TICK_MS, Math.min(1000, 1000 / this.config.rate));
     this.lastTick = performance.now();
     this.timer = setInterval(() => this.tick(), period);
     this.ready = true;
     this.log.info(`generating ${this.config.rate} event(s)/s of ${this.config.copies} record(s)`);
+    return Promise.resolve();
   }
 
   setPaused(paused: boolean): void {
     this.stats.paused = paused;
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    return Promise.resolve();
   }
 
   private tick(): void {

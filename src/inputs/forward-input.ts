@@ -125,8 +125,8 @@ export class ForwardInput extends SocketInput implements InputPlugin {
       socket.write(ack);
       return;
     }
-    stored.then(() => { if (!socket.destroyed) socket.write(ack); }, (error: Error) => {
-      this.log.burst('warn', `not stored ${this.name}`, `records from ${peer} not acknowledged: ${error.message}`);
+    stored.then(() => { if (!socket.destroyed) socket.write(ack); }, (error: unknown) => {
+      this.log.burst('warn', `not stored ${this.name}`, `records from ${peer} not acknowledged: ${error instanceof Error ? error.message : String(error)}`);
     });
   }
 

@@ -244,7 +244,7 @@ function writeMsgpackRecord(b: Buffer, p: number, end: number, index: number, li
 /** A msgpack map or array of maps: each map becomes a line. */
 function readMsgpack(b: Buffer, lines: LinesByTag): void {
   const end = b.length;
-  let p = 0;
+  let p: number;
   if (arrayHeader(b, 0, end)) {
     const count = headerCount();
     p = headerSize();

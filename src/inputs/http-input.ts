@@ -194,9 +194,10 @@ export class HttpInput implements InputPlugin {
       this.reply(response, this.config.successfulResponseCode);
       return;
     }
-    stored.then(() => this.reply(response, this.config.successfulResponseCode), (error: Error) => {
-      this.log.burst('warn', `not stored ${this.name}`, `records from ${peer} not acknowledged: ${error.message}`);
-      this.reply(response, 503, `${error.message}, retry later`, { 'retry-after': '1' });
+    stored.then(() => this.reply(response, this.config.successfulResponseCode), (error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      this.log.burst('warn', `not stored ${this.name}`, `records from ${peer} not acknowledged: ${message}`);
+      this.reply(response, 503, `${message}, retry later`, { 'retry-after': '1' });
     });
   }
 }

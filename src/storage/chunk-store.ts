@@ -47,7 +47,7 @@ export class ChunkStore {
       mkdirSync(this.dir, { recursive: true });
       names = readdirSync(this.dir);
     } catch (error) {
-      throw new Error(`storage.path: cannot use ${this.dir} for chunk files: ${(error as Error).message}`);
+      throw new Error(`storage.path: cannot use ${this.dir} for chunk files: ${(error as Error).message}`, { cause: error });
     }
     const ids: number[] = [];
     let highestId = 0;

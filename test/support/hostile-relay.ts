@@ -68,7 +68,7 @@ export async function startHostileRelay(sections: readonly string[], service: re
   const pid = child.process.pid!;
 
   const rssMb = (): number => {
-    let status = '';
+    let status: string;
     try {
       status = readFileSync(`/proc/${pid}/status`, 'utf8');
     } catch {
