@@ -12,8 +12,8 @@ import type { DeliveryFailure, FlushResult, FlushTask, WorkerEvent, WorkerSettin
 const workerFile = new URL('../worker/thread.js', import.meta.url).href;
 
 // A worker's JS heap stays small (records never become objects on the byte paths), so a small
-// young generation costs little; V8 lets it grow to 16 MB per thread. Peak RSS with 4 workers
-// and a 2,000,000-record burst: 276 → 232 MB.
+// young generation costs little, where V8's default lets it grow to 16 MB per thread (the peak
+// RSS this saves is in docs/PERFORMANCE.md, "Memory").
 const YOUNG_GENERATION_MB = 4;
 
 /** How long shutdown waits for the workers to close their connections with a close frame. */
@@ -76,7 +76,19 @@ export class WorkerPool {
       ordered: config.workers === 1,
       workerCounter: new SharedArrayBuffer(4),
     };
-    // Workers own sockets, so they must never sit in Atomics.wait, and must never be reaped.
+    // What Piscina needs to run threads that each own a connection, each with its why:
+    // - fixed threads (minThreads = maxThreads, idleTimeout Infinity): a thread is a connection;
+    //   one reaped when idle would drop it, one added under load would open another;
+    // - atomics 'disabled': Piscina parks an idle thread in Atomics.wait, where it would neither
+    //   answer pings nor run its reconnect timers;
+    // - concurrentTasksPerWorker = inflight_chunks: several chunks of one connection wait for
+    //   their confirmations at once (their encoding still takes turns: worker/write-turns.ts);
+    // - worker numbering: Piscina knows threads by threadId, which says nothing to an operator and
+    //   changes when a thread is replaced; each thread takes the next number from a shared
+    //   counter (workerCounter) and announces it with its threadId ('started'), so logs and
+    //   metrics say worker #0, #1… and a replacement gets a new number;
+    // - thread death (workerCreate + exit, below): a thread that dies never says its connection
+    //   closed.
     this.pool = new Piscina<FlushTask, FlushResult>({
       filename: workerFile,
       name: 'default',

@@ -1,9 +1,9 @@
 // One encode-and-write at a time per connection, and only once the socket has written what it
 // was given. A worker runs up to inflight_chunks flushes at once (their confirmations overlap),
-// but each encoded message is a ~2.4 MB buffer held until the socket has passed it to the
+// but each encoded message (a chunk's size, plus framing) is held until the socket has passed it to the
 // kernel: encoding the next chunk while the last one still waits in user space only adds
 // another. With turns, a worker holds at most the message being written and the one being
-// encoded (peak RSS with 4 workers and a slow server: see docs/PERFORMANCE.md), and the chunks
+// encoded (the peak RSS this bounds is in docs/PERFORMANCE.md), and the chunks
 // still leave in the order their flushes started.
 import type { Duplex } from 'node:stream';
 
