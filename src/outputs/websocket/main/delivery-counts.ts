@@ -1,6 +1,6 @@
 // What the websocket output counts as chunks are flushed or fail and connections open and
 // close: the output's totals and each worker thread's (src/metrics reads them at scrape time).
-import { workerStats, type OutputStats } from '../../../engine/stats.js';
+import { workerStats, type WebSocketOutputStats } from './stats.js';
 
 export interface FlushedChunk {
   readonly records: number;
@@ -11,7 +11,7 @@ export interface FlushedChunk {
   readonly resent: boolean;
 }
 
-export function countFlushed(stats: OutputStats, worker: number, chunk: FlushedChunk): void {
+export function countFlushed(stats: WebSocketOutputStats, worker: number, chunk: FlushedChunk): void {
   const perWorker = workerStats(stats, worker);
   perWorker.chunksFlushed++;
   perWorker.records += chunk.records;
@@ -25,7 +25,7 @@ export function countFlushed(stats: OutputStats, worker: number, chunk: FlushedC
 }
 
 /** A failed attempt on `worker` (the output's own failure count is kept where retries are decided). */
-export function countFailedAttempt(stats: OutputStats, worker: number): void {
+export function countFailedAttempt(stats: WebSocketOutputStats, worker: number): void {
   workerStats(stats, worker).chunksFailed++;
 }
 
@@ -34,7 +34,7 @@ export function countFailedAttempt(stats: OutputStats, worker: number): void {
  * attempt began: a run of failures counts from the first failed attempt's start, so a handshake
  * that hangs until Connect_Timeout counts from when it was tried.
  */
-export function countHandshake(stats: OutputStats, worker: number, ok: boolean, detail = '',
+export function countHandshake(stats: WebSocketOutputStats, worker: number, ok: boolean, detail = '',
   startedAt: number = performance.now()): void {
   const perWorker = workerStats(stats, worker);
   if (!ok) {
@@ -55,7 +55,7 @@ export function countHandshake(stats: OutputStats, worker: number, ok: boolean, 
  * A connection that was open has closed (idle close, server gone, thread lost). That alone says
  * nothing about whether the output can deliver: the next attempt does (countHandshake).
  */
-export function countConnectionClosed(stats: OutputStats, worker: number): void {
+export function countConnectionClosed(stats: WebSocketOutputStats, worker: number): void {
   workerStats(stats, worker).connected = false;
   stats.connectionsClosed++;
   stats.connectionsOpen = Math.max(0, stats.connectionsOpen - 1);
