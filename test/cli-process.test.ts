@@ -248,7 +248,9 @@ test('the sink on SIGINT closes its clients with 1001 Going Away and exits 0', a
     assert.match(sink.stderr, /caught signal \(SIGINT\), stopping: .* closing 2 client\(s\)/);
     // The relay saw a close frame, not an abnormal closure.
     await waitFor(() => /connection closed \(code 1001, sink shutting down\)/.test(relay!.stderr), 5000, 'the relay\'s close');
-    assert.doesNotMatch(relay.stderr, /1006|ECONNRESET/);
+    // (The relay reconnects at once; that attempt may meet the sink still closing, and fail with
+    // ECONNRESET: that is the next handshake, not how this connection ended.)
+    assert.doesNotMatch(relay.stderr, /connection closed \(code 1006|unconfirmed/);
   } finally {
     client?.terminate();
     sink.process.kill('SIGKILL');

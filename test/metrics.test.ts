@@ -11,7 +11,9 @@ import type { MetricsSource } from '../src/engine/stats.js';
 import { readiness, readinessWindowSeconds, startMetricsServer, type MetricsServer } from '../src/metrics/server.js';
 import { parseExposition, sampleNames, sampleValue, type Family } from './support/prom-parse.js';
 import { histogramValues, pausedSeconds } from '../src/metrics/registry.js';
-import { Histogram, newInputStats, newOutputStats, type OutputStats } from '../src/engine/stats.js';
+import { Histogram, newInputStats } from '../src/engine/stats.js';
+import { newWebSocketOutputStats, type WebSocketOutputStats } from '../src/outputs/websocket/main/stats.js';
+import { websocketStats } from './support/output-stats.js';
 import { TestServer } from './support/test-server.js';
 import { sendLines, sleep, startRelay, waitFor, type TestRelay } from './support/relay.js';
 
@@ -112,7 +114,7 @@ test('after N records over real TCP the counters say exactly N', async () => {
 
 test('a server restart shows a failed flush, a retry and a second handshake', async () => {
   await withRelay({ retry_limit: 'no_limits' }, 30, async ({ server, relay, metrics }) => {
-    const stats = relay.engine.stats().outputs['websocket.0']!;
+    const stats = websocketStats(relay.engine);
     await sendLines(relay.port, lines(0, 100));
     await waitFor(() => stats.records === 100, 10_000, 'first delivery');
     await server.stop();
@@ -145,7 +147,7 @@ test('a server restart shows a failed flush, a retry and a second handshake', as
 
 test('per worker: records add up to N, each connection is a gauge, a killed thread reads 0', async () => {
   await withRelay({ workers: '2', retry_limit: 'no_limits' }, 30, async ({ server, relay, metrics }) => {
-    const stats = relay.engine.stats().outputs['websocket.0']!;
+    const stats = websocketStats(relay.engine);
     await waitFor(() => stats.connectionsOpen === 2, 10_000, 'both connections');
     const total = 3000;
     await sendLines(relay.port, lines(0, total), 4);
@@ -182,7 +184,7 @@ test('per worker: records add up to N, each connection is a gauge, a killed thre
 
 test('/readyz turns 503 when the server is down past the window, and 200 when it returns', async () => {
   await withRelay({ retry_limit: 'no_limits' }, 0.5, async ({ server, relay, metrics }) => {
-    await waitFor(() => relay.engine.stats().outputs['websocket.0']!.connectionsOpen === 1, 5000, 'a connection');
+    await waitFor(() => websocketStats(relay.engine).connectionsOpen === 1, 5000, 'a connection');
     assert.equal((await http(metrics.port, '/readyz')).status, 200);
     await server.stop();
     await sleep(800);
@@ -217,7 +219,7 @@ test('/readyz: an idle connection closed on purpose stays ready; a failing serve
   const window = 0.4;
   await withRelay({ 'net.keepalive_idle_timeout': '0.2', retry_limit: 'no_limits' }, window,
     async ({ server, relay, metrics }) => {
-      const stats = relay.engine.stats().outputs['websocket.0']!;
+      const stats = websocketStats(relay.engine);
       await sendLines(relay.port, lines(0, 10));
       await waitFor(() => stats.records === 10, 10_000, 'delivery');
       // The relay closes the idle connection itself (close frame 1000, "idle"): nothing failed.
@@ -260,7 +262,7 @@ test('/readyz: a handshake that hangs until Connect_Timeout counts from when it 
   const metrics = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds: 0.4 },
     adapter(relay.engine), quiet());
   try {
-    const stats = relay.engine.stats().outputs['websocket.0']!;
+    const stats = websocketStats(relay.engine);
     assert.equal((await http(metrics.port, '/readyz')).status, 200, 'nothing has failed yet');
     await waitFor(() => stats.handshakesFailed >= 1, 10_000, 'the handshake timeout');
     // The attempt began a second ago: the window has passed already.
@@ -276,8 +278,8 @@ test('/readyz: a handshake that hangs until Connect_Timeout counts from when it 
 });
 
 test('readiness(): open connection, no failure, failures within and past the window', () => {
-  const base = { ...newOutputStats() };
-  const source = (o: Partial<OutputStats>): MetricsSource => ({
+  const base = { ...newWebSocketOutputStats() };
+  const source = (o: Partial<WebSocketOutputStats>): MetricsSource => ({
     stats: () => ({ inputs: {}, outputs: { 'websocket.0': { ...base, ...o } }, buffers: {} }), inputsListening: () => true,
   });
   const now = 100_000;
@@ -402,7 +404,7 @@ test('the Grafana dashboard parses and uses only metrics the exporter exposes', 
   assert.ok(exprs.length >= 10, `${exprs.length} expressions`);
   await withRelay({}, 30, async ({ relay, metrics }) => {
     // Per-worker series exist once the worker has said something.
-    await waitFor(() => relay.engine.stats().outputs['websocket.0']!.connectionsOpen === 1, 10_000, 'the connection');
+    await waitFor(() => websocketStats(relay.engine).connectionsOpen === 1, 10_000, 'the connection');
     // A reason-labelled counter has no series until the first failure: its family counts.
     const exposition = await scrape(metrics.port);
     const exposed = new Set([...sampleNames(exposition), ...exposition.keys()]);
@@ -438,7 +440,7 @@ test('docs/METRICS.md names every drop reason and every close reason the relay c
   const { newOutputStats } = await import('../src/engine/stats.js');
   const doc = readFileSync(new URL('../../docs/METRICS.md', import.meta.url), 'utf8');
   const row = (metric: string): string => doc.split('\n').find((line) => line.startsWith(`| \`${metric}\``)) ?? '';
-  for (const reason of Object.keys(newOutputStats().dropped)) {
+  for (const reason of Object.keys(newOutputStats('null').dropped)) {
     assert.ok(row('wsrelay_output_dropped_records_total').includes(`\`${reason}\``), `drop reason ${reason} documented`);
   }
   for (const reason of Object.keys(newInputStats().closed)) {
@@ -448,8 +450,8 @@ test('docs/METRICS.md names every drop reason and every close reason the relay c
 
 test('docs/METRICS.md has a row for every metric the exporter serves, with its type and labels', async () => {
   const { createMetricsRegistry } = await import('../src/metrics/registry.js');
-  const { newOutputStats, workerStats } = await import('../src/engine/stats.js');
-  const output = newOutputStats();
+  const { newWebSocketOutputStats, workerStats } = await import('../src/outputs/websocket/main/stats.js');
+  const output = newWebSocketOutputStats();
   workerStats(output, 0);
   const source: MetricsSource = {
     stats: () => ({

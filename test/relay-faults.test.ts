@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { TestServer } from './support/test-server.js';
 import { seqReport, sendLines, sleep, startRelay, waitFor } from './support/relay.js';
+import { websocketStats } from './support/output-stats.js';
 
 function line(seq: number): string {
   return `{"seq":${seq},"msg":"record number ${seq}"}`;
@@ -48,7 +49,7 @@ test('server stopped for 3 s mid-stream and restarted, after dropping a read fra
     }
     assert.deepEqual(firsts, [...firsts].sort((x, y) => x - y), 'records arrived in order');
     assert.ok(server.connections >= 3, `a fresh handshake after each drop (${server.connections} connections)`);
-    const stats = relay.engine.stats().outputs['websocket.0']!;
+    const stats = websocketStats(relay.engine);
     assert.ok(stats.retries >= 1, 'failed flushes were retried');
     assert.equal(stats.dropped.retry_limit, 0);
     assert.ok(stats.handshakesOk >= 3);
@@ -97,7 +98,7 @@ test('past Retry_Limit a chunk is dropped, logged and counted', async () => {
   const relay = await startRelay(port, { retry_limit: 'no_retries' });
   try {
     await sendLines(relay.port, Array.from({ length: 10 }, (_, i) => line(i)));
-    const stats = relay.engine.stats().outputs['websocket.0']!;
+    const stats = websocketStats(relay.engine);
     await waitFor(() => stats.dropped.retry_limit === 10, 5000, 'the drop');
     assert.equal(stats.records, 0);
     assert.equal(stats.retriesFailed, 1);

@@ -13,6 +13,7 @@ import type { HealthCheckConfig } from '../src/config/types.js';
 import type { RawProperty } from '../src/config/raw.js';
 import { freePort, runCli } from './support/child.js';
 import { sendLines, sleep, startRelay, waitFor } from './support/relay.js';
+import { websocketStats } from './support/output-stats.js';
 import { TestServer } from './support/test-server.js';
 import type { ConfigErrorCode } from '../src/config/errors.js';
 import { loadConfigFile } from '../src/config/load.js';
@@ -190,7 +191,7 @@ test('/api/v1/health: 500 "error" while an output fails (server down, retry_limi
   try {
     assert.deepEqual(await getHealth(metrics.port), { status: 200, body: 'ok\n' });
     await sendLines(relay.port, ['{"a":1}']);
-    await waitFor(() => (relay.engine.stats().outputs['websocket.0']?.retriesFailed ?? 0) > 0, 10_000, 'a chunk given up');
+    await waitFor(() => websocketStats(relay.engine).retriesFailed > 0, 10_000, 'a chunk given up');
     assert.deepEqual(await getHealth(metrics.port), { status: 500, body: 'error\n' });
     // Nothing fails any more: once the failure is older than HC_Period (2 s), healthy again.
     await sleep(3500);

@@ -14,6 +14,7 @@ import { Logger } from '../src/log.js';
 import { resolvePipeline } from '../src/config/resolve.js';
 import { ConfigError } from '../src/config/errors.js';
 import { seqReport, startPipeline, waitFor, type TestRelay } from './support/relay.js';
+import { websocketStats } from './support/output-stats.js';
 import { TestServer } from './support/test-server.js';
 import type { HttpInput } from '../src/inputs/http-input.js';
 import type { ForwardInput } from '../src/inputs/forward-input.js';
@@ -141,7 +142,7 @@ test('http: the 2xx comes after the chunk file is written; a stop keeps it; the 
     const seqs = server.jsonRecords().map((r) => r['seq']);
     assert.equal(seqs.indexOf(50), seqs.length - 1, 'the backlog went before the new record');
     assert.match(second.logs.join(''), /replaying \d+ chunk\(s\), 50 records/);
-    assert.ok(second.engine.stats().outputs['websocket.0']!.resentRecords >= 50, 'replayed records count as re-sent');
+    assert.ok(websocketStats(second.engine).resentRecords >= 50, 'replayed records count as re-sent');
     await waitFor(() => chunkFiles(dir).length === 0, 5000, 'files deleted once flushed');
   } finally {
     await second.stop();

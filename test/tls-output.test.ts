@@ -71,7 +71,7 @@ test('tls.verify on refuses an untrusted server with a clear error, retries, and
       const failure = relay.logs.find((l) => l.includes('failed to flush')) ?? '';
       assert.match(failure, /self-signed certificate: the server's certificate is not trusted \(set tls\.ca_file/);
       assert.equal(untrusted.messages.length, 0, 'nothing was sent to the untrusted server');
-      assert.ok(relay.engine.stats().outputs['websocket.0']!.handshakesFailed >= 1);
+      assert.ok((relay.engine.outputs[0] as WebSocketOutput).stats.handshakesFailed >= 1);
       // The same address now presents a certificate from the CA: the chunk goes through.
       await untrusted.stop();
       stopped = true;

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { sendLines, startRelay, waitFor, type TestRelay } from './support/relay.js';
+import { websocketStats } from './support/output-stats.js';
 
 function line(seq: number): string {
   return `{"seq":${seq},"msg":"record number ${seq} of the rfc 6455 tests"}`;
@@ -56,7 +57,7 @@ class ReadLedger {
 }
 
 function outputStats(relay: TestRelay) {
-  return relay.engine.stats().outputs['websocket.0']!;
+  return websocketStats(relay.engine);
 }
 
 /**

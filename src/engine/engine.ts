@@ -29,7 +29,7 @@ function createOutput(config: OutputConfig, pipeline: PipelineConfig, log: Logge
   switch (config.plugin) {
     case 'websocket': return new WebSocketOutput(config, pipeline.service, log, hooks, storageDirFor(config, pipeline));
     case 'stdout': return new StdoutOutput(config, hooks, log);
-    case 'null': return new NullOutput(config);
+    case 'null': return new NullOutput(config, log);
     case 'websocket_server': return new WebSocketServerOutput(config, log, hooks);
   }
 }

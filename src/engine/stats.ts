@@ -1,5 +1,6 @@
 // Plain counters, updated on the hot path without any library call and read by whoever needs
 // them (shutdown summary, tests, the metrics exporter at scrape time).
+import type { OutputConfig } from '../config/types.js';
 
 /** A fixed-bucket histogram in plain numbers (cumulative counts are computed when read). */
 export class Histogram {
@@ -64,66 +65,39 @@ export type DropReason = 'retry_limit' | 'shutdown' | 'worker_crash'
   /** The output failed on a sealed chunk (an encoder or a writer threw): the chunk goes, the relay stays. */
   | 'output_error';
 
-/** One worker thread of a websocket output (its connection), for telling a stuck one apart. */
-export interface WorkerStats {
-  chunksFlushed: number;
-  chunksFailed: number;
-  records: number;
-  handshakesOk: number;
-  handshakesFailed: number;
-  /** Its connection is open now. */
-  connected: boolean;
-  /** Pongs that confirmed nothing: unsolicited (heartbeats), guessed, or another connection's. */
-  pongsIgnored: number;
-}
+/** Which plugin an output is: tells the exporter which stats beyond OutputStats it has. */
+export type OutputKind = OutputConfig['plugin'];
 
+/** What every output counts, whatever it does with a chunk. */
 export interface OutputStats {
+  readonly kind: OutputKind;
   chunksFlushed: number;
-  /** Flush attempts that failed (each is followed by a retry or a drop). */
-  chunksFailed: number;
   records: number;
   bytes: number;
-  retries: number;
-  /** Chunks given up after Retry_Limit. */
-  retriesFailed: number;
-  /** Failed attempts, retries scheduled and failed handshakes by reason label (delivery-counts.ts). */
-  readonly failuresByReason: Record<string, number>;
-  readonly retriesByReason: Record<string, number>;
-  readonly handshakeFailuresByReason: Record<string, number>;
-  /** Records flushed again after an attempt that had written them without confirmation. */
-  resentRecords: number;
-  /** Chunk files found torn or corrupt (at start or read back) and moved aside as *.corrupt. */
-  storageCorruptChunks: number;
   dropped: Record<DropReason, number>;
-  handshakesOk: number;
-  handshakesFailed: number;
-  /** Connections closed after having been open (reconnects follow these). */
-  connectionsClosed: number;
-  connectionsOpen: number;
-  /**
-   * Readiness: monotonic ms when the current run of failed connection attempts began (the start
-   * of the first attempt that failed since the last success), null when the last attempt
-   * succeeded or none has failed. A connection the output closed on purpose (idle) leaves it null.
-   */
-  failingSince: number | null;
-  /** Why the last connection attempt failed (null until one has). */
-  lastFailure: string | null;
   /** Seconds from a chunk being sealed to its confirmation (or write, in write mode). */
   readonly flushSeconds: Histogram;
   /** Valid records per flushed chunk. */
   readonly chunkRecords: Histogram;
   /** Payload bytes per flushed chunk. */
   readonly chunkBytes: Histogram;
-  /** Per worker thread, by its index (#0, #1…; a thread replaced after a crash gets a new one). */
-  readonly workers: Record<string, WorkerStats>;
 }
 
-/** The entry of one worker thread, created on first use. */
-export function workerStats(stats: OutputStats, worker: number): WorkerStats {
-  return stats.workers[String(worker)] ??= {
-    chunksFlushed: 0, chunksFailed: 0, records: 0, handshakesOk: 0, handshakesFailed: 0, connected: false,
-    pongsIgnored: 0,
-  };
+/**
+ * An output that holds WebSocket connections: the websocket client's to its server, and
+ * websocket_server's from its clients.
+ */
+export interface ConnectionOutputStats extends OutputStats {
+  readonly kind: 'websocket' | 'websocket_server';
+  handshakesOk: number;
+  handshakesFailed: number;
+  /** Connections closed after having been open (reconnects follow these). */
+  connectionsClosed: number;
+  connectionsOpen: number;
+}
+
+export function isConnectionOutputStats(stats: OutputStats): stats is ConnectionOutputStats {
+  return stats.kind === 'websocket' || stats.kind === 'websocket_server';
 }
 
 export function newInputStats(): InputStats {
@@ -134,21 +108,20 @@ export function newInputStats(): InputStats {
   };
 }
 
-export function newOutputStats(): OutputStats {
+export function newOutputStats(kind: OutputKind): OutputStats {
   return {
-    chunksFlushed: 0, chunksFailed: 0, records: 0, bytes: 0, retries: 0, retriesFailed: 0,
-    failuresByReason: {}, retriesByReason: {}, handshakeFailuresByReason: {},
-    resentRecords: 0, storageCorruptChunks: 0, dropped: {
+    kind, chunksFlushed: 0, records: 0, bytes: 0, dropped: {
       retry_limit: 0, shutdown: 0, worker_crash: 0, no_clients: 0, slow_client: 0, storage_limit: 0, storage_corrupt: 0,
       output_error: 0,
     },
-    handshakesOk: 0, handshakesFailed: 0, connectionsClosed: 0, connectionsOpen: 0,
-    failingSince: null, lastFailure: null,
     flushSeconds: new Histogram([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]),
     chunkRecords: new Histogram([1, 10, 100, 1000, 5000, 10_000, 20_000, 50_000, 100_000]),
     chunkBytes: new Histogram([1024, 16_384, 65_536, 262_144, 1_048_576, 2_097_152, 4_194_304, 8_388_608]),
-    workers: {},
   };
+}
+
+export function newConnectionOutputStats(kind: ConnectionOutputStats['kind']): ConnectionOutputStats {
+  return { ...newOutputStats(kind), kind, handshakesOk: 0, handshakesFailed: 0, connectionsClosed: 0, connectionsOpen: 0 };
 }
 
 /** What an output's buffer and pool hold right now (read at scrape time). */

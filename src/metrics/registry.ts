@@ -4,8 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EngineStats, MetricsSource } from '../engine/stats.js';
-import type { Histogram as PlainHistogram, InputStats, OutputBufferState, OutputStats, WorkerStats } from '../engine/stats.js';
+import { isConnectionOutputStats, type EngineStats, type MetricsSource, type ConnectionOutputStats, type Histogram as PlainHistogram, type InputStats,
+  type OutputBufferState, type OutputStats } from '../engine/stats.js';
+import { isWebSocketOutputStats, type WebSocketOutputStats, type WorkerStats } from '../outputs/websocket/main/stats.js';
 
 export interface MetricsRegistryOptions {
   /** Reported in wsrelay_build_info; read from package.json when not given. */
@@ -40,10 +41,28 @@ function perOutput(stats: EngineStats, read: (o: OutputStats) => number): Series
   return Object.entries(stats.outputs).map(([output, o]) => ({ labels: { output }, value: read(o) }));
 }
 
+/**
+ * A websocket output's own count. Every other output exports it too, as 0, so each output has
+ * the same series whatever its plugin (a sum over outputs, a dashboard per output).
+ */
+function ofWebSocket(read: (o: WebSocketOutputStats) => number): (o: OutputStats) => number {
+  return (o) => (isWebSocketOutputStats(o) ? read(o) : 0);
+}
+
+/** A websocket output's counts by reason label (other outputs have none: no series). */
+function reasonsOf(pick: (o: WebSocketOutputStats) => Record<string, number>): (o: OutputStats) => Array<[string, number]> {
+  return (o) => (isWebSocketOutputStats(o) ? Object.entries(pick(o)) : []);
+}
+
+/** A count of outputs with WebSocket connections (websocket, websocket_server); 0 for the others. */
+function ofConnections(read: (o: ConnectionOutputStats) => number): (o: OutputStats) => number {
+  return (o) => (isConnectionOutputStats(o) ? read(o) : 0);
+}
+
 /** One series per worker thread of each output (websocket outputs only have them). */
 function perWorker(stats: EngineStats, read: (w: WorkerStats) => ReadonlyArray<readonly [Record<string, string>, number]>): Series[] {
-  return Object.entries(stats.outputs).flatMap(([output, o]) => Object.entries(o.workers).flatMap(([worker, w]) =>
-    read(w).map(([labels, value]) => ({ labels: { output, worker, ...labels }, value }))));
+  return Object.entries(stats.outputs).flatMap(([output, o]) => (isWebSocketOutputStats(o) ? Object.entries(o.workers) : [])
+    .flatMap(([worker, w]) => read(w).map(([labels, value]) => ({ labels: { output, worker, ...labels }, value }))));
 }
 
 function perBuffer(stats: EngineStats, read: (b: OutputBufferState) => number): Series[] {
@@ -74,38 +93,41 @@ interface Definition {
   readonly read: (stats: EngineStats) => Series[];
 }
 
+const chunksFailed = ofWebSocket((o) => o.chunksFailed);
+const handshakesOk = ofConnections((o) => o.handshakesOk);
+const handshakesFailed = ofConnections((o) => o.handshakesFailed);
+
 const counters: readonly Definition[] = [
   { name: 'wsrelay_output_flushes_total', help: 'Chunk flush attempts by result (failures are retried or dropped)',
     labelNames: ['output', 'result'],
-    read: (s) => perOutputSplit(s, 'result', (o) => [['success', o.chunksFlushed], ['failure', o.chunksFailed]]) },
+    read: (s) => perOutputSplit(s, 'result', (o) => [['success', o.chunksFlushed], ['failure', chunksFailed(o)]]) },
   { name: 'wsrelay_output_records_total', help: 'Records delivered (confirmed, or written in delivery write mode)',
     labelNames: ['output'], read: (s) => perOutput(s, (o) => o.records) },
   { name: 'wsrelay_output_bytes_total', help: 'Payload bytes delivered, after encoding',
     labelNames: ['output'], read: (s) => perOutput(s, (o) => o.bytes) },
   { name: 'wsrelay_output_flush_failures_total',
     help: 'Failed flush attempts by reason (refused, tls, connect_timeout, handshake_status_401, pong_timeout, closed_1006...)',
-    labelNames: ['output', 'reason'], read: (s) => perOutputSplit(s, 'reason', (o) => Object.entries(o.failuresByReason)) },
+    labelNames: ['output', 'reason'], read: (s) => perOutputSplit(s, 'reason', reasonsOf((o) => o.failuresByReason)) },
   { name: 'wsrelay_output_retries_total', help: 'Chunk retries scheduled after a failed flush, by the failure\'s reason',
-    labelNames: ['output', 'reason'], read: (s) => perOutputSplit(s, 'reason', (o) => Object.entries(o.retriesByReason)) },
+    labelNames: ['output', 'reason'], read: (s) => perOutputSplit(s, 'reason', reasonsOf((o) => o.retriesByReason)) },
   { name: 'wsrelay_output_retries_failed_total', help: 'Chunks given up after Retry_Limit',
-    labelNames: ['output'], read: (s) => perOutput(s, (o) => o.retriesFailed) },
+    labelNames: ['output'], read: (s) => perOutput(s, ofWebSocket((o) => o.retriesFailed)) },
   { name: 'wsrelay_output_resent_records_total',
     help: 'Records delivered again after an attempt that may already have delivered them (possible duplicates)',
-    labelNames: ['output'], read: (s) => perOutput(s, (o) => o.resentRecords) },
+    labelNames: ['output'], read: (s) => perOutput(s, ofWebSocket((o) => o.resentRecords)) },
   { name: 'wsrelay_output_dropped_records_total', help: 'Records given up, by reason',
     labelNames: ['output', 'reason'],
     // Every DropReason is a key of `dropped` (newOutputStats sets them all to 0), so zeros are exported too.
     read: (s) => perOutputSplit(s, 'reason', (o) => Object.entries(o.dropped)) },
   { name: 'wsrelay_storage_corrupt_chunks_total',
     help: 'Chunk files found torn or corrupt under storage.path and moved aside as *.corrupt',
-    labelNames: ['output'], read: (s) => perOutput(s, (o) => o.storageCorruptChunks) },
+    labelNames: ['output'], read: (s) => perOutput(s, ofWebSocket((o) => o.storageCorruptChunks)) },
   { name: 'wsrelay_output_handshakes_total', help: 'WebSocket handshakes by result',
     labelNames: ['output', 'result'],
-    read: (s) => perOutputSplit(s, 'result', (o) => [['success', o.handshakesOk], ['failure', o.handshakesFailed]]) },
+    read: (s) => perOutputSplit(s, 'result', (o) => [['success', handshakesOk(o)], ['failure', handshakesFailed(o)]]) },
   { name: 'wsrelay_output_handshake_failures_total', help: 'Failed WebSocket handshakes by reason (refused, dns, tls, ' +
     'connect_timeout, handshake_status_<status>, handshake_invalid...)',
-    labelNames: ['output', 'reason'],
-    read: (s) => perOutputSplit(s, 'reason', (o) => Object.entries(o.handshakeFailuresByReason)) },
+    labelNames: ['output', 'reason'], read: (s) => perOutputSplit(s, 'reason', reasonsOf((o) => o.handshakeFailuresByReason)) },
   { name: 'wsrelay_output_worker_flushes_total', help: 'Chunk flush attempts by worker thread and result',
     labelNames: ['output', 'worker', 'result'],
     read: (s) => perWorker(s, (w) => [[{ result: 'success' }, w.chunksFlushed], [{ result: 'failure' }, w.chunksFailed]]) },
@@ -118,7 +140,7 @@ const counters: readonly Definition[] = [
     help: 'Pongs that confirmed nothing (unsolicited heartbeats, guesses, another connection\'s), by worker thread',
     labelNames: ['output', 'worker'], read: (s) => perWorker(s, (w) => [[{}, w.pongsIgnored]]) },
   { name: 'wsrelay_output_connection_closes_total', help: 'Connections closed after having been open (each is followed by a reconnect)',
-    labelNames: ['output'], read: (s) => perOutput(s, (o) => o.connectionsClosed) },
+    labelNames: ['output'], read: (s) => perOutput(s, ofConnections((o) => o.connectionsClosed)) },
   { name: 'wsrelay_input_records_total', help: 'Records (lines) accepted by the input, including those later found malformed',
     labelNames: ['input'], read: (s) => perInput(s, (i) => i.records) },
   { name: 'wsrelay_input_bytes_total', help: 'Bytes read by the input',
@@ -139,7 +161,7 @@ const counters: readonly Definition[] = [
 
 const gauges: readonly Definition[] = [
   { name: 'wsrelay_output_connections', help: 'WebSocket connections open now',
-    labelNames: ['output'], read: (s) => perOutput(s, (o) => o.connectionsOpen) },
+    labelNames: ['output'], read: (s) => perOutput(s, ofConnections((o) => o.connectionsOpen)) },
   { name: 'wsrelay_output_worker_connected', help: 'Whether the worker thread\'s connection is open now (1) or not (0)',
     labelNames: ['output', 'worker'], read: (s) => perWorker(s, (w) => [[{}, w.connected ? 1 : 0]]) },
   { name: 'wsrelay_output_buffer_bytes', help: 'Bytes buffered for the output: the open chunk, queued and in-flight chunks',
@@ -209,9 +231,9 @@ class StoredHistogram extends Histogram<'output'> {
     super({ name: family, help: description, labelNames: ['output'], registers: [register] });
   }
 
-  getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: ExportValue[] }> {
+  async getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: ExportValue[] }> {
     const values = this.readSeries().flatMap(([output, h]) => histogramValues(this.family, { output }, h));
-    return Promise.resolve({ name: this.family, help: this.description, type: 'histogram', aggregator: 'sum', values });
+    return { name: this.family, help: this.description, type: 'histogram', aggregator: 'sum', values };
   }
 }
 

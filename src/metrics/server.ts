@@ -13,6 +13,7 @@ import { bind } from '../net/listen.js';
 import { serverOptions, watchHandshakes } from '../tls/options.js';
 import type { MetricsSource } from '../engine/stats.js';
 import { createMetricsRegistry } from './registry.js';
+import { isWebSocketOutputStats } from '../outputs/websocket/main/stats.js';
 
 export interface MetricsServerOptions {
   /** Address to bind (`HTTP_Listen`, 0.0.0.0 by default). */
@@ -63,13 +64,14 @@ export function readinessWindowSeconds(schedulerBaseSeconds: number): number {
  * Ready = every input is listening and every output can deliver: it has a connection open, or
  * its last connection attempt succeeded, or its attempts have been failing for no longer than
  * the window (`failingSince`, monotonic ms). An output that closed an idle connection on purpose
- * has no connection and is ready: nothing failed, the next record opens one.
+ * has no connection and is ready: nothing failed, the next record opens one. Only websocket
+ * outputs connect out; the others are always ready.
  */
 export function readiness(source: MetricsSource, windowSeconds: number, now: number = performance.now()): Readiness {
   const reasons: Array<{ output?: string; reason: string }> = [];
   if (!source.inputsListening()) reasons.push({ reason: 'inputs are not listening' });
   for (const [output, stats] of Object.entries(source.stats().outputs)) {
-    if (stats.failingSince === null || stats.connectionsOpen > 0) continue;
+    if (!isWebSocketOutputStats(stats) || stats.failingSince === null || stats.connectionsOpen > 0) continue;
     const failingSeconds = (now - stats.failingSince) / 1000;
     if (failingSeconds > windowSeconds) {
       reasons.push({
@@ -93,6 +95,7 @@ function healthTotals(source: MetricsSource, at: number): HealthSample {
   let errors = 0;
   let retriesFailed = 0;
   for (const stats of Object.values(source.stats().outputs)) {
+    if (!isWebSocketOutputStats(stats)) continue; // the others neither fail a flush nor retry one
     errors += stats.chunksFailed;
     retriesFailed += stats.retriesFailed;
   }

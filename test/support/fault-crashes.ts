@@ -54,7 +54,7 @@ export async function workerKilled(options: { records?: number } = {}): Promise<
     await restartDiscarding(server);
     await waitFor(() => pool.threads.some((thread) => thread.threadId !== victimId), 10_000, 'a new thread');
     await tally.settle(15_000);
-    const stats = relay.engine.stats().outputs['websocket.0']!;
+    const stats = output.stats;
     return report('worker thread killed with chunks in flight', startedAt, ledger, {
       'chunks in flight when killed': inFlight, 'threads after': pool.threads.length,
       handshakes: stats.handshakesOk, retries: stats.retries, 'dropped worker_crash': stats.dropped.worker_crash,

@@ -24,6 +24,8 @@ export interface ClientHooks {
   dropped(records: number): void;
   /** Bytes handed to its socket. */
   written(bytes: number): void;
+  /** A write to its socket completed: the client may be caught up. */
+  settled(): void;
   /** The client is being cut off (logged once). */
   cutOff(client: Client, why: string): void;
 }
@@ -39,7 +41,13 @@ export class Client {
   private queue: Pending[] = [];
   private head = 0;
   private queuedBytes = 0;
+  /** Writes handed to the socket that have not completed (their callback has not run). */
+  private writing = 0;
   private closing = false;
+  private readonly wrote = (): void => {
+    this.writing--;
+    this.hooks.settled();
+  };
 
   constructor(
     readonly ws: WebSocket,
@@ -59,6 +67,15 @@ export class Client {
   /** Bytes waiting for this client: its queue and its socket's buffer. */
   get backlog(): number {
     return this.queuedBytes + this.socket.writableLength;
+  }
+
+  /**
+   * Nothing queued and every write of ours completed. Unlike backlog, this leaves out the
+   * control frames ws writes on the socket itself (pongs, close): no callback of ours says
+   * when those are written, and they carry no records.
+   */
+  get caughtUp(): boolean {
+    return this.writing === 0 && this.queue.length === this.head;
   }
 
   get open(): boolean {
@@ -125,7 +142,8 @@ export class Client {
     while (this.queue.length - this.head > 0 && socket.writableLength < SOCKET_HIGH_WATER) {
       if (!this.open || socket.destroyed) return;
       const item = this.shift();
-      socket.write(item.bytes);
+      this.writing++;
+      socket.write(item.bytes, this.wrote);
       this.hooks.written(item.bytes.length);
     }
   }

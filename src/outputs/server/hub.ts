@@ -5,7 +5,7 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { ServerFrameFormat, SlowClientPolicy } from '../../config/types.js';
-import type { OutputStats } from '../../engine/stats.js';
+import type { ConnectionOutputStats } from '../../engine/stats.js';
 import type { Logger } from '../../log.js';
 import { Client, type ClientHooks } from './client.js';
 import type { RecordFilter } from './filter.js';
@@ -40,11 +40,14 @@ export class Hub {
   private nextId = Date.now() * 1000;
   private readonly hooks: ClientHooks;
 
-  constructor(private readonly options: HubOptions, private readonly stats: OutputStats, log: Logger) {
+  /** `settled`: a client's writes completed or a client left, so `caughtUp` may have turned true. */
+  constructor(private readonly options: HubOptions, private readonly stats: ConnectionOutputStats, log: Logger,
+    private readonly settled: () => void) {
     this.ring = options.bufferedMessages > 0 ? new ReplayRing(options.bufferedMessages) : null;
     this.hooks = {
       dropped: (records) => { stats.dropped.slow_client += records; },
       written: (bytes) => { stats.bytes += bytes; },
+      settled,
       cutOff: (client, why) => log.burst('warn', 'slow client', `disconnecting ${client.peer}: ${why}`),
     };
   }
@@ -65,6 +68,12 @@ export class Hub {
     let total = 0;
     for (const client of this.clients) total += client.backlog;
     return total;
+  }
+
+  /** Every client has been written all it was sent (what the kernel holds is theirs to read). */
+  get caughtUp(): boolean {
+    for (const client of this.clients) if (!client.caughtUp) return false;
+    return true;
   }
 
   /** A client of this hub, counted in its stats. */
@@ -98,6 +107,7 @@ export class Hub {
     if (group && group.clients.size === 0) this.groups.delete(key);
     this.stats.connectionsOpen = this.clients.size;
     this.stats.connectionsClosed++;
+    this.settled();
   }
 
   publish(chunk: EncodedChunk): void {

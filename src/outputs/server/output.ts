@@ -8,14 +8,12 @@
 // applies backpressure to the inputs, and what a client cannot take falls under its queue
 // policy. With no client connected, records are discarded, as the reference does, but
 // counted (dropped, reason no_clients) — still kept for replay when buffered_messages is set.
-import { ArenaPool, ChunkBuilder, type SealedChunk } from '../../chunk/chunk-builder.js';
-import type { ChunkSource, SegmentKind } from '../../chunk/layout.js';
+import type { SealedChunk } from '../../chunk/chunk-builder.js';
 import type { WebSocketServerOutputConfig } from '../../config/types.js';
-import type { EventTime } from '../../encode/types.js';
-import type { OutputHooks, OutputPlugin, Undelivered } from '../../engine/plugins.js';
-import { containChunk } from '../../engine/contain.js';
-import { newOutputStats, type OutputBufferState, type OutputStats } from '../../engine/stats.js';
+import type { OutputHooks } from '../../engine/plugins.js';
+import { newConnectionOutputStats, type ConnectionOutputStats, type OutputBufferState } from '../../engine/stats.js';
 import type { Logger } from '../../log.js';
+import { MainThreadOutput } from '../main-thread-output.js';
 import { Hub } from './hub.js';
 import { MessageEncoder } from './messages.js';
 import { decodeTagged } from './records.js';
@@ -28,37 +26,23 @@ import { FeedServer } from './server.js';
  */
 const CHUNK_BYTES = 256 * 1024;
 
-export class WebSocketServerOutput implements OutputPlugin {
-  readonly name: string;
-  readonly stats: OutputStats = newOutputStats();
-  /** A broadcast never holds the inputs back. */
-  readonly isFull = false;
-  private readonly log: Logger;
-  private readonly label: string;
-  private readonly builder: ChunkBuilder;
+export class WebSocketServerOutput extends MainThreadOutput<ConnectionOutputStats> {
   private readonly hub: Hub;
   private readonly encoder: MessageEncoder;
   private readonly server: FeedServer;
 
-  constructor(private readonly config: WebSocketServerOutputConfig, log: Logger, private readonly hooks: OutputHooks) {
-    this.name = config.name;
-    this.label = `output:websocket_server:${config.name}`;
-    this.log = log.child(this.label);
-    this.builder = new ChunkBuilder(CHUNK_BYTES, new ArenaPool(CHUNK_BYTES, 2),
-      containChunk(this.label, this.stats, this.log, (chunk) => this.broadcast(chunk)));
+  constructor(config: WebSocketServerOutputConfig, log: Logger, private readonly hooks: OutputHooks) {
+    super(config, newConnectionOutputStats('websocket_server'), log, CHUNK_BYTES);
     this.hub = new Hub({
       format: config.format, bufferedMessages: config.bufferedMessages,
       maxClientQueueBytes: config.maxClientQueueBytes, slowClientPolicy: config.slowClientPolicy,
-    }, this.stats, this.log);
+    }, this.stats, this.log, () => this.settled());
     this.encoder = new MessageEncoder({
       useMsgpack: config.useMsgpack, addTag: config.addTag, addTime: config.addTime, withIds: this.hub.withIds,
       lines: config.format === 'json_lines',
     });
     this.server = new FeedServer(config, this.hub, this.stats, this.log);
   }
-
-  get match(): string | null { return this.config.match; }
-  get matchRegex(): string | null { return this.config.matchRegex; }
 
   /** The port actually bound (differs from the config when it asked for 0). */
   get port(): number {
@@ -71,40 +55,26 @@ export class WebSocketServerOutput implements OutputPlugin {
   }
 
   /** Listens; rejects (port in use, unreadable TLS files) so the relay stops with the reason. */
-  async start(): Promise<void> {
+  override async start(): Promise<void> {
     await this.server.start(this.label);
   }
 
-  append(source: ChunkSource, kind: SegmentKind, time: EventTime,
-    data: Buffer, start: number, end: number, records: number): void {
-    this.builder.append(source, kind, time, data, start, end, records);
-  }
-
-  sealOpenChunk(): void {
-    this.builder.seal();
-  }
-
-  /** Broadcasts what is buffered, then gives clients until the timeout to read their queues. */
-  async drain(timeoutMs: number): Promise<Undelivered> {
-    this.builder.seal();
-    const deadline = performance.now() + timeoutMs;
-    while (this.hub.backlog > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    return { chunks: 0, records: 0 };
-  }
-
-  async stop(): Promise<void> {
+  override async stop(): Promise<void> {
     await this.server.stop();
   }
 
-  bufferState(): OutputBufferState {
-    return {
-      // No limit: this output never pauses inputs (what clients cannot take is their queues' affair).
-      bytes: this.builder.openBytes + this.hub.backlog, limitBytes: 0, chunksQueued: 0, chunksInFlight: 0,
-      workers: 0, poolUtilization: 0, poolQueueSize: 0,
-    };
+  override bufferState(): OutputBufferState {
+    // No limit: this output never pauses inputs (what clients cannot take is their queues' affair).
+    const state = super.bufferState();
+    return { ...state, bytes: state.bytes + this.hub.backlog };
   }
 
-  private broadcast(chunk: SealedChunk): void {
+  /** At shutdown, clients have until the timeout to be written what was broadcast to them. */
+  protected override busy(): boolean {
+    return !this.hub.caughtUp;
+  }
+
+  protected deliver(chunk: SealedChunk): void {
     const decoded = decodeTagged(chunk.arena, chunk.byteLength, chunk.sources);
     for (const report of decoded.malformed) {
       this.hooks.onMalformed(this.name, { source: report.source, count: report.count, sample: report.sample });

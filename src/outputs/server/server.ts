@@ -7,7 +7,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { WebSocketServerOutputConfig } from '../../config/types.js';
-import type { OutputStats } from '../../engine/stats.js';
+import type { ConnectionOutputStats } from '../../engine/stats.js';
 import { boundPort, listen } from '../../net/listen.js';
 import type { Logger } from '../../log.js';
 import { serverOptions, watchHandshakes } from '../../tls/options.js';
@@ -38,7 +38,7 @@ export class FeedServer {
   private pingTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly config: WebSocketServerOutputConfig, private readonly hub: Hub,
-    private readonly stats: OutputStats, private readonly log: Logger) {
+    private readonly stats: ConnectionOutputStats, private readonly log: Logger) {
     this.paths = new Set(config.paths);
     this.token = config.token === null ? null : new TokenCheck(config.token);
     this.page = livePage({

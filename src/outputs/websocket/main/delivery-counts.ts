@@ -1,6 +1,6 @@
 // What the websocket output counts as chunks are flushed or fail and connections open and
 // close: the output's totals and each worker thread's (src/metrics reads them at scrape time).
-import { workerStats, type OutputStats } from '../../../engine/stats.js';
+import { workerStats, type WebSocketOutputStats } from './stats.js';
 import type { DeliveryFailure } from '../protocol.js';
 
 export interface FlushedChunk {
@@ -12,7 +12,7 @@ export interface FlushedChunk {
   readonly resent: boolean;
 }
 
-export function countFlushed(stats: OutputStats, worker: number, chunk: FlushedChunk): void {
+export function countFlushed(stats: WebSocketOutputStats, worker: number, chunk: FlushedChunk): void {
   const perWorker = workerStats(stats, worker);
   perWorker.chunksFlushed++;
   perWorker.records += chunk.records;
@@ -26,7 +26,7 @@ export function countFlushed(stats: OutputStats, worker: number, chunk: FlushedC
 }
 
 /** A failed attempt on `worker` (the output's own failure count is kept where retries are decided). */
-export function countFailedAttempt(stats: OutputStats, worker: number): void {
+export function countFailedAttempt(stats: WebSocketOutputStats, worker: number): void {
   workerStats(stats, worker).chunksFailed++;
 }
 
@@ -35,7 +35,7 @@ export function countFailedAttempt(stats: OutputStats, worker: number): void {
  * thread's clock) is when the attempt began: a run of failures counts from the first failed
  * attempt's start, so a handshake that hangs until Connect_Timeout counts from when it was tried.
  */
-export function countHandshake(stats: OutputStats, worker: number, failure: DeliveryFailure | null,
+export function countHandshake(stats: WebSocketOutputStats, worker: number, failure: DeliveryFailure | null,
   startedAt: number = performance.now()): void {
   const perWorker = workerStats(stats, worker);
   if (failure !== null) {
@@ -54,13 +54,13 @@ export function countHandshake(stats: OutputStats, worker: number, failure: Deli
 }
 
 /** A failed attempt, retried or given up. */
-export function countFailure(stats: OutputStats, failure: DeliveryFailure): void {
+export function countFailure(stats: WebSocketOutputStats, failure: DeliveryFailure): void {
   stats.chunksFailed++;
   countByReason(stats.failuresByReason, failure);
 }
 
 /** A retry scheduled after a failed attempt. */
-export function countRetry(stats: OutputStats, failure: DeliveryFailure): void {
+export function countRetry(stats: WebSocketOutputStats, failure: DeliveryFailure): void {
   stats.retries++;
   countByReason(stats.retriesByReason, failure);
 }
@@ -99,7 +99,7 @@ function countByReason(counts: Record<string, number>, failure: DeliveryFailure)
  * A connection that was open has closed (idle close, server gone, thread lost). That alone says
  * nothing about whether the output can deliver: the next attempt does (countHandshake).
  */
-export function countConnectionClosed(stats: OutputStats, worker: number): void {
+export function countConnectionClosed(stats: WebSocketOutputStats, worker: number): void {
   workerStats(stats, worker).connected = false;
   stats.connectionsClosed++;
   stats.connectionsOpen = Math.max(0, stats.connectionsOpen - 1);

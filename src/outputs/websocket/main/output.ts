@@ -11,7 +11,7 @@ import type { ServiceConfig, WebSocketOutputConfig } from '../../../config/types
 import type { EventTime } from '../../../encode/types.js';
 import type { Logger } from '../../../log.js';
 import { containChunk } from '../../../engine/contain.js';
-import { newOutputStats, workerStats, type DropReason, type OutputBufferState, type OutputStats } from '../../../engine/stats.js';
+import type { DropReason, OutputBufferState } from '../../../engine/stats.js';
 import type { OutputHooks, OutputPlugin, Undelivered } from '../../../engine/plugins.js';
 import type { DeliveryFailure, FlushResult, FlushTask } from '../protocol.js';
 import { retryDelaySeconds } from './retry.js';
@@ -23,6 +23,7 @@ import { OutputStorage } from '../../../storage/output-storage.js';
 import { EarlySeal } from './early-seal.js';
 import { DispatchOrder } from '../delivery-order.js';
 import { moveTo, type ChunkState } from './chunk-state.js';
+import { newWebSocketOutputStats, workerStats, type WebSocketOutputStats } from './stats.js';
 
 interface QueuedChunk {
   readonly chunk: SealedChunk;
@@ -48,7 +49,7 @@ const CRASHES_BEFORE_DROP = 2;
 export class WebSocketOutput implements OutputPlugin {
   readonly name: string;
   readonly url: string;
-  readonly stats: OutputStats = newOutputStats();
+  readonly stats: WebSocketOutputStats = newWebSocketOutputStats();
   private readonly log: Logger;
   private readonly arenas: ArenaPool;
   private readonly builder: ChunkBuilder;
