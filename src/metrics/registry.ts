@@ -231,9 +231,9 @@ class StoredHistogram extends Histogram<'output'> {
     super({ name: family, help: description, labelNames: ['output'], registers: [register] });
   }
 
-  async getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: ExportValue[] }> {
+  getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: ExportValue[] }> {
     const values = this.readSeries().flatMap(([output, h]) => histogramValues(this.family, { output }, h));
-    return { name: this.family, help: this.description, type: 'histogram', aggregator: 'sum', values };
+    return Promise.resolve({ name: this.family, help: this.description, type: 'histogram', aggregator: 'sum', values });
   }
 }
 
