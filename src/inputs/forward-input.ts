@@ -125,9 +125,13 @@ export class ForwardInput extends SocketInput implements InputPlugin {
       socket.write(ack);
       return;
     }
-    stored.then(() => { if (!socket.destroyed) socket.write(ack); }, (error: unknown) => {
-      this.log.burst('warn', `not stored ${this.name}`, `records from ${peer} not acknowledged: ${error instanceof Error ? error.message : String(error)}`);
-    });
+    // Later, off the data handler's containment: a throw here must close this connection, not
+    // become an unhandled rejection that ends the process.
+    const guard = { stats: this.stats, log: this.log, input: this.name };
+    stored.then(containConnection(guard, peer, () => socket.destroy(), () => { if (!socket.destroyed) socket.write(ack); }),
+      containConnection(guard, peer, () => socket.destroy(), (error: unknown) => {
+        this.log.burst('warn', `not stored ${this.name}`, `records from ${peer} not acknowledged: ${error instanceof Error ? error.message : String(error)}`);
+      }));
   }
 
   /** The message's entries, checked and into the chunk; how many records that was. */

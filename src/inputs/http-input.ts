@@ -194,10 +194,14 @@ export class HttpInput implements InputPlugin {
       this.reply(response, this.config.successfulResponseCode);
       return;
     }
-    stored.then(() => this.reply(response, this.config.successfulResponseCode), (error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      this.log.burst('warn', `not stored ${this.name}`, `records from ${peer} not acknowledged: ${message}`);
-      this.reply(response, 503, `${message}, retry later`, { 'retry-after': '1' });
-    });
+    // Later, off the request handler's containment: a throw here must fail this request, not
+    // become an unhandled rejection that ends the process.
+    const fail = (): void => this.failRequest(response);
+    stored.then(containConnection(this.guard, peer, fail, () => this.reply(response, this.config.successfulResponseCode)),
+      containConnection(this.guard, peer, fail, (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        this.log.burst('warn', `not stored ${this.name}`, `records from ${peer} not acknowledged: ${message}`);
+        this.reply(response, 503, `${message}, retry later`, { 'retry-after': '1' });
+      }));
   }
 }
