@@ -5,7 +5,7 @@
 // is this connection's random prefix and a sequence number. A WebSocket server answers pings in
 // order, after the frames before them, so the pong echoing ping N proves every message sent
 // before it was read. Only such an echo counts: RFC 6455 §5.5.3 allows unsolicited pongs
-// (heartbeats), and one that happened to look like a sequence number used to confirm messages
+// (heartbeats), and a pong that merely looked like a sequence number would confirm messages
 // the server never read. A pong confirms only if its payload is exactly this connection's
 // prefix (8 random bytes drawn at connect: a heartbeat, a guess or a previous connection's
 // pong does not have it) and a sequence number sent on this connection and still unanswered;
