@@ -16,8 +16,9 @@
 import { Unpackr } from 'msgpackr';
 import { MAX_DEPTH as MAX_JSON_DEPTH, ScanVerdict, scanJsonObject, type ScanResult } from '../codec/json-scan.js';
 import { Output } from '../codec/output.js';
-import { arrayHeader, headerCount, headerSize, mapHeader, writeValue } from '../encode/msgpack-json.js';
+import { writeValue } from '../encode/msgpack-json.js';
 import { frameEnd } from '../codec/msgpack-frame.js';
+import { MsgpackReader } from '../codec/msgpack-reader.js';
 
 export class BadBody extends Error {}
 
@@ -213,13 +214,16 @@ function readJson(b: Buffer, start: number, end: number, lines: LinesByTag): num
   return records;
 }
 
-/** One msgpack map at b[p] written as a JSON line; where it ends. */
-function writeMsgpackRecord(b: Buffer, p: number, end: number, index: number, lines: LinesByTag): number {
-  if (!mapHeader(b, p, end)) throw new BadBody(`record ${index} is not a map`);
+/** The msgpack map at the reader's position written as a JSON line; the reader moves past it. */
+function writeMsgpackRecord(r: MsgpackReader, index: number, lines: LinesByTag): void {
+  const b = r.buf;
+  const p = r.pos;
+  const end = r.end;
+  if (!r.mapHeader()) throw new BadBody(`record ${index} is not a map`);
+  r.pos = p;
   const out = lines.begin();
   const mark = out.length;
-  let next = writeValue(out, b, p, end);
-  if (next < 0) {
+  if (!writeValue(out, r)) {
     // No direct JSON form (bin, an extension, float32...): this one record is decoded.
     out.length = mark;
     const frame = frameEnd(b, p, end, end);
@@ -234,28 +238,26 @@ function writeMsgpackRecord(b: Buffer, p: number, end: number, index: number, li
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new BadBody(`record ${index} is not a map`);
     out.text(JSON.stringify(value));
-    next = frame.end;
+    r.pos = frame.end;
   }
   out.byte(NEWLINE);
   lines.commit();
-  return next;
 }
 
 /** A msgpack map or array of maps: each map becomes a line. */
 function readMsgpack(b: Buffer, lines: LinesByTag): void {
   const end = b.length;
-  let p = 0;
-  if (arrayHeader(b, 0, end)) {
-    const count = headerCount();
-    p = headerSize();
+  const r = new MsgpackReader(b, 0, end);
+  if (r.arrayHeader()) {
+    const count = r.count;
     // Each element takes a byte at least: a count claiming more than the body holds is refused
     // now, not after walking what is there.
-    if (count > end - p) throw new BadBody(`invalid msgpack: an array of ${count} records in ${end} bytes`);
-    for (let i = 0; i < count; i++) p = writeMsgpackRecord(b, p, end, i, lines);
+    if (count > end - r.pos) throw new BadBody(`invalid msgpack: an array of ${count} records in ${end} bytes`);
+    for (let i = 0; i < count; i++) writeMsgpackRecord(r, i, lines);
   } else {
-    p = writeMsgpackRecord(b, 0, end, 0, lines);
+    writeMsgpackRecord(r, 0, lines);
   }
-  if (p !== end) throw new BadBody('invalid msgpack: more after the records');
+  if (r.pos !== end) throw new BadBody('invalid msgpack: more after the records');
 }
 
 /**
