@@ -95,8 +95,8 @@ for (const [b, size] of [[0xc0, 1], [0xc2, 1], [0xc3, 1], [0xca, 5], [0xcb, 9], 
 /**
  * Extension types let through: 0 is the forward protocol's EventTime, -1 (0xff) msgpack's
  * timestamp. msgpackr decodes others of its own into objects a record must not hold: 0x42 a
- * BigInt (JSON.stringify throws: it crashed the relay from an http body), 0x65 an Error, 0x73 a
- * Set, 0x78 a RegExp built from the sender's text, 0x69/0x70 shared references.
+ * BigInt (JSON.stringify throws on it), 0x65 an Error, 0x73 a Set, 0x78 a RegExp built from
+ * the sender's text, 0x69/0x70 shared references.
  */
 const ACCEPTED_EXT = new Uint8Array(256);
 ACCEPTED_EXT[0x00] = 1;

@@ -4,17 +4,17 @@
 // when every entry is exactly that (the time one toEventTime reads, no extension in the record),
 // the bytes go into the chunk unchanged (a msgpack-entries segment) and the worker threads write
 // them, instead of the main thread decoding every record to an object and packing it again
-// (2.5 µs per record, the forward input's whole cost).
+// (most of the forward input's cost: docs/PERFORMANCE.md, "Figures behind the code").
 //
 // Anything else is bounded by its bytes too, because the main thread never decodes an entry:
 // - a value that is not an array of 2 or 3 elements is not an entry, and the message is refused
-//   at the first one (24 MB of zero bytes are 24 million fixints: that was 24 million "entries"
-//   decoded one by one, 8.6 s of main thread and 600 MB that stayed);
+//   at the first one (24 MB of zero bytes are 24 million fixints: decoded one by one as
+//   "entries", they would hold the main thread for seconds and leave hundreds of MB behind);
 // - an entry whose record is not a map is skipped and counted malformed, without being decoded;
 // - the others are rewritten entry by entry into [EventTime, record]: Fluent Bit >= 2 sends
 //   [[EventTime, metadata], record] (its event format; the metadata, {} unless
 //   retain_metadata_in_forward_mode, is dropped, and a negative time there is a group marker,
-//   skipped); otherwise as the decoding path used to re-pack them: a time of another type (nil,
+//   skipped); otherwise as decoding and re-packing them would: a time of another type (nil,
 //   a string...) becomes the message's arrival time, a third element is dropped, and inside the
 //   record an EventTime becomes its number of seconds and a msgpack timestamp of an impossible
 //   length nil (what msgpackr made of them: a number, an Invalid Date). The record's bytes are
@@ -41,10 +41,10 @@ export type Entries =
   | { readonly kind: 'refused'; readonly reason: string; readonly oversized: boolean };
 
 /**
- * Entries one message may hold. Besides ~1 ms of main thread per MB, an entry costs ~30 ns as it
- * came and ~100 ns rewritten, so this bounds a message's cost however small its entries are (3
- * bytes each, 24 MB inflated would be 8 million: 0.8 s). Fluent Bit's chunks (~2 MB) hold under
- * 200,000.
+ * Entries one message may hold. Besides its bytes, every entry costs the main thread a little
+ * (more when it is rewritten), so this bounds a message's cost however small its entries are
+ * (3 bytes each, 24 MB inflated would be 8 million); docs/PERFORMANCE.md, "Figures behind the
+ * code", has the costs. Fluent Bit's chunks (~2 MB) hold under 200,000.
  */
 export const MAX_ENTRIES_PER_MESSAGE = 1 << 20;
 

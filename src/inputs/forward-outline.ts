@@ -4,9 +4,10 @@
 // record per message; Forward mode ([tag, [[time, record], ...], option?]) carries an array of
 // entries (Fluent Bit's forward output sends that); PackedForward ([tag, bin or str, option?])
 // their msgpack stream, gzip-compressed in CompressedPackedForward. Decoded by msgpackr and
-// packed again on the main thread, they cost 3.3 and 1.6–2.3 µs per record there; read as bytes
-// they go the PackedForward way (forward-entries.ts): buffered as they came, written as JSON by
-// the workers from their bytes. Nothing here decodes with msgpackr: the cost of a message is
+// packed again on the main thread, they would cost the main thread several times what their
+// bytes do (docs/PERFORMANCE.md, "Figures behind the code"); read as bytes they go the
+// PackedForward way (forward-entries.ts): buffered as they came, written as JSON by the workers
+// from their bytes. Nothing here decodes with msgpackr: the cost of a message is
 // linear in its bytes whatever it holds.
 import { MsgpackKind, MsgpackReader } from '../codec/msgpack-reader.js';
 

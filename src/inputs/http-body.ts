@@ -2,7 +2,8 @@
 //
 // Every record is checked before any is buffered (a request is all or nothing), and what the
 // check holds in memory is bounded by the body's size: a 4 MB body of empty maps or objects is
-// four million (or 1.3 million) records, and decoding it to objects first took ~1 GB. So:
+// four million (or 1.3 million) records, and decoding it to objects first would hold an object
+// per record at once, hundreds of times the body's size. So:
 // - a JSON body (an object, or an array of objects; also a form's `json=` field) is cut into its
 //   elements on its bytes and each is checked by json-scan and copied as one line; only an
 //   element with a line break outside its strings (pretty-printed JSON) is parsed and written
@@ -30,7 +31,7 @@ export interface Segment {
 
 /**
  * Distinct tags one request may hold (tag_key): each is a segment of its own with its own
- * buffer, so a body of a few bytes per tag would cost ~300 × its size; more is a 400.
+ * buffer, so a body of a few bytes per tag would cost hundreds of times its size; more is a 400.
  */
 export const MAX_TAGS_PER_REQUEST = 1024;
 
@@ -116,7 +117,8 @@ const scanResult: ScanResult = { verdict: ScanVerdict.Invalid, hasKey: false };
  * The records of an NDJSON body whose every line is a JSON object, checked on its bytes by
  * json-scan (the check the workers make): such a body is buffered as it is, a JSON-lines
  * segment like a tcp read, without a JSON.parse and a JSON.stringify per record on the main
- * thread (5–7 µs per record). null when a line is not a JSON object, or blank but not empty:
+ * thread (which would be most of the http input's cost). null when a line is not a JSON
+ * object, or blank but not empty:
  * bodyLines then takes the body and says what is wrong with it, or skips the blank line.
  */
 export function countNdjsonRecords(body: Buffer): number | null {
