@@ -2,11 +2,11 @@
 //
 // Chunk arenas and message buffers live outside V8's heap and are freed only when the garbage
 // collector finds their small JS owners dead, which takes a full collection: they were old by
-// then. A relay that has gone quiet allocates nothing, so V8 never runs one, and RSS stayed
-// at its peak for good after a burst (2,000,000 records, 4 workers: 200 MB, idle 132 MB;
-// sometimes a late collection brought it back, sometimes not). So the arena pool (main thread)
-// and each worker, once quiet for a few seconds after work, drop the buffers they keep for
-// reuse and run one full collection of their own heap: RSS returns to idle (+~10 MB) in 10 s.
+// then. A relay that has gone quiet allocates nothing, so V8 never runs one, and RSS would stay
+// at its peak after a burst until some later collection. So the arena pool (main thread) and
+// each worker, once quiet for a few seconds after work, drop the buffers they keep for reuse
+// and run one full collection of their own heap, and RSS returns to about idle
+// (docs/PERFORMANCE.md, "Memory").
 //
 // Node offers gc() only with --expose-gc on the command line, which a relay started as
 // `wsrelay ...` or `node dist/src/cli.js` does not get; the flag set at run time is honoured

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { Packr, Unpackr } from 'msgpackr';
 import { PackedEventTime, registerEventTimeExtension, toEventTime } from '../src/codec/event-time.js';
 import { MAX_ENTRIES_PER_MESSAGE, readEntries } from '../src/inputs/forward-entries.js';
-import { MAX_MSGPACK_DEPTH } from '../src/codec/msgpack-frame.js';
+import { MAX_MSGPACK_DEPTH } from '../src/codec/msgpack-reader.js';
 
 registerEventTimeExtension();
 const packr = new Packr({ useRecords: false, variableMapSize: true });

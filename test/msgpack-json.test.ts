@@ -12,7 +12,7 @@ import { createEncoder } from '../src/encode/index.js';
 import { DirectJsonEncoder } from '../src/encode/json-direct.js';
 import { Output } from '../src/codec/output.js';
 import { writeValue } from '../src/encode/msgpack-json.js';
-import { MAX_MSGPACK_DEPTH } from '../src/codec/msgpack-frame.js';
+import { MAX_MSGPACK_DEPTH, MsgpackReader } from '../src/codec/msgpack-reader.js';
 import type { EncoderOptions } from '../src/encode/types.js';
 import type { TimedRecord } from '../src/chunk/record.js';
 
@@ -148,12 +148,14 @@ test('nesting deeper than the forward input lets in is refused, never a stack ov
   for (const depth of [100, 20_000]) {
     const nested = Buffer.concat([Buffer.alloc(depth, 0x91), Buffer.from([0x01])]); // [[[…1]]]
     const out = new Output(1 << 10);
-    const end = writeValue(out, nested, 0, nested.length);
+    const reader = new MsgpackReader(nested, 0, nested.length);
+    const written = writeValue(out, reader);
     if (depth <= MAX_MSGPACK_DEPTH) {
-      assert.equal(end, nested.length);
+      assert.equal(written, true);
+      assert.equal(reader.pos, nested.length);
       assert.equal(out.buffer.toString('utf8', 0, out.length), `${'['.repeat(depth)}1${']'.repeat(depth)}`);
     } else {
-      assert.equal(end, -1);
+      assert.equal(written, false);
     }
   }
 });

@@ -77,8 +77,8 @@ export class MalformedCounts {
 registerEventTimeExtension();
 // int64/uint64 (what msgpack.ts writes for integers past 32 bits, and what Fluentd senders
 // write for epoch milliseconds) as numbers: msgpackr's default BigInt has no JSON form, so one
-// such field made every JSON encoder throw and the chunk was lost. Past 2^53 this rounds, as
-// JSON.parse does for the same digits.
+// such field would make every JSON encoder throw and the chunk be lost. Past 2^53 this rounds,
+// as JSON.parse does for the same digits.
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 function isDigit(c: number): boolean {
@@ -156,21 +156,22 @@ function unpackEntries(segment: Buffer, onUndecodable: (reason: string) => void)
   }
 }
 
+/** Receives each decoded record: `raw` is its JSON line when that is canonical (isCanonicalJson). */
+export type RecordVisitor = (time: EventTime, body: RecordBody, raw: string | undefined, source: number) => void;
+
 /**
  * Decodes bytes[from, segment end) of the cursor's segment into records, in order: JSON lines
  * parsed (each validated), raw lines wrapped as {"log": line}, msgpack [time, map] entries
  * unpacked. What is not a record is counted in `malformed` under the segment's source.
  */
-export type RecordVisitor = (time: EventTime, body: RecordBody, raw: string | undefined, source: number) => void;
-
 export function decodeSegment(bytes: Buffer, segment: SegmentCursor, from: number,
   sources: ReadonlyArray<ChunkSource>, malformed: MalformedCounts, onRecord: RecordVisitor): void {
   const source = segment.source;
   const end = segment.end;
   if (segment.kind === SegmentKind.MsgpackEntries) {
     // Copied out of a shared arena first: msgpackr's native string extractor cannot read a
-    // Buffer over a SharedArrayBuffer ("Unexpected end of buffer reading string", and a SIGSEGV
-    // of the whole relay under fuzz-relay.test.ts).
+    // Buffer over a SharedArrayBuffer (it throws "Unexpected end of buffer reading string", or
+    // takes the whole process down).
     const view = bytes.subarray(from, end);
     const own = bytes.buffer instanceof SharedArrayBuffer ? Buffer.from(view) : view;
     for (const entry of unpackEntries(own, (reason) => malformed.note(source, 1, () => `${reason}: msgpack entry`))) {

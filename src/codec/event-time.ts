@@ -2,6 +2,7 @@
 // msgpackr keeps one global extension table, so every module that decodes msgpack registers
 // the same decoder through here instead of each adding its own.
 import { addExtension } from 'msgpackr';
+import { readUint32, type MsgpackReader } from './msgpack-reader.js';
 
 /** Arrival time as Fluent Bit's flb_time: whole seconds and nanoseconds since the epoch. */
 export interface EventTime {
@@ -48,49 +49,39 @@ export function toEventTime(value: unknown): EventTime | null {
 const FIXEXT8 = 0xd7;
 
 /**
- * A forward entry's time read from its msgpack bytes at b[p] as toEventTime reads the decoded
- * value: an EventTime (fixext8, type 0), or non-negative integer or finite non-negative float
- * seconds. Sets `into` and returns where the time ends; -1 for any other value (the entry must
- * then be decoded). The forward input checks entries with it before buffering them as they
- * came, and the JSON outputs read the times of those entries with it.
+ * A forward entry's time read from its msgpack bytes at the reader's position as toEventTime
+ * reads the decoded value: an EventTime (fixext8, type 0), or non-negative integer or finite
+ * non-negative float seconds. Sets `into` and moves past the time; false for any other value
+ * (the entry must then be decoded), the reader left where it was. The forward input checks
+ * entries with it before buffering them as they came, and the JSON outputs read the times of
+ * those entries with it.
  */
-export function readEventTime(b: Buffer, p: number, end: number, into: EventTime & { sec: number; nsec: number }): number {
-  if (p >= end) return -1;
-  const t = b[p]!;
-  let seconds: number;
-  let next: number;
-  if (t <= 0x7f) {
-    seconds = t;
-    next = p + 1;
-  } else if (t === FIXEXT8) {
-    if (p + 10 > end || b[p + 1] !== 0) return -1;
-    into.sec = b.readUInt32BE(p + 2);
-    into.nsec = b.readUInt32BE(p + 6);
-    return p + 10;
-  } else {
-    switch (t) {
-      case 0xcc: next = p + 2; break; // uint 8..64
-      case 0xcd: next = p + 3; break;
-      case 0xce: next = p + 5; break;
-      case 0xcf: next = p + 9; break;
-      case 0xca: next = p + 5; break; // float 32 (msgpackr decodes it as is)
-      case 0xcb: next = p + 9; break; // float 64
-      default: return -1;
+export function readEventTime(r: MsgpackReader, into: EventTime & { sec: number; nsec: number }): boolean {
+  const p = r.pos;
+  if (p >= r.end) return false;
+  const t = r.buf[p]!;
+  if (t === FIXEXT8) {
+    if (!r.extHeader()) return false;
+    const data = r.pos;
+    if (r.extType !== 0 || data + 8 > r.end) {
+      r.pos = p;
+      return false;
     }
-    if (next > end) return -1;
-    switch (t) {
-      case 0xcc: seconds = b[p + 1]!; break;
-      case 0xcd: seconds = b.readUInt16BE(p + 1); break;
-      case 0xce: seconds = b.readUInt32BE(p + 1); break;
-      case 0xcf: seconds = b.readUInt32BE(p + 1) * 0x100000000 + b.readUInt32BE(p + 5); break;
-      case 0xca: seconds = b.readFloatBE(p + 1); break;
-      default: seconds = b.readDoubleBE(p + 1);
-    }
-    if (!Number.isFinite(seconds) || seconds < 0) return -1;
+    into.sec = readUint32(r.buf, data);
+    into.nsec = readUint32(r.buf, data + 4);
+    r.pos = data + 8;
+    return true;
+  }
+  // Unsigned types only (positive fixint, uint 8..64) and floats (float32 as msgpackr decodes it).
+  if (!(t <= 0x7f || (t >= 0xca && t <= 0xcf)) || !r.number()) return false;
+  const seconds = r.value;
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    r.pos = p;
+    return false;
   }
   // As toEventTime does for a number.
   const sec = Math.floor(seconds);
   into.sec = sec;
   into.nsec = Math.min(999_999_999, Math.round((seconds - sec) * 1e9));
-  return next;
+  return true;
 }

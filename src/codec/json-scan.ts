@@ -19,10 +19,9 @@
 // the other controls below 0x20; \udxxx in lowercase for a lone surrogate (well-formed
 // stringify escapes those); everything else raw, DEL and U+2028/U+2029 included.
 //
-// Measured on the 2-core dev box (Node 20, 17,000 lines of 115 bytes, best of 80 interleaved
-// runs): this scan 0.20 µs/line (0.24 with escapes and UTF-8 in a string); JSON.parse of the
-// same lines 0.72 µs, 0.90 with their UTF-8 decoding. Tables and the stack are read through
-// locals: reading the module-level bindings in the hot loop measured ~10% slower.
+// The scan costs a fraction of JSON.parse of the same line (docs/PERFORMANCE.md, "Figures
+// behind the code"). Tables and the stack are read through locals: module-level bindings are
+// slower to reach in the hot loop.
 
 export const enum ScanVerdict { Invalid = 0, Canonical = 1, Valid = 2 }
 export interface ScanResult { verdict: ScanVerdict; hasKey: boolean }

@@ -38,9 +38,9 @@ export class Output {
 
   /**
    * Appends source[start, end), `view` being a DataView of all of `source`. A record line is
-   * ~100 bytes: copied four bytes at a time through the views it costs ~23 ns and allocates
-   * nothing, where subarray + set costs ~90 ns and leaves a Buffer view per record for the
-   * worker's young generation (one scavenge per chunk).
+   * short (~100 bytes): copied four bytes at a time through the views it allocates nothing and
+   * costs a fraction of subarray + set, which leaves a Buffer view per record for the worker's
+   * young generation to collect (docs/PERFORMANCE.md, "Figures behind the code").
    */
   copy(source: Uint8Array, view: DataView<ArrayBufferLike>, start: number, end: number): void {
     if (end - start >= SHORT_COPY) {

@@ -5,8 +5,8 @@
 // ${VAR} expansion variables.ts.
 //
 // Lines are split without regular expressions that backtrack: an anchored pattern with \s* on
-// both sides of something optional is quadratic (a `[`, 100,000 spaces and an `x` took 4-7 s;
-// 10 MB, hours). Every step here is one pass over the line.
+// both sides of something optional is quadratic in the blanks, which the file chooses
+// (docs/PERFORMANCE.md, "Figures behind the code"). Every step here is one pass over the line.
 import { ConfigError, excerpt, formatLocation, type ConfigErrorCode } from './errors.js';
 import { ConfigFiles, resolveInclude } from './files.js';
 import { Variables } from './variables.js';

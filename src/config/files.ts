@@ -18,13 +18,13 @@ import type { SourceLocation } from './raw.js';
 const KIB = 1024;
 const MIB = 1024 * KIB;
 
-/** Every bound on loading a configuration, in one place (NOTES-config.md gives the reasons). */
+/** Every bound on loading a configuration, in one place (docs/SECURITY.md, "Config files", gives the reasons). */
 export const CONFIG_LIMITS = {
-  /** One classic-format file. Real ones are a few KB; the parser is linear, ~50 ms per MB. */
+  /** One classic-format file. Real ones are a few KB; the parser is linear in the bytes. */
   classicFileBytes: 16 * MIB,
   /**
-   * One YAML file. The yaml package builds ~300 bytes of objects per byte of input and takes
-   * ~1.5 s per MB: 16 MB would need gigabytes of heap (measured: out of memory).
+   * One YAML file. The yaml package builds hundreds of bytes of objects per byte of input: a
+   * file as large as a classic one would need gigabytes of heap.
    */
   yamlFileBytes: 1 * MIB,
   /** All the files of one configuration together (else 1000 files × 16 MB). */
@@ -41,7 +41,7 @@ export const CONFIG_LIMITS = {
   valueBytes: 1 * MIB,
   /** All property values of one configuration together, after expansion. */
   expandedBytes: 64 * MIB,
-  /** `[` and `{` nested in a YAML file (the yaml package's memory grows ~1 KB per level). */
+  /** `[` and `{` nested in a YAML file (the yaml package's memory grows with every level). */
   yamlFlowDepth: 64,
   /** YAML nodes reached through aliases (`*name`), summed over every use: billion laughs. */
   yamlAliasNodes: 100_000,

@@ -45,7 +45,7 @@ const HEADER_VALUE_CHARS = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
  * `X-Key some value` → ['X-Key', 'some value']; a colon after the name is tolerated. Split at
- * the first blank, without a regex that backtracks (`^\s*(\S+?):?\s+(.*?)\s*$` was quadratic
+ * the first blank, without a regex that backtracks (`^\s*(\S+?):?\s+(.*?)\s*$` is quadratic
  * in the blanks inside the value). The key is secret but only its values are (secretParts):
  * errors quote a valid header name, never a value.
  */
@@ -187,9 +187,8 @@ export const WEBSOCKET_SCHEMA = {
 /**
  * Default output Mem_Buf_Limit when neither the output nor any input sets one, unless the
  * chunks the workers may have in flight add up to more. 32 MiB holds every chunk four workers
- * can have in flight with the default chunk size; a bigger buffer only delays backpressure
- * (2,000,000-record bench, 4 workers: 64 MiB peaked at 228 MB RSS, 32 MiB at 191 MB, at the
- * same records/s).
+ * can have in flight with the default chunk size; a bigger buffer only delays backpressure and
+ * raises the peak RSS, at the same records/s (docs/PERFORMANCE.md, "Figures behind the code").
  */
 export const DEFAULT_OUTPUT_MEM_BUF_LIMIT = 32 * MIB;
 

@@ -51,7 +51,7 @@ export function readSection<S extends Schema>(schema: S, section: RawSection, la
     const parsed = spec.secret ? parseSecret(spec, p.value, section, { key: written, at: p.at, section: label, secret: true })
       : spec.parse(p.value, { key: written, at: p.at, section: label });
     if (spec.repeatable) {
-      // Pushed, not copied: a copy per line made 40,000 Header lines take 9 s.
+      // Pushed, not copied: a copy per line would make a key repeated on every line quadratic.
       (values[key] as unknown[]).push(parsed);
     } else {
       values[key] = parsed;

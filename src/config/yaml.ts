@@ -3,13 +3,13 @@
 // expansion, includes relative to the including file. Every property keeps the line of its
 // key, taken from the yaml package's node ranges, so errors point where the user looks.
 //
-// Bounded, as the classic format (files.ts has the limits): a YAML file is at most 1 MiB (the
-// yaml package needs ~300 bytes of heap per byte of input), `[`/`{` nest at most 64 deep
-// (checked with the package's lexer, which costs little, before its parser, which costs ~1 KB
-// a level), and what aliases (`*name`) reach is counted (billion laughs: the package's own
-// maxAliasCount only guards toJS(), which is not used here, nodes are walked). Duplicate keys
-// are found here with a Set: the package's uniqueKeys check compares every key with every
-// other one (40,000 keys: 6 s).
+// Bounded, as the classic format (files.ts has the limits, docs/SECURITY.md the reasons): a YAML
+// file is at most 1 MiB (the yaml package needs hundreds of bytes of heap per byte of input),
+// `[`/`{` nest at most 64 deep (checked with the package's lexer, which costs little, before
+// its parser, whose memory grows with every level), and what aliases (`*name`) reach is counted
+// (billion laughs: the package's own maxAliasCount only guards toJS(), which is not used here,
+// nodes are walked). Duplicate keys are found here with a Set: the package's uniqueKeys check
+// compares every key with every other one, quadratic in the keys.
 import {
   Lexer, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Alias, type Document, type Node, type Pair,
 } from 'yaml';

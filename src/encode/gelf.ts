@@ -111,7 +111,8 @@ function addField(seen: Set<string>, name: string, value: unknown): string {
 
 /**
  * The additional fields. Distinct keys give distinct `_key` names, so the common record (no
- * nested map, no renamed key) needs no bookkeeping; a Set per record cost ~13% of GELF speed.
+ * nested map, no renamed key) needs no bookkeeping: a Set per record is a noticeable share of
+ * GELF's cost (docs/PERFORMANCE.md, "Figures behind the code").
  */
 function additionalFields(body: RecordBody, used: ReadonlyArray<string>): string {
   let text = '';

@@ -10,8 +10,8 @@ import { formatDate } from './date.js';
 import { readEventTime } from '../codec/event-time.js';
 import { DirectEncoder } from './direct.js';
 import { recordJsonWriter, type RecordToJson } from './json.js';
-import { headerCount, headerSize, isStringKey, mapHeader, writeMapEntries } from './msgpack-json.js';
-import { valueEnd } from '../codec/msgpack-frame.js';
+import { writeMapEntries } from './msgpack-json.js';
+import { MsgpackReader } from '../codec/msgpack-reader.js';
 import type { EncoderOptions, EventTime } from './types.js';
 import type { RecordBody, TimedRecord } from '../chunk/record.js';
 
@@ -28,6 +28,8 @@ export class DirectJsonEncoder extends DirectEncoder {
   private prefixView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   /** The time of the forward entry being written (reused: no object per entry). */
   private readonly entryTime = { sec: 0, nsec: 0 };
+  /** Reads the forward entries of every chunk (reused: no object per segment). */
+  private readonly reader = new MsgpackReader();
   /** The time the prefix was made for: segments of one burst often share it. */
   private prefixSec = -1;
   private prefixNsec = -1;
@@ -82,40 +84,38 @@ export class DirectJsonEncoder extends DirectEncoder {
 
   /** Forward entries [time, map], transcoded from msgpack (msgpack-json.ts). */
   protected override writeEntries(bytes: Buffer, start: number, end: number): number {
-    let p = start;
-    while (p < end) {
+    const r = this.reader;
+    r.reset(bytes, start, end);
+    while (r.pos < end) {
       const mark = this.out.length;
-      const next = this.writeEntry(bytes, p, end);
-      if (next < 0) {
+      const entry = r.pos;
+      if (!this.writeEntry(r)) {
         this.out.length = mark; // written in part: the entry goes the slow way
-        return p;
+        return entry;
       }
       this.records++;
-      p = next;
     }
-    return p;
+    return r.pos;
   }
 
-  /** One entry; where it ends, or -1 when it must be decoded instead. */
-  private writeEntry(b: Buffer, p: number, end: number): number {
-    if (b[p] !== 0x92) return -1;
-    const body = readEventTime(b, p + 1, end, this.entryTime);
-    if (body < 0 || !mapHeader(b, body, end)) return -1;
-    const count = headerCount();
-    const first = body + headerSize();
+  /** The entry at the reader's position, and moves past it; false when it must be decoded instead. */
+  private writeEntry(r: MsgpackReader): boolean {
+    if (r.buf[r.pos] !== 0x92) return false;
+    r.pos++;
+    if (!readEventTime(r, this.entryTime) || !r.mapHeader()) return false;
+    const count = r.count;
+    const first = r.pos;
     const out = this.out;
     if (this.array && this.records > 0) out.byte(COMMA);
     let withDate = false;
     if (this.scanKey !== null) {
       // The record's own date key wins, as on the object path: look for it first.
-      let q = first;
       let hasKey = false;
-      for (let i = 0; i < count && q >= 0; i++) {
-        if (isStringKey(b, q, end, this.scanKey)) hasKey = true;
-        q = valueEnd(b, q, end);
-        if (q >= 0) q = valueEnd(b, q, end);
+      for (let i = 0; i < count; i++) {
+        if (r.strEquals(this.scanKey)) hasKey = true;
+        if (!r.skip() || !r.skip()) return false;
       }
-      if (q < 0) return -1;
+      r.pos = first;
       withDate = !hasKey;
     }
     if (withDate) {
@@ -124,11 +124,10 @@ export class DirectJsonEncoder extends DirectEncoder {
     } else {
       out.byte(0x7b);
     }
-    const next = writeMapEntries(out, b, first, end, count, !withDate);
-    if (next < 0) return -1;
+    if (!writeMapEntries(out, r, count, !withDate)) return false;
     out.byte(0x7d);
     if (!this.array) out.byte(NEWLINE);
-    return next;
+    return true;
   }
 
   protected writeRecord(record: TimedRecord): void {

@@ -2,17 +2,11 @@
 // date key first, then the record's own keys in order; we splice the date into the record's
 // compact JSON instead of building a new object.
 //
-// Building the chunk, measured on the 2-core dev box (Node 20, 20,000 records of ~115 bytes,
-// a different nsec per record, best of 40 runs, records/s):
-//   string += then one Buffer.from ........ ~700k   (kept: simplest of the fastest)
-//   write into one Buffer, patch '{' → ',' ~710k   (same within noise)
-//   parts array, join, Buffer.from ........ ~590k
-//   growing Buffer, utf8Write per record .. ~560k
-//   JSON.stringify alone, no date/output .. ~1.2M   (the floor)
-// V8 keeps a += string as a rope, so the single flatten + UTF-8 encode at the end beats any
-// per-record write into a Buffer. This module as built: ~650k records/s for json_lines with
-// the double date (~810k when the records share their time, iso8601 ~800k); the difference is
-// toPrecision, which runs once per distinct time.
+// The chunk is built as one string (+=) and encoded to UTF-8 once: V8 keeps a += string as a
+// rope, so the single flatten + encode at the end beats any per-record write into a Buffer,
+// and it is the simplest of the fastest ways measured (docs/PERFORMANCE.md, "Figures behind the
+// code"). The double date costs toPrecision once per distinct time, so records that share their
+// time are cheaper.
 import type { DateFormat } from '../config/types.js';
 import { formatDate } from './date.js';
 import type { Encoder, EncoderOptions } from './types.js';

@@ -13,7 +13,8 @@ const EMPTY = Buffer.alloc(0);
 // undefined as nil because msgpackr's default for it is fixext1 of type 0 — the EventTime
 // type. (addExtension cannot write type 0 either: msgpackr rejects 0 as "no type".)
 // variableMapSize: the smallest map header, as msgpack-c (Fluent Bit) writes it, instead of
-// map16 for every map; 2 bytes less per map, ~8% slower (1.52M → 1.40M records/s).
+// map16 for every map: 2 bytes less per map, at some cost in speed (docs/PERFORMANCE.md,
+// "Figures behind the code").
 const packr = new Packr({ useRecords: false, variableMapSize: true, encodeUndefinedAsNil: true });
 
 // msgpackr writes integers beyond 32 bits as float64, so a record's `"ts":1795421327196`

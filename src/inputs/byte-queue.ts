@@ -1,8 +1,7 @@
 // The bytes of a message that has not finished arriving, in one growable buffer. Appending a
-// read costs the read's size (capacity doubles), where `Buffer.concat([pending, read])` copied
-// everything pending again on every read: a 6 MB forward message sent in small segments cost
-// O(n²) copying — about 180 GB for 100-byte segments, a CPU denial of service within
-// buffer_max_size.
+// read costs the read's size (capacity doubles), where `Buffer.concat([pending, read])` would
+// copy everything pending again on every read: a message of buffer_max_size sent in small
+// segments would cost O(n²) copying, a CPU denial of service within the limit.
 
 export class ByteQueue {
   private store = Buffer.alloc(0);

@@ -4,17 +4,17 @@
 // when every entry is exactly that (the time one toEventTime reads, no extension in the record),
 // the bytes go into the chunk unchanged (a msgpack-entries segment) and the worker threads write
 // them, instead of the main thread decoding every record to an object and packing it again
-// (2.5 µs per record, the forward input's whole cost).
+// (most of the forward input's cost: docs/PERFORMANCE.md, "Figures behind the code").
 //
 // Anything else is bounded by its bytes too, because the main thread never decodes an entry:
 // - a value that is not an array of 2 or 3 elements is not an entry, and the message is refused
-//   at the first one (24 MB of zero bytes are 24 million fixints: that was 24 million "entries"
-//   decoded one by one, 8.6 s of main thread and 600 MB that stayed);
+//   at the first one (24 MB of zero bytes are 24 million fixints: decoded one by one as
+//   "entries", they would hold the main thread for seconds and leave hundreds of MB behind);
 // - an entry whose record is not a map is skipped and counted malformed, without being decoded;
 // - the others are rewritten entry by entry into [EventTime, record]: Fluent Bit >= 2 sends
 //   [[EventTime, metadata], record] (its event format; the metadata, {} unless
 //   retain_metadata_in_forward_mode, is dropped, and a negative time there is a group marker,
-//   skipped); otherwise as the decoding path used to re-pack them: a time of another type (nil,
+//   skipped); otherwise as decoding and re-packing them would: a time of another type (nil,
 //   a string...) becomes the message's arrival time, a third element is dropped, and inside the
 //   record an EventTime becomes its number of seconds and a msgpack timestamp of an impossible
 //   length nil (what msgpackr made of them: a number, an Invalid Date). The record's bytes are
@@ -22,11 +22,10 @@
 // An entry of the right shape that msgpackr still refuses (a map key that is itself a map) is
 // counted malformed and skipped by the worker, as a bad tcp line is (chunk/segments.ts).
 import { readEventTime } from '../codec/event-time.js';
-import { arrayHeader, headerCount, headerSize, mapHeader } from '../encode/msgpack-json.js';
 import { writeEntryHeader } from '../encode/msgpack.js';
 import type { EventTime } from '../encode/types.js';
 import { eventTimeNow } from '../time.js';
-import { checkedValueEnd, checkedValueRefusal, extensionsAccepted, headerEnd, valueEnd } from '../codec/msgpack-frame.js';
+import { MsgpackReader, readUint32 } from '../codec/msgpack-reader.js';
 
 export type Entries =
   | {
@@ -42,15 +41,14 @@ export type Entries =
   | { readonly kind: 'refused'; readonly reason: string; readonly oversized: boolean };
 
 /**
- * Entries one message may hold. Besides ~1 ms of main thread per MB, an entry costs ~30 ns as it
- * came and ~100 ns rewritten, so this bounds a message's cost however small its entries are (3
- * bytes each, 24 MB inflated would be 8 million: 0.8 s). Fluent Bit's chunks (~2 MB) hold under
- * 200,000.
+ * Entries one message may hold. Besides its bytes, every entry costs the main thread a little
+ * (more when it is rewritten), so this bounds a message's cost however small its entries are
+ * (3 bytes each, 24 MB inflated would be 8 million); docs/PERFORMANCE.md, "Figures behind the
+ * code", has the costs. Fluent Bit's chunks (~2 MB) hold under 200,000.
  */
 export const MAX_ENTRIES_PER_MESSAGE = 1 << 20;
 
 const FIXARRAY_2 = 0x92;
-const FIXARRAY_3 = 0x93;
 const FIXEXT8 = 0xd7;
 /** 0x92, then the EventTime (fixext8): writeEntryHeader. */
 const ENTRY_HEADER_BYTES = 11;
@@ -92,6 +90,7 @@ class Rewritten {
  */
 export function readEntries(packed: Buffer, maxBytes = packed.length): Entries {
   const end = packed.length;
+  const r = new MsgpackReader(packed, 0, end);
   let out: Rewritten | null = null;
   // One arrival time for the entries of a message that carry none.
   let now: EventTime | null = null;
@@ -102,23 +101,27 @@ export function readEntries(packed: Buffer, maxBytes = packed.length): Entries {
   for (let index = 0; pos < end; index++) {
     if (index === MAX_ENTRIES_PER_MESSAGE) return refused(`more than ${MAX_ENTRIES_PER_MESSAGE} entries in one message`, true);
     const first = packed[pos]!;
-    let elements = first - 0x90;
-    let timeAt = pos + 1;
-    if (first !== FIXARRAY_2 && first !== FIXARRAY_3) {
-      if (!arrayHeader(packed, pos, end) || headerCount() < 2 || headerCount() > 3) {
-        return refused(`entry ${index} is not an array of 2 or 3 elements (byte 0x${first.toString(16)})`);
-      }
-      elements = headerCount();
-      timeAt = pos + headerSize();
+    r.pos = pos;
+    r.end = end;
+    if (!r.arrayHeader() || r.count < 2 || r.count > 3) {
+      return refused(`entry ${index} is not an array of 2 or 3 elements (byte 0x${first.toString(16)})`);
     }
-    const extensionsBefore = extensionsAccepted();
-    const entryEnd = checkedValueEnd(packed, pos, bounded ? Math.min(end, pos + maxBytes) : end);
-    if (entryEnd === -1) return refused(`entry ${index} ends past the end of the entries`);
-    if (entryEnd < 0) return refused(`entry ${index}: ${checkedValueRefusal()}`);
-    const entryExtensions = extensionsAccepted() - extensionsBefore;
-    const timeEnd = readEventTime(packed, timeAt, entryEnd, time);
+    const elements = r.count;
+    const timeAt = r.pos;
+    const extensionsBefore = r.extensions;
+    r.pos = pos;
+    r.end = bounded ? Math.min(end, pos + maxBytes) : end;
+    if (!r.checkedSkip()) {
+      return refused(r.refusal === '' ? `entry ${index} ends past the end of the entries` : `entry ${index}: ${r.refusal}`);
+    }
+    const entryEnd = r.pos;
+    const entryExtensions = r.extensions - extensionsBefore;
+    r.pos = timeAt;
+    r.end = entryEnd;
+    const timeRead = readEventTime(r, time);
+    const timeEnd = timeRead ? r.pos : -1;
     // As it came: [time, map], a time readEventTime reads, no extension but the time's own.
-    if (first === FIXARRAY_2 && timeEnd >= 0 && mapHeader(packed, timeEnd, entryEnd) &&
+    if (first === FIXARRAY_2 && timeRead && r.mapHeader() &&
       entryExtensions === (packed[timeAt] === FIXEXT8 ? 1 : 0)) {
       if (out !== null) out.length = copyBytes(packed, pos, entryEnd, out.reserve(entryEnd - pos), out.length);
       count++;
@@ -126,9 +129,11 @@ export function readEntries(packed: Buffer, maxBytes = packed.length): Entries {
       continue;
     }
     out ??= new Rewritten(packed, pos);
-    const extensionsBeforeTime = extensionsAccepted();
-    const recordAt = timeEnd >= 0 ? timeEnd : valueEnd(packed, timeAt, entryEnd);
-    if (!mapHeader(packed, recordAt, entryEnd)) {
+    const extensionsBeforeTime = r.extensions;
+    r.pos = timeAt;
+    const recordAt = timeRead ? timeEnd : r.skip() ? r.pos : -1;
+    r.pos = recordAt;
+    if (recordAt < 0 || !r.mapHeader()) {
       invalid++; // skipped, not decoded
       pos = entryEnd;
       continue;
@@ -138,31 +143,33 @@ export function readEntries(packed: Buffer, maxBytes = packed.length): Entries {
     let recordEnd = entryEnd;
     let rewrite: boolean;
     if (elements === 2) {
-      const timeExtensions = timeEnd >= 0 ? (packed[timeAt] === FIXEXT8 ? 1 : 0) : extensionsAccepted() - extensionsBeforeTime;
+      const timeExtensions = timeRead ? (packed[timeAt] === FIXEXT8 ? 1 : 0) : r.extensions - extensionsBeforeTime;
       rewrite = entryExtensions !== timeExtensions;
     } else {
-      const extensionsBeforeRecord = extensionsAccepted();
-      recordEnd = valueEnd(packed, recordAt, entryEnd);
-      rewrite = extensionsAccepted() !== extensionsBeforeRecord;
+      const extensionsBeforeRecord = r.extensions;
+      r.pos = recordAt;
+      recordEnd = r.skip() ? r.pos : -1;
+      rewrite = r.extensions !== extensionsBeforeRecord;
     }
     let at: EventTime;
-    if (timeEnd >= 0) at = time;
+    if (timeRead) at = time;
     else if (packed[timeAt] === FIXARRAY_2) {
       // Fluent Bit >= 2: [[time, metadata], record]. A negative time is a group marker, not a record.
-      const metadataAt = readEventTime(packed, timeAt + 1, recordAt, time);
-      if (metadataAt >= 0 && mapHeader(packed, metadataAt, recordAt)) at = time;
+      r.pos = timeAt + 1;
+      r.end = recordAt;
+      if (readEventTime(r, time) && r.mapHeader()) at = time;
       else if (isNegativeInteger(packed[timeAt + 1]!)) {
         invalid++;
         pos = entryEnd;
         continue;
       } else at = now ??= eventTimeNow();
-    } else if (isEventTimeExt8(packed, timeAt, entryEnd)) {
-      at = { sec: packed.readUInt32BE(timeAt + 3), nsec: packed.readUInt32BE(timeAt + 7) };
+    } else if (isEventTimeExt8(r, timeAt, entryEnd)) {
+      at = { sec: readUint32(packed, r.pos), nsec: readUint32(packed, r.pos + 4) };
     } else at = now ??= eventTimeNow();
     const into = out.reserve(ENTRY_HEADER_BYTES + (recordEnd - recordAt));
     writeEntryHeader(into, out.length, at.sec, at.nsec);
     const recordInto = out.length + ENTRY_HEADER_BYTES;
-    const written = rewrite ? copyRecord(packed, recordAt, recordEnd, into, recordInto)
+    const written = rewrite ? copyRecord(packed, r, recordAt, recordEnd, into, recordInto)
       : copyBytes(packed, recordAt, recordEnd, into, recordInto);
     if (written < 0) invalid++;
     else {
@@ -193,49 +200,54 @@ function isNegativeInteger(t: number): boolean {
   return t >= 0xe0 || (t >= 0xd0 && t <= 0xd3);
 }
 
-/** An EventTime written as ext8 (c7 08 00 + 8 bytes) instead of fixext8: msgpackr reads both. */
-function isEventTimeExt8(b: Buffer, p: number, end: number): boolean {
-  return p + 11 <= end && b[p] === 0xc7 && b[p + 1] === 8 && b[p + 2] === 0;
+/**
+ * An EventTime written as ext8 (c7 08 00 + 8 bytes) instead of fixext8: msgpackr reads both.
+ * Leaves the reader at its data.
+ */
+function isEventTimeExt8(r: MsgpackReader, p: number, end: number): boolean {
+  r.pos = p;
+  r.end = end;
+  return r.buf[p] === 0xc7 && r.extHeader() && r.count === 8 && r.extType === 0 && r.pos + 8 <= end;
 }
 
 /**
- * Copies the record b[from, to) to out[at...], its extension values replaced as the decoding path
+ * Copies the record b[from, to) (read with r) to out[at...], its extension values replaced as the decoding path
  * replaced them: an EventTime by its seconds (toJSON, as msgpackr packed it), a timestamp of an
  * impossible length by nil; a valid timestamp stays. Returns where the copy ends, or -1 for an
  * EventTime that is not 8 bytes (msgpackr could not decode it). Never longer than the record.
  */
-function copyRecord(b: Buffer, from: number, to: number, out: Buffer, at: number): number {
+function copyRecord(b: Buffer, r: MsgpackReader, from: number, to: number, out: Buffer, at: number): number {
   let run = from; // bytes from here on are copied as they are
-  for (let p = from; p < to;) {
-    const t = b[p]!;
-    const next = headerEnd(b, p, to);
-    let type = 0;
-    let length = -1;
-    let data = 0;
-    if (t >= 0xd4 && t <= 0xd8) { length = 1 << (t - 0xd4); type = b[p + 1]!; data = p + 2; } // fixext 1..16
-    else if (t === 0xc7) { length = b[p + 1]!; type = b[p + 2]!; data = p + 3; }
-    else if (t === 0xc8) { length = b.readUInt16BE(p + 1); type = b[p + 3]!; data = p + 4; }
-    else if (t === 0xc9) { length = b.readUInt32BE(p + 1); type = b[p + 5]!; data = p + 6; }
-    if (length >= 0 && (type === 0 || !TIMESTAMP_LENGTHS.has(length))) {
-      at = copyBytes(b, run, p, out, at);
-      if (type !== 0) out[at++] = 0xc0; // a timestamp msgpackr reads as an Invalid Date (JSON null)
-      else if (length !== 8) return -1;
-      else {
-        const sec = b.readUInt32BE(data);
-        const nsec = b.readUInt32BE(data + 4);
-        if (nsec === 0) {
-          out[at] = 0xce;
-          out.writeUInt32BE(sec, at + 1);
-          at += 5;
-        } else {
-          out[at] = 0xcb;
-          out.writeDoubleBE(sec + nsec / 1e9, at + 1);
-          at += 9;
-        }
-      }
-      run = next;
+  r.pos = from;
+  r.end = to;
+  while (r.pos < to) {
+    const p = r.pos;
+    if (!r.extHeader()) {
+      if (!r.skipHeader()) return -1; // not met: the entry was checked whole
+      continue;
     }
-    p = next;
+    const type = r.extType;
+    const length = r.count;
+    const data = r.pos;
+    r.pos = data + length;
+    if (type !== 0 && TIMESTAMP_LENGTHS.has(length)) continue;
+    at = copyBytes(b, run, p, out, at);
+    if (type !== 0) out[at++] = 0xc0; // a timestamp msgpackr reads as an Invalid Date (JSON null)
+    else if (length !== 8) return -1;
+    else {
+      const sec = readUint32(b, data);
+      const nsec = readUint32(b, data + 4);
+      if (nsec === 0) {
+        out[at] = 0xce;
+        out.writeUInt32BE(sec, at + 1);
+        at += 5;
+      } else {
+        out[at] = 0xcb;
+        out.writeDoubleBE(sec + nsec / 1e9, at + 1);
+        at += 9;
+      }
+    }
+    run = r.pos;
   }
   return copyBytes(b, run, to, out, at);
 }

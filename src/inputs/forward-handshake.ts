@@ -12,8 +12,7 @@
 // auth is '', so username and password digest are ignored.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Packr } from 'msgpackr';
-import { arrayHeader, binHeader, headerCount, headerSize, strHeader } from '../encode/msgpack-json.js';
-import { valueEnd } from '../codec/msgpack-frame.js';
+import { MsgpackReader } from '../codec/msgpack-reader.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
@@ -29,29 +28,34 @@ export const MAX_HANDSHAKE_BYTES = 64 * 1024;
 
 const PING = Buffer.from('PING');
 
-/** The bytes of the str or bin at b[p] (its start and end in bytesAt), or false. */
-function bytesAt(b: Buffer, p: number, end: number, into: { from: number; to: number }): boolean {
-  if (!strHeader(b, p, end) && !binHeader(b, p, end)) return false;
-  into.from = p + headerSize();
-  into.to = into.from + headerCount();
-  return into.to <= end;
+/** The str or bin at the reader's position, as a view of its bytes (the reader moved past it), or null. */
+function bytesAt(r: MsgpackReader, b: Buffer): Buffer | null {
+  const at = r.pos;
+  if (!r.strHeader() && !r.binHeader()) return null;
+  const from = r.pos;
+  const to = from + r.count;
+  if (to > r.end) {
+    r.pos = at;
+    return null;
+  }
+  r.pos = to;
+  return b.subarray(from, to);
 }
 
 /** The PING in b[start, end) (one framed message), or why it is not one. */
 export function readPing(b: Buffer, start: number, end: number): Ping | string {
-  if (!arrayHeader(b, start, end) || headerCount() < 4) return 'expected a PING (shared_key is set)';
-  const span = { from: 0, to: 0 };
+  const r = new MsgpackReader(b, start, end);
+  if (!r.arrayHeader() || r.count < 4) return 'expected a PING (shared_key is set)';
   const fields: Buffer[] = [];
-  let p = start + headerSize();
   for (let i = 0; i < 4; i++) {
-    const field = bytesAt(b, p, end, span) ? b.subarray(span.from, span.to) : null;
+    const field = bytesAt(r, b);
     if (i === 0 && (field === null || !field.equals(PING))) return 'expected a PING (shared_key is set)';
     if (field === null) return `PING field ${i} is not a string`;
     fields.push(field);
-    p = span.to;
   }
   // The username and password digest (or anything else) after them: framed, not used.
-  if (valueEnd(b, start, end) !== end) return 'a PING ends past the message';
+  r.pos = start;
+  if (!r.skip() || r.pos !== end) return 'a PING ends past the message';
   return { hostname: fields[1]!, salt: fields[2]!, digest: fields[3]! };
 }
 

@@ -4,12 +4,12 @@
 // record per message; Forward mode ([tag, [[time, record], ...], option?]) carries an array of
 // entries (Fluent Bit's forward output sends that); PackedForward ([tag, bin or str, option?])
 // their msgpack stream, gzip-compressed in CompressedPackedForward. Decoded by msgpackr and
-// packed again on the main thread, they cost 3.3 and 1.6–2.3 µs per record there; read as bytes
-// they go the PackedForward way (forward-entries.ts): buffered as they came, written as JSON by
-// the workers from their bytes. Nothing here decodes with msgpackr: the cost of a message is
+// packed again on the main thread, they would cost the main thread several times what their
+// bytes do (docs/PERFORMANCE.md, "Figures behind the code"); read as bytes they go the
+// PackedForward way (forward-entries.ts): buffered as they came, written as JSON by the workers
+// from their bytes. Nothing here decodes with msgpackr: the cost of a message is
 // linear in its bytes whatever it holds.
-import { arrayHeader, binHeader, headerCount, headerSize, isStringKey, mapHeader, strHeader } from '../encode/msgpack-json.js';
-import { valueEnd } from '../codec/msgpack-frame.js';
+import { MsgpackKind, MsgpackReader } from '../codec/msgpack-reader.js';
 
 export interface ForwardOutline {
   readonly tag: string;
@@ -55,46 +55,47 @@ const FLUENT_SIGNAL = Buffer.from('fluent_signal');
  * Whether each entry is one is for readEntries to say (forward-entries.ts).
  */
 export function readForwardMessage(b: Buffer, start: number, end: number): ForwardMessage | string {
-  if (!arrayHeader(b, start, end) || headerCount() < 2) return 'a forward message is an array of a tag and its entries';
-  const elements = headerCount();
-  let p = start + headerSize();
-  if (!strHeader(b, p, end)) return 'a forward message starts with its tag, a string';
-  const tagEnd = p + headerSize() + headerCount();
+  const r = new MsgpackReader(b, start, end);
+  if (!r.arrayHeader() || r.count < 2) return 'a forward message is an array of a tag and its entries';
+  const elements = r.count;
+  if (!r.strHeader()) return 'a forward message starts with its tag, a string';
+  const tagEnd = r.pos + r.count;
   if (tagEnd > end) return 'the tag ends past the message';
-  const tag = b.toString('utf8', p + headerSize(), tagEnd);
-  p = tagEnd;
+  const tag = b.toString('utf8', r.pos, tagEnd);
+  r.pos = tagEnd;
   let entries: Buffer;
   let packed = false;
   let canonical = true;
   let rest: number; // elements after the entries: the option, then any others
-  if (arrayHeader(b, p, end)) { // Forward: [tag, [entry, ...], option?]
-    const count = headerCount();
-    const from = p + headerSize();
-    let q = from;
-    for (let i = 0; i < count && q >= 0; i++) q = valueEnd(b, q, end);
-    if (q < 0) return 'the entries end past the message';
-    entries = b.subarray(from, q);
-    p = q;
+  const entriesAt = r.pos;
+  if (r.arrayHeader()) { // Forward: [tag, [entry, ...], option?]
+    const count = r.count;
+    const from = r.pos;
+    for (let i = 0; i < count; i++) if (!r.skip()) return 'the entries end past the message';
+    entries = b.subarray(from, r.pos);
     rest = elements - 2;
-  } else if (binHeader(b, p, end) || strHeader(b, p, end)) { // PackedForward: [tag, bin, option?]
-    canonical = b[p] === 0xc4 || b[p] === 0xc5 || b[p] === 0xc6;
-    const from = p + headerSize();
-    p = from + headerCount();
-    if (p > end) return 'the entries end past the message';
-    entries = b.subarray(from, p);
+  } else if (r.binHeader() || r.strHeader()) { // PackedForward: [tag, bin, option?]
+    canonical = r.kindAt(entriesAt) === MsgpackKind.Bin; // not str, as msgpack before bin had it
+    const from = r.pos;
+    const to = from + r.count;
+    if (to > end) return 'the entries end past the message';
+    entries = b.subarray(from, to);
+    r.pos = to;
     packed = true;
     rest = elements - 2;
   } else { // Message: [tag, time, record, option?]
     if (elements < 3) return 'a Message mode message is [tag, time, record]';
-    const time = p;
-    const record = valueEnd(b, time, end);
-    const recordEnd = record < 0 ? -1 : valueEnd(b, record, end);
-    if (recordEnd < 0) return 'the record ends past the message';
-    canonical = mapHeader(b, record, end);
+    const time = r.pos;
+    if (!r.skip()) return 'the record ends past the message';
+    const record = r.pos;
+    if (!r.skip()) return 'the record ends past the message';
+    const recordEnd = r.pos;
+    r.pos = record;
+    canonical = r.mapHeader();
     entries = Buffer.allocUnsafe(1 + recordEnd - time);
     entries[0] = FIXARRAY_2;
     b.copy(entries, 1, time, recordEnd);
-    p = recordEnd;
+    r.pos = recordEnd;
     rest = elements - 3;
   }
   let option: Buffer | null = null;
@@ -102,28 +103,36 @@ export function readForwardMessage(b: Buffer, start: number, end: number): Forwa
   let compressed = false;
   let signal = 0;
   if (rest > 0) {
-    const optionEnd = valueEnd(b, p, end);
-    if (optionEnd < 0) return 'the option ends past the message';
-    if (mapHeader(b, p, end)) {
-      option = b.subarray(p, optionEnd);
-      let q = p + headerSize();
-      for (let pairs = headerCount(); pairs > 0; pairs--) {
-        const value = valueEnd(b, q, optionEnd);
-        const valueStop = value < 0 ? -1 : valueEnd(b, value, optionEnd);
-        if (valueStop < 0) return 'the option ends past the message';
-        if (isStringKey(b, q, value, CHUNK)) chunk = b.subarray(value, valueStop);
-        else if (isStringKey(b, q, value, COMPRESSED)) compressed = isStringKey(b, value, valueStop, GZIP);
-        else if (isStringKey(b, q, value, FLUENT_SIGNAL)) signal = b[value]! <= 0x7f ? b[value]! : 0;
-        q = valueStop;
+    const optionAt = r.pos;
+    if (!r.skip()) return 'the option ends past the message';
+    const optionEnd = r.pos;
+    r.pos = optionAt;
+    if (r.mapHeader()) {
+      option = b.subarray(optionAt, optionEnd);
+      r.end = optionEnd;
+      for (let pairs = r.count; pairs > 0; pairs--) {
+        const key = r.pos;
+        if (!r.skip()) return 'the option ends past the message';
+        const value = r.pos;
+        if (!r.skip()) return 'the option ends past the message';
+        const valueStop = r.pos;
+        r.reset(b, key, value);
+        if (r.strEquals(CHUNK)) chunk = b.subarray(value, valueStop);
+        else if (r.strEquals(COMPRESSED)) {
+          r.reset(b, value, valueStop);
+          compressed = r.strEquals(GZIP);
+        } else if (r.strEquals(FLUENT_SIGNAL)) signal = b[value]! <= 0x7f ? b[value]! : 0;
+        r.reset(b, valueStop, optionEnd);
       }
+      r.end = end;
     } else canonical = false;
-    p = optionEnd;
-    for (rest--; rest > 0 && p >= 0; rest--) {
+    r.pos = optionEnd;
+    for (rest--; rest > 0; rest--) {
       canonical = false;
-      p = valueEnd(b, p, end);
+      if (!r.skip()) return 'an element ends past the message';
     }
   }
-  if (p !== end) return p < 0 ? 'an element ends past the message' : 'bytes after the message';
+  if (r.pos !== end) return 'bytes after the message';
   return { tag, entries, packed, option, compressed: packed && compressed, chunk, signal, canonical };
 }
 

@@ -2,7 +2,8 @@
 //
 // Every record is checked before any is buffered (a request is all or nothing), and what the
 // check holds in memory is bounded by the body's size: a 4 MB body of empty maps or objects is
-// four million (or 1.3 million) records, and decoding it to objects first took ~1 GB. So:
+// four million (or 1.3 million) records, and decoding it to objects first would hold an object
+// per record at once, hundreds of times the body's size. So:
 // - a JSON body (an object, or an array of objects; also a form's `json=` field) is cut into its
 //   elements on its bytes and each is checked by json-scan and copied as one line; only an
 //   element with a line break outside its strings (pretty-printed JSON) is parsed and written
@@ -16,8 +17,9 @@
 import { Unpackr } from 'msgpackr';
 import { MAX_DEPTH as MAX_JSON_DEPTH, ScanVerdict, scanJsonObject, type ScanResult } from '../codec/json-scan.js';
 import { Output } from '../codec/output.js';
-import { arrayHeader, headerCount, headerSize, mapHeader, writeValue } from '../encode/msgpack-json.js';
+import { writeValue } from '../encode/msgpack-json.js';
 import { frameEnd } from '../codec/msgpack-frame.js';
+import { MsgpackReader } from '../codec/msgpack-reader.js';
 
 export class BadBody extends Error {}
 
@@ -29,7 +31,7 @@ export interface Segment {
 
 /**
  * Distinct tags one request may hold (tag_key): each is a segment of its own with its own
- * buffer, so a body of a few bytes per tag would cost ~300 × its size; more is a 400.
+ * buffer, so a body of a few bytes per tag would cost hundreds of times its size; more is a 400.
  */
 export const MAX_TAGS_PER_REQUEST = 1024;
 
@@ -115,7 +117,8 @@ const scanResult: ScanResult = { verdict: ScanVerdict.Invalid, hasKey: false };
  * The records of an NDJSON body whose every line is a JSON object, checked on its bytes by
  * json-scan (the check the workers make): such a body is buffered as it is, a JSON-lines
  * segment like a tcp read, without a JSON.parse and a JSON.stringify per record on the main
- * thread (5–7 µs per record). null when a line is not a JSON object, or blank but not empty:
+ * thread (which would be most of the http input's cost). null when a line is not a JSON
+ * object, or blank but not empty:
  * bodyLines then takes the body and says what is wrong with it, or skips the blank line.
  */
 export function countNdjsonRecords(body: Buffer): number | null {
@@ -213,13 +216,16 @@ function readJson(b: Buffer, start: number, end: number, lines: LinesByTag): num
   return records;
 }
 
-/** One msgpack map at b[p] written as a JSON line; where it ends. */
-function writeMsgpackRecord(b: Buffer, p: number, end: number, index: number, lines: LinesByTag): number {
-  if (!mapHeader(b, p, end)) throw new BadBody(`record ${index} is not a map`);
+/** The msgpack map at the reader's position written as a JSON line; the reader moves past it. */
+function writeMsgpackRecord(r: MsgpackReader, index: number, lines: LinesByTag): void {
+  const b = r.buf;
+  const p = r.pos;
+  const end = r.end;
+  if (!r.mapHeader()) throw new BadBody(`record ${index} is not a map`);
+  r.pos = p;
   const out = lines.begin();
   const mark = out.length;
-  let next = writeValue(out, b, p, end);
-  if (next < 0) {
+  if (!writeValue(out, r)) {
     // No direct JSON form (bin, an extension, float32...): this one record is decoded.
     out.length = mark;
     const frame = frameEnd(b, p, end, end);
@@ -234,28 +240,26 @@ function writeMsgpackRecord(b: Buffer, p: number, end: number, index: number, li
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new BadBody(`record ${index} is not a map`);
     out.text(JSON.stringify(value));
-    next = frame.end;
+    r.pos = frame.end;
   }
   out.byte(NEWLINE);
   lines.commit();
-  return next;
 }
 
 /** A msgpack map or array of maps: each map becomes a line. */
 function readMsgpack(b: Buffer, lines: LinesByTag): void {
   const end = b.length;
-  let p: number;
-  if (arrayHeader(b, 0, end)) {
-    const count = headerCount();
-    p = headerSize();
+  const r = new MsgpackReader(b, 0, end);
+  if (r.arrayHeader()) {
+    const count = r.count;
     // Each element takes a byte at least: a count claiming more than the body holds is refused
     // now, not after walking what is there.
-    if (count > end - p) throw new BadBody(`invalid msgpack: an array of ${count} records in ${end} bytes`);
-    for (let i = 0; i < count; i++) p = writeMsgpackRecord(b, p, end, i, lines);
+    if (count > end - r.pos) throw new BadBody(`invalid msgpack: an array of ${count} records in ${end} bytes`);
+    for (let i = 0; i < count; i++) writeMsgpackRecord(r, i, lines);
   } else {
-    p = writeMsgpackRecord(b, 0, end, 0, lines);
+    writeMsgpackRecord(r, 0, lines);
   }
-  if (p !== end) throw new BadBody('invalid msgpack: more after the records');
+  if (r.pos !== end) throw new BadBody('invalid msgpack: more after the records');
 }
 
 /**

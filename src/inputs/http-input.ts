@@ -29,8 +29,8 @@ export function tagFromPath(url: string): string {
   try {
     path = decodeURIComponent(raw);
   } catch {
-    // A malformed escape (`/%E0%A4%A`) threw out of the request handler and crashed the relay:
-    // keep the path as sent; the filter below drops the `%`.
+    // A malformed escape (`/%E0%A4%A`) throws, and out of the request handler it would end the
+    // process: keep the path as sent; the filter below drops the `%`.
     path = raw;
   }
   return path.split('/').filter((part) => part !== '').join('.').replace(/[^A-Za-z0-9_.-]/g, '');

@@ -26,13 +26,13 @@ export class LineFramer {
   /**
    * While discarding: the last bytes skipped (fewer than the separator), which may begin a
    * separator that ends in the next read. Without them, a `\r\n` split between two reads
-   * was missed and the next, valid line was discarded too (found by fuzz-framers).
+   * would be missed and the next, valid line discarded too.
    */
   private discardTail: Buffer | null = null;
   /**
    * A partial line may end with the first bytes of a multi-byte separator: it is known to be
    * oversized only past limit + slack (else a line of exactly the limit, split inside its
-   * separator, was dropped).
+   * separator, would be dropped).
    */
   private readonly slack: number;
   /** Holds a line that spans more than two reads. */
@@ -168,7 +168,7 @@ export class LineFramer {
           this.events.onOversized(pending.length + data.length);
           this.startDiscarding(data.length >= this.slack ? data : Buffer.concat([pending, data]));
         } else {
-          // In place: concatenating per read was O(n²) for a long line in small reads.
+          // In place: concatenating per read would be O(n²) for a long line in small reads.
           this.pending = this.straddle.extend(pending, data);
         }
         return -1;

@@ -3,9 +3,8 @@
 // A net.Socket allocates a fresh 64 KB buffer for every read. The tcp input copies each read
 // into a chunk arena at once, so those buffers are garbage as soon as they arrive, but the
 // main thread's young generation sees only their small JS wrappers: they pile up as external
-// memory until V8 runs a full collection for it. In the 2,000,000-record bench that was up to
-// 48 MB of dead reads on the main thread (peak RSS 249 → 226 MB without them) and the
-// collections to free them (relay CPU 0.92–0.96 → 0.75–0.93 µs/record).
+// memory (RSS) until V8 runs a full collection for it, and those collections cost main-thread
+// CPU (docs/PERFORMANCE.md, "Figures behind the code").
 //
 // Node 20 offers `onread` (reads into a caller's buffer) only to sockets it creates for
 // connect(), not to a server's. So the server accepts with pauseOnConnect (nothing read yet)
