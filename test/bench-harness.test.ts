@@ -73,17 +73,25 @@ async function fanoutRun(clients: number, n: number, lines: string): Promise<Sin
       ['--url', `ws://127.0.0.1:${wsPort}/`, '--records', `${n}`, '--clients', `${clients}`, '--validate-every', '1'],
       { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     try {
+      const sent = clients * (lines.split('\n').length - 1);
+      let asked = false;
+      const ask = (): void => {
+        if (!asked) sink.send({ type: 'report' });
+        asked = true;
+      };
       const stats = new Promise<SinkStats>((resolve) => {
         sink.on('message', (raw: unknown) => {
           const m = asSinkMessage(raw);
           if (m?.type === 'connection' && m.connections === clients) {
             const socket = net.connect({ host: '127.0.0.1', port: inPort }, () => socket.end(lines));
           }
+          // Every line sent has reached every client: a run that is not complete never will be.
+          if (m?.type === 'progress' && m.received >= sent) ask();
           if (m?.type === 'stats') resolve(m.stats);
         });
       });
-      // Complete runs report by themselves; otherwise ask after a while.
-      const timer = setTimeout(() => sink.send({ type: 'report' }), 2000);
+      // Complete runs report by themselves; otherwise ask once everything arrived (or after a while).
+      const timer = setTimeout(ask, 10_000);
       const s = await stats;
       clearTimeout(timer);
       return s;

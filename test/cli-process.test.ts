@@ -75,19 +75,19 @@ test('SIGTERM with data in flight delivers it within Grace, closes with a close 
 
 test('an unknown plugin or property fails at start, naming it', async () => {
   const plugin = runCli(['-i', 'tcpp', '-o', 'websocket']);
+  const property = runCli(['-i', 'tcp', '-p', 'prot=5170', '-o', 'websocket']);
   assert.equal(await plugin.exited, 2);
   assert.match(plugin.stderr, /tcpp/);
-  const property = runCli(['-i', 'tcp', '-p', 'prot=5170', '-o', 'websocket']);
   assert.equal(await property.exited, 2);
   assert.match(property.stderr, /prot/);
 });
 
 test('--help and --version', async () => {
   const help = runCli(['--help']);
+  const version = runCli(['--version']);
   assert.equal(await help.exited, 0);
   assert.match(help.stdout, /-i\s+--input/);
   assert.match(help.stdout, /json_date_format/);
-  const version = runCli(['--version']);
   assert.equal(await version.exited, 0);
   assert.match(version.stdout, /^wsrelay v\d+\.\d+\.\d+/);
 });
@@ -179,7 +179,8 @@ async function verbosityRun(flags: readonly string[], failing: number, retryLimi
 }
 
 test('-v: a debug line per input connection, per delivered chunk and per retry; none by default', async () => {
-  const debug = await verbosityRun(['-v'], 1, '1');
+  // Two relays of their own, run side by side.
+  const [debug, quiet] = await Promise.all([verbosityRun(['-v'], 1, '1'), verbosityRun([], 1, '1')]);
   const lines = debug.split('\n');
   const accepted = lines.filter((l) => /\[debug\] \[input:tcp:tcp\.0\] connection from 127\.0\.0\.1:\d+ accepted \(1 open\)$/.test(l));
   assert.equal(accepted.length, 2, debug);
@@ -192,7 +193,6 @@ test('-v: a debug line per input connection, per delivered chunk and per retry; 
   assert.match(debug, /\[debug\] \[output:websocket:websocket\.0\] retry 1 scheduled for chunk '\d+' \(Retry_Limit 1\): (now|in \d+ s)\n/);
   assert.doesNotMatch(debug, /\[trace\]/, '-v is not -vv');
 
-  const quiet = await verbosityRun([], 1, '1');
   assert.doesNotMatch(quiet, /\[(debug|trace)\]/, quiet);
   assert.match(quiet, /failed to flush chunk/, 'the same run, its warning still printed');
 });
@@ -213,8 +213,8 @@ test('-vv: a trace line per chunk state change in the websocket output', async (
 });
 
 test('wsrelay sink --help prints the sink\'s own help', async () => {
-  for (const flag of ['--help', '-h']) {
-    const help = runCli(['sink', flag]);
+  const runs = ['--help', '-h'].map((flag) => runCli(['sink', flag]));
+  for (const help of runs) {
     assert.equal(await help.exited, 0);
     assert.match(help.stdout, /^Usage: wsrelay sink \[--port PORT\] \[--listen ADDR\] \[--print\]\n/);
     assert.match(help.stdout, /--print\s+print every record received/);

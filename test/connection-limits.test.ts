@@ -56,7 +56,8 @@ test('a begun record is not timed out while paused; after resuming it gets its f
     markPaused(s.stats, true);
     const peer = await client(s.port);
     peer.socket.write('{"partial":');
-    await sleep(900);
+    // A window (nothing may happen while paused): twice the record timeout and its sweep.
+    await sleep(600);
     assert.equal(peer.closed(), false, 'paused: not closed');
     markPaused(s.stats, false);
     s.deadlines.resumed();
@@ -81,7 +82,8 @@ test('whole records keep a connection open; a silent one goes after the io timeo
     steady.socket.destroy();
     markPaused(s.stats, true);
     const silent = await client(s.port);
-    await sleep(800);
+    // A window (nothing may happen while paused): twice the io timeout.
+    await sleep(600);
     assert.equal(silent.closed(), false, 'paused: silence is ours');
     markPaused(s.stats, false);
     await waitFor(silent.closed, 3000, 'closed for silence');

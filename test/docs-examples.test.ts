@@ -13,13 +13,13 @@
 // counted by their first word; the counts are in the test names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgv } from '../src/cli/argv.js';
 import { testCerts } from './support/certs.js';
-import { cliPath } from './support/child.js';
+import { cliPath, inParallel } from './support/child.js';
 import { docFiles, fencedBlocks, readDoc, repoRoot } from './support/markdown.js';
 
 const DOCUMENTED_DIR = '/etc/wsrelay/';
@@ -210,14 +210,21 @@ interface Run {
   readonly stderr: string;
 }
 
-function run(args: string[], env: Record<string, string> = {}): Run {
+function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...ENV, ...env };
   delete childEnv['WS_HOST']; // the YAML example's ${WS_HOST:-127.0.0.1} takes its default
-  const result = spawnSync(process.execPath, [cliPath, ...args], {
-    cwd: repoRoot, env: childEnv, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'],
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      cwd: repoRoot, env: childEnv, timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stdout.resume();
+    child.stderr.setEncoding('utf8').on('data', (part: string) => { stderr += part; });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      resolve({ code, stderr: standIn === null ? stderr : stderr.split(standIn).join(DOCUMENTED_DIR) });
+    });
   });
-  const stderr = standIn === null ? result.stderr : result.stderr.split(standIn).join(DOCUMENTED_DIR);
-  return { code: result.status, stderr };
 }
 
 function configArgs(example: Example, index: number): string[] {
@@ -241,21 +248,29 @@ function check(example: Example, result: Run): void {
   assert.doesNotMatch(result.stderr, /\[\s*error\]|^wsrelay: /m, `${what}: printed an error\n${result.stderr}`);
 }
 
+/** The CLI run of an example (null: the sink subcommand, which has no --dry-run). */
+function runOf(example: Example, index: number): Promise<Run> | null {
+  if (example.kind !== 'command') return run(configArgs(example, index));
+  const args = (example.args ?? []).map(localize);
+  if (args[0] === 'sink') return null;
+  return run(args.includes('--dry-run') || args.includes('-D') ? args : [...args, '--dry-run'], example.env);
+}
+
+// Each run reads only its own file: they go a few at a time, and each test checks its own.
+const runs = inParallel(examples.map((example, index) => ({ example, index })), 3,
+  async ({ example, index }) => runOf(example, index));
+
 examples.forEach((example, index) => {
   const label = example.kind === 'command' ? `command line ${example.text}` : `${example.kind} config`;
-  test(`${example.where}: ${label}${example.expectError === null ? '' : ' (expected to fail)'}`, () => {
-    if (example.kind !== 'command') {
-      check(example, run(configArgs(example, index)));
+  test(`${example.where}: ${label}${example.expectError === null ? '' : ' (expected to fail)'}`, async () => {
+    const result = (await runs)[index];
+    if (result) {
+      check(example, result);
       return;
     }
-    const args = (example.args ?? []).map(localize);
-    if (args[0] === 'sink') {
-      // The sink subcommand has no --dry-run: its arguments are parsed, not run.
-      const parsed = parseArgv(args);
-      assert.equal(parsed.kind, 'sink', `${example.where}: ${example.text}`);
-      return;
-    }
-    check(example, run(args.includes('--dry-run') || args.includes('-D') ? args : [...args, '--dry-run'], example.env));
+    // The sink subcommand has no --dry-run: its arguments are parsed, not run.
+    const parsed = parseArgv((example.args ?? []).map(localize));
+    assert.equal(parsed.kind, 'sink', `${example.where}: ${example.text}`);
   });
 });
 

@@ -186,7 +186,7 @@ test('http: deeply nested JSON is a 400 (it used to crash the relay), and the ne
 });
 
 test('http: a request whose headers never complete is answered 408 and closed after net.record_timeout', async () => {
-  await withRelay([{ plugin: 'http', props: { ...local, 'net.record_timeout': '0.5' } }], async (relay) => {
+  await withRelay([{ plugin: 'http', props: { ...local, 'net.record_timeout': '0.3' } }], async (relay) => {
     const peer = await open(relay.port);
     peer.socket.write('POST /app HTTP/1.1\r\nHost: x\r\n');
     for (let i = 0; i < 40 && !peer.isClosed(); i++) {

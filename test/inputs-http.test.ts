@@ -96,6 +96,8 @@ test('503 with Retry-After while the output is over its buffer limit, and nothin
   const relay = await startPipeline(
     [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0' } }],
     [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(port), match: '*', mem_buf_limit: '4k', retry_limit: 'no_limits' } }],
+    // Grace 0: with the server gone the buffer can never be delivered, so a stop would wait all of Grace.
+    { grace: '0' },
   );
   try {
     const record = JSON.stringify({ pad: 'y'.repeat(1000) });

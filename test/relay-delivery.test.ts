@@ -107,7 +107,8 @@ test('json format sends one array per chunk with the date key first', async () =
 
 test('the open chunk leaves once its input goes quiet, while the worker waits for a confirmation', async () => {
   const server = await TestServer.start({ autoPong: false });
-  const relay = await startRelay(server.port, { workers: '1' }, {}, { flush: '30' });
+  // Grace 0: the unconfirmed chunks can never be delivered, so a stop would wait all of Grace.
+  const relay = await startRelay(server.port, { workers: '1' }, {}, { flush: '30', grace: '0' });
   try {
     await sendLines(relay.port, ['{"n":1}']);
     await waitFor(() => server.messages.length === 1, 5000, 'the first chunk (the worker was idle)');
@@ -123,7 +124,7 @@ test('the open chunk leaves once its input goes quiet, while the worker waits fo
 
 test('while a sealed chunk waits, a quiet input does not cut its open chunk into more small ones', async () => {
   const server = await TestServer.start({ autoPong: false });
-  const relay = await startRelay(server.port, { workers: '1', inflight_chunks: '1' }, {}, { flush: '30' });
+  const relay = await startRelay(server.port, { workers: '1', inflight_chunks: '1' }, {}, { flush: '30', grace: '0' });
   try {
     await sendLines(relay.port, ['{"n":1}']);
     await waitFor(() => server.messages.length === 1, 5000, 'the first chunk, in flight for good (no pong)');

@@ -10,7 +10,7 @@ function line(seq: number): string {
   return `{"seq":${seq},"msg":"record number ${seq}"}`;
 }
 
-test('server stopped for 3 s mid-stream and restarted, after dropping a read frame: every record arrives', async () => {
+test('server stopped mid-stream until two reconnects fail, then restarted, after dropping a read frame: every record arrives', async () => {
   let dropped = 0;
   const server = await TestServer.start({
     // The 3rd message is read and then the server "dies" before handling it.
@@ -18,6 +18,7 @@ test('server stopped for 3 s mid-stream and restarted, after dropping a read fra
   });
   // Default Retry_Limit (1) and scheduler: a reconnect wakes waiting retries early.
   const relay = await startRelay(server.port);
+  const stats = websocketStats(relay.engine);
   const total = 3000;
   const socket = connect(relay.port, '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
@@ -25,11 +26,14 @@ test('server stopped for 3 s mid-stream and restarted, after dropping a read fra
     let outage: Promise<void> | null = null;
     for (let seq = 0; seq < total; seq += 50) {
       socket.write(Array.from({ length: 50 }, (_, i) => `${line(seq + i)}\n`).join(''));
-      await sleep(20);
+      // A steady sender: quiet longer than the early seal's wait, so batches become chunks.
+      await sleep(10);
       if (seq === 2000) {
         outage = (async () => {
           await server.stop();
-          await sleep(3000);
+          // Down through the immediate reconnect and one after backoff; the rest of the loop
+          // is sent meanwhile.
+          await waitFor(() => stats.handshakesFailed >= 2, 10_000, 'two failed reconnects');
           await server.listen();
         })();
       }
@@ -49,7 +53,6 @@ test('server stopped for 3 s mid-stream and restarted, after dropping a read fra
     }
     assert.deepEqual(firsts, [...firsts].sort((x, y) => x - y), 'records arrived in order');
     assert.ok(server.connections >= 3, `a fresh handshake after each drop (${server.connections} connections)`);
-    const stats = websocketStats(relay.engine);
     assert.ok(stats.retries >= 1, 'failed flushes were retried');
     assert.equal(stats.dropped.retry_limit, 0);
     assert.ok(stats.handshakesOk >= 3);
@@ -62,7 +65,9 @@ test('server stopped for 3 s mid-stream and restarted, after dropping a read fra
 
 test('a server that never answers pings is abandoned and reconnected', async () => {
   const server = await TestServer.start({ autoPong: false });
-  const relay = await startRelay(server.port, { ping_interval: '0.2', ping_timeout: '0.5', retry_limit: 'no_limits' });
+  // Grace 0: the records are never confirmed, so a stop would wait all of Grace for them.
+  const relay = await startRelay(server.port, { ping_interval: '0.2', ping_timeout: '0.5', retry_limit: 'no_limits' },
+    {}, { grace: '0' });
   try {
     await sendLines(relay.port, [line(0), line(1)]);
     await waitFor(() => server.connections >= 3, 10_000, 'reconnects');
@@ -132,7 +137,9 @@ test('a server that stops reading pauses the input; memory stays bounded; all ar
     socket.write(payload);
     socket.end();
     await waitFor(() => input.paused, 10_000, 'input paused');
-    await sleep(500);
+    // A window, as proving that reading stopped needs one: an input still reading would take
+    // the rest of the 9.6 MB from the loopback socket well within it.
+    await sleep(200);
     assert.ok(input.records < total, 'the input stopped reading');
     assert.ok(peakBuffered < 256 * 1024 + 2 * 65536 + 32 * 1024, `buffered peak ${peakBuffered}`);
     for (const resume of paused) resume();

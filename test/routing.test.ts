@@ -21,6 +21,7 @@ test('two outputs with different matches, a copy to both for a shared tag', asyn
   );
   try {
     await waitFor(() => a.jsonRecords().length === 15 && b.jsonRecords().length === 8, 5000, 'routed records');
+    // A window for copies too many: four flush intervals, in which any would have been sent.
     await sleep(200);
     const count = (server: TestServer, from: string) => server.jsonRecords().filter((r) => r['from'] === from).length;
     assert.deepEqual([count(a, 'web'), count(a, 'db'), count(a, 'kernel')], [10, 5, 0]);
@@ -47,12 +48,14 @@ test('a stalled output pauses only what routes to it; the other output keeps flo
       { plugin: 'websocket', props: { host: '127.0.0.1', port: String(deadPort), match: 'slow', mem_buf_limit: '64k', retry_limit: 'no_limits' } },
       { plugin: 'websocket', props: { host: '127.0.0.1', port: String(fast.port), match: 'quick', format: 'json_lines' } },
     ],
+    // Grace 0: the stalled output's chunks can never be delivered, so a stop would wait all of Grace.
+    { grace: '0' },
   );
   try {
     const stats = relay.engine.stats();
     await waitFor(() => stats.inputs['dummy.0']!.paused, 5000, 'the slow input paused');
     const before = fast.jsonRecords().length;
-    await sleep(500);
+    await waitFor(() => fast.jsonRecords().length > before + 20, 5000, 'the quick route to go on delivering');
     assert.equal(stats.inputs['dummy.1']!.paused, false);
     assert.ok(fast.jsonRecords().length > before + 20, 'the quick route kept delivering');
     assert.ok(relay.engine.stats().buffers['websocket.0']!.bytes < 64 * 1024 + 40 * 1024, 'the stalled buffer stayed bounded');

@@ -17,7 +17,7 @@ import { resolvePipeline } from '../src/config/resolve.js';
 import { parseText, prop, type Schema } from '../src/config/schema-kit.js';
 import { readSection } from '../src/config/sections.js';
 import type { RawSection } from '../src/config/raw.js';
-import { runCli } from './support/child.js';
+import { inParallel, runCli } from './support/child.js';
 import { testCerts } from './support/certs.js';
 
 const certs = testCerts();
@@ -114,13 +114,20 @@ function configText(kind: SchemaKind, lines: readonly string[]): string {
 
 test('the real CLI: --dry-run shows every secret key of every plugin as (secret), its value nowhere', async () => {
   assert.ok(secretKeys.length >= 10, secretKeys.join(' '));
-  for (const [kind, key] of secretKeys) {
+  const runs = secretKeys.map(([kind, key]) => {
     const marker = `WSRMARK${randomBytes(8).toString('hex')}`;
     const c = caseFor(kind, key, marker);
     const file = join(dir, `${kind}-${key}.conf`);
     writeFileSync(file, configText(kind, c.lines));
+    return { kind, key, c, file };
+  });
+  // Each run reads only its own file: a few at a time.
+  const done = await inParallel(runs, 3, async ({ file }) => {
     const child = runCli(['--dry-run', '-c', file]);
-    const code = await child.exited;
+    return { child, code: await child.exited };
+  });
+  for (const [i, { kind, key, c }] of runs.entries()) {
+    const { child, code } = done[i]!;
     const what = `${kind} ${key}`;
     assert.equal(code, 0, `${what}: ${child.stderr}`);
     for (const hidden of c.hidden) {

@@ -12,7 +12,7 @@ import { startMetricsServer } from '../src/metrics/server.js';
 import type { HealthCheckConfig } from '../src/config/types.js';
 import type { RawProperty } from '../src/config/raw.js';
 import { freePort, runCli } from './support/child.js';
-import { sendLines, sleep, startRelay, waitFor } from './support/relay.js';
+import { sendLines, startRelay, waitFor, waitForAsync } from './support/relay.js';
 import { websocketStats } from './support/output-stats.js';
 import { TestServer } from './support/test-server.js';
 import type { ConfigErrorCode } from '../src/config/errors.js';
@@ -186,15 +186,16 @@ const HEALTH = { health_check: 'on', hc_errors_count: '0', hc_retry_failure_coun
 
 test('/api/v1/health: 500 "error" while an output fails (server down, retry_limit 0), 200 "ok" again after HC_Period', async () => {
   const relay = await startRelay(await freePort(), { retry_limit: 'no_retries', 'net.connect_timeout': '1' });
-  const metrics = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds: 30, health: healthOf(HEALTH) },
+  const health = healthOf({ ...HEALTH, hc_period: '1' });
+  const metrics = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds: 30, health },
     { stats: () => relay.engine.stats(), inputsListening: () => true }, quiet());
   try {
     assert.deepEqual(await getHealth(metrics.port), { status: 200, body: 'ok\n' });
     await sendLines(relay.port, ['{"a":1}']);
     await waitFor(() => websocketStats(relay.engine).retriesFailed > 0, 10_000, 'a chunk given up');
     assert.deepEqual(await getHealth(metrics.port), { status: 500, body: 'error\n' });
-    // Nothing fails any more: once the failure is older than HC_Period (2 s), healthy again.
-    await sleep(3500);
+    // Nothing fails any more: once the failure is older than HC_Period (1 s), healthy again.
+    await waitForAsync(async () => (await getHealth(metrics.port)).status === 200, 10_000, 'healthy again');
     assert.deepEqual(await getHealth(metrics.port), { status: 200, body: 'ok\n' });
   } finally {
     await metrics.close();

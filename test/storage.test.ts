@@ -106,12 +106,13 @@ function storedText(dir: string): string {
   return chunkFiles(dir).map((name) => readFileSync(join(dir, 'websocket.0', name)).toString('latin1')).join('');
 }
 
-async function httpRelay(serverPort: number, dir: string, output: Record<string, string> = {}): Promise<TestRelay> {
+async function httpRelay(serverPort: number, dir: string, output: Record<string, string> = {},
+  service: Record<string, string> = {}): Promise<TestRelay> {
   return startPipeline(
     [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0', 'storage.type': 'filesystem' } }],
     [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(serverPort), format: 'json_lines', match: '*',
       retry_limit: 'no_limits', ...output } }],
-    { 'storage.path': dir, 'scheduler.base': '0.2', 'scheduler.cap': '0.5', grace: '1', log_level: 'info' },
+    { 'storage.path': dir, 'scheduler.base': '0.2', 'scheduler.cap': '0.5', grace: '1', log_level: 'info', ...service },
   );
 }
 
@@ -119,7 +120,8 @@ test('http: the 2xx comes after the chunk file is written; a stop keeps it; the 
   const dir = tempDir(t);
   const server = await TestServer.start();
   await server.stop(); // down: nothing can be delivered, so only the disk holds the records
-  const first = await httpRelay(server.port, dir);
+  // Grace 0: with the server down, a stop would wait all of Grace before keeping the files.
+  const first = await httpRelay(server.port, dir, {}, { grace: '0' });
   const port = (first.engine.inputs[0] as HttpInput).port;
   for (let seq = 0; seq < 50; seq++) {
     const response = await fetch(`http://127.0.0.1:${port}/app`, { method: 'POST', body: JSON.stringify({ seq }) });

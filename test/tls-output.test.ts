@@ -15,7 +15,7 @@ const selfSigned: TestServerTls = { cert: certs.pem(certs.selfSignedCert), key: 
 /** Requires client certificates signed by the test CA. */
 const mutual: TestServerTls = { ...trusted, ca: certs.pem(certs.caFile) };
 /** Retries come quickly (the first waits 1-2 s), and a stop does not wait for what cannot be sent. */
-const quickRetries = { 'scheduler.base': '0.5', 'scheduler.cap': '1', grace: '0.5' };
+const quickRetries = { 'scheduler.base': '0.5', 'scheduler.cap': '1', grace: '0' };
 
 function lines(count: number): string[] {
   return Array.from({ length: count }, (_, seq) => `{"seq":${seq}}`);

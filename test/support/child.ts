@@ -29,6 +29,19 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Ch
   return result;
 }
 
+/** `run` on every item, at most `limit` at a time; the results in the items' order. */
+export async function inParallel<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await run(items[i]!);
+    }
+  }));
+  return results;
+}
+
 /** A port nothing listens on right now (bound to 0, then released). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -81,10 +81,14 @@ function storageRelay(storage: StorageType, storagePath: string, server: TestSer
 /**
  * kill -9 mid-stream, then the same command again. With filesystem storage every record the
  * relay answered 2xx for must arrive after the restart (the backlog is replayed); with memory
- * storage the records it held are lost, and the report says how many.
+ * storage the records it held are lost, and the report says how many. `unread`: how many
+ * records the relay acknowledges while the server does not read, before the kill (by default
+ * 0.7 s of the load).
  */
-export async function relayKill9(storage: StorageType, options: { rate?: number } = {}): Promise<FaultReport> {
+export async function relayKill9(storage: StorageType, options: { rate?: number; unread?: number } = {}):
+  Promise<FaultReport> {
   const rate = options.rate ?? 5000;
+  const unread = options.unread ?? Math.round(rate * 0.7);
   const startedAt = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'wsrelay-kill9-'));
   const server = await TestServer.start();
@@ -94,14 +98,18 @@ export async function relayKill9(storage: StorageType, options: { rate?: number 
   try {
     relay = await storageRelay(storage, join(dir, 'storage'), server, dir);
     const sender = new HttpSender(relay.inputPort, ledger, { rate });
-    await sleep(1000);
+    await tally.delivering('the load to reach the server');
     server.setReading(false);
-    await sleep(700);
+    const acknowledgedUnread = ledger.acknowledgedCount + unread;
+    await waitFor(() => ledger.acknowledgedCount >= acknowledgedUnread, 30_000, `${unread} records acknowledged unread`);
     const acknowledgedAtKill = ledger.acknowledgedCount;
     await relay.kill9();
     await restartDiscarding(server);
     await relay.restart();
-    await sleep(1500);
+    // The sender retries what the kill interrupted: the restarted relay takes it, and more.
+    const acknowledgedAtRestart = ledger.acknowledgedCount;
+    await waitFor(() => ledger.acknowledgedCount > acknowledgedAtRestart, 30_000, 'the restarted relay to acknowledge');
+    await tally.delivering('delivery by the restarted relay');
     await sender.stop();
     await tally.settle(storage === 'filesystem' ? 30_000 : 5000);
     return report(`relay kill -9, ${storage} storage`, startedAt, ledger, {
@@ -138,10 +146,13 @@ export function mountSmallDisk(sizeKb: number): { path: string; unmount(): void 
  * storage.path on a small tmpfs that a filler file has (nearly) filled, the server down so
  * chunks pile up on disk: the relay must stop acknowledging (inputs pause, http 503) with a
  * clear error, never acknowledge what it could not store, and recover when the filler is
- * deleted and the server returns.
+ * deleted and the server returns. `fullSeconds`: how long the load goes on against the full
+ * disk once the relay first refused.
  */
-export async function diskFull(options: { rate?: number; diskKb?: number } = {}): Promise<FaultReport> {
+export async function diskFull(options: { rate?: number; diskKb?: number; fullSeconds?: number } = {}):
+  Promise<FaultReport> {
   const rate = options.rate ?? 2000;
+  const fullSeconds = options.fullSeconds ?? 1;
   const disk = mountSmallDisk(options.diskKb ?? 4096);
   if (!disk) throw new Error('cannot mount a tmpfs here (needs root): disk-full scenario not run');
   const startedAt = performance.now();
@@ -161,16 +172,19 @@ export async function diskFull(options: { rate?: number; diskKb?: number } = {})
     const sender = new HttpSender(relay.inputPort, ledger, { rate });
     await waitFor(() => sender.rejected > 0, 20_000, 'the relay to refuse records once the disk is full');
     const acknowledgedWhenFull = ledger.acknowledgedCount;
-    await sleep(1000);
+    await sleep(fullSeconds * 1000);
     const acknowledgedWhileFull = ledger.acknowledgedCount - acknowledgedWhenFull;
     const logged = /no space|ENOSPC|disk full/i.test(relay.stderr);
     rmSync(filler);
     await server.listen();
-    await sleep(2000);
+    // Recovered: the relay acknowledges records again, and delivers.
+    const acknowledgedFull = ledger.acknowledgedCount;
+    await waitFor(() => ledger.acknowledgedCount > acknowledgedFull, 30_000, 'the relay to acknowledge again');
+    await tally.delivering('delivery once the server is back');
     await sender.stop();
     await tally.settle(30_000);
     return report('disk full on storage.path', startedAt, ledger, {
-      'acknowledged when full': acknowledgedWhenFull, 'acknowledged in the next second': acknowledgedWhileFull,
+      'acknowledged when full': acknowledgedWhenFull, [`acknowledged in the next ${fullSeconds} s`]: acknowledgedWhileFull,
       'http 503/errors': sender.rejected, 'answers refused': JSON.stringify(sender.rejections).replace(/"/g, ''),
       'error logged': logged ? 'yes' : 'no',
     });

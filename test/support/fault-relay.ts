@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, runCli, type Child } from './child.js';
 import { parseExposition, type Family } from './prom-parse.js';
-import { waitFor } from './relay.js';
+import { waitFor, waitForAsync } from './relay.js';
 
 export interface RelaySpec {
   /** Input plugin and its properties (listen and port are filled in). */
@@ -106,6 +106,11 @@ export class RelayProcess {
   async metrics(): Promise<Map<string, Family>> {
     const response = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
     return parseExposition(await response.text());
+  }
+
+  /** Resolves once `accept` holds for the metric's value (scraped every 50 ms). */
+  async metricUntil(name: string, accept: (value: number) => boolean, timeoutMs: number, what: string): Promise<void> {
+    await waitForAsync(async () => accept(await this.metric(name)), timeoutMs, what);
   }
 
   /** Sum of a metric's samples whose labels include `labels`. */

@@ -1,6 +1,7 @@
 // What a fault scenario reports, how the runners wait for the end of one, and the table
 // `make faults` prints.
 import type { FaultCounts, SeqLedger } from './fault-ledger.js';
+import { waitFor } from './relay.js';
 import type { TestServer } from './test-server.js';
 
 export interface FaultReport extends FaultCounts {
@@ -26,16 +27,27 @@ export class Tally {
     this.timer = setInterval(() => ledger.consume(server), 100);
   }
 
+  /** Resolves once a record reaches the server that had not when called: the relay delivers. */
+  async delivering(what: string, timeoutMs = 30_000): Promise<void> {
+    this.ledger.consume(this.server);
+    const before = this.ledger.counts().delivered;
+    await waitFor(() => {
+      this.ledger.consume(this.server);
+      return this.ledger.counts().delivered > before;
+    }, timeoutMs, what);
+  }
+
   /** Waits until every acknowledged record was delivered, or `timeoutMs`; then stops counting. */
   async settle(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     this.ledger.consume(this.server);
     while (this.ledger.missing > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 20));
       this.ledger.consume(this.server);
     }
-    // Duplicates of the last chunks may still be on their way: a short quiet period.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Duplicates of the last chunks may still be on their way: a short quiet period (on
+    // loopback they follow within milliseconds; only the report's duplicated count needs it).
+    await new Promise((resolve) => setTimeout(resolve, 100));
     this.stop();
   }
 

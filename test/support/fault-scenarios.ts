@@ -2,7 +2,8 @@
 // in at a steady rate, a real WebSocket server on 127.0.0.1 that goes down, flaps, stops
 // reading or fails with 1011. Each returns a FaultReport; the tests (short variants) and
 // `make faults` (full length) decide what to assert. Durations are parameters so one script
-// serves both.
+// serves both; before and after a fault, a script waits for records to reach the server (the
+// load flows, the relay has recovered) rather than for a fixed time.
 import { SeqLedger } from './fault-ledger.js';
 import { RelayProcess, RssSampler, rssBytes, type RelaySpec } from './fault-relay.js';
 import { report, Tally, type FaultReport } from './fault-report.js';
@@ -42,10 +43,12 @@ async function outputNotes(relay: RelayProcess): Promise<Record<string, number>>
 
 /**
  * Runs `fault` against a relay fed by a tcp sender, then settles and reports. The fault gets
- * the server and the relay; the sender runs from before it starts until it ends.
+ * the server, the relay and the tally (to wait for deliveries); the sender runs from before it
+ * starts until it ends.
  */
 async function withLoad(scenario: string, spec: RelaySpec, serverOptions: TestServerOptions, options: LoadOptions,
-  fault: (server: TestServer, relay: RelayProcess) => Promise<Record<string, string | number>>): Promise<FaultReport> {
+  fault: (server: TestServer, relay: RelayProcess, tally: Tally) => Promise<Record<string, string | number>>):
+  Promise<FaultReport> {
   const rate = options.rate ?? 5000;
   const startedAt = performance.now();
   const server = await TestServer.start(serverOptions);
@@ -58,7 +61,7 @@ async function withLoad(scenario: string, spec: RelaySpec, serverOptions: TestSe
     const sender = await TcpSender.start(relay.inputPort, ledger, { rate });
     let notes: Record<string, string | number>;
     try {
-      notes = await fault(server, relay);
+      notes = await fault(server, relay, tally);
     } finally {
       await sender.stop();
     }
@@ -79,12 +82,12 @@ export function serverDown(downSeconds: number, options: LoadOptions & { retryLi
   const limit = options.retryLimit ?? 'no_limits';
   const name = `server down ${downSeconds} s${limit === 'no_limits' ? '' : ` (retry_limit ${limit})`}`;
   return withLoad(name, { input: { plugin: 'tcp' }, output: { retry_limit: limit } }, {}, options,
-    async (server) => {
-      await sleep(1000);
+    async (server, _relay, tally) => {
+      await tally.delivering('the load to reach the server');
       await server.stop();
       await sleep(downSeconds * 1000);
       await server.listen();
-      await sleep(1000);
+      await tally.delivering('delivery after the restart');
       return {};
     });
 }
@@ -93,7 +96,7 @@ export function serverDown(downSeconds: number, options: LoadOptions & { retryLi
 export function serverFlapping(seconds: number, options: LoadOptions & { periodSeconds?: number } = {}): Promise<FaultReport> {
   const period = (options.periodSeconds ?? 1) * 1000;
   return withLoad(`server flapping every ${period / 1000} s for ${seconds} s`, { input: { plugin: 'tcp' } }, {}, options,
-    async (server) => {
+    async (server, _relay, tally) => {
       const until = performance.now() + seconds * 1000;
       let outages = 0;
       while (performance.now() < until) {
@@ -103,7 +106,7 @@ export function serverFlapping(seconds: number, options: LoadOptions & { periodS
         await sleep(period);
         await server.listen();
       }
-      await sleep(1000);
+      await tally.delivering('delivery after the last outage');
       return { outages };
     });
 }
@@ -111,24 +114,27 @@ export function serverFlapping(seconds: number, options: LoadOptions & { periodS
 /**
  * The server completes every handshake and never reads. The relay's buffer fills to
  * mem_buf_limit, its input pauses, the sender's writes stall in the kernel; the relay's RSS
- * (from /proc) must stay bounded. Then the server reads again and everything arrives.
+ * (from /proc) must stay bounded while the input stays paused for `seconds`. Then the server
+ * reads again and everything arrives.
  */
 export function serverNeverReads(seconds: number, options: LoadOptions & { memBufLimit?: string } = {}): Promise<FaultReport> {
   const memBufLimit = options.memBufLimit ?? '8M';
-  return withLoad(`server never reads for ${seconds} s`,
+  return withLoad(`server never reads, ${seconds} s of it with the input paused`,
     { input: { plugin: 'tcp' }, output: { mem_buf_limit: memBufLimit } }, { reading: false },
     { rate: 50_000, ...options },
-    async (server, relay) => {
+    async (server, relay, tally) => {
       const baseline = rssBytes(relay.pid);
       const sampler = new RssSampler(() => relay.pid);
       await waitFor(() => server.connections > 0, 10_000, 'the handshake');
+      await relay.metricUntil('wsrelay_input_paused', (paused) => paused === 1, 30_000, 'the input to pause');
+      // The fault itself: the relay stays stuck, and must stay paused and bounded throughout.
       await sleep(seconds * 1000);
       const peak = sampler.stop();
       const paused = await relay.metric('wsrelay_input_paused');
       const pausedSeconds = await relay.metric('wsrelay_input_paused_seconds_total');
       const acceptedWhileStuck = await relay.metric('wsrelay_input_records_total');
       server.setReading(true);
-      await sleep(1000);
+      await tally.delivering('delivery once the server reads');
       const mb = (bytes: number): number => Math.round(bytes / 1048576);
       return {
         'rss start MB': mb(baseline), 'rss peak MB': mb(peak), 'rss growth MB': mb(peak - baseline),

@@ -87,6 +87,16 @@ export async function waitFor(condition: () => boolean, timeoutMs = 10_000, what
   }
 }
 
+/** waitFor for a condition that must ask (an HTTP probe, a scrape), asked again `everyMs` after each answer. */
+export async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 10_000, what = 'condition',
+  everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

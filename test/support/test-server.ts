@@ -3,7 +3,7 @@
 // 1011 instead of handling a message, never answer pings, never read.
 import type { IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 
@@ -55,6 +55,8 @@ export class TestServer {
   readonly closeCodes: number[] = [];
   private server: WebSocketServer | null = null;
   private https: HttpsServer | null = null;
+  /** TLS servers: every TCP connection accepted, handshaking or not, for stop() to end. */
+  private readonly sockets = new Set<Socket>();
   /** TLS servers: handshakes that failed (untrusted or missing client certificate...). */
   tlsFailures = 0;
   private seen = 0;
@@ -87,6 +89,10 @@ export class TestServer {
       const mtls = tls.ca !== undefined;
       const https = createHttpsServer({ ...tls, requestCert: mtls, rejectUnauthorized: mtls });
       https.on('tlsClientError', () => { this.tlsFailures++; });
+      https.on('connection', (socket: Socket) => {
+        this.sockets.add(socket);
+        socket.once('close', () => this.sockets.delete(socket));
+      });
       await new Promise<void>((resolve, reject) => {
         https.once('error', reject);
         https.listen(this.port, '127.0.0.1', () => resolve());
@@ -130,8 +136,12 @@ export class TestServer {
     const https = this.https;
     this.https = null;
     if (https) {
-      https.closeAllConnections();
-      await new Promise<void>((resolve) => https.close(() => resolve()));
+      // Every socket, not closeAllConnections(): a connection still in its TLS handshake, or
+      // accepted after the WebSocket server stopped, would send an upgrade nothing answers and
+      // keep close() waiting until the client gives up (Connect_Timeout).
+      const closed = new Promise<void>((resolve) => https.close(() => resolve()));
+      for (const socket of this.sockets) socket.destroy();
+      await closed;
     }
   }
 
