@@ -4,12 +4,13 @@
 // is restarted, discarding unread frames); every such record must still arrive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diskFull, mountSmallDisk, relayKill9, workerKilled } from './support/fault-crashes.js';
+import { diskFull, mountSmallDisk, relayKill9, workerKilledShutdown } from './support/fault-crashes.js';
 import { keptPromise, verdict } from './support/fault-report.js';
 
 test('a worker thread killed with chunks in flight: the pool replaces it and the chunks are sent again', async (t) => {
-  const r = await workerKilled();
+  const { report: r, stuck } = await workerKilledShutdown();
   t.diagnostic(verdict(r));
+  assert.equal(stuck, null, 'shutdown did not wait for the dead thread');
   assert.ok(Number(r.notes['chunks in flight when killed']) >= 1);
   assert.equal(r.notes['threads after'], 1, 'the pool replaced the thread');
   assert.equal(r.acknowledged, 5000);

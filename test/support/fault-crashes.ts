@@ -28,11 +28,13 @@ async function restartDiscarding(server: TestServer): Promise<void> {
  * thread, its socket and the server are as real as elsewhere. The pool starts a new thread; the
  * dead thread's chunks must be sent again by it.
  */
-export async function workerKilled(options: { records?: number } = {}): Promise<FaultReport> {
+export async function workerKilled(options: { records?: number; onRelay?: (logs: readonly string[]) => void } = {}):
+  Promise<FaultReport> {
   const records = options.records ?? 5000;
   const startedAt = performance.now();
   const server = await TestServer.start();
   const relay = await startRelay(server.port, { retry_limit: 'no_limits', workers: '1', ping_timeout: '60' });
+  options.onRelay?.(relay.logs);
   const output = relay.engine.outputs[0] as WebSocketOutput;
   const ledger = new SeqLedger(records);
   const tally = new Tally(ledger, server);
@@ -64,6 +66,13 @@ export async function workerKilled(options: { records?: number } = {}): Promise<
     await relay.stop();
     await server.stop();
   }
+}
+
+/** workerKilled, then: the dead thread never says it stopped, and shutdown must not wait for it. */
+export async function workerKilledShutdown(options: { records?: number } = {}): Promise<{ report: FaultReport; stuck: string | null }> {
+  let logs: readonly string[] = [];
+  const report = await workerKilled({ ...options, onRelay: (relayLogs) => { logs = relayLogs; } });
+  return { report, stuck: logs.find((line) => line.includes('did not close their connection')) ?? null };
 }
 
 export type StorageType = 'filesystem' | 'memory';

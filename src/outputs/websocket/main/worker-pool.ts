@@ -136,7 +136,12 @@ export class WorkerPool {
    */
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, STOP_WAIT_MS);
+      const timer = setTimeout(() => {
+        const waiting = [...this.started].filter((worker) => !this.stopped.has(worker));
+        this.log.warn(`worker(s) ${waiting.map((w) => `#${w}`).join(', ')} did not close their connection within ` +
+          `${STOP_WAIT_MS / 1000} s: ending them with their threads`);
+        resolve();
+      }, STOP_WAIT_MS);
       this.stopping = () => { clearTimeout(timer); resolve(); };
       this.channel.postMessage({ type: 'shutdown' });
       this.checkStopped();
@@ -155,6 +160,9 @@ export class WorkerPool {
     if (worker === undefined) return;
     this.indexOfThread.delete(threadId);
     this.connectionClosed(worker);
+    // A dead thread has no connection left to close: shutdown must not wait for it to say so.
+    this.stopped.add(worker);
+    this.checkStopped();
   }
 
   private connectionClosed(worker: number): void {
