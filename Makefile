@@ -21,7 +21,8 @@ build: install
 run: build
 	$(NODE) dist/src/cli.js
 
-test: build
+# Builds, lints and checks the import layers side by side, then runs the suite (docs/CONTRIBUTING.md).
+test: install
 	$(NPM) run --silent test
 
 bench: build
