@@ -18,9 +18,14 @@ export default defineConfig(
       // node:test's test()/describe() return a promise the runner itself awaits and reports; every
       // other promise must still be awaited, voided or handled. The allowance goes by name, so it
       // also lets `t.test(...)` through: await a subtest (the runner cancels one its parent outlives).
-      '@typescript-eslint/no-floating-promises': ['error', {
-        allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }],
-      }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] },
+          ],
+        },
+      ],
       // The byte-level code is written to the noUncheckedIndexedAccess discipline: `buf[i]!` marks an
       // index that was bounds-checked. tsconfig.json does not turn that flag on, so to this rule every
       // such `!` is "unnecessary"; removing them would erase the mark, so the rule stays off.

@@ -45,7 +45,10 @@ const records = Number(values.records);
 const connections = Number(values.connections);
 const repeat = Number(values.repeat);
 const sinkDecode = values['sink-decode'];
-if (!(Number.isInteger(records) && records > 0 && connections >= 1 && repeat >= 1) || !['scan', 'full'].includes(sinkDecode)) {
+if (
+  !(Number.isInteger(records) && records > 0 && connections >= 1 && repeat >= 1) ||
+  !['scan', 'full'].includes(sinkDecode)
+) {
   process.stderr.write(
     'usage: bench [--records N] [--connections C] [--repeat R] [--only TEXT] [--all] [--json FILE] [--idle S]\n' +
       '             [--sink-decode scan|full] [--wait-idle S] [--retry-disturbed K]\n',
@@ -139,7 +142,9 @@ async function main(): Promise<void> {
         if (!r.disturbed) break;
         if (attempt < Number(values['retry-disturbed'])) {
           clearStatus();
-          process.stderr.write(`${tag}: disturbed (${r.foreignCpuS.toFixed(1)} CPU s used by other processes), running it again\n`);
+          process.stderr.write(
+            `${tag}: disturbed (${r.foreignCpuS.toFixed(1)} CPU s used by other processes), running it again\n`,
+          );
         }
       }
       if (r === null) continue;
@@ -160,9 +165,13 @@ async function main(): Promise<void> {
   }
   const summaries = all.map((a) => a.summary);
   const out: string[] = [
-    '', mainTable(summaries), '',
-    'CPU seconds per relay thread during the run, and of the generator and sink (medians):', '',
-    threadTable(summaries), '',
+    '',
+    mainTable(summaries),
+    '',
+    'CPU seconds per relay thread during the run, and of the generator and sink (medians):',
+    '',
+    threadTable(summaries),
+    '',
   ];
   // Each wsrelay figure as a fraction of its ceiling measured in the same run (absolute numbers
   // drift on a shared machine; the fraction much less).
@@ -172,32 +181,46 @@ async function main(): Promise<void> {
     if (pct === null || !s.scenario.startsWith('wsrelay')) continue;
     const c = summaries.find((x) => x.scenario === s.ceiling)!;
     const what = s.clients > 1 ? 'delivered/s' : 'records/s';
-    out.push(`${s.scenario}: ${fmt(s.deliveredPerS)} ${what} = ${pct.toFixed(0)}% of ${c.scenario} (${fmt(c.deliveredPerS)})` +
-      `${s.missing > 0 || s.duplicates > 0 ? ' — INCOMPLETE' : ''}`);
+    out.push(
+      `${s.scenario}: ${fmt(s.deliveredPerS)} ${what} = ${pct.toFixed(0)}% of ${c.scenario} (${fmt(c.deliveredPerS)})` +
+        `${s.missing > 0 || s.duplicates > 0 ? ' — INCOMPLETE' : ''}`,
+    );
   }
   for (const s of summaries) {
     const m = s.memoryAfter;
     if (m === null || s.error !== null) continue;
-    out.push(`${s.scenario}: RSS ${fmt(m.startMB)} MB before the burst, ${fmt(s.peakRssMB)} MB peak, ` +
-      `${fmt(m.settledMB)} MB ${m.afterS.toFixed(0)} s after it (medians)`);
+    out.push(
+      `${s.scenario}: RSS ${fmt(m.startMB)} MB before the burst, ${fmt(s.peakRssMB)} MB peak, ` +
+        `${fmt(m.settledMB)} MB ${m.afterS.toFixed(0)} s after it (medians)`,
+    );
   }
   for (const s of summaries) {
     for (const note of s.notes) out.push(`- ${s.scenario}: ${note}`);
   }
   for (const a of all) {
-    const text = a.runs.filter((r) => r.error === null).map((r) => r.relayOutput).filter((t) => t.length > 0)[0];
+    const text = a.runs
+      .filter((r) => r.error === null)
+      .map((r) => r.relayOutput)
+      .filter((t) => t.length > 0)[0];
     if (text) out.push(`- ${a.scenario}: relay printed (last lines): ${text.split('\n').slice(-5).join(' | ')}`);
   }
   out.push(`(${((Date.now() - t0) / 1000).toFixed(0)} s in all)`);
   process.stdout.write(out.join('\n') + '\n');
   const doc = {
-    date: new Date().toISOString(), machine: m, argv: process.argv.slice(2), records, connections, repeat, sinkDecode,
+    date: new Date().toISOString(),
+    machine: m,
+    argv: process.argv.slice(2),
+    records,
+    connections,
+    repeat,
+    sinkDecode,
     results: all,
   };
   const files = resultPaths(values.json, root);
   fs.mkdirSync(path.dirname(files.json), { recursive: true });
   fs.writeFileSync(files.json, JSON.stringify(doc, null, 2) + '\n');
-  const when = `${doc.date.slice(0, 16).replace('T', ' ')} UTC · ${m.cpus} CPUs (${m.model}) · node ${m.node} · ` +
+  const when =
+    `${doc.date.slice(0, 16).replace('T', ' ')} UTC · ${m.cpus} CPUs (${m.model}) · node ${m.node} · ` +
     `${records.toLocaleString('en-US')} records · median of ${repeat}`;
   fs.mkdirSync(path.dirname(files.svg), { recursive: true });
   fs.writeFileSync(files.svg, chartSvg(summaries, when));
@@ -211,7 +234,7 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   clearStatus();
-  process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   killAllNow();
   process.exit(1);
 });

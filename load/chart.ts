@@ -21,7 +21,13 @@ function compact(v: number): string {
   return v.toFixed(0);
 }
 
-function panel(title: string, rows: readonly Summary[], all: readonly Summary[], top: number, value: (s: Summary) => number): { svg: string; height: number } {
+function panel(
+  title: string,
+  rows: readonly Summary[],
+  all: readonly Summary[],
+  top: number,
+  value: (s: Summary) => number,
+): { svg: string; height: number } {
   const max = Math.max(1, ...rows.map((s) => (s.error === null ? value(s) : 0)));
   const out: string[] = [`<text x="12" y="${top + 16}" class="title">${esc(title)}</text>`];
   rows.forEach((s, i) => {
@@ -31,8 +37,11 @@ function panel(title: string, rows: readonly Summary[], all: readonly Summary[],
     const w = Math.max(1, Math.round((BAR_W * v) / max));
     const cls = !ok ? 'bad' : s.scenario.startsWith('wsrelay') ? 'ours' : 'ceiling';
     const pct = ofCeiling(s, all);
-    const label = s.error !== null ? 'FAILED' : `${compact(v)}/s${pct === null ? '' : ` · ${pct.toFixed(0)}% of ceiling`}` +
-      (s.missing > 0 ? ` · ${s.missing.toLocaleString('en-US')} missing` : '');
+    const label =
+      s.error !== null
+        ? 'FAILED'
+        : `${compact(v)}/s${pct === null ? '' : ` · ${pct.toFixed(0)}% of ceiling`}` +
+          (s.missing > 0 ? ` · ${s.missing.toLocaleString('en-US')} missing` : '');
     out.push(
       `<text x="${LABEL_W - 8}" y="${y + 15}" class="name" text-anchor="end">${esc(s.scenario)}</text>`,
       `<rect x="${LABEL_W}" y="${y + 3}" width="${w}" height="${ROW_H - 8}" class="${cls}"/>`,
@@ -44,7 +53,9 @@ function panel(title: string, rows: readonly Summary[], all: readonly Summary[],
 
 /** The chart for one bench run; `subtitle` says when and where. */
 export function chartSvg(summaries: readonly Summary[], subtitle: string): string {
-  const single = summaries.filter((s) => s.clients <= 1 && !s.scenario.includes('server') && !s.scenario.includes('fanout'));
+  const single = summaries.filter(
+    (s) => s.clients <= 1 && !s.scenario.includes('server') && !s.scenario.includes('fanout'),
+  );
   const fan = summaries.filter((s) => !single.includes(s));
   const parts: string[] = [];
   let y = 44;
@@ -54,7 +65,13 @@ export function chartSvg(summaries: readonly Summary[], subtitle: string): strin
     y += p.height + PANEL_GAP;
   }
   if (fan.length > 0) {
-    const p = panel('server mode: records/s delivered, all clients together (median)', fan, summaries, y, (s) => s.deliveredPerS);
+    const p = panel(
+      'server mode: records/s delivered, all clients together (median)',
+      fan,
+      summaries,
+      y,
+      (s) => s.deliveredPerS,
+    );
     parts.push(p.svg);
     y += p.height + PANEL_GAP;
   }

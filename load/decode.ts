@@ -9,7 +9,10 @@ import { addExtension, unpackMultiple } from 'msgpackr';
 
 /** Fluentd EventTime: ext type 0, 4 bytes seconds + 4 bytes nanoseconds, big-endian. */
 export class EventTime {
-  constructor(readonly sec: number, readonly nsec: number) {}
+  constructor(
+    readonly sec: number,
+    readonly nsec: number,
+  ) {}
 }
 
 // Unpack only: msgpackr refuses a packing extension with type 0 (it tests `!type`).
@@ -40,7 +43,8 @@ function splitStream(text: string): string[] {
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
     if (inString) {
-      if (ch === 92) i++; // backslash: skip the escaped char
+      if (ch === 92)
+        i++; // backslash: skip the escaped char
       else if (ch === 34) inString = false;
       continue;
     }
@@ -104,8 +108,8 @@ export function decodeMsgpack(data: Buffer, onRecord: RecordSink): number {
         return;
       }
       const head: unknown = item[0];
-      const ok = isEventTimeOrNumber(head) ||
-        (Array.isArray(head) && head.length === 2 && isEventTimeOrNumber(head[0]));
+      const ok =
+        isEventTimeOrNumber(head) || (Array.isArray(head) && head.length === 2 && isEventTimeOrNumber(head[0]));
       if (ok) onRecord(item[1]);
       else bad++;
     });

@@ -189,12 +189,31 @@ function stats(): SinkStats & { fanout: FanoutStats } {
     minUnique = Math.min(minUnique, table.unique);
   }
   return {
-    received: deliveries, unique: minUnique, duplicates, missing,
-    outOfRange: stream.outOfRange, badRecords: stream.bad, messages, textMessages: messages, binaryMessages: 0, bytes,
-    validatedMessages, invalidMessages, connections, firstAt, lastAt, completeAt,
-    p50: latency.quantile(0.5), p99: latency.quantile(0.99), max: latency.max, cpuS: cpuSeconds(),
+    received: deliveries,
+    unique: minUnique,
+    duplicates,
+    missing,
+    outOfRange: stream.outOfRange,
+    badRecords: stream.bad,
+    messages,
+    textMessages: messages,
+    binaryMessages: 0,
+    bytes,
+    validatedMessages,
+    invalidMessages,
+    connections,
+    firstAt,
+    lastAt,
+    completeAt,
+    p50: latency.quantile(0.5),
+    p99: latency.quantile(0.99),
+    max: latency.max,
+    cpuS: cpuSeconds(),
     fanout: {
-      clients: readers.length, completeClients: completeReaders, divergedClients: diverged, deliveries,
+      clients: readers.length,
+      completeClients: completeReaders,
+      divergedClients: diverged,
+      deliveries,
       slowClients: slowSockets.length,
       closeCodes: [...closeCodes].map(([k, v]) => `${v}× ${k}`).join(', '),
     },
@@ -202,7 +221,11 @@ function stats(): SinkStats & { fanout: FanoutStats } {
 }
 
 function open(slow: boolean): void {
-  const ws = new WebSocket(values.url!, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, skipUTF8Validation: true });
+  const ws = new WebSocket(values.url!, {
+    perMessageDeflate: false,
+    maxPayload: 64 * 1024 * 1024,
+    skipUTF8Validation: true,
+  });
   const reader: Reader = { count: 0, records: 0, own: null, complete: false };
   ws.on('open', () => {
     connections++;

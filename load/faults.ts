@@ -32,7 +32,8 @@ interface Scenario {
 const scenarios: Scenario[] = [
   { name: 'server down 10 s', run: () => serverDown(10, { rate }) },
   {
-    name: 'server down 10 s, retry_limit 1', run: () => serverDown(10, { rate, retryLimit: '1', settleMs: 10_000 }),
+    name: 'server down 10 s, retry_limit 1',
+    run: () => serverDown(10, { rate, retryLimit: '1', settleMs: 10_000 }),
     lossExpected: true,
     counted: (r) => r.lost <= Number(r.notes['dropped retry_limit'] ?? 0),
   },
@@ -66,7 +67,7 @@ for (const scenario of scenarios) {
     if (!keptPromise(shown) && !scenario.lossExpected) failures.push(verdict(shown));
     if (scenario.counted && !scenario.counted(shown)) failures.push(`${verdict(shown)}: a loss not counted as a drop`);
   } catch (error) {
-    failures.push(`${scenario.name}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    failures.push(`${scenario.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.stderr.write(`  failed to run: ${String(error)}\n`);
   }
 }

@@ -116,13 +116,20 @@ async function post(q: Queue, agent: http.Agent, host: string, port: number, pat
     const b = take(q);
     for (;;) {
       const status = await new Promise<number>((resolve, reject) => {
-        const req = http.request({
-          host, port, path, method: 'POST', agent,
-          headers: { 'content-type': 'application/x-ndjson', 'content-length': b.buf.length },
-        }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
+        const req = http.request(
+          {
+            host,
+            port,
+            path,
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/x-ndjson', 'content-length': b.buf.length },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
         req.on('error', reject);
         req.end(b.buf);
       });
@@ -189,15 +196,30 @@ async function main(): Promise<void> {
   clearInterval(ticker);
   finished = true;
   const cpu = cpuSeconds();
-  report({ type: 'done', at: wallMs(), records: recordsWritten, bytes: bytesWritten, cpuS: cpu - cpuAtStart, cpuTotalS: cpu });
+  report({
+    type: 'done',
+    at: wallMs(),
+    records: recordsWritten,
+    bytes: bytesWritten,
+    cpuS: cpu - cpuAtStart,
+    cpuTotalS: cpu,
+  });
 }
 
-async function sendOverTcp(host: string, port: number, built: Batch[][],
-  ranges: ReadonlyArray<readonly [number, number]>, rate: number): Promise<void> {
+async function sendOverTcp(
+  host: string,
+  port: number,
+  built: Batch[][],
+  ranges: ReadonlyArray<readonly [number, number]>,
+  rate: number,
+): Promise<void> {
   const c = built.length;
   const sockets = await Promise.all(Array.from({ length: c }, () => connect(host, port)));
   const conns: Conn[] = sockets.map((socket, i) => ({
-    socket, batches: built[i]!, total: ranges[i]![1] - ranges[i]![0], next: 0,
+    socket,
+    batches: built[i]!,
+    total: ranges[i]![1] - ranges[i]![0],
+    next: 0,
   }));
   report({ type: 'connected', at: wallMs() });
   if (rate > 0) await paced(conns, rate);

@@ -73,9 +73,13 @@ export type GeneratorMessage =
   | { readonly type: 'started'; readonly at: number }
   | { readonly type: 'progress'; readonly records: number; readonly at: number }
   | {
-      readonly type: 'done'; readonly at: number; readonly records: number; readonly bytes: number;
+      readonly type: 'done';
+      readonly at: number;
+      readonly records: number;
+      readonly bytes: number;
       /** CPU used while writing; cpuTotalS: since the process started (line building included). */
-      readonly cpuS: number; readonly cpuTotalS: number;
+      readonly cpuS: number;
+      readonly cpuTotalS: number;
     }
   | { readonly type: 'error'; readonly message: string };
 
@@ -88,9 +92,26 @@ function nums(o: Record<string, unknown>, keys: readonly string[]): boolean {
 }
 
 const STATS_KEYS: readonly (keyof SinkStats)[] = [
-  'received', 'unique', 'duplicates', 'missing', 'outOfRange', 'badRecords', 'messages',
-  'textMessages', 'binaryMessages', 'bytes', 'validatedMessages', 'invalidMessages', 'connections', 'firstAt', 'lastAt', 'completeAt',
-  'p50', 'p99', 'max', 'cpuS',
+  'received',
+  'unique',
+  'duplicates',
+  'missing',
+  'outOfRange',
+  'badRecords',
+  'messages',
+  'textMessages',
+  'binaryMessages',
+  'bytes',
+  'validatedMessages',
+  'invalidMessages',
+  'connections',
+  'firstAt',
+  'lastAt',
+  'completeAt',
+  'p50',
+  'p99',
+  'max',
+  'cpuS',
 ];
 
 export function asSinkMessage(v: unknown): SinkMessage | null {
@@ -103,8 +124,9 @@ export function asSinkMessage(v: unknown): SinkMessage | null {
     case 'progress':
       return nums(v, ['received', 'unique', 'at']) ? (v as SinkMessage) : null;
     case 'stats':
-      return (v.reason === 'complete' || v.reason === 'request') && isObject(v.stats) &&
-        nums(v.stats, STATS_KEYS) ? (v as SinkMessage) : null;
+      return (v.reason === 'complete' || v.reason === 'request') && isObject(v.stats) && nums(v.stats, STATS_KEYS)
+        ? (v as SinkMessage)
+        : null;
     default:
       return null;
   }

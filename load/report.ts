@@ -55,7 +55,11 @@ export function summarize(scenario: string, runs: readonly RunResult[], ceiling:
     cpuUsPerRecord: med((r) => r.cpuUsPerRecord),
     peakRssMB: med((r) => r.peakRssMB),
     memoryAfter: ok.some((r) => r.settled !== null)
-      ? { startMB: med((r) => r.rssStartMB), settledMB: med((r) => r.settled?.rssMB ?? 0), afterS: med((r) => r.settled?.afterS ?? 0) }
+      ? {
+          startMB: med((r) => r.rssStartMB),
+          settledMB: med((r) => r.settled?.rssMB ?? 0),
+          afterS: med((r) => r.settled?.afterS ?? 0),
+        }
       : null,
     missing: Math.max(0, ...ok.map((r) => r.sink?.missing ?? r.records)),
     duplicates: Math.max(0, ...ok.map((r) => r.sink?.duplicates ?? 0)),
@@ -75,7 +79,11 @@ const int = (v: number): string => Math.round(v).toLocaleString('en-US');
 const fix = (v: number, d: number): string => v.toFixed(d);
 
 /** A Markdown pipe table with padded columns (numbers right-aligned). */
-export function table(headers: readonly string[], rows: readonly (readonly string[])[], rightAlign: readonly boolean[]): string {
+export function table(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  rightAlign: readonly boolean[],
+): string {
   const width = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const cell = (s: string, i: number): string => (rightAlign[i] ? s.padStart(width[i]!) : s.padEnd(width[i]!));
   const line = (cells: readonly string[]): string => `| ${cells.map(cell).join(' | ')} |`;
@@ -96,16 +104,31 @@ export function ofCeiling(s: Summary, summaries: readonly Summary[]): number | n
 
 export function mainTable(summaries: readonly Summary[]): string {
   const headers = [
-    'scenario', 'records/s', 'delivered/s', 'of ceiling', 'input MB/s', 'relay CPU µs/rec', 'peak RSS MB', 'complete', 'dups',
+    'scenario',
+    'records/s',
+    'delivered/s',
+    'of ceiling',
+    'input MB/s',
+    'relay CPU µs/rec',
+    'peak RSS MB',
+    'complete',
+    'dups',
     'p50 / p99 ms',
   ];
   const rows = summaries.map((s) => {
     if (s.error !== null) return [s.scenario, '—', '—', '—', '—', '—', '—', 'FAILED (see below)', '—', '—'];
     const pctOf = ofCeiling(s, summaries);
     return [
-      s.scenario, int(s.recordsPerS), s.clients > 1 ? int(s.deliveredPerS) : '', pctOf === null ? '' : `${pctOf.toFixed(0)}%`,
-      fix(s.inputMBps, 1), fix(s.cpuUsPerRecord, 2), fix(s.peakRssMB, 0),
-      completeness(s), int(s.duplicates), s.p99 < 0 ? '—' : `${ms(s.p50)} / ${ms(s.p99)}`,
+      s.scenario,
+      int(s.recordsPerS),
+      s.clients > 1 ? int(s.deliveredPerS) : '',
+      pctOf === null ? '' : `${pctOf.toFixed(0)}%`,
+      fix(s.inputMBps, 1),
+      fix(s.cpuUsPerRecord, 2),
+      fix(s.peakRssMB, 0),
+      completeness(s),
+      int(s.duplicates),
+      s.p99 < 0 ? '—' : `${ms(s.p50)} / ${ms(s.p99)}`,
     ];
   });
   return table(headers, rows, [false, true, true, true, true, true, true, false, true, true]);
@@ -123,15 +146,20 @@ export function threadTable(summaries: readonly Summary[]): string {
       const t = s.threads.find((x) => x.label === l);
       return t ? fix(t.cpuS, 2) : '';
     }),
-    fix(s.threads.reduce((a, t) => a + t.cpuS, 0), 2),
+    fix(
+      s.threads.reduce((a, t) => a + t.cpuS, 0),
+      2,
+    ),
     fix(s.generatorCpuS, 2),
     fix(s.sinkCpuS, 2),
   ]);
-  return table(
-    ['scenario', ...labels, 'relay total', '(generator)', '(sink)'],
-    rows,
-    [false, ...labels.map(() => true), true, true, true],
-  );
+  return table(['scenario', ...labels, 'relay total', '(generator)', '(sink)'], rows, [
+    false,
+    ...labels.map(() => true),
+    true,
+    true,
+    true,
+  ]);
 }
 
 function rank(label: string): number {

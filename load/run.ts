@@ -91,10 +91,30 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, abort: () => bo
 
 function emptyResult(scenario: string, records: number, error: string, relay: Child | null): RunResult {
   return {
-    scenario, error, records, complete: false, elapsedS: 0, recordsPerS: 0, deliveredPerS: 0, clients: 0, inputMBps: 0,
-    relayCpuS: 0, cpuUsPerRecord: 0, peakRssMB: 0, rssStartMB: 0, rssEndMB: 0, settled: null, threads: [],
-    generatorCpuS: 0, sinkCpuS: 0, foreignCpuS: 0, disturbed: false, backlogMB: 0,
-    sink: null, notes: [], relayOutput: relay ? relay.stderrTail().trim() : '',
+    scenario,
+    error,
+    records,
+    complete: false,
+    elapsedS: 0,
+    recordsPerS: 0,
+    deliveredPerS: 0,
+    clients: 0,
+    inputMBps: 0,
+    relayCpuS: 0,
+    cpuUsPerRecord: 0,
+    peakRssMB: 0,
+    rssStartMB: 0,
+    rssEndMB: 0,
+    settled: null,
+    threads: [],
+    generatorCpuS: 0,
+    sinkCpuS: 0,
+    foreignCpuS: 0,
+    disturbed: false,
+    backlogMB: 0,
+    sink: null,
+    notes: [],
+    relayOutput: relay ? relay.stderrTail().trim() : '',
   };
 }
 
@@ -161,24 +181,64 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
       const failed = await startRelay();
       if (failed !== null) return emptyResult(sc.name, n, failed, relay);
       const want = sc.fanout.clients + sc.fanout.slow;
-      sink = spawnNode('sink', ['dist/load/fanout-sink.js', '--url', `ws://127.0.0.1:${outPort}/`, '--records', `${n}`,
-        '--clients', `${sc.fanout.clients}`, '--slow', `${sc.fanout.slow}`], opt.root);
+      sink = spawnNode(
+        'sink',
+        [
+          'dist/load/fanout-sink.js',
+          '--url',
+          `ws://127.0.0.1:${outPort}/`,
+          '--records',
+          `${n}`,
+          '--clients',
+          `${sc.fanout.clients}`,
+          '--slow',
+          `${sc.fanout.slow}`,
+        ],
+        opt.root,
+      );
       children.push(sink);
       watch(sink);
       progress(`connecting ${want} clients`);
-      if (!(await waitUntil(() => wsConnections >= want, 20_000, () => sink.exitCode() !== null || relay?.exitCode() !== null))) {
-        return emptyResult(sc.name, n, `only ${wsConnections}/${want} clients connected: ${tailLines(sink.stderrTail())}`, relay);
+      if (
+        !(await waitUntil(
+          () => wsConnections >= want,
+          20_000,
+          () => sink.exitCode() !== null || relay?.exitCode() !== null,
+        ))
+      ) {
+        return emptyResult(
+          sc.name,
+          n,
+          `only ${wsConnections}/${want} clients connected: ${tailLines(sink.stderrTail())}`,
+          relay,
+        );
       }
     } else {
-      sink = spawnNode('sink', ['dist/load/sink.js', '--port', `${outPort}`, '--records', `${n}`, ...opt.sinkArgs], opt.root);
+      sink = spawnNode(
+        'sink',
+        ['dist/load/sink.js', '--port', `${outPort}`, '--records', `${n}`, ...opt.sinkArgs],
+        opt.root,
+      );
       children.push(sink);
       watch(sink);
-      if (!(await waitUntil(() => listening, 10_000, () => sink.exitCode() !== null))) {
+      if (
+        !(await waitUntil(
+          () => listening,
+          10_000,
+          () => sink.exitCode() !== null,
+        ))
+      ) {
         return emptyResult(sc.name, n, `sink failed to start: ${tailLines(sink.stderrTail())}`, null);
       }
       const failed = await startRelay();
       if (failed !== null) return emptyResult(sc.name, n, failed, relay);
-      if (!(await waitUntil(() => wsConnections >= sc.wsConnections, 5_000, () => relay?.exitCode() !== null))) {
+      if (
+        !(await waitUntil(
+          () => wsConnections >= sc.wsConnections,
+          5_000,
+          () => relay?.exitCode() !== null,
+        ))
+      ) {
         notes.push(`relay accepted TCP with ${wsConnections}/${sc.wsConnections} WebSocket connections open`);
       }
     }
@@ -190,8 +250,17 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
     const sinkStart = sampleProc(sink.pid);
     if (start === null) return emptyResult(sc.name, n, `relay exited before the run: ${tailLines(r.stderrTail())}`, r);
 
-    const genArgs = ['dist/load/generator.js', '--port', `${inPort}`, '--records', `${n}`, '--connections', `${opt.connections}`,
-      '--protocol', sc.input ?? 'tcp'];
+    const genArgs = [
+      'dist/load/generator.js',
+      '--port',
+      `${inPort}`,
+      '--records',
+      `${n}`,
+      '--connections',
+      `${opt.connections}`,
+      '--protocol',
+      sc.input ?? 'tcp',
+    ];
     if (sc.rate) genArgs.push('--rate', `${sc.rate}`);
     const gen = spawnNode('generator', genArgs, opt.root);
     children.push(gen);
@@ -202,8 +271,7 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
       else if (m.type === 'progress') {
         if (m.records !== genRecords) lastGenProgress = Date.now();
         genRecords = m.records;
-      }
-      else if (m.type === 'done') {
+      } else if (m.type === 'done') {
         genDone = true;
         genRecords = m.records;
         genBytes = m.bytes;
@@ -221,7 +289,8 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
       if (r.exitCode() !== null) stop = `relay exited (${r.exitCode()}) during the run: ${tailLines(r.stderrTail())}`;
       else if (sink.exitCode() !== null) stop = `sink exited (${sink.exitCode()}): ${tailLines(sink.stderrTail())}`;
       else if (genError !== null) stop = `generator: ${genError}`;
-      else if (gen.exitCode() !== null && !genDone) stop = `generator exited (${gen.exitCode()}): ${tailLines(gen.stderrTail())}`;
+      else if (gen.exitCode() !== null && !genDone)
+        stop = `generator exited (${gen.exitCode()}): ${tailLines(gen.stderrTail())}`;
       else if (Date.now() > deadline) stop = `timed out after ${Math.round(budgetMs / 1000)} s`;
       else if (Date.now() - Math.max(lastSinkProgress, lastGenProgress) > opt.idleMs) {
         stop = genDone
@@ -230,10 +299,15 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
       }
       if (Date.now() - lastReport >= 250) {
         lastReport = Date.now();
-        const rate = startedAt > 0 ? sinkUnique / Math.max(1e-3, (performance.timeOrigin + performance.now() - startedAt) / 1000) : 0;
+        const rate =
+          startedAt > 0
+            ? sinkUnique / Math.max(1e-3, (performance.timeOrigin + performance.now() - startedAt) / 1000)
+            : 0;
         const count = (v: number): string => v.toLocaleString('en-US');
-        progress(`sent ${pct(genRecords, n)} · received ${count(sinkUnique)}/${count(n)} · ${Math.round(rate / 1000)}k rec/s`,
-          sinkUnique / n);
+        progress(
+          `sent ${pct(genRecords, n)} · received ${count(sinkUnique)}/${count(n)} · ${Math.round(rate / 1000)}k rec/s`,
+          sinkUnique / n,
+        );
       }
     }
     const end: ProcSample | null = sampleProc(r.pid);
@@ -260,12 +334,16 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
     const cpuS = end ? end.cpuS - start.cpuS : 0;
     // The generator may have exited already (the relay closed its connections); then its own
     // figure is used (it lacks the little it did after reporting).
-    const ours = cpuS + (sinkEnd && sinkStart ? sinkEnd.cpuS - sinkStart.cpuS : stats.cpuS) +
+    const ours =
+      cpuS +
+      (sinkEnd && sinkStart ? sinkEnd.cpuS - sinkStart.cpuS : stats.cpuS) +
       Math.max(genEnd?.cpuS ?? 0, genCpuTotalS);
     const foreignCpuS = Math.max(0, busyS - ours);
     const disturbed = foreignCpuS > Math.max(0.3, 0.05 * elapsedS * availableParallelism());
     if (disturbed) {
-      notes.push(`other processes used ${foreignCpuS.toFixed(1)} CPU s during the ${elapsedS.toFixed(1)} s run: figures disturbed`);
+      notes.push(
+        `other processes used ${foreignCpuS.toFixed(1)} CPU s during the ${elapsedS.toFixed(1)} s run: figures disturbed`,
+      );
     }
     if (stats.invalidMessages > 0) {
       notes.push(`${stats.invalidMessages} of ${stats.validatedMessages} sampled messages failed full decoding`);
@@ -277,20 +355,38 @@ export async function runScenario(sc: Scenario, opt: RunOptions, progress: Progr
       notes.push(`${stats.connections} WebSocket connections (expected ${sc.wsConnections}): reconnects?`);
     }
     if (fan) {
-      if (fan.completeClients < fan.clients) notes.push(`${fan.clients - fan.completeClients} of ${fan.clients} clients incomplete`);
-      if (fan.divergedClients > 0) notes.push(`${fan.divergedClients} clients got bytes different from the first client's`);
+      if (fan.completeClients < fan.clients)
+        notes.push(`${fan.clients - fan.completeClients} of ${fan.clients} clients incomplete`);
+      if (fan.divergedClients > 0)
+        notes.push(`${fan.divergedClients} clients got bytes different from the first client's`);
       if (fan.slowClients > 0 || fan.closeCodes !== '') notes.push(`connections closed: ${fan.closeCodes || 'none'}`);
     }
     const settled = sc.settle ? await settle(r.pid, start.rssMB) : null;
     return {
-      scenario: sc.name, error: null, records: n, complete: stats.missing === 0 && stats.duplicates === 0,
-      elapsedS, recordsPerS: stats.unique / elapsedS,
-      deliveredPerS: (fan ? fan.deliveries : stats.unique) / elapsedS, clients: fan?.clients ?? 1, inputMBps: (genBytes || n * 115) / 1e6 / elapsedS,
-      relayCpuS: cpuS, cpuUsPerRecord: (cpuS * 1e6) / n,
-      peakRssMB: end?.hwmMB ?? 0, rssStartMB: start.rssMB, rssEndMB: end?.rssMB ?? 0, settled,
-      threads: end ? threadCpu(r.pid, start, end) : [], generatorCpuS: genCpuS, sinkCpuS: stats.cpuS, foreignCpuS, disturbed,
+      scenario: sc.name,
+      error: null,
+      records: n,
+      complete: stats.missing === 0 && stats.duplicates === 0,
+      elapsedS,
+      recordsPerS: stats.unique / elapsedS,
+      deliveredPerS: (fan ? fan.deliveries : stats.unique) / elapsedS,
+      clients: fan?.clients ?? 1,
+      inputMBps: (genBytes || n * 115) / 1e6 / elapsedS,
+      relayCpuS: cpuS,
+      cpuUsPerRecord: (cpuS * 1e6) / n,
+      peakRssMB: end?.hwmMB ?? 0,
+      rssStartMB: start.rssMB,
+      rssEndMB: end?.rssMB ?? 0,
+      settled,
+      threads: end ? threadCpu(r.pid, start, end) : [],
+      generatorCpuS: genCpuS,
+      sinkCpuS: stats.cpuS,
+      foreignCpuS,
+      disturbed,
       backlogMB: (Math.max(0, backlog) * (genBytes / Math.max(1, genRecords))) / 1e6,
-      sink: stats, notes, relayOutput,
+      sink: stats,
+      notes,
+      relayOutput,
     };
   } finally {
     await Promise.all(children.reverse().map((c) => kill(c)));

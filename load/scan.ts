@@ -35,7 +35,8 @@ function readDecimal(b: Buffer, p: number): number {
     }
   }
   if (c === 101 || c === 69 || c === 45 || c === 43 /* e E - + */) {
-    while (c !== undefined && ((c >= 48 && c <= 57) || c === 101 || c === 69 || c === 45 || c === 43 || c === 46)) c = b[++p];
+    while (c !== undefined && ((c >= 48 && c <= 57) || c === 101 || c === 69 || c === 45 || c === 43 || c === 46))
+      c = b[++p];
     numberEnd = p;
     return Number(b.toString('latin1', start, p));
   }
@@ -68,7 +69,7 @@ const T_KEY = [116]; // t
 export function scanJson(b: Buffer, onRecord: ScanSink): number {
   const sep = b.indexOf(10) >= 0 ? 10 : 125;
   let count = 0;
-  for (let start = 0; start < b.length; ) {
+  for (let start = 0; start < b.length;) {
     let end = b.indexOf(sep, start);
     if (end < 0) end = b.length;
     const at = findKey(b, start, end + 1, SEQ_KEY);
@@ -101,27 +102,59 @@ function skip(b: Buffer, p: number): number {
   if (c <= 0x9f) return skipN(b, p + 1, c & 0x0f);
   if (c <= 0xbf) return p + 1 + (c & 0x1f);
   switch (c) {
-    case 0xc0: case 0xc2: case 0xc3: return p + 1;
-    case 0xc4: case 0xd9: return p + 2 + b.readUInt8(p + 1);
-    case 0xc5: case 0xda: return p + 3 + b.readUInt16BE(p + 1);
-    case 0xc6: case 0xdb: return p + 5 + b.readUInt32BE(p + 1);
-    case 0xc7: return p + 3 + b.readUInt8(p + 1);
-    case 0xc8: return p + 4 + b.readUInt16BE(p + 1);
-    case 0xc9: return p + 6 + b.readUInt32BE(p + 1);
-    case 0xcc: case 0xd0: return p + 2;
-    case 0xcd: case 0xd1: return p + 3;
-    case 0xca: case 0xce: case 0xd2: return p + 5;
-    case 0xcb: case 0xcf: case 0xd3: return p + 9;
-    case 0xd4: return p + 3;
-    case 0xd5: return p + 4;
-    case 0xd6: return p + 6;
-    case 0xd7: return p + 10;
-    case 0xd8: return p + 18;
-    case 0xdc: return skipN(b, p + 3, b.readUInt16BE(p + 1));
-    case 0xdd: return skipN(b, p + 5, b.readUInt32BE(p + 1));
-    case 0xde: return skipN(b, p + 3, b.readUInt16BE(p + 1) * 2);
-    case 0xdf: return skipN(b, p + 5, b.readUInt32BE(p + 1) * 2);
-    default: throw new Truncated(); // 0xc1: never used
+    case 0xc0:
+    case 0xc2:
+    case 0xc3:
+      return p + 1;
+    case 0xc4:
+    case 0xd9:
+      return p + 2 + b.readUInt8(p + 1);
+    case 0xc5:
+    case 0xda:
+      return p + 3 + b.readUInt16BE(p + 1);
+    case 0xc6:
+    case 0xdb:
+      return p + 5 + b.readUInt32BE(p + 1);
+    case 0xc7:
+      return p + 3 + b.readUInt8(p + 1);
+    case 0xc8:
+      return p + 4 + b.readUInt16BE(p + 1);
+    case 0xc9:
+      return p + 6 + b.readUInt32BE(p + 1);
+    case 0xcc:
+    case 0xd0:
+      return p + 2;
+    case 0xcd:
+    case 0xd1:
+      return p + 3;
+    case 0xca:
+    case 0xce:
+    case 0xd2:
+      return p + 5;
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
+      return p + 9;
+    case 0xd4:
+      return p + 3;
+    case 0xd5:
+      return p + 4;
+    case 0xd6:
+      return p + 6;
+    case 0xd7:
+      return p + 10;
+    case 0xd8:
+      return p + 18;
+    case 0xdc:
+      return skipN(b, p + 3, b.readUInt16BE(p + 1));
+    case 0xdd:
+      return skipN(b, p + 5, b.readUInt32BE(p + 1));
+    case 0xde:
+      return skipN(b, p + 3, b.readUInt16BE(p + 1) * 2);
+    case 0xdf:
+      return skipN(b, p + 5, b.readUInt32BE(p + 1) * 2);
+    default:
+      throw new Truncated(); // 0xc1: never used
   }
 }
 
@@ -136,17 +169,28 @@ function readNumber(b: Buffer, p: number): number {
   if (c <= 0x7f) return c;
   if (c >= 0xe0) return c - 256;
   switch (c) {
-    case 0xcc: return b.readUInt8(p + 1);
-    case 0xcd: return b.readUInt16BE(p + 1);
-    case 0xce: return b.readUInt32BE(p + 1);
-    case 0xcf: return Number(b.readBigUInt64BE(p + 1));
-    case 0xd0: return b.readInt8(p + 1);
-    case 0xd1: return b.readInt16BE(p + 1);
-    case 0xd2: return b.readInt32BE(p + 1);
-    case 0xd3: return Number(b.readBigInt64BE(p + 1));
-    case 0xca: return b.readFloatBE(p + 1);
-    case 0xcb: return b.readDoubleBE(p + 1);
-    default: return NaN;
+    case 0xcc:
+      return b.readUInt8(p + 1);
+    case 0xcd:
+      return b.readUInt16BE(p + 1);
+    case 0xce:
+      return b.readUInt32BE(p + 1);
+    case 0xcf:
+      return Number(b.readBigUInt64BE(p + 1));
+    case 0xd0:
+      return b.readInt8(p + 1);
+    case 0xd1:
+      return b.readInt16BE(p + 1);
+    case 0xd2:
+      return b.readInt32BE(p + 1);
+    case 0xd3:
+      return Number(b.readBigInt64BE(p + 1));
+    case 0xca:
+      return b.readFloatBE(p + 1);
+    case 0xcb:
+      return b.readDoubleBE(p + 1);
+    default:
+      return NaN;
   }
 }
 
@@ -172,10 +216,16 @@ export function scanMsgpack(b: Buffer, onRecord: ScanSink): number {
       }
       const m = b[p];
       let entries: number;
-      if (m >= 0x80 && m <= 0x8f) { entries = m & 0x0f; p += 1; }
-      else if (m === 0xde) { entries = b.readUInt16BE(p + 1); p += 3; }
-      else if (m === 0xdf) { entries = b.readUInt32BE(p + 1); p += 5; }
-      else throw new Truncated();
+      if (m >= 0x80 && m <= 0x8f) {
+        entries = m & 0x0f;
+        p += 1;
+      } else if (m === 0xde) {
+        entries = b.readUInt16BE(p + 1);
+        p += 3;
+      } else if (m === 0xdf) {
+        entries = b.readUInt32BE(p + 1);
+        p += 5;
+      } else throw new Truncated();
       let seq = NaN;
       let t = NaN;
       for (let i = 0; i < entries; i++) {

@@ -47,8 +47,11 @@ const FANOUT_RECORDS = 200_000;
 
 const NOOP_CEILING_100K = 'noop-ceiling @100k/s';
 
-function wsrelay(format: OutFormat, workers: number,
-  extra: { rate?: number; optIn?: boolean; input?: InputProtocol; settle?: boolean } = {}): Scenario {
+function wsrelay(
+  format: OutFormat,
+  workers: number,
+  extra: { rate?: number; optIn?: boolean; input?: InputProtocol; settle?: boolean } = {},
+): Scenario {
   const rate = extra.rate;
   const input = extra.input ?? 'tcp';
   const rateTag = rate ? ` @${rate / 1000}k/s` : '';
@@ -57,9 +60,23 @@ function wsrelay(format: OutFormat, workers: number,
     relayArgs: (inPort, outPort) => [
       'dist/src/cli.js',
       ...INPUT_ARGS[input](inPort),
-      '-o', 'websocket', '-p', 'host=127.0.0.1', '-p', `port=${outPort}`, '-p', 'uri=/',
-      '-p', `format=${format}`, '-p', `workers=${workers}`,
-      '-m', '*', '-f', '1', '-q',
+      '-o',
+      'websocket',
+      '-p',
+      'host=127.0.0.1',
+      '-p',
+      `port=${outPort}`,
+      '-p',
+      'uri=/',
+      '-p',
+      `format=${format}`,
+      '-p',
+      `workers=${workers}`,
+      '-m',
+      '*',
+      '-f',
+      '1',
+      '-q',
     ],
     wsConnections: workers,
     ...(input !== 'tcp' ? { input } : {}),
@@ -86,9 +103,23 @@ function fanout(clients: number, slow: number, rate: number, optIn = false): Sce
   return {
     name: `wsrelay tcp→server json_lines ×${clients} clients${slow > 0 ? ` +${slow} never reading` : ''} @${rate / 1000}k/s`,
     relayArgs: (inPort, outPort) => [
-      'dist/src/cli.js', ...INPUT_ARGS.tcp(inPort),
-      '-o', 'websocket_server', '-p', 'listen=127.0.0.1', '-p', `port=${outPort}`, '-p', 'format=json_lines',
-      '-p', 'max_client_queue=16M', '-m', '*', '-f', '0.1', '-q',
+      'dist/src/cli.js',
+      ...INPUT_ARGS.tcp(inPort),
+      '-o',
+      'websocket_server',
+      '-p',
+      'listen=127.0.0.1',
+      '-p',
+      `port=${outPort}`,
+      '-p',
+      'format=json_lines',
+      '-p',
+      'max_client_queue=16M',
+      '-m',
+      '*',
+      '-f',
+      '0.1',
+      '-q',
     ],
     wsConnections: 0,
     fanout: { clients, slow },
@@ -100,8 +131,13 @@ function fanout(clients: number, slow: number, rate: number, optIn = false): Sce
   };
 }
 
-const noopArgs = (inPort: number, outPort: number): string[] =>
-  ['dist/load/noop-relay.js', '--port', `${inPort}`, '--sink-port', `${outPort}`];
+const noopArgs = (inPort: number, outPort: number): string[] => [
+  'dist/load/noop-relay.js',
+  '--port',
+  `${inPort}`,
+  '--sink-port',
+  `${outPort}`,
+];
 
 export const SCENARIOS: readonly Scenario[] = [
   { name: NOOP_CEILING, relayArgs: noopArgs, wsConnections: 1, records: (n) => n },
@@ -116,14 +152,23 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: FANOUT_CEILING,
     relayArgs: (inPort, outPort) => ['dist/load/noop-fanout.js', '--port', `${inPort}`, '--ws-port', `${outPort}`],
-    wsConnections: 0, fanout: { clients: 100, slow: 0 }, records: (n) => Math.min(n, FANOUT_RECORDS),
+    wsConnections: 0,
+    fanout: { clients: 100, slow: 0 },
+    records: (n) => Math.min(n, FANOUT_RECORDS),
   },
   fanout(100, 0, 60_000),
   fanout(100, 1, 60_000),
   fanout(100, 0, 80_000, true),
   fanout(100, 0, 100_000, true),
   // Latency at a fixed 100k records/s (600k records, 6 s each); opt-in (--all or --only @100k).
-  { name: NOOP_CEILING_100K, relayArgs: noopArgs, wsConnections: 1, rate: 100_000, records: (n) => Math.min(n, 600_000), optIn: true },
+  {
+    name: NOOP_CEILING_100K,
+    relayArgs: noopArgs,
+    wsConnections: 1,
+    rate: 100_000,
+    records: (n) => Math.min(n, 600_000),
+    optIn: true,
+  },
   wsrelay('json_lines', 2, { rate: 100_000, optIn: true }),
 ];
 

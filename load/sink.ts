@@ -82,17 +82,35 @@ function validate(buf: Buffer, isBinary: boolean, scannedSeqs: number[]): void {
     decoded.push(typeof seq === 'number' ? seq : NaN);
   };
   const bad = isBinary ? decodeMsgpack(buf, collect) : decodeText(buf, collect);
-  const same = bad === 0 && decoded.length === scannedSeqs.length &&
+  const same =
+    bad === 0 &&
+    decoded.length === scannedSeqs.length &&
     decoded.every((s, i) => s === scannedSeqs[i] || (Number.isNaN(s) && Number.isNaN(scannedSeqs[i])));
   if (!same) invalidMessages++;
 }
 
 function stats(): SinkStats {
   return {
-    received, unique, duplicates: received - unique, missing: n - unique, outOfRange, badRecords,
-    messages, textMessages, binaryMessages, bytes, validatedMessages, invalidMessages, connections,
-    firstAt, lastAt, completeAt,
-    p50: latency.quantile(0.5), p99: latency.quantile(0.99), max: latency.max, cpuS: cpuSeconds(),
+    received,
+    unique,
+    duplicates: received - unique,
+    missing: n - unique,
+    outOfRange,
+    badRecords,
+    messages,
+    textMessages,
+    binaryMessages,
+    bytes,
+    validatedMessages,
+    invalidMessages,
+    connections,
+    firstAt,
+    lastAt,
+    completeAt,
+    p50: latency.quantile(0.5),
+    p99: latency.quantile(0.99),
+    max: latency.max,
+    cpuS: cpuSeconds(),
   };
 }
 

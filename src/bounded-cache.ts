@@ -6,7 +6,10 @@ export class BoundedCache<V> {
   private readonly map = new Map<string, V>();
   private keyChars = 0;
 
-  constructor(private readonly maxEntries: number, private readonly maxKeyChars: number = maxEntries * 256) {}
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxKeyChars: number = maxEntries * 256,
+  ) {}
 
   get(key: string): V | undefined {
     return this.map.get(key);

@@ -37,8 +37,10 @@ async function runSink(listen: string, port: number, print: boolean): Promise<vo
     // A second signal does not wait for the clients.
     if (++signals > 1) process.exit(1);
     clearInterval(report);
-    log.info(`caught signal (${signal}), stopping: ${sink.counts.records} records in ${sink.counts.messages} ` +
-      `messages received; closing ${sink.clients} client(s)`);
+    log.info(
+      `caught signal (${signal}), stopping: ${sink.counts.records} records in ${sink.counts.messages} ` +
+        `messages received; closing ${sink.clients} client(s)`,
+    );
     void sink.close().then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
@@ -65,10 +67,19 @@ async function runRelay(config: PipelineConfig, log: Logger, demoSink: RunningSi
   if (config.service.http.enabled) {
     // Ready means: no output has failed to connect for longer than a first retry waits.
     const readyWindowSeconds = readinessWindowSeconds(config.service.schedulerBaseSeconds);
-    metrics = await startMetricsServer({ listen: config.service.http.listen, port: config.service.http.port,
-      readyWindowSeconds, tls: config.service.http.tls, label: 'http_server', at: listenerAt(config.service.http),
-      health: config.service.healthCheck },
-    engine, log);
+    metrics = await startMetricsServer(
+      {
+        listen: config.service.http.listen,
+        port: config.service.http.port,
+        readyWindowSeconds,
+        tls: config.service.http.tls,
+        label: 'http_server',
+        at: listenerAt(config.service.http),
+        health: config.service.healthCheck,
+      },
+      engine,
+      log,
+    );
   }
   try {
     await engine.start();
@@ -107,8 +118,12 @@ async function main(argv: string[]): Promise<void> {
     case 'relay':
       break;
   }
-  const raw = command.configFile !== null ? withCommandLine(loadConfigFile(command.configFile), command.pipeline)
-    : command.demo ? demoPipeline() : command.pipeline;
+  const raw =
+    command.configFile !== null
+      ? withCommandLine(loadConfigFile(command.configFile), command.pipeline)
+      : command.demo
+        ? demoPipeline()
+        : command.pipeline;
   const { config, warnings } = resolvePipeline(raw);
   const log = new Logger(config.service.logLevel, '', logSink(config.service.logFile));
   for (const warning of warnings) log.warn(warning);

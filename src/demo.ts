@@ -16,16 +16,28 @@ export function demoPipeline(): RawPipeline {
   const service: RawSection = { kind: 'service', plugin: '', properties: properties({ flush: '1' }), at };
   return {
     service,
-    inputs: [{
-      kind: 'input', plugin: 'tcp', at,
-      properties: properties({ listen: '127.0.0.1', port: String(DEMO_TCP_PORT), format: 'json' }),
-    }],
-    outputs: [{
-      kind: 'output', plugin: 'websocket', at,
-      properties: properties({
-        host: '127.0.0.1', port: String(DEMO_SINK_PORT), uri: '/', format: 'json_lines', match: '*',
-      }),
-    }],
+    inputs: [
+      {
+        kind: 'input',
+        plugin: 'tcp',
+        at,
+        properties: properties({ listen: '127.0.0.1', port: String(DEMO_TCP_PORT), format: 'json' }),
+      },
+    ],
+    outputs: [
+      {
+        kind: 'output',
+        plugin: 'websocket',
+        at,
+        properties: properties({
+          host: '127.0.0.1',
+          port: String(DEMO_SINK_PORT),
+          uri: '/',
+          format: 'json_lines',
+          match: '*',
+        }),
+      },
+    ],
   };
 }
 

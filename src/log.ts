@@ -9,7 +9,11 @@ import type { LogLevel } from './config/types.js';
 
 const levelRank: Record<LogLevel, number> = { off: 0, error: 1, warn: 2, info: 3, debug: 4, trace: 5 };
 const levelLabel: Record<Exclude<LogLevel, 'off'>, string> = {
-  error: 'error', warn: ' warn', info: ' info', debug: 'debug', trace: 'trace',
+  error: 'error',
+  warn: ' warn',
+  info: ' info',
+  debug: 'debug',
+  trace: 'trace',
 };
 
 export interface LogSink {
@@ -25,7 +29,11 @@ const stderrSink: LogSink = { write: (line) => process.stderr.write(line) };
 export function logSink(path: string | null): LogSink {
   if (path === null) return stderrSink;
   const fd = openSync(path, 'a');
-  return { write: (line) => { writeSync(fd, line); } };
+  return {
+    write: (line) => {
+      writeSync(fd, line);
+    },
+  };
 }
 
 function pad2(n: number): string {
@@ -33,8 +41,10 @@ function pad2(n: number): string {
 }
 
 export function timestampLabel(date: Date = new Date()): string {
-  return `${date.getFullYear()}/${pad2(date.getMonth() + 1)}/${pad2(date.getDate())} ` +
-    `${pad2(date.getHours())}:${pad2(date.getMinutes())}:${pad2(date.getSeconds())}`;
+  return (
+    `${date.getFullYear()}/${pad2(date.getMonth() + 1)}/${pad2(date.getDate())} ` +
+    `${pad2(date.getHours())}:${pad2(date.getMinutes())}:${pad2(date.getSeconds())}`
+  );
 }
 
 interface BurstState {
@@ -74,11 +84,21 @@ export class Logger {
     return levelRank[level] <= this.rank;
   }
 
-  error(message: string): void { this.log('error', message); }
-  warn(message: string): void { this.log('warn', message); }
-  info(message: string): void { this.log('info', message); }
-  debug(message: string): void { this.log('debug', message); }
-  trace(message: string): void { this.log('trace', message); }
+  error(message: string): void {
+    this.log('error', message);
+  }
+  warn(message: string): void {
+    this.log('warn', message);
+  }
+  info(message: string): void {
+    this.log('info', message);
+  }
+  debug(message: string): void {
+    this.log('debug', message);
+  }
+  trace(message: string): void {
+    this.log('trace', message);
+  }
 
   log(level: Exclude<LogLevel, 'off'>, message: string): void {
     if (levelRank[level] > this.rank) return;

@@ -10,7 +10,10 @@ export class QuietTimer {
   private activeSinceCheck = false;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly quietMs: number, private readonly onQuiet: () => void) {}
+  constructor(
+    private readonly quietMs: number,
+    private readonly onQuiet: () => void,
+  ) {}
 
   /** Work was done: onQuiet follows once it stops. */
   touch(): void {

@@ -49,11 +49,22 @@ test('forward batches: a PackedForward message whose records equal the lines', (
 
 test('chart: one bar per scenario, a failed one in red, valid text escaping', () => {
   const ok = summarize('noop-ceiling', []);
-  const svg = chartSvg([
-    { ...ok, error: null, recordsPerS: 1_000_000, deliveredPerS: 1_000_000, missing: 0 },
-    { ...ok, scenario: 'wsrelay a<b', error: null, recordsPerS: 600_000, deliveredPerS: 600_000, missing: 0, ceiling: 'noop-ceiling' },
-    { ...ok, scenario: 'wsrelay broken', error: 'relay exited' },
-  ], 'test run');
+  const svg = chartSvg(
+    [
+      { ...ok, error: null, recordsPerS: 1_000_000, deliveredPerS: 1_000_000, missing: 0 },
+      {
+        ...ok,
+        scenario: 'wsrelay a<b',
+        error: null,
+        recordsPerS: 600_000,
+        deliveredPerS: 600_000,
+        missing: 0,
+        ceiling: 'noop-ceiling',
+      },
+      { ...ok, scenario: 'wsrelay broken', error: 'relay exited' },
+    ],
+    'test run',
+  );
   assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.equal((svg.match(/<rect x=/g) ?? []).length, 3);
   assert.match(svg, /wsrelay a&lt;b/);
@@ -66,12 +77,18 @@ test('chart: one bar per scenario, a failed one in red, valid text escaping', ()
 async function fanoutRun(clients: number, n: number, lines: string): Promise<SinkStats> {
   const inPort = await freePort();
   const wsPort = await freePort();
-  const relay = spawnNode('noop-fanout', ['dist/load/noop-fanout.js', '--port', `${inPort}`, '--ws-port', `${wsPort}`], root);
+  const relay = spawnNode(
+    'noop-fanout',
+    ['dist/load/noop-fanout.js', '--port', `${inPort}`, '--ws-port', `${wsPort}`],
+    root,
+  );
   try {
     assert.equal(await waitForTcp(inPort, relay, 10_000), null);
-    const sink = fork(path.join(root, 'dist/load/fanout-sink.js'),
+    const sink = fork(
+      path.join(root, 'dist/load/fanout-sink.js'),
       ['--url', `ws://127.0.0.1:${wsPort}/`, '--records', `${n}`, '--clients', `${clients}`, '--validate-every', '1'],
-      { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
+    );
     try {
       const sent = clients * (lines.split('\n').length - 1);
       let asked = false;
@@ -127,8 +144,10 @@ test('fan-out checker: a duplicated and a missing seq are reported', async () =>
 });
 
 test('make bench writes load/results/bench.json and bench.svg by default; --json FILE overrides', () => {
-  assert.deepEqual(resultPaths(undefined, '/repo'),
-    { json: '/repo/load/results/bench.json', svg: '/repo/load/results/bench.svg' });
+  assert.deepEqual(resultPaths(undefined, '/repo'), {
+    json: '/repo/load/results/bench.json',
+    svg: '/repo/load/results/bench.svg',
+  });
   assert.deepEqual(resultPaths('/tmp/r/final.json', '/repo'), { json: '/tmp/r/final.json', svg: '/tmp/r/final.svg' });
   assert.deepEqual(resultPaths('out', '/repo'), { json: path.resolve('out'), svg: `${path.resolve('out')}.svg` });
   // The default directory is kept out of git.

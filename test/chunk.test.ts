@@ -51,9 +51,26 @@ test('a chunk is sealed when the next segment would not fit, and arenas are reus
 
 test('isCanonicalJson: only lines that JSON.stringify would write back unchanged', async () => {
   const { isCanonicalJson } = await import('../src/chunk/segments.js');
-  const canonical = ['{"a":1}', '{"seq":12,"msg":"GET /x 200 e.g. 1.5","ok":true,"n":null,"l":[1,"x"]}',
-    '{"big":-12}', '{}', '{"é":"ü"}', '{"q":"say \\"hi\\"\\n"}', '{"n":-10}'];
-  const rewritten = ['{"a": 1}', '{"a":1.0}', '{"a":1e3}', '{"a":-0}', '{"a":"\\/"}', '{"a":"\\u0041"}', '{\t"a":1}', '{"a":2.5}', '{"a":[-0]}'];
+  const canonical = [
+    '{"a":1}',
+    '{"seq":12,"msg":"GET /x 200 e.g. 1.5","ok":true,"n":null,"l":[1,"x"]}',
+    '{"big":-12}',
+    '{}',
+    '{"é":"ü"}',
+    '{"q":"say \\"hi\\"\\n"}',
+    '{"n":-10}',
+  ];
+  const rewritten = [
+    '{"a": 1}',
+    '{"a":1.0}',
+    '{"a":1e3}',
+    '{"a":-0}',
+    '{"a":"\\/"}',
+    '{"a":"\\u0041"}',
+    '{\t"a":1}',
+    '{"a":2.5}',
+    '{"a":[-0]}',
+  ];
   for (const line of canonical) {
     assert.equal(isCanonicalJson(line), true, line);
     assert.equal(JSON.stringify(JSON.parse(line)), line, `${line} really is canonical`);
@@ -70,10 +87,17 @@ test('a compact line is sent as received, date spliced in; others are re-seriali
   builder.append(a, SegmentKind.JsonLines, { sec: 1795421327, nsec: 196247000 }, data, 0, data.length, 2);
   builder.seal();
   const decoded = decodeChunk(sealed[0]!.arena, sealed[0]!.byteLength, sealed[0]!.sources);
-  const encoder = createEncoder({ format: 'json_lines', dateKey: 'date', dateFormat: 'double', hostname: 'h',
-    gelf: { shortMessageKey: null, fullMessageKey: null, timestampKey: null, hostKey: null, levelKey: null } });
-  assert.equal(encoder.encode(decoded.records).toString(),
-    '{"date":1795421327.196247,"b":1,"2":"x"}\n{"date":1795421327.196247,"b":1}\n');
+  const encoder = createEncoder({
+    format: 'json_lines',
+    dateKey: 'date',
+    dateFormat: 'double',
+    hostname: 'h',
+    gelf: { shortMessageKey: null, fullMessageKey: null, timestampKey: null, hostKey: null, levelKey: null },
+  });
+  assert.equal(
+    encoder.encode(decoded.records).toString(),
+    '{"date":1795421327.196247,"b":1,"2":"x"}\n{"date":1795421327.196247,"b":1}\n',
+  );
 });
 
 test('past 65,536 sources a chunk is sealed: every record keeps its own source (the header holds a u16)', () => {
@@ -108,11 +132,22 @@ test('lines longer than a chunk are cut at line ends into chunk-sized segments, 
   builder.append(a, SegmentKind.JsonLines, { sec: 1, nsec: 0 }, body, 0, body.length, lines.length);
   builder.seal();
   assert.ok(sealed.length > 4, `${sealed.length} chunks`);
-  assert.ok(sealed.every((chunk) => chunk.byteLength <= 1024), 'no chunk over its limit');
-  assert.equal(sealed.reduce((sum, chunk) => sum + chunk.records, 0), lines.length);
+  assert.ok(
+    sealed.every((chunk) => chunk.byteLength <= 1024),
+    'no chunk over its limit',
+  );
+  assert.equal(
+    sealed.reduce((sum, chunk) => sum + chunk.records, 0),
+    lines.length,
+  );
   const records = sealed.flatMap((chunk) => decodeChunk(chunk.arena, chunk.byteLength, chunk.sources).records);
-  assert.deepEqual(records.map((r) => r.body['n']), lines.map((_, i) => i));
-  sealed.forEach((chunk) => assert.equal(decodeChunk(chunk.arena, chunk.byteLength, chunk.sources).records.length, chunk.records));
+  assert.deepEqual(
+    records.map((r) => r.body['n']),
+    lines.map((_, i) => i),
+  );
+  sealed.forEach((chunk) =>
+    assert.equal(decodeChunk(chunk.arena, chunk.byteLength, chunk.sources).records.length, chunk.records),
+  );
 });
 
 test('a line longer than a chunk goes whole in a segment of its own; the lines after it are still cut', () => {
@@ -128,8 +163,14 @@ test('a line longer than a chunk goes whole in a segment of its own; the lines a
   assert.equal(over[0]!.records, 1);
   const records = sealed.flatMap((chunk) => decodeChunk(chunk.arena, chunk.byteLength, chunk.sources).records);
   assert.equal(records.length, short.length + 1);
-  assert.deepEqual(records.slice(1).map((r) => r.body['n']), short.map((_, i) => i));
-  assert.equal(sealed.reduce((sum, chunk) => sum + chunk.records, 0), short.length + 1);
+  assert.deepEqual(
+    records.slice(1).map((r) => r.body['n']),
+    short.map((_, i) => i),
+  );
+  assert.equal(
+    sealed.reduce((sum, chunk) => sum + chunk.records, 0),
+    short.length + 1,
+  );
 });
 
 test('lines with another separator are not cut at a bare newline (it may be inside a record)', () => {
@@ -139,5 +180,8 @@ test('lines with another separator are not cut at a bare newline (it may be insi
   builder.append(b, SegmentKind.RawLines, { sec: 1, nsec: 0 }, text, 0, text.length, 2);
   builder.seal();
   const records = sealed.flatMap((chunk) => decodeChunk(chunk.arena, chunk.byteLength, chunk.sources).records);
-  assert.deepEqual(records.map((r) => r.body['log']), [`${'a'.repeat(20)}\nstill the same record${'c'.repeat(30)}`, 'b'.repeat(50)]);
+  assert.deepEqual(
+    records.map((r) => r.body['log']),
+    [`${'a'.repeat(20)}\nstill the same record${'c'.repeat(30)}`, 'b'.repeat(50)],
+  );
 });

@@ -21,8 +21,13 @@ test('frameInPlace: masked frames of 1 B to 70 KB, text and binary, arrive intac
   const { port } = server.address() as { port: number };
   const client = new WebSocket(`ws://127.0.0.1:${port}/`);
   let socket: Duplex | null = null;
-  client.on('upgrade', (response: IncomingMessage) => { socket = response.socket; });
-  await new Promise((resolve, reject) => { client.once('open', resolve); client.once('error', reject); });
+  client.on('upgrade', (response: IncomingMessage) => {
+    socket = response.socket;
+  });
+  await new Promise((resolve, reject) => {
+    client.once('open', resolve);
+    client.once('error', reject);
+  });
   try {
     const lengths = [1, 125, 126, 127, 65_535, 65_536, 70_000];
     const sent: Buffer[] = [];
@@ -58,11 +63,24 @@ test('masking a message in place leaves the chunk as it was: a retry encodes the
   const sealed: SealedChunk[] = [];
   const builder = new ChunkBuilder(1 << 16, new ArenaPool(1 << 16, 1, true), (c) => sealed.push(c));
   const lines = Buffer.from('{"a":1}\n{"b":"two"}\n');
-  builder.append({ input: 'tcp.0', tag: 't', peer: 'p', separator: '\n' }, SegmentKind.JsonLines,
-    { sec: 1_700_000_000, nsec: 0 }, lines, 0, lines.length, 2);
+  builder.append(
+    { input: 'tcp.0', tag: 't', peer: 'p', separator: '\n' },
+    SegmentKind.JsonLines,
+    { sec: 1_700_000_000, nsec: 0 },
+    lines,
+    0,
+    lines.length,
+    2,
+  );
   builder.seal();
   const chunk = sealed[0]!;
-  const encoder = new DirectJsonEncoder({ format: 'json_lines', dateKey: 'date', dateFormat: 'epoch', gelf, hostname: 'h' });
+  const encoder = new DirectJsonEncoder({
+    format: 'json_lines',
+    dateKey: 'date',
+    dateFormat: 'epoch',
+    gelf,
+    hostname: 'h',
+  });
   const first = encoder.encode(chunk.arena, chunk.byteLength, chunk.sources);
   const text = first.message!.toString();
   const arenaBefore = Buffer.from(Buffer.from(chunk.arena, 0, chunk.byteLength));

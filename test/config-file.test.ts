@@ -15,11 +15,11 @@ import { configFileWriter, failsWith } from './support/config-files.js';
 /** Fixtures are not compiled: from dist/test/ they are two levels up. */
 const fixture = (name: string): string => fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url));
 
-
 const write = configFileWriter('wsrelay-config-');
 
 const NO_ENV: NodeJS.ProcessEnv = {};
-const resolveFile = (path: string, env: NodeJS.ProcessEnv = NO_ENV): ResolveResult => resolvePipeline(loadConfigFile(path, env));
+const resolveFile = (path: string, env: NodeJS.ProcessEnv = NO_ENV): ResolveResult =>
+  resolvePipeline(loadConfigFile(path, env));
 
 const fails = failsWith;
 
@@ -27,12 +27,22 @@ const fails = failsWith;
 function summary(r: ResolveResult): { input: Partial<TcpInputConfig>; output: Partial<WebSocketOutputConfig> } {
   const i = r.config.inputs[0];
   const o = r.config.outputs[0];
-  assert.ok(i?.plugin === 'tcp' && o?.plugin === 'websocket' && r.config.inputs.length === 1 && r.config.outputs.length === 1);
+  assert.ok(
+    i?.plugin === 'tcp' && o?.plugin === 'websocket' && r.config.inputs.length === 1 && r.config.outputs.length === 1,
+  );
   return {
     input: { name: i.name, listen: i.listen, port: i.port, format: i.format },
     output: {
-      name: o.name, match: o.match, host: o.host, port: o.port, uri: o.uri, format: o.format, workers: o.workers,
-      keepalive: o.keepalive, keepaliveIdleTimeoutSeconds: o.keepaliveIdleTimeoutSeconds, headers: o.headers,
+      name: o.name,
+      match: o.match,
+      host: o.host,
+      port: o.port,
+      uri: o.uri,
+      format: o.format,
+      workers: o.workers,
+      keepalive: o.keepalive,
+      keepaliveIdleTimeoutSeconds: o.keepaliveIdleTimeoutSeconds,
+      headers: o.headers,
     },
   };
 }
@@ -41,8 +51,16 @@ const SEED_INPUT = { name: 'tcp.0', listen: '0.0.0.0', port: 5170, format: 'json
 const SEED_001 = {
   input: SEED_INPUT,
   output: {
-    name: 'websocket.0', match: '*', host: '127.0.0.1', port: 8080, uri: '/', format: 'json', workers: 4,
-    keepalive: true, keepaliveIdleTimeoutSeconds: 30, headers: [],
+    name: 'websocket.0',
+    match: '*',
+    host: '127.0.0.1',
+    port: 8080,
+    uri: '/',
+    format: 'json',
+    workers: 4,
+    keepalive: true,
+    keepaliveIdleTimeoutSeconds: 30,
+    headers: [],
   },
 };
 
@@ -56,8 +74,16 @@ test('seed 000 (the numbered docs example, Idle_interval 21) parses and resolves
   assert.deepEqual(summary(r), {
     input: SEED_INPUT,
     output: {
-      name: 'websocket.0', match: '*', host: '127.0.0.1', port: 9000, uri: '/', format: 'json', workers: 1,
-      keepalive: true, keepaliveIdleTimeoutSeconds: 0, headers: [],
+      name: 'websocket.0',
+      match: '*',
+      host: '127.0.0.1',
+      port: 9000,
+      uri: '/',
+      format: 'json',
+      workers: 1,
+      keepalive: true,
+      keepaliveIdleTimeoutSeconds: 0,
+      headers: [],
     },
   });
   assert.deepEqual(r.warnings, [
@@ -106,10 +132,19 @@ test('includes: a glob and nested relative paths, repeated [SERVICE] merged', ()
   ]);
   assert.deepEqual(
     raw.inputs.map((s) => s.at),
-    [{ file: join(dir, 'conf.d/10-first.conf'), line: 1 }, { file: join(dir, 'conf.d/20-second.conf'), line: 1 }],
+    [
+      { file: join(dir, 'conf.d/10-first.conf'), line: 1 },
+      { file: join(dir, 'conf.d/20-second.conf'), line: 1 },
+    ],
   );
   const r = resolvePipeline(raw);
-  assert.deepEqual(r.config.inputs.map((i) => [i.name, i.plugin === 'tcp' ? i.port : 0]), [['tcp.0', 5170], ['tcp.1', 5171]]);
+  assert.deepEqual(
+    r.config.inputs.map((i) => [i.name, i.plugin === 'tcp' ? i.port : 0]),
+    [
+      ['tcp.0', 5170],
+      ['tcp.1', 5171],
+    ],
+  );
   assert.equal(r.config.outputs[0]?.plugin === 'websocket' && r.config.outputs[0].port, 9000);
   assert.equal(r.config.service.flushSeconds, 2);
   assert.equal(r.config.service.logLevel, 'debug');
@@ -118,9 +153,17 @@ test('includes: a glob and nested relative paths, repeated [SERVICE] merged', ()
 test('a missing include names the including file:line and the path', () => {
   const path = write({ 'main.conf': '[INPUT]\n    Name tcp\n@INCLUDE   sub/missing.conf\n' });
   const dir = dirname(path);
-  fails(() => loadConfigFile(path, NO_ENV), 'WSR_CONFIG_MISSING', `${path}:3: cannot read included file '${join(dir, 'sub/missing.conf')}': no such file`);
+  fails(
+    () => loadConfigFile(path, NO_ENV),
+    'WSR_CONFIG_MISSING',
+    `${path}:3: cannot read included file '${join(dir, 'sub/missing.conf')}': no such file`,
+  );
   const glob = write({ 'main.conf': '@INCLUDE conf.d/*.conf\n', 'conf.d/a.txt': '' });
-  fails(() => loadConfigFile(glob, NO_ENV), 'WSR_CONFIG_MISSING', `${glob}:1: include 'conf.d/*.conf' matches no file in '${join(dirname(glob), 'conf.d')}'`);
+  fails(
+    () => loadConfigFile(glob, NO_ENV),
+    'WSR_CONFIG_MISSING',
+    `${glob}:1: include 'conf.d/*.conf' matches no file in '${join(dirname(glob), 'conf.d')}'`,
+  );
 });
 
 test('an include cycle is an error, a file included twice side by side is not', () => {
@@ -144,7 +187,9 @@ test('@SET, then the environment, then ${NAME:-default}', () => {
 
 test('an @SET later in the file still applies (one variable table, as in Fluent Bit)', () => {
   const path = write({ 'late.conf': '[INPUT]\n    Name tcp\n    Port ${P}\n@SET P=7000\n' });
-  assert.deepEqual(loadConfigFile(path, NO_ENV).inputs[0]?.properties, [{ key: 'Port', value: '7000', at: { file: path, line: 3 } }]);
+  assert.deepEqual(loadConfigFile(path, NO_ENV).inputs[0]?.properties, [
+    { key: 'Port', value: '7000', at: { file: path, line: 3 } },
+  ]);
 });
 
 test('an undefined variable is an error naming it, at its line', () => {
@@ -158,17 +203,37 @@ test('an undefined variable is an error naming it, at its line', () => {
 
 test('[FILTER] and unknown sections are refused at their line', () => {
   const path = write({ 'f.conf': '[INPUT]\n    Name tcp\n\n[filter]\n    Name grep\n' });
-  fails(() => loadConfigFile(path, NO_ENV), 'WSR_CONFIG_UNSUPPORTED', `${path}:4: [FILTER] filters are not supported yet`);
+  fails(
+    () => loadConfigFile(path, NO_ENV),
+    'WSR_CONFIG_UNSUPPORTED',
+    `${path}:4: [FILTER] filters are not supported yet`,
+  );
   const other = write({ 'o.conf': '[INPUTS]\n    Name tcp\n' });
-  fails(() => loadConfigFile(other, NO_ENV), 'WSR_CONFIG_USAGE', `${other}:1: unknown section [INPUTS] (wsrelay understands [SERVICE], [INPUT] and [OUTPUT])`);
+  fails(
+    () => loadConfigFile(other, NO_ENV),
+    'WSR_CONFIG_USAGE',
+    `${other}:1: unknown section [INPUTS] (wsrelay understands [SERVICE], [INPUT] and [OUTPUT])`,
+  );
   const parser = write({ 'p.conf': '# parsers\n[PARSER]\n    Name json\n' });
-  fails(() => loadConfigFile(parser, NO_ENV), 'WSR_CONFIG_UNSUPPORTED', `${parser}:2: [PARSER] sections are not supported`);
+  fails(
+    () => loadConfigFile(parser, NO_ENV),
+    'WSR_CONFIG_UNSUPPORTED',
+    `${parser}:2: [PARSER] sections are not supported`,
+  );
 });
 
 test('syntax mistakes: outside a section, no Name, two Names, bad header, unknown directive', () => {
   const cases: Array<[string, ConfigErrorCode, string]> = [
-    ['Flush 1\n', 'WSR_CONFIG_USAGE', "1: property 'Flush' is outside any section: put it under [SERVICE], [INPUT] or [OUTPUT]"],
-    ['[INPUT]\n    Name tcp\n[OUTPUT]\n    Match *\n', 'WSR_CONFIG_MISSING', "3: [OUTPUT] has no Name: add e.g. 'Name websocket'"],
+    [
+      'Flush 1\n',
+      'WSR_CONFIG_USAGE',
+      "1: property 'Flush' is outside any section: put it under [SERVICE], [INPUT] or [OUTPUT]",
+    ],
+    [
+      '[INPUT]\n    Name tcp\n[OUTPUT]\n    Match *\n',
+      'WSR_CONFIG_MISSING',
+      "3: [OUTPUT] has no Name: add e.g. 'Name websocket'",
+    ],
     ['[INPUT]\n    Name tcp\n    name http\n', 'WSR_CONFIG_USAGE', '3: [INPUT] has two Name lines (the first at {}:2)'],
     ['[INPUT\n', 'WSR_CONFIG_USAGE', "1: malformed section header '[INPUT': expected e.g. [INPUT]"],
     ['@INCLUDES x.conf\n', 'WSR_CONFIG_USAGE', '1: unknown directive @INCLUDES (known: @INCLUDE, @SET)'],
@@ -182,16 +247,28 @@ test('syntax mistakes: outside a section, no Name, two Names, bad header, unknow
 
 test('an unknown key and a bad number are reported by resolve with file:line and the key', () => {
   const path = write({ 'k.conf': '[INPUT]\n    Name tcp\n[OUTPUT]\n    Name websocket\n    Prot 9000\n' });
-  fails(() => resolveFile(path), 'WSR_CONFIG_UNKNOWN_KEY', new RegExp(`^${escape(path)}:5: \\[OUTPUT websocket\\.0\\] unknown property 'Prot', did you mean 'port'\\?`));
+  fails(
+    () => resolveFile(path),
+    'WSR_CONFIG_UNKNOWN_KEY',
+    new RegExp(`^${escape(path)}:5: \\[OUTPUT websocket\\.0\\] unknown property 'Prot', did you mean 'port'\\?`),
+  );
   const num = write({ 'n.conf': '[INPUT]\n    Name tcp\n    Port  51x0\n[OUTPUT]\n    Name websocket\n' });
-  fails(() => resolveFile(num), 'WSR_CONFIG_BAD_VALUE', `${num}:3: [INPUT tcp.0] property 'Port': expected an integer 0-65535, got '51x0'`);
+  fails(
+    () => resolveFile(num),
+    'WSR_CONFIG_BAD_VALUE',
+    `${num}:3: [INPUT tcp.0] property 'Port': expected an integer 0-65535, got '51x0'`,
+  );
 });
 
 test('a missing or unreadable main file is named', () => {
-  const tmp = dirname(write({ 'placeholder': '' }));
+  const tmp = dirname(write({ placeholder: '' }));
   const path = join(tmp, 'nowhere.conf');
   fails(() => loadConfigFile(path, NO_ENV), 'WSR_CONFIG_MISSING', `cannot read config file '${path}': no such file`);
-  fails(() => loadConfigFile(tmp + '/x.yaml', NO_ENV), 'WSR_CONFIG_MISSING', `cannot read config file '${tmp}/x.yaml': no such file`);
+  fails(
+    () => loadConfigFile(tmp + '/x.yaml', NO_ENV),
+    'WSR_CONFIG_MISSING',
+    `cannot read config file '${tmp}/x.yaml': no such file`,
+  );
   fails(() => loadConfigFile(tmp, NO_ENV), 'WSR_CONFIG_MISSING', `cannot read config file '${tmp}': it is a directory`);
 });
 
@@ -201,20 +278,51 @@ test('YAML: includes, env:, header lists, empty value', () => {
   const s = summary(r);
   assert.equal(s.input.port, 5999);
   assert.deepEqual([s.output.host, s.output.port, s.output.uri], ['localhost', 9300, '/']);
-  assert.deepEqual(s.output.headers, [['X-Token', 'abc'], ['X-Env', 'prod']]);
+  assert.deepEqual(s.output.headers, [
+    ['X-Token', 'abc'],
+    ['X-Env', 'prod'],
+  ]);
   assert.equal(r.config.service.flushSeconds, 0.5);
   assert.deepEqual(r.warnings, [`${path}:13: [OUTPUT websocket.0] property 'uri' is empty: using the default (/)`]);
-  fails(() => loadConfigFile(path, NO_ENV), 'WSR_CONFIG_BAD_VALUE', new RegExp(`^${escape(path)}:16: variable 'ENV_NAME' is not defined`));
+  fails(
+    () => loadConfigFile(path, NO_ENV),
+    'WSR_CONFIG_BAD_VALUE',
+    new RegExp(`^${escape(path)}:16: variable 'ENV_NAME' is not defined`),
+  );
 });
 
 test('YAML errors point at the right line', () => {
   const cases: Array<[string, ConfigErrorCode, string]> = [
-    ['pipeline:\n  inputs:\n    - name: tcp\n  filters:\n    - name: grep\n', 'WSR_CONFIG_UNSUPPORTED', '4: [FILTER] filters are not supported yet'],
-    ['pipeline:\n  inputs:\n    - name: tcp\n      port: 1\n      port: 2\n', 'WSR_CONFIG_USAGE', '5: invalid YAML: Map keys must be unique'],
-    ['service:\n  flush: 1\n\tlog_level: info\n', 'WSR_CONFIG_USAGE', '3: invalid YAML: Tabs are not allowed as indentation'],
-    ['pipeline:\n  outputs:\n    - match: "*"\n      port: 80\n', 'WSR_CONFIG_MISSING', "3: [OUTPUT] has no Name: add e.g. 'Name websocket'"],
-    ['pipeline:\n  inputs:\n    - name: tcp\n      port:\n        a: 1\n', 'WSR_CONFIG_USAGE', "5: 'port' must be a single value, not a map"],
-    ['\nsevice:\n  flush: 1\n', 'WSR_CONFIG_USAGE', "2: unknown top-level key 'sevice' (known: service, pipeline, env, includes)"],
+    [
+      'pipeline:\n  inputs:\n    - name: tcp\n  filters:\n    - name: grep\n',
+      'WSR_CONFIG_UNSUPPORTED',
+      '4: [FILTER] filters are not supported yet',
+    ],
+    [
+      'pipeline:\n  inputs:\n    - name: tcp\n      port: 1\n      port: 2\n',
+      'WSR_CONFIG_USAGE',
+      '5: invalid YAML: Map keys must be unique',
+    ],
+    [
+      'service:\n  flush: 1\n\tlog_level: info\n',
+      'WSR_CONFIG_USAGE',
+      '3: invalid YAML: Tabs are not allowed as indentation',
+    ],
+    [
+      'pipeline:\n  outputs:\n    - match: "*"\n      port: 80\n',
+      'WSR_CONFIG_MISSING',
+      "3: [OUTPUT] has no Name: add e.g. 'Name websocket'",
+    ],
+    [
+      'pipeline:\n  inputs:\n    - name: tcp\n      port:\n        a: 1\n',
+      'WSR_CONFIG_USAGE',
+      "5: 'port' must be a single value, not a map",
+    ],
+    [
+      '\nsevice:\n  flush: 1\n',
+      'WSR_CONFIG_USAGE',
+      "2: unknown top-level key 'sevice' (known: service, pipeline, env, includes)",
+    ],
     ['pipeline:\n  inputs:\n    name: tcp\n', 'WSR_CONFIG_USAGE', "3: 'inputs' must be a list ('- ...' items)"],
     ['includes:\n  - other.yaml\n', 'WSR_CONFIG_MISSING', "2: cannot read included file '{}/other.yaml': no such file"],
   ];
@@ -223,14 +331,23 @@ test('YAML errors point at the right line', () => {
     fails(() => loadConfigFile(path, NO_ENV), code, `${path}:${message.replace('{}', dirname(path))}`);
   }
   // Line numbers survive into resolve's messages.
-  const path = write({ 'k.yml': '# comment\npipeline:\n  inputs:\n    - name: tcp\n      port: 99999\n  outputs:\n    - name: websocket\n' });
-  fails(() => resolveFile(path), 'WSR_CONFIG_BAD_VALUE', `${path}:5: [INPUT tcp.0] property 'port': expected an integer 0-65535, got '99999'`);
+  const path = write({
+    'k.yml': '# comment\npipeline:\n  inputs:\n    - name: tcp\n      port: 99999\n  outputs:\n    - name: websocket\n',
+  });
+  fails(
+    () => resolveFile(path),
+    'WSR_CONFIG_BAD_VALUE',
+    `${path}:5: [INPUT tcp.0] property 'port': expected an integer 0-65535, got '99999'`,
+  );
 });
 
 test('classic and YAML versions of seed 001 give the same raw keys and values', () => {
   const strip = (p: RawPipeline): unknown =>
     [...p.inputs, ...p.outputs].map((s) => [s.plugin, s.properties.map((q) => [q.key.toLowerCase(), q.value])]);
-  assert.deepEqual(strip(loadConfigFile(fixture('seed-001.yaml'), NO_ENV)), strip(loadConfigFile(fixture('seed-001.conf'), NO_ENV)));
+  assert.deepEqual(
+    strip(loadConfigFile(fixture('seed-001.yaml'), NO_ENV)),
+    strip(loadConfigFile(fixture('seed-001.conf'), NO_ENV)),
+  );
 });
 
 function escape(text: string): string {

@@ -19,12 +19,18 @@ interface Setup {
 
 async function setup(ioTimeoutMs: number, recordTimeoutMs: number): Promise<Setup> {
   const stats = newInputStats();
-  const deadlines = new ConnectionDeadlines({ maxConnections: 0, ioTimeoutMs, recordTimeoutMs }, stats,
-    new Logger('off', ''), 'test');
+  const deadlines = new ConnectionDeadlines(
+    { maxConnections: 0, ioTimeoutMs, recordTimeoutMs },
+    stats,
+    new Logger('off', ''),
+    'test',
+  );
   const server = createServer((socket) => {
     deadlines.watch(socket, 'peer');
     // Any byte begins a record that only a newline ends.
-    socket.on('data', (data: Buffer) => deadlines.progress(socket, data[data.length - 1] !== 0x0a, data.includes(0x0a)));
+    socket.on('data', (data: Buffer) =>
+      deadlines.progress(socket, data[data.length - 1] !== 0x0a, data.includes(0x0a)),
+    );
     socket.on('error', () => undefined);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -38,7 +44,9 @@ async function client(port: number): Promise<{ socket: Socket; closed: () => boo
   const socket = connect(port, '127.0.0.1');
   clients.push(socket);
   let closed = false;
-  socket.on('close', () => { closed = true; });
+  socket.on('close', () => {
+    closed = true;
+  });
   socket.on('error', () => undefined);
   await new Promise((resolve) => socket.once('connect', resolve));
   return { socket, closed: () => closed };

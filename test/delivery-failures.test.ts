@@ -16,19 +16,33 @@ import { testCerts } from './support/certs.js';
 
 function options(url: string, overrides: Partial<ConnectionOptions> = {}): ConnectionOptions {
   return {
-    url, headers: {}, delivery: 'confirm', connectTimeoutMs: 5000, pingIntervalMs: 0, pingTimeoutMs: 30_000,
-    idleCloseMs: 0, compress: false, tls: null, ...overrides,
+    url,
+    headers: {},
+    delivery: 'confirm',
+    connectTimeoutMs: 5000,
+    pingIntervalMs: 0,
+    pingTimeoutMs: 30_000,
+    idleCloseMs: 0,
+    compress: false,
+    tls: null,
+    ...overrides,
   };
 }
 
 /** One message sent on a fresh connection; resolves with its outcome and the handshake's failure. */
-async function attempt(url: string, overrides: Partial<ConnectionOptions> = {}): Promise<{
-  outcome: SendOutcome; handshake: DeliveryFailure | null | undefined;
+async function attempt(
+  url: string,
+  overrides: Partial<ConnectionOptions> = {},
+): Promise<{
+  outcome: SendOutcome;
+  handshake: DeliveryFailure | null | undefined;
 }> {
   let handshake: DeliveryFailure | null | undefined;
   const log = new Logger('error', 'test', { write: () => undefined });
   const conn = new Connection(options(url, overrides), log, {
-    onHandshake: (failure) => { handshake ??= failure; },
+    onHandshake: (failure) => {
+      handshake ??= failure;
+    },
     onClosed: () => undefined,
   });
   try {
@@ -50,7 +64,10 @@ async function listening(server: Server | ReturnType<typeof createTcpServer>): P
   return (server.address() as AddressInfo).port;
 }
 
-function closeServer(server: Server | ReturnType<typeof createTcpServer>, sockets: Set<Socket> = new Set()): Promise<void> {
+function closeServer(
+  server: Server | ReturnType<typeof createTcpServer>,
+  sockets: Set<Socket> = new Set(),
+): Promise<void> {
   for (const socket of sockets) socket.destroy();
   return new Promise((resolve) => server.close(() => resolve()));
 }
@@ -72,8 +89,16 @@ test('an untrusted certificate: tls, with what to change', async () => {
   const port = await listening(server);
   try {
     const tls = {
-      ca: null, cert: null, key: null, passphrase: null, verify: true, verifyHostname: true, servername: null,
-      minVersion: null, maxVersion: null, ciphers: null,
+      ca: null,
+      cert: null,
+      key: null,
+      passphrase: null,
+      verify: true,
+      verifyHostname: true,
+      servername: null,
+      minVersion: null,
+      maxVersion: null,
+      ciphers: null,
     };
     const failure = failureOf((await attempt(`wss://127.0.0.1:${port}/`, { tls })).outcome);
     assert.equal(failure.code, 'WSR_DELIVERY_TLS');
@@ -89,8 +114,16 @@ test('a TLS client against a plain server: tls, not a handshake error', async ()
   const port = await listening(server);
   try {
     const tls = {
-      ca: null, cert: null, key: null, passphrase: null, verify: false, verifyHostname: false, servername: null,
-      minVersion: null, maxVersion: null, ciphers: null,
+      ca: null,
+      cert: null,
+      key: null,
+      passphrase: null,
+      verify: false,
+      verifyHostname: false,
+      servername: null,
+      minVersion: null,
+      maxVersion: null,
+      ciphers: null,
     };
     const failure = failureOf((await attempt(`wss://127.0.0.1:${port}/`, { tls })).outcome);
     assert.equal(failure.code, 'WSR_DELIVERY_TLS', failure.detail);
@@ -108,8 +141,10 @@ test('the upgrade refused with 401: handshake_status_401', async () => {
   const port = await listening(server);
   try {
     const failure = failureOf((await attempt(`ws://127.0.0.1:${port}/`)).outcome);
-    assert.deepEqual({ code: failure.code, status: failure.status },
-      { code: 'WSR_DELIVERY_HANDSHAKE_STATUS', status: 401 });
+    assert.deepEqual(
+      { code: failure.code, status: failure.status },
+      { code: 'WSR_DELIVERY_HANDSHAKE_STATUS', status: 401 },
+    );
     assert.equal(reasonLabel(failure), 'handshake_status_401');
   } finally {
     await closeServer(server);
@@ -118,7 +153,10 @@ test('the upgrade refused with 401: handshake_status_401', async () => {
 
 test('a server that accepts and never answers: connect_timeout', async () => {
   const sockets = new Set<Socket>();
-  const server = createTcpServer((socket) => { sockets.add(socket); socket.on('error', () => undefined); });
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
   const port = await listening(server);
   try {
     const failure = failureOf((await attempt(`ws://127.0.0.1:${port}/`, { connectTimeoutMs: 200 })).outcome);
@@ -134,8 +172,10 @@ test('a 101 without a valid Sec-WebSocket-Accept: handshake_invalid', async () =
   const sockets = new Set<Socket>();
   server.on('upgrade', (_request, socket: Socket) => {
     sockets.add(socket);
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-      'Sec-WebSocket-Accept: bm90IHRoZSByaWdodCBrZXk=\r\n\r\n');
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Accept: bm90IHRoZSByaWdodCBrZXk=\r\n\r\n',
+    );
   });
   const port = await listening(server);
   try {
@@ -157,7 +197,10 @@ test('the server closes with 1011 before confirming: closed_1011, written and no
     assert.equal(handshake, null, 'the handshake succeeded');
     assert.equal(outcome.status, 'failed');
     const failure = failureOf(outcome);
-    assert.deepEqual({ code: failure.code, closeCode: failure.closeCode }, { code: 'WSR_DELIVERY_CLOSED', closeCode: 1011 });
+    assert.deepEqual(
+      { code: failure.code, closeCode: failure.closeCode },
+      { code: 'WSR_DELIVERY_CLOSED', closeCode: 1011 },
+    );
     assert.equal(reasonLabel(failure), 'closed_1011');
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -186,8 +229,9 @@ test('a server that stops answering pings: pong_timeout, not the 1006 that follo
   await new Promise<void>((resolve) => server.once('listening', resolve));
   server.on('connection', (ws) => ws.on('error', () => undefined));
   try {
-    const failure = failureOf((await attempt(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-      { pingTimeoutMs: 300 })).outcome);
+    const failure = failureOf(
+      (await attempt(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`, { pingTimeoutMs: 300 })).outcome,
+    );
     assert.equal(failure.code, 'WSR_DELIVERY_PONG_TIMEOUT');
     assert.equal(reasonLabel(failure), 'pong_timeout');
   } finally {
@@ -198,7 +242,8 @@ test('a server that stops answering pings: pong_timeout, not the 1006 that follo
 
 test('reason labels stay within a bounded set whatever numbers a server sends', () => {
   const closed = (closeCode: number): string => reasonLabel({ code: 'WSR_DELIVERY_CLOSED', closeCode, detail: '' });
-  const status = (value: number): string => reasonLabel({ code: 'WSR_DELIVERY_HANDSHAKE_STATUS', status: value, detail: '' });
+  const status = (value: number): string =>
+    reasonLabel({ code: 'WSR_DELIVERY_HANDSHAKE_STATUS', status: value, detail: '' });
   assert.equal(closed(1006), 'closed_1006');
   assert.equal(closed(4321), 'closed_4xxx');
   assert.equal(closed(3000), 'closed_3xxx');

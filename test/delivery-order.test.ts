@@ -25,7 +25,7 @@ test('ordered: a retry waits until every earlier chunk in flight has its outcome
   order.dispatched(3);
   order.dispatched(7);
   assert.equal(order.decide(5, true, true), 'stop', 'chunk 3 is still in flight');
-  assert.equal(order.decide(5, false, true), 'send', 'a first attempt is the worker\'s to hold');
+  assert.equal(order.decide(5, false, true), 'send', "a first attempt is the worker's to hold");
   order.settled(3, false);
   assert.equal(order.decide(5, true, true), 'send', 'only later chunks are in flight');
   assert.equal(order.inFlightCount, 1);
@@ -57,8 +57,17 @@ test('several workers: the worker never holds', () => {
 
 test('chunk states: the moves of the diagram, and no other', () => {
   const states: ChunkState[] = ['writing', 'queued', 'backoff', 'on_disk', 'in_flight'];
-  const allowed = new Set(['writing>queued', 'queued>in_flight', 'queued>on_disk', 'backoff>queued',
-    'backoff>in_flight', 'backoff>on_disk', 'on_disk>queued', 'in_flight>queued', 'in_flight>backoff']);
+  const allowed = new Set([
+    'writing>queued',
+    'queued>in_flight',
+    'queued>on_disk',
+    'backoff>queued',
+    'backoff>in_flight',
+    'backoff>on_disk',
+    'on_disk>queued',
+    'in_flight>queued',
+    'in_flight>backoff',
+  ]);
   for (const from of states) {
     for (const to of states) assert.equal(canMove(from, to), allowed.has(`${from}>${to}`), `${from} → ${to}`);
   }

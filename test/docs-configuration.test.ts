@@ -23,7 +23,11 @@ test('docs/CONFIGURATION.md is current (regenerated from the schemas, it is the 
 });
 
 test('docs/CONFIGURATION.md lists every key of every section with its default', () => {
-  const kinds: SchemaKind[] = ['service', ...(Object.keys(INPUT_SCHEMAS) as SchemaKind[]), ...(Object.keys(OUTPUT_SCHEMAS) as SchemaKind[])];
+  const kinds: SchemaKind[] = [
+    'service',
+    ...(Object.keys(INPUT_SCHEMAS) as SchemaKind[]),
+    ...(Object.keys(OUTPUT_SCHEMAS) as SchemaKind[]),
+  ];
   assert.ok(kinds.length >= 9);
   for (const kind of kinds) {
     const heading = kind === 'service' ? '## Service' : `## ${kind in INPUT_SCHEMAS ? 'Input' : 'Output'} \`${kind}\``;
@@ -33,7 +37,10 @@ test('docs/CONFIGURATION.md lists every key of every section with its default', 
     const body = committed.slice(start, end < 0 ? undefined : end);
     for (const row of propertyTable(kind)) {
       const shown = row.default === '' ? '—' : `\`${row.default}\``;
-      assert.ok(body.includes(`| \`${row.key}\` | ${shown} |`), `${kind} ${row.key} (default ${shown}) missing from its section`);
+      assert.ok(
+        body.includes(`| \`${row.key}\` | ${shown} |`),
+        `${kind} ${row.key} (default ${shown}) missing from its section`,
+      );
     }
   }
 });

@@ -42,7 +42,11 @@ function shellLines(body: string): string[] {
   return body
     .replace(/\\\n/g, ' ')
     .split('\n')
-    .map((line) => stripComment(line).replace(/^\s*\$\s+/, '').trim())
+    .map((line) =>
+      stripComment(line)
+        .replace(/^\s*\$\s+/, '')
+        .trim(),
+    )
     .filter((line) => line !== '');
 }
 
@@ -137,8 +141,9 @@ for (const file of docFiles()) {
       continue;
     }
     const lines = shellLines(block.body);
-    const shell = ['sh', 'bash', 'shell', 'console', 'zsh'].includes(block.info)
-      || (block.info === '' && lines.some((l) => COMMAND.test(l)));
+    const shell =
+      ['sh', 'bash', 'shell', 'console', 'zsh'].includes(block.info) ||
+      (block.info === '' && lines.some((l) => COMMAND.test(l)));
     if (!shell) {
       skip(`${block.info || 'plain'} block (not a config or a shell block)`);
       continue;
@@ -165,7 +170,14 @@ for (const file of docFiles()) {
         skip(all[0] === 'node' ? `node ${all[1] ?? ''}` : (all[0] ?? '?'));
         continue;
       }
-      examples.push({ where, kind: 'command', text: line.replace(/\s+/g, ' '), expectError, env, args: all.slice(prefix.length) });
+      examples.push({
+        where,
+        kind: 'command',
+        text: line.replace(/\s+/g, ' '),
+        expectError,
+        env,
+        args: all.slice(prefix.length),
+      });
     }
   }
 }
@@ -173,7 +185,12 @@ for (const file of docFiles()) {
 for (const name of readdirSync(join(repoRoot, 'examples')).sort()) {
   if (!/\.(conf|ya?ml)$/.test(name)) continue;
   const text = readFileSync(join(repoRoot, 'examples', name), 'utf8');
-  examples.push({ where: `examples/${name}`, kind: name.endsWith('.conf') ? 'classic' : 'yaml', text, expectError: null });
+  examples.push({
+    where: `examples/${name}`,
+    kind: name.endsWith('.conf') ? 'classic' : 'yaml',
+    text,
+    expectError: null,
+  });
 }
 
 // ---- running --------------------------------------------------------------------------------
@@ -215,11 +232,16 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
   delete childEnv['WS_HOST']; // the YAML example's ${WS_HOST:-127.0.0.1} takes its default
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliPath, ...args], {
-      cwd: repoRoot, env: childEnv, timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: repoRoot,
+      env: childEnv,
+      timeout: 30_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
     child.stdout.resume();
-    child.stderr.setEncoding('utf8').on('data', (part: string) => { stderr += part; });
+    child.stderr.setEncoding('utf8').on('data', (part: string) => {
+      stderr += part;
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       resolve({ code, stderr: standIn === null ? stderr : stderr.split(standIn).join(DOCUMENTED_DIR) });
@@ -230,8 +252,10 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
 function configArgs(example: Example, index: number): string[] {
   const file = join(work, `example-${index}.${example.kind === 'classic' ? 'conf' : 'yaml'}`);
   writeFileSync(file, localize(example.text));
-  const hasInput = example.kind === 'classic' ? /^\s*\[INPUT\]/im.test(example.text) : /^\s*inputs:/m.test(example.text);
-  const hasOutput = example.kind === 'classic' ? /^\s*\[OUTPUT\]/im.test(example.text) : /^\s*outputs:/m.test(example.text);
+  const hasInput =
+    example.kind === 'classic' ? /^\s*\[INPUT\]/im.test(example.text) : /^\s*inputs:/m.test(example.text);
+  const hasOutput =
+    example.kind === 'classic' ? /^\s*\[OUTPUT\]/im.test(example.text) : /^\s*outputs:/m.test(example.text);
   const extra = [...(hasInput ? [] : ['-i', 'dummy']), ...(hasOutput ? [] : ['-o', 'null', '-m', '*'])];
   if (extra.length > 0) fragments.push(`${example.where} (+ ${extra.join(' ')})`);
   return ['-c', file, ...extra, '--dry-run'];
@@ -241,7 +265,10 @@ function check(example: Example, result: Run): void {
   const what = `${example.where}: ${example.kind === 'command' ? example.text : `${example.kind} config`}`;
   if (example.expectError !== null) {
     assert.equal(result.code, 2, `${what}: expected to fail with exit 2, got ${result.code}\n${result.stderr}`);
-    assert.ok(result.stderr.includes(example.expectError), `${what}: expected '${example.expectError}' in:\n${result.stderr}`);
+    assert.ok(
+      result.stderr.includes(example.expectError),
+      `${what}: expected '${example.expectError}' in:\n${result.stderr}`,
+    );
     return;
   }
   assert.equal(result.code, 0, `${what}: exit ${result.code}\n${result.stderr}`);
@@ -257,8 +284,11 @@ function runOf(example: Example, index: number): Promise<Run> | null {
 }
 
 // Each run reads only its own file: they go a few at a time, and each test checks its own.
-const runs = inParallel(examples.map((example, index) => ({ example, index })), 3,
-  async ({ example, index }) => runOf(example, index));
+const runs = inParallel(
+  examples.map((example, index) => ({ example, index })),
+  3,
+  async ({ example, index }) => runOf(example, index),
+);
 
 examples.forEach((example, index) => {
   const label = example.kind === 'command' ? `command line ${example.text}` : `${example.kind} config`;
@@ -283,10 +313,16 @@ test('the docs hold enough runnable examples that this test checks something', (
   assert.ok(count('classic') >= 6, `only ${count('classic')} classic configs found`);
   assert.ok(count('yaml') >= 1, `only ${count('yaml')} YAML configs found`);
   assert.ok(count('command') >= 4, `only ${count('command')} command lines found`);
-  assert.ok(examples.some((e) => e.expectError !== null), 'no expect-error example found');
+  assert.ok(
+    examples.some((e) => e.expectError !== null),
+    'no expect-error example found',
+  );
 });
 
-const skippedList = [...skipped.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`).join(', ');
+const skippedList = [...skipped.entries()]
+  .sort((a, b) => b[1] - a[1])
+  .map(([k, n]) => `${k} ×${n}`)
+  .join(', ');
 test(`ran ${examples.length} examples; skipped ${[...skipped.values()].reduce((a, b) => a + b, 0)} that are not wsrelay configs or command lines: ${skippedList}`, (t) => {
   t.diagnostic(`fragments completed on the command line: ${fragments.join('; ') || 'none'}`);
 });

@@ -47,7 +47,10 @@ test('examples/wsrelay.service runs the relay with a config file, restarts on fa
   assert.ok(!keys.has('MemoryDenyWriteExecute'), "V8's JIT needs writable, executable memory");
   // The config's storage.path is the state directory.
   assert.deepEqual(keys.get('StateDirectory'), ['wsrelay']);
-  assert.match(readFileSync(join(repoRoot, 'examples/wsrelay.conf'), 'utf8'), /^\s*storage\.path\s+\/var\/lib\/wsrelay\s*$/m);
+  assert.match(
+    readFileSync(join(repoRoot, 'examples/wsrelay.conf'), 'utf8'),
+    /^\s*storage\.path\s+\/var\/lib\/wsrelay\s*$/m,
+  );
 });
 
 test('systemd-analyze verify accepts examples/wsrelay.service', (t) => {

@@ -7,7 +7,13 @@ import { createEncoder, formatDate } from '../src/encode/index.js';
 import type { EncoderOptions, EventTime } from '../src/encode/types.js';
 import type { TimedRecord } from '../src/chunk/record.js';
 
-const NO_GELF: GelfKeys = { shortMessageKey: null, fullMessageKey: null, timestampKey: null, hostKey: null, levelKey: null };
+const NO_GELF: GelfKeys = {
+  shortMessageKey: null,
+  fullMessageKey: null,
+  timestampKey: null,
+  hostKey: null,
+  levelKey: null,
+};
 const T: EventTime = { sec: 1795421327, nsec: 196247000 };
 // 2018-05-30T09:39:52Z, the example in Fluent Bit's documentation.
 const DOC: EventTime = { sec: 1527673192, nsec: 681000 };
@@ -62,16 +68,16 @@ const TWO: TimedRecord[] = [
 ];
 
 test('json_lines and json_stream: date key first, one line per record', () => {
-  const expected =
-    '{"date":1795421327.196247,"a":1,"b":"x","n":{"c":[1,true,null]}}\n' +
-    '{"date":1795421327.0}\n';
+  const expected = '{"date":1795421327.196247,"a":1,"b":"x","n":{"c":[1,true,null]}}\n' + '{"date":1795421327.0}\n';
   assert.equal(text('json_lines', TWO), expected);
   assert.equal(text('json_stream', TWO), expected);
 });
 
 test('json: one array per chunk', () => {
-  assert.equal(text('json', TWO),
-    '[{"date":1795421327.196247,"a":1,"b":"x","n":{"c":[1,true,null]}},{"date":1795421327.0}]');
+  assert.equal(
+    text('json', TWO),
+    '[{"date":1795421327.196247,"a":1,"b":"x","n":{"c":[1,true,null]}},{"date":1795421327.0}]',
+  );
   assert.equal(text('json', [TWO[1]]), '[{"date":1795421327.0}]');
 });
 
@@ -119,10 +125,13 @@ test('an empty chunk is an empty buffer in every format', () => {
 });
 
 // Fluentd's EventTime: sec and nsec as two uint32 BE. Unpack only, so packing is untouched.
-addExtension({ type: 0, unpack: (b: Buffer | Uint8Array) => {
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return { sec: view.getUint32(0), nsec: view.getUint32(4) };
-} });
+addExtension({
+  type: 0,
+  unpack: (b: Buffer | Uint8Array) => {
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    return { sec: view.getUint32(0), nsec: view.getUint32(4) };
+  },
+});
 
 test('msgpack: exact bytes of [EventTime, record] pairs, binary frames', () => {
   const encoder = createEncoder(options('msgpack'));
@@ -131,20 +140,27 @@ test('msgpack: exact bytes of [EventTime, record] pairs, binary frames', () => {
     { time: T, body: { a: 1 } },
     { time: at(1527673192, 0), body: {} },
   ]);
-  assert.equal(out.toString('hex'),
-    '92' + 'd700' + '6b03f48f' + '0bb27dd8' + '81' + 'a161' + '01' +
-    '92' + 'd700' + '5b0e7168' + '00000000' + '80');
+  assert.equal(
+    out.toString('hex'),
+    '92' + 'd700' + '6b03f48f' + '0bb27dd8' + '81' + 'a161' + '01' + '92' + 'd700' + '5b0e7168' + '00000000' + '80',
+  );
 });
 
 test('msgpack: decodes back to the same times and records', () => {
   const records: TimedRecord[] = [
-    { time: T, body: { s: 'héllo 😀', i: -5, f: 12.5, t: true, z: null, arr: [1, 'two', { x: [] }], o: { p: { q: 'r' } } } },
+    {
+      time: T,
+      body: { s: 'héllo 😀', i: -5, f: 12.5, t: true, z: null, arr: [1, 'two', { x: [] }], o: { p: { q: 'r' } } },
+    },
     { time: at(1527673192, 999999999), body: { big: 1795421327196, neg: -1795421327196, u32: 4294967295 } },
     { time: at(1795421327, 0), body: {} },
   ];
   const out = createEncoder(options('msgpack')).encode(records);
   const decoded = new Unpackr({ useRecords: false, int64AsType: 'number' }).unpackMultiple(out) as unknown[];
-  assert.deepEqual(decoded, records.map((r) => [{ sec: r.time.sec, nsec: r.time.nsec }, r.body]));
+  assert.deepEqual(
+    decoded,
+    records.map((r) => [{ sec: r.time.sec, nsec: r.time.nsec }, r.body]),
+  );
   // Integers past 32 bits stay integers (int64 d3), not msgpackr's default float64 (cb).
   assert.ok(out.includes(Buffer.from('d3000001a207734f5c', 'hex')));
   assert.ok(!out.includes(Buffer.from('cb427a', 'hex')));
@@ -155,73 +171,126 @@ function gelf(body: Record<string, unknown>, keys: Partial<GelfKeys> = {}, time:
 }
 
 test('gelf: standard fields from the usual keys, the rest prefixed', () => {
-  assert.equal(gelf({ log: 'hello', host: 'web1', pid: 42, ok: false }),
-    '{"version":"1.1","host":"web1","short_message":"hello","timestamp":1795421327.196,"_pid":42,"_ok":false}\n');
+  assert.equal(
+    gelf({ log: 'hello', host: 'web1', pid: 42, ok: false }),
+    '{"version":"1.1","host":"web1","short_message":"hello","timestamp":1795421327.196,"_pid":42,"_ok":false}\n',
+  );
   // short_message wins over log, log over message; the others stay as fields.
-  assert.equal(gelf({ message: 'm', log: 'l', short_message: 's' }, {}, at(5, 5000000)),
-    '{"version":"1.1","host":"relay1","short_message":"s","timestamp":5.005,"_message":"m","_log":"l"}\n');
-  assert.equal(gelf({ message: 'm' }, {}, at(5, 0)),
-    '{"version":"1.1","host":"relay1","short_message":"m","timestamp":5.000}\n');
+  assert.equal(
+    gelf({ message: 'm', log: 'l', short_message: 's' }, {}, at(5, 5000000)),
+    '{"version":"1.1","host":"relay1","short_message":"s","timestamp":5.005,"_message":"m","_log":"l"}\n',
+  );
+  assert.equal(
+    gelf({ message: 'm' }, {}, at(5, 0)),
+    '{"version":"1.1","host":"relay1","short_message":"m","timestamp":5.000}\n',
+  );
 });
 
 test('gelf: configured keys', () => {
-  const keys: Partial<GelfKeys> = { shortMessageKey: 'msg', fullMessageKey: 'trace', hostKey: 'node', levelKey: 'severity', timestampKey: 'ts' };
-  assert.equal(gelf({ msg: 'boom', trace: 'at x\nat y', node: 'n1', host: 'h', severity: '3', ts: 1700000000.5, log: 'l' }, keys),
-    '{"version":"1.1","host":"n1","short_message":"boom","full_message":"at x\\nat y","timestamp":1700000000.5,"level":3,"_host":"h","_log":"l"}\n');
-  assert.equal(gelf({ msg: 'a', severity: 'WARNING' }, keys),
-    '{"version":"1.1","host":"relay1","short_message":"a","timestamp":1795421327.196,"level":4}\n');
-  assert.equal(gelf({ msg: 'a', severity: 6 }, keys),
-    '{"version":"1.1","host":"relay1","short_message":"a","timestamp":1795421327.196,"level":6}\n');
+  const keys: Partial<GelfKeys> = {
+    shortMessageKey: 'msg',
+    fullMessageKey: 'trace',
+    hostKey: 'node',
+    levelKey: 'severity',
+    timestampKey: 'ts',
+  };
+  assert.equal(
+    gelf({ msg: 'boom', trace: 'at x\nat y', node: 'n1', host: 'h', severity: '3', ts: 1700000000.5, log: 'l' }, keys),
+    '{"version":"1.1","host":"n1","short_message":"boom","full_message":"at x\\nat y","timestamp":1700000000.5,"level":3,"_host":"h","_log":"l"}\n',
+  );
+  assert.equal(
+    gelf({ msg: 'a', severity: 'WARNING' }, keys),
+    '{"version":"1.1","host":"relay1","short_message":"a","timestamp":1795421327.196,"level":4}\n',
+  );
+  assert.equal(
+    gelf({ msg: 'a', severity: 6 }, keys),
+    '{"version":"1.1","host":"relay1","short_message":"a","timestamp":1795421327.196,"level":6}\n',
+  );
   // Unusable values fall back: a non-numeric time to the record's, an unknown level to a field.
-  assert.equal(gelf({ msg: 'a', severity: 'loud', ts: 'soon' }, keys),
-    '{"version":"1.1","host":"relay1","short_message":"a","timestamp":1795421327.196,"_severity":"loud","_ts":"soon"}\n');
+  assert.equal(
+    gelf({ msg: 'a', severity: 'loud', ts: 'soon' }, keys),
+    '{"version":"1.1","host":"relay1","short_message":"a","timestamp":1795421327.196,"_severity":"loud","_ts":"soon"}\n',
+  );
   // A configured key that is absent falls back to the usual ones.
-  assert.equal(gelf({ log: 'l' }, keys),
-    '{"version":"1.1","host":"relay1","short_message":"l","timestamp":1795421327.196}\n');
+  assert.equal(
+    gelf({ log: 'l' }, keys),
+    '{"version":"1.1","host":"relay1","short_message":"l","timestamp":1795421327.196}\n',
+  );
 });
 
 test('gelf: flattening, arrays as text, nulls dropped, id, names cleaned', () => {
-  assert.equal(gelf({ log: 'x', a: { b: 1, c: { d: 'e' }, n: null }, arr: [1, 'two'], t: true, z: null, id: 7, 'a b': 2 }),
+  assert.equal(
+    gelf({ log: 'x', a: { b: 1, c: { d: 'e' }, n: null }, arr: [1, 'two'], t: true, z: null, id: 7, 'a b': 2 }),
     '{"version":"1.1","host":"relay1","short_message":"x","timestamp":1795421327.196,' +
-    '"_a_b":1,"_a_c_d":"e","_arr":"[1,\\"two\\"]","_t":true,"__id":7}\n');
+      '"_a_b":1,"_a_c_d":"e","_arr":"[1,\\"two\\"]","_t":true,"__id":7}\n',
+  );
   // Above, "a b" cleaned to "_a_b" repeated the flattened name and the first stayed; so here.
-  assert.equal(gelf({ log: 'x', id: 1, _id: 2, 'x/y': 3 }),
-    '{"version":"1.1","host":"relay1","short_message":"x","timestamp":1795421327.196,"__id":1,"_x_y":3}\n');
+  assert.equal(
+    gelf({ log: 'x', id: 1, _id: 2, 'x/y': 3 }),
+    '{"version":"1.1","host":"relay1","short_message":"x","timestamp":1795421327.196,"__id":1,"_x_y":3}\n',
+  );
 });
 
 test('gelf: without any message key the record itself is the short_message', () => {
-  assert.equal(gelf({ x: 1, s: 'q"' }),
-    '{"version":"1.1","host":"relay1","short_message":"{\\"x\\":1,\\"s\\":\\"q\\\\\\"\\"}","timestamp":1795421327.196,"_x":1,"_s":"q\\""}\n');
+  assert.equal(
+    gelf({ x: 1, s: 'q"' }),
+    '{"version":"1.1","host":"relay1","short_message":"{\\"x\\":1,\\"s\\":\\"q\\\\\\"\\"}","timestamp":1795421327.196,"_x":1,"_s":"q\\""}\n',
+  );
   assert.equal(gelf({}), '{"version":"1.1","host":"relay1","short_message":"{}","timestamp":1795421327.196}\n');
   // An empty message does not count as one.
-  assert.equal(gelf({ log: '' }),
-    '{"version":"1.1","host":"relay1","short_message":"{\\"log\\":\\"\\"}","timestamp":1795421327.196,"_log":""}\n');
+  assert.equal(
+    gelf({ log: '' }),
+    '{"version":"1.1","host":"relay1","short_message":"{\\"log\\":\\"\\"}","timestamp":1795421327.196,"_log":""}\n',
+  );
 });
 
 test('gelf: one message per chunk, a line per record', () => {
-  const out = text('gelf', [{ time: at(1, 0), body: { log: 'a' } }, { time: at(2, 1999999), body: { log: 'b' } }]);
-  assert.equal(out,
+  const out = text('gelf', [
+    { time: at(1, 0), body: { log: 'a' } },
+    { time: at(2, 1999999), body: { log: 'b' } },
+  ]);
+  assert.equal(
+    out,
     '{"version":"1.1","host":"relay1","short_message":"a","timestamp":1.000}\n' +
-    '{"version":"1.1","host":"relay1","short_message":"b","timestamp":2.001}\n');
+      '{"version":"1.1","host":"relay1","short_message":"b","timestamp":2.001}\n',
+  );
 });
 
-test('gelf: unset keys take Fluent Bit\'s defaults (short_message, full_message, timestamp, host, level)', () => {
+test("gelf: unset keys take Fluent Bit's defaults (short_message, full_message, timestamp, host, level)", () => {
   // Each GELF field from the record key of its own name, as Fluent Bit's gelf encoder does.
-  assert.equal(gelf({ short_message: 'disk full', full_message: 'at write()\nat flush()', level: 'err',
-    timestamp: 1565770310.5, host: 'web-1', user: 'ann' }),
+  assert.equal(
+    gelf({
+      short_message: 'disk full',
+      full_message: 'at write()\nat flush()',
+      level: 'err',
+      timestamp: 1565770310.5,
+      host: 'web-1',
+      user: 'ann',
+    }),
     '{"version":"1.1","host":"web-1","short_message":"disk full","full_message":"at write()\\nat flush()",' +
-    '"timestamp":1565770310.5,"level":3,"_user":"ann"}\n');
+      '"timestamp":1565770310.5,"level":3,"_user":"ann"}\n',
+  );
   // Fluent Bit turns "0".."7" and the syslog keywords into numbers; a number stays as it is.
-  assert.equal(gelf({ short_message: 'a', level: '6' }, {}, at(5, 0)),
-    '{"version":"1.1","host":"relay1","short_message":"a","timestamp":5.000,"level":6}\n');
-  assert.equal(gelf({ short_message: 'a', level: 2 }, {}, at(5, 0)),
-    '{"version":"1.1","host":"relay1","short_message":"a","timestamp":5.000,"level":2}\n');
+  assert.equal(
+    gelf({ short_message: 'a', level: '6' }, {}, at(5, 0)),
+    '{"version":"1.1","host":"relay1","short_message":"a","timestamp":5.000,"level":6}\n',
+  );
+  assert.equal(
+    gelf({ short_message: 'a', level: 2 }, {}, at(5, 0)),
+    '{"version":"1.1","host":"relay1","short_message":"a","timestamp":5.000,"level":2}\n',
+  );
   // A configured key replaces its default: the default's key is then an ordinary field.
-  assert.equal(gelf({ short_message: 'a', level: 2, severity: 'debug', timestamp: 9 }, { levelKey: 'severity', timestampKey: 'ts' }, at(5, 0)),
-    '{"version":"1.1","host":"relay1","short_message":"a","timestamp":5.000,"level":7,"_level":2,"_timestamp":9}\n');
+  assert.equal(
+    gelf(
+      { short_message: 'a', level: 2, severity: 'debug', timestamp: 9 },
+      { levelKey: 'severity', timestampKey: 'ts' },
+      at(5, 0),
+    ),
+    '{"version":"1.1","host":"relay1","short_message":"a","timestamp":5.000,"level":7,"_level":2,"_timestamp":9}\n',
+  );
 });
 
-test('gelf: the examples of Fluent Bit\'s gelf output documentation', () => {
+test("gelf: the examples of Fluent Bit's gelf output documentation", () => {
   // The Kubernetes example: the docker parser (Time_Keep Off) and the nest filter leave
   // {"data": ..., "stream": ...}; the kubernetes filter adds host; Gelf_Short_Message_Key data.
   // The docs show what Graylog receives:
@@ -229,17 +298,32 @@ test('gelf: the examples of Fluent Bit\'s gelf output documentation', () => {
   //    "_stream":"stderr", "timestamp":1565770310.000199}
   // (Fluent Bit 1.2's float; today's prints "%li.%03lu", three decimals, as here).
   const time = at(1565770310, 198491);
-  const out = gelf({ data: 'This is an example.', stream: 'stderr', host: 'node-7' }, { shortMessageKey: 'data' }, time);
-  assert.equal(out, '{"version":"1.1","host":"node-7","short_message":"This is an example.","timestamp":1565770310.000,"_stream":"stderr"}\n');
+  const out = gelf(
+    { data: 'This is an example.', stream: 'stderr', host: 'node-7' },
+    { shortMessageKey: 'data' },
+    time,
+  );
+  assert.equal(
+    out,
+    '{"version":"1.1","host":"node-7","short_message":"This is an example.","timestamp":1565770310.000,"_stream":"stderr"}\n',
+  );
   assert.deepEqual(JSON.parse(out), {
-    version: '1.1', short_message: 'This is an example.', host: 'node-7', _stream: 'stderr', timestamp: 1565770310,
+    version: '1.1',
+    short_message: 'This is an example.',
+    host: 'node-7',
+    _stream: 'stderr',
+    timestamp: 1565770310,
   });
   // The Docker note: Gelf_Short_Message_Key log sends the unparsed line as the message.
   const docker = { log: '{"data": "This is an example."}', stream: 'stderr', time: '2019-07-21T12:45:11.273315023Z' };
-  assert.equal(gelf(docker, { shortMessageKey: 'log' }, time),
+  assert.equal(
+    gelf(docker, { shortMessageKey: 'log' }, time),
     '{"version":"1.1","host":"relay1","short_message":"{\\"data\\": \\"This is an example.\\"}",' +
-    '"timestamp":1565770310.000,"_stream":"stderr","_time":"2019-07-21T12:45:11.273315023Z"}\n');
+      '"timestamp":1565770310.000,"_stream":"stderr","_time":"2019-07-21T12:45:11.273315023Z"}\n',
+  );
   // "The order of looking up the timestamp": the record's `timestamp` key, else the record's time.
-  assert.equal(gelf({ short_message: 'x', timestamp: 1563713111.273 }, {}, time),
-    '{"version":"1.1","host":"relay1","short_message":"x","timestamp":1563713111.273}\n');
+  assert.equal(
+    gelf({ short_message: 'x', timestamp: 1563713111.273 }, {}, time),
+    '{"version":"1.1","host":"relay1","short_message":"x","timestamp":1563713111.273}\n',
+  );
 });

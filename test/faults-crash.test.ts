@@ -31,14 +31,18 @@ test('kill -9 with filesystem storage: every record answered 2xx arrives after t
 const probe = mountSmallDisk(64);
 probe?.unmount();
 
-test('disk full on storage.path: nothing is acknowledged that was not stored, then it recovers', {
-  skip: probe ? false : 'mounting a tmpfs needs root',
-}, async (t) => {
-  // A window while full (nothing it acknowledges may be lost), as short as a few of the
-  // sender's retries (100 ms apart).
-  const r = await diskFull({ fullSeconds: 0.3 });
-  t.diagnostic(verdict(r));
-  assert.equal(r.notes['error logged'], 'yes', 'a clear error names the full disk');
-  assert.ok(Number(r.notes['http 503/errors']) > 0, 'the input refused records while the disk was full');
-  assert.ok(keptPromise(r), verdict(r));
-});
+test(
+  'disk full on storage.path: nothing is acknowledged that was not stored, then it recovers',
+  {
+    skip: probe ? false : 'mounting a tmpfs needs root',
+  },
+  async (t) => {
+    // A window while full (nothing it acknowledges may be lost), as short as a few of the
+    // sender's retries (100 ms apart).
+    const r = await diskFull({ fullSeconds: 0.3 });
+    t.diagnostic(verdict(r));
+    assert.equal(r.notes['error logged'], 'yes', 'a clear error names the full disk');
+    assert.ok(Number(r.notes['http 503/errors']) > 0, 'the input refused records while the disk was full');
+    assert.ok(keptPromise(r), verdict(r));
+  },
+);

@@ -20,7 +20,10 @@ const SEED = 20260612;
 function eventTime(sec: number, nsec: number, ext8 = false): Buffer {
   const b = Buffer.alloc(ext8 ? 11 : 10);
   let p = 0;
-  if (ext8) { b[p++] = 0xc7; b[p++] = 8; } else b[p++] = 0xd7;
+  if (ext8) {
+    b[p++] = 0xc7;
+    b[p++] = 8;
+  } else b[p++] = 0xd7;
   b[p++] = 0x00;
   b.writeUInt32BE(sec, p);
   b.writeUInt32BE(nsec, p + 4);
@@ -60,8 +63,11 @@ const time: fc.Arbitrary<[Buffer, When]> = fc.oneof(
   fc.constantFrom<unknown>(null, 'text', -5, [], {}, true).map((v) => timed(Buffer.from(packr.pack(v)), 'now')),
   fc.constant(timestamp(8)).map((b) => timed(b, 'now')),
   // Fluent Bit >= 2: [[EventTime, metadata], record]; a negative time there is a group marker.
-  fc.tuple(seconds, nanos, fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }))
-    .map(([s, n, meta]) => timed(Buffer.concat([Buffer.from([0x92]), eventTime(s, n), Buffer.from(packr.pack(meta))]), { sec: s, nsec: n })),
+  fc
+    .tuple(seconds, nanos, fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }))
+    .map(([s, n, meta]) =>
+      timed(Buffer.concat([Buffer.from([0x92]), eventTime(s, n), Buffer.from(packr.pack(meta))]), { sec: s, nsec: n }),
+    ),
   fc.constant(timed(Buffer.from([0x92, 0xff, 0x80]), null)),
 );
 
@@ -71,19 +77,32 @@ const value: fc.Arbitrary<Buffer> = fc.oneof(
   fc.tuple(seconds, nanos).map(([s, n]) => eventTime(s, n)),
   fc.constantFrom(4, 8, 12).map(timestamp),
   fc.constantFrom(1, 2, 3, 5, 16).map(timestamp), // impossible lengths: an Invalid Date, JSON null
-  fc.array(fc.constantFrom(4, 12).map(timestamp), { maxLength: 2 }).map((items) => Buffer.concat([Buffer.from([0x90 | items.length]), ...items])),
+  fc
+    .array(fc.constantFrom(4, 12).map(timestamp), { maxLength: 2 })
+    .map((items) => Buffer.concat([Buffer.from([0x90 | items.length]), ...items])),
 );
 const mapped = (bytes: Buffer, isMap: boolean): [Buffer, boolean] => [bytes, isMap];
 const record: fc.Arbitrary<[Buffer, boolean]> = fc.oneof(
-  fc.uniqueArray(fc.tuple(fc.string({ maxLength: 4 }), value), { maxLength: 4, selector: ([k]) => k })
-    .map((pairs) => mapped(Buffer.concat([Buffer.from([0x80 | pairs.length]), ...pairs.flatMap(([k, v]) => [Buffer.from(packr.pack(k)), v])]), true)),
+  fc
+    .uniqueArray(fc.tuple(fc.string({ maxLength: 4 }), value), { maxLength: 4, selector: ([k]) => k })
+    .map((pairs) =>
+      mapped(
+        Buffer.concat([
+          Buffer.from([0x80 | pairs.length]),
+          ...pairs.flatMap(([k, v]) => [Buffer.from(packr.pack(k)), v]),
+        ]),
+        true,
+      ),
+    ),
   fc.constantFrom<unknown>(1, 'x', [1, 2], null).map((v) => mapped(Buffer.from(packr.pack(v)), false)),
 );
-const entry: fc.Arbitrary<Entry> = fc.tuple(time, record, fc.constantFrom('fixarray', 'third', 'array16')).map(([[t, when], [r, isMap], form]) => {
-  const head = form === 'fixarray' ? [0x92] : form === 'third' ? [0x93] : [0xdc, 0x00, 0x02];
-  const third = form === 'third' ? [Buffer.from(packr.pack({ ignored: true }))] : [];
-  return { bytes: Buffer.concat([Buffer.from(head), t, r, ...third]), time: isMap ? when : null };
-});
+const entry: fc.Arbitrary<Entry> = fc
+  .tuple(time, record, fc.constantFrom('fixarray', 'third', 'array16'))
+  .map(([[t, when], [r, isMap], form]) => {
+    const head = form === 'fixarray' ? [0x92] : form === 'third' ? [0x93] : [0xdc, 0x00, 0x02];
+    const third = form === 'third' ? [Buffer.from(packr.pack({ ignored: true }))] : [];
+    return { bytes: Buffer.concat([Buffer.from(head), t, r, ...third]), time: isMap ? when : null };
+  });
 
 /** JSON as the workers write a decoded record (Dates as ISO strings, EventTimes as numbers). */
 const json = (v: unknown): unknown => JSON.parse(JSON.stringify(v) ?? 'null');
@@ -99,39 +118,47 @@ function assertNormalized(value: unknown): void {
   else if (typeof value === 'object' && value !== null) Object.values(value).forEach(assertNormalized);
 }
 
-test('readEntries: the records, their times and the skipped entries are the decoding path\'s (property)', () => {
+test("readEntries: the records, their times and the skipped entries are the decoding path's (property)", () => {
   let rewritten = 0;
-  fc.assert(fc.property(fc.array(entry, { minLength: 1, maxLength: 8 }), (list) => {
-    const packed = Buffer.concat(list.map((e) => e.bytes));
-    const before = Date.now() / 1000;
-    const read = readEntries(packed);
-    assert.equal(read.kind, 'entries');
-    if (read.kind !== 'entries') return;
-    const kept = list.filter((e) => e.time !== null);
-    assert.equal(read.count, kept.length);
-    assert.equal(read.invalid, list.length - kept.length);
-    if (!read.asIs) rewritten++;
-    const out = read.bytes.length === 0 ? [] : unpackr.unpackMultiple(read.bytes) as unknown[];
-    assert.equal(out.length, kept.length);
-    for (const [i, e] of kept.entries()) {
-      const got = out[i] as [unknown, unknown];
-      assert.ok(Array.isArray(got) && got.length === 2, 'an [time, record] entry');
-      const t = toEventTime(got[0]);
-      assert.ok(t, 'a time the workers read');
-      if (e.time === 'now') assert.ok(t.sec >= Math.floor(before) - 1 && t.sec <= Date.now() / 1000 + 1, 'the arrival time');
-      else assert.deepEqual({ sec: t.sec, nsec: t.nsec }, e.time);
-      // The record as msgpackr decodes the original one (the third element and metadata dropped).
-      const original = unpackr.unpack(e.bytes) as unknown[];
-      assert.deepEqual(json(got[1]), json(original[1]));
-      assertNormalized(got[1]);
-    }
-  }), { numRuns: 400, seed: SEED });
+  fc.assert(
+    fc.property(fc.array(entry, { minLength: 1, maxLength: 8 }), (list) => {
+      const packed = Buffer.concat(list.map((e) => e.bytes));
+      const before = Date.now() / 1000;
+      const read = readEntries(packed);
+      assert.equal(read.kind, 'entries');
+      if (read.kind !== 'entries') return;
+      const kept = list.filter((e) => e.time !== null);
+      assert.equal(read.count, kept.length);
+      assert.equal(read.invalid, list.length - kept.length);
+      if (!read.asIs) rewritten++;
+      const out = read.bytes.length === 0 ? [] : (unpackr.unpackMultiple(read.bytes) as unknown[]);
+      assert.equal(out.length, kept.length);
+      for (const [i, e] of kept.entries()) {
+        const got = out[i] as [unknown, unknown];
+        assert.ok(Array.isArray(got) && got.length === 2, 'an [time, record] entry');
+        const t = toEventTime(got[0]);
+        assert.ok(t, 'a time the workers read');
+        if (e.time === 'now')
+          assert.ok(t.sec >= Math.floor(before) - 1 && t.sec <= Date.now() / 1000 + 1, 'the arrival time');
+        else assert.deepEqual({ sec: t.sec, nsec: t.nsec }, e.time);
+        // The record as msgpackr decodes the original one (the third element and metadata dropped).
+        const original = unpackr.unpack(e.bytes) as unknown[];
+        assert.deepEqual(json(got[1]), json(original[1]));
+        assertNormalized(got[1]);
+      }
+    }),
+    { numRuns: 400, seed: SEED },
+  );
   assert.ok(rewritten > 100, `${rewritten} payloads took the rewriting path`);
 });
 
 test('readEntries: Fluent Bit 1.x entries, and integer times, are taken as they came', () => {
-  const payload = Buffer.concat([Buffer.from([0x92]), eventTime(1_700_000_000, 5), Buffer.from(packr.pack({ a: 1 })),
-    Buffer.from(packr.pack([1_700_000_001, { b: 2 }]))]);
+  const payload = Buffer.concat([
+    Buffer.from([0x92]),
+    eventTime(1_700_000_000, 5),
+    Buffer.from(packr.pack({ a: 1 })),
+    Buffer.from(packr.pack([1_700_000_001, { b: 2 }])),
+  ]);
   const read = readEntries(payload);
   assert.equal(read.kind, 'entries');
   assert.ok(read.kind === 'entries' && read.asIs && read.count === 2 && read.bytes === payload);
@@ -145,11 +172,26 @@ test('readEntries: refused at the first value that is not an array of 2 or 3, wh
     ['a 1-array', Buffer.concat([good, good, Buffer.from([0x91, 0x01])]), /^entry 2 is not an array/],
     ['a 4-array', Buffer.concat([Buffer.from([0x94, 1, 0x80, 0, 0])]), /^entry 0 is not an array/],
     ['an entry cut short', Buffer.concat([good, good.subarray(0, good.length - 1)]), /^entry 1 ends past/],
-    ['a record claiming 4 billion keys', Buffer.from([0x92, 0x01, 0xdf, 0xff, 0xff, 0xff, 0xff, 0x80]), /^entry 0 ends past/],
+    [
+      'a record claiming 4 billion keys',
+      Buffer.from([0x92, 0x01, 0xdf, 0xff, 0xff, 0xff, 0xff, 0x80]),
+      /^entry 0 ends past/,
+    ],
     ['0xc1', Buffer.from([0x92, 0x01, 0x81, 0xa1, 0x61, 0xc1]), /0xc1/],
-    ['an extension type msgpackr would build an object of', Buffer.from([0x92, 0x01, 0x81, 0xa1, 0x61, 0xd4, 0x42, 0x00]), /extension type 66/],
-    ['nesting past the limit', Buffer.concat([Buffer.from([0x92, 0x01, 0x81, 0xa1, 0x61]), Buffer.alloc(MAX_MSGPACK_DEPTH, 0x91), Buffer.from([0x80])]),
-      /nested deeper than 512/],
+    [
+      'an extension type msgpackr would build an object of',
+      Buffer.from([0x92, 0x01, 0x81, 0xa1, 0x61, 0xd4, 0x42, 0x00]),
+      /extension type 66/,
+    ],
+    [
+      'nesting past the limit',
+      Buffer.concat([
+        Buffer.from([0x92, 0x01, 0x81, 0xa1, 0x61]),
+        Buffer.alloc(MAX_MSGPACK_DEPTH, 0x91),
+        Buffer.from([0x80]),
+      ]),
+      /nested deeper than 512/,
+    ],
   ];
   for (const [what, packed, reason] of cases) {
     const read = readEntries(packed);
@@ -169,7 +211,11 @@ test('readEntries: at most MAX_ENTRIES_PER_MESSAGE entries, whatever they are', 
   };
   const atLimit = readEntries(tiny(MAX_ENTRIES_PER_MESSAGE, [0x92, 0x01, 0x80]));
   assert.ok(atLimit.kind === 'entries' && atLimit.count === MAX_ENTRIES_PER_MESSAGE);
-  for (const unit of [[0x92, 0x01, 0x80], [0x92, 0x90, 0x90], [0x92, 0xc0, 0x80]]) {
+  for (const unit of [
+    [0x92, 0x01, 0x80],
+    [0x92, 0x90, 0x90],
+    [0x92, 0xc0, 0x80],
+  ]) {
     const over = readEntries(tiny(MAX_ENTRIES_PER_MESSAGE + 1, unit));
     assert.ok(over.kind === 'refused' && over.oversized, Buffer.from(unit).toString('hex'));
   }

@@ -89,17 +89,32 @@ interface Sent {
 
 /** A chunk's entries: [EventTime, record] (1.x) or [[EventTime, {}], record] (>= 2), one after the other. */
 function entries(records: readonly Sent[], version: Version): Buffer {
-  return Buffer.concat(records.map((r) => Buffer.concat(version === 1
-    ? [Buffer.from([0x92]), eventTime(r.sec, r.nsec), pack(r.body)]
-    : [Buffer.from([0x92, 0x92]), eventTime(r.sec, r.nsec), Buffer.from([0x80]), pack(r.body)])));
+  return Buffer.concat(
+    records.map((r) =>
+      Buffer.concat(
+        version === 1
+          ? [Buffer.from([0x92]), eventTime(r.sec, r.nsec), pack(r.body)]
+          : [Buffer.from([0x92, 0x92]), eventTime(r.sec, r.nsec), Buffer.from([0x80]), pack(r.body)],
+      ),
+    ),
+  );
 }
 
 /**
  * append_options: chunk (hex of 16 bytes of sha512(entries); 5.x: base64 of them), size,
  * compressed, fluent_signal (>= 2) — under a map32 header from 2.x on (flb_mp_map_header).
  */
-function options(data: Buffer, size: number, { ack, gzip, version, signal = 0, base64 = false }:
-  { ack: boolean; gzip: boolean; version: Version; signal?: number; base64?: boolean }): { bytes: Buffer; chunk: string | null } {
+function options(
+  data: Buffer,
+  size: number,
+  {
+    ack,
+    gzip,
+    version,
+    signal = 0,
+    base64 = false,
+  }: { ack: boolean; gzip: boolean; version: Version; signal?: number; base64?: boolean },
+): { bytes: Buffer; chunk: string | null } {
   const digest = createHash('sha512').update(data).digest().subarray(0, 16);
   const chunk = ack ? digest.toString(base64 ? 'base64' : 'hex') : null;
   const pairs: Buffer[] = [];
@@ -115,14 +130,23 @@ function options(data: Buffer, size: number, { ack, gzip, version, signal = 0, b
 type Mode = 'Forward' | 'PackedForward' | 'CompressedPackedForward';
 
 /** What flush_forward_mode writes (header, entries, options), as one buffer. */
-function flush(mode: Mode, tag: string, records: readonly Sent[], version: Version, ack: boolean, base64 = false):
-  { bytes: Buffer; chunk: string | null } {
+function flush(
+  mode: Mode,
+  tag: string,
+  records: readonly Sent[],
+  version: Version,
+  ack: boolean,
+  base64 = false,
+): { bytes: Buffer; chunk: string | null } {
   const data = entries(records, version);
   const gzip = mode === 'CompressedPackedForward';
   const sendOptions = ack || gzip;
   const opts = options(data, records.length, { ack, gzip, version, base64 });
   const body = mode === 'Forward' ? Buffer.concat([array(records.length), data]) : bin(gzip ? gzipSync(data) : data);
-  return { bytes: Buffer.concat([array(sendOptions ? 3 : 2), str(tag), body, sendOptions ? opts.bytes : Buffer.alloc(0)]), chunk: opts.chunk };
+  return {
+    bytes: Buffer.concat([array(sendOptions ? 3 : 2), str(tag), body, sendOptions ? opts.bytes : Buffer.alloc(0)]),
+    chunk: opts.chunk,
+  };
 }
 
 // ---- a connection, as Fluent Bit's upstream connection ------------------------------------------
@@ -139,11 +163,13 @@ class Peer {
       this.wake();
     });
     socket.on('error', () => undefined);
-    this.closed = new Promise((resolve) => socket.on('close', () => {
-      this.ended = true;
-      this.wake();
-      resolve();
-    }));
+    this.closed = new Promise((resolve) =>
+      socket.on('close', () => {
+        this.ended = true;
+        this.wake();
+        resolve();
+      }),
+    );
   }
 
   static open(port: number): Promise<Peer> {
@@ -211,9 +237,14 @@ async function handshake(peer: Peer, id: Identity): Promise<{ pong: unknown[]; s
   // auth present (''): username '' and sha512_hex(auth + username + password), both ''.
   const auth = Buffer.from(heloOptions.auth ?? '');
   const ping = Buffer.concat([
-    Buffer.from([0x96]), str('PING'), str(id.selfHostname),
-    Buffer.from([0xb0]), salt, // msgpack_pack_str(16) + the raw salt: a fixstr of 16 bytes
-    str(digest), str(''), str(sha512Hex(auth)),
+    Buffer.from([0x96]),
+    str('PING'),
+    str(id.selfHostname),
+    Buffer.from([0xb0]),
+    salt, // msgpack_pack_str(16) + the raw salt: a fixstr of 16 bytes
+    str(digest),
+    str(''),
+    str(sha512Hex(auth)),
   ]);
   assert.equal(ping[1 + 5 + 1 + host.length], 0xb0, 'the salt is a fixstr');
   peer.write(ping);
@@ -236,10 +267,26 @@ function assertPongAccepts(pong: unknown[], salt: Buffer, nonce: Buffer, id: Ide
 
 // ---- the relay ------------------------------------------------------------------------------
 
-async function withRelay(props: Record<string, string>, body: (relay: TestRelay, server: TestServer) => Promise<void>): Promise<void> {
+async function withRelay(
+  props: Record<string, string>,
+  body: (relay: TestRelay, server: TestServer) => Promise<void>,
+): Promise<void> {
   const server = await TestServer.start();
-  const relay = await startPipeline([{ plugin: 'forward', props: { listen: '127.0.0.1', port: '0', ...props } }],
-    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: '*', json_date_format: 'double' } }]);
+  const relay = await startPipeline(
+    [{ plugin: 'forward', props: { listen: '127.0.0.1', port: '0', ...props } }],
+    [
+      {
+        plugin: 'websocket',
+        props: {
+          host: '127.0.0.1',
+          port: String(server.port),
+          format: 'json_lines',
+          match: '*',
+          json_date_format: 'double',
+        },
+      },
+    ],
+  );
   try {
     await body(relay, server);
   } finally {
@@ -251,7 +298,11 @@ async function withRelay(props: Record<string, string>, body: (relay: TestRelay,
 const SECURE = { selfHostname: 'fluent-bit-node', sharedKey: 'k3y-ünïcode' } as const;
 
 function recordsOf(n: number, from: number): Sent[] {
-  return Array.from({ length: n }, (_, i) => ({ sec: 1_700_000_000 + from + i, nsec: 250_000_000, body: { log: `line ${from + i}`, n: from + i, 'é': 'ü' } }));
+  return Array.from({ length: n }, (_, i) => ({
+    sec: 1_700_000_000 + from + i,
+    nsec: 250_000_000,
+    body: { log: `line ${from + i}`, n: from + i, é: 'ü' },
+  }));
 }
 
 function assertArrived(server: TestServer, records: readonly Sent[]): void {
@@ -296,12 +347,28 @@ test('Shared_Key: a PING with the wrong key (or from a salt taken as text) is re
     assert.equal(await peer.next(), null, 'closed without an ack');
     // The digest of the salt as msgpackr decoded it (invalid bytes → U+FFFD): what the relay used to compute.
     const second = await Peer.open(relay.port);
-    const helo = await second.next() as [string, { nonce: Uint8Array }];
+    const helo = (await second.next()) as [string, { nonce: Uint8Array }];
     const salt = saltBytes();
     const asText = Buffer.from(salt.toString('utf8'));
-    const wrong = sha512Hex(asText, Buffer.from(SECURE.selfHostname), Buffer.from(helo[1].nonce), Buffer.from(SECURE.sharedKey));
-    second.write(Buffer.concat([Buffer.from([0x96]), str('PING'), str(SECURE.selfHostname), Buffer.from([0xb0]), salt, str(wrong), str(''), str('')]));
-    assert.deepEqual((await second.next() as unknown[]).slice(0, 2), ['PONG', false]);
+    const wrong = sha512Hex(
+      asText,
+      Buffer.from(SECURE.selfHostname),
+      Buffer.from(helo[1].nonce),
+      Buffer.from(SECURE.sharedKey),
+    );
+    second.write(
+      Buffer.concat([
+        Buffer.from([0x96]),
+        str('PING'),
+        str(SECURE.selfHostname),
+        Buffer.from([0xb0]),
+        salt,
+        str(wrong),
+        str(''),
+        str(''),
+      ]),
+    );
+    assert.deepEqual(((await second.next()) as unknown[]).slice(0, 2), ['PONG', false]);
     await second.closed;
     const stats = relay.engine.stats().inputs['forward.0']!;
     assert.equal(stats.records, 0);
@@ -312,8 +379,12 @@ test('Shared_Key: a PING with the wrong key (or from a salt taken as text) is re
 // Fluent Bit 1.x: [EventTime, record] entries, minimal option maps; PackedForward was its mode.
 // Fluent Bit >= 2: [[EventTime, {}], record] entries, map32 options with fluent_signal.
 const WIRE: ReadonlyArray<{ readonly version: Version; readonly mode: Mode; readonly base64?: boolean }> = [
-  { version: 1, mode: 'PackedForward' }, { version: 1, mode: 'Forward' }, { version: 1, mode: 'CompressedPackedForward' },
-  { version: 2, mode: 'Forward' }, { version: 2, mode: 'Forward', base64: true }, { version: 2, mode: 'CompressedPackedForward' },
+  { version: 1, mode: 'PackedForward' },
+  { version: 1, mode: 'Forward' },
+  { version: 1, mode: 'CompressedPackedForward' },
+  { version: 2, mode: 'Forward' },
+  { version: 2, mode: 'Forward', base64: true },
+  { version: 2, mode: 'CompressedPackedForward' },
 ];
 for (const { version, mode, base64 = false } of WIRE) {
   const name = `Fluent Bit ${version === 1 ? '1.x' : '>= 2'} ${mode}${base64 ? ' (base64 chunk, 5.x)' : ''}`;
@@ -339,7 +410,11 @@ for (const { version, mode, base64 = false } of WIRE) {
       await peer.closed;
       const stats = relay.engine.stats().inputs['forward.0']!;
       assert.equal(stats.malformed, 0);
-      assert.deepEqual(Object.values(stats.closed).filter((n) => n > 0), [], 'no connection closed by the relay');
+      assert.deepEqual(
+        Object.values(stats.closed).filter((n) => n > 0),
+        [],
+        'no connection closed by the relay',
+      );
     });
   });
 }
@@ -348,7 +423,10 @@ test('Fluent Bit >= 2 metrics (fluent_signal 1, a cmetrics blob): acked and skip
   await withRelay({}, async (relay, server) => {
     const peer = await Peer.open(relay.port);
     // flush_forward_mode for FLB_EVENT_TYPE_METRICS: [tag, bin(cmetrics msgpack), options without size].
-    const blob = pack({ meta: { cmetrics: {}, external: {}, processing: {} }, metrics: [{ meta: { type: 0 }, values: [{ ts: 1, value: 2 }] }] });
+    const blob = pack({
+      meta: { cmetrics: {}, external: {}, processing: {} },
+      metrics: [{ meta: { type: 0 }, values: [{ ts: 1, value: 2 }] }],
+    });
     const opts = options(blob, 0, { ack: true, gzip: false, version: 2, signal: 1 });
     peer.write(Buffer.concat([array(3), str('fb.metrics'), bin(blob), opts.bytes]));
     assert.deepEqual(await peer.next(), { ack: opts.chunk });

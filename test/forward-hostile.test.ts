@@ -95,9 +95,15 @@ function repeat(unit: readonly number[], bytes: number): { readonly body: Buffer
 type Mode = 'Forward' | 'PackedForward' | 'CompressedPackedForward';
 
 /** A forward message of the given mode whose entries are `units` (bytes, `count` values). */
-function message(mode: Mode, tag: string, units: { readonly body: Buffer; readonly count: number }, chunk: string): Buffer {
+function message(
+  mode: Mode,
+  tag: string,
+  units: { readonly body: Buffer; readonly count: number },
+  chunk: string,
+): Buffer {
   const option = pack(mode === 'CompressedPackedForward' ? { chunk, compressed: 'gzip' } : { chunk });
-  if (mode === 'Forward') return Buffer.concat([Buffer.from([0x93]), str(tag), array32(units.count), units.body, option]);
+  if (mode === 'Forward')
+    return Buffer.concat([Buffer.from([0x93]), str(tag), array32(units.count), units.body, option]);
   const payload = mode === 'PackedForward' ? units.body : gzipSync(units.body);
   return Buffer.concat([Buffer.from([0x93]), str(tag), bin(payload), option]);
 }
@@ -113,7 +119,9 @@ function closedByReason(metricsPort: number): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port: metricsPort, path: '/metrics', agent: false }, (res) => {
       let text = '';
-      res.on('data', (d: Buffer) => { text += d.toString(); });
+      res.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
       res.on('end', () => {
         const family = parseExposition(text).get('wsrelay_input_connections_closed_total');
         const counts: Record<string, number> = {};
@@ -122,7 +130,9 @@ function closedByReason(metricsPort: number): Promise<Record<string, number>> {
         }
         resolve(counts);
       });
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -143,13 +153,24 @@ async function withHostileRelay(body: (relay: Relay) => Promise<void>): Promise<
     // ws.*: the records that must arrive (and the big ones, written to JSON by a worker); h:
     // what the hostile bodies carry, discarded once buffered, so that what is measured is
     // what the input holds, not a million records on their way to a websocket.
-    ['[OUTPUT]', '    name websocket', '    match ws.*', '    host 127.0.0.1', `    port ${server.port}`, '    format json_lines'].join('\n'),
+    [
+      '[OUTPUT]',
+      '    name websocket',
+      '    match ws.*',
+      '    host 127.0.0.1',
+      `    port ${server.port}`,
+      '    format json_lines',
+    ].join('\n'),
     ['[OUTPUT]', '    name null', '    match h'].join('\n'),
   ]);
   const arrived = (marker: string): boolean => server.messages.some((m) => m.data.includes(marker));
   const stillRelays = async (marker: string): Promise<void> => {
     const outcome = await send(port, pack(['ws.ok', [[1_700_000_000, { marker }]], { chunk: marker }]));
-    assert.deepEqual(outcome, { kind: 'ack', ack: marker }, `the valid record after the hostile one is acknowledged (${marker})`);
+    assert.deepEqual(
+      outcome,
+      { kind: 'ack', ack: marker },
+      `the valid record after the hostile one is acknowledged (${marker})`,
+    );
     await waitFor(() => arrived(marker), 10_000, `the record ${marker} at the server`);
   };
   try {
@@ -177,7 +198,10 @@ interface Case {
  * await and so overwrites a longer stall the probe recorded meanwhile (an 8 s stall came out as
  * 48 ms). Here the maximum is read after each answer.
  */
-async function measured(relay: HostileRelay, work: () => Promise<void>): Promise<{ maxStallMs: number; peakRssMb: number }> {
+async function measured(
+  relay: HostileRelay,
+  work: () => Promise<void>,
+): Promise<{ maxStallMs: number; peakRssMb: number }> {
   let running = true;
   let maxStallMs = 0;
   const probe = (async () => {
@@ -211,15 +235,24 @@ async function hostile(r: Relay, c: Case, n: number, diagnostic: (text: string) 
     await r.stillRelays(`after-${n}`);
   });
   const growth = peakRssMb - before;
-  diagnostic(`${c.name}: ${(c.bytes.length / MB).toFixed(2)} MB sent, ${outcome!.kind}; /healthz max ${maxStallMs.toFixed(0)} ms; ` +
-    `RSS ${before.toFixed(0)} → peak ${peakRssMb.toFixed(0)} MB (+${growth.toFixed(0)}; ${(peakRssMb - r.baselineMb).toFixed(0)} over the start)`);
+  diagnostic(
+    `${c.name}: ${(c.bytes.length / MB).toFixed(2)} MB sent, ${outcome!.kind}; /healthz max ${maxStallMs.toFixed(0)} ms; ` +
+      `RSS ${before.toFixed(0)} → peak ${peakRssMb.toFixed(0)} MB (+${growth.toFixed(0)}; ${(peakRssMb - r.baselineMb).toFixed(0)} over the start)`,
+  );
   assert.equal(r.relay.exitCode(), null, `the relay lives after ${c.name}:\n${r.relay.child.stderr}`);
   assert.equal(outcome!.kind, c.expect === 'ack' ? 'ack' : 'closed', c.name);
   // Counted by its reason, once.
   const closed = await closedByReason(r.relay.metricsPort);
-  const grew = Object.fromEntries(Object.entries(closed).map(([reason, n]): [string, number] => [reason, n - (closedBefore[reason] ?? 0)]).filter(([, n]) => n !== 0));
+  const grew = Object.fromEntries(
+    Object.entries(closed)
+      .map(([reason, n]): [string, number] => [reason, n - (closedBefore[reason] ?? 0)])
+      .filter(([, n]) => n !== 0),
+  );
   assert.deepEqual(grew, c.expect === 'ack' ? {} : { [c.expect]: 1 }, `${c.name}: connections closed, by reason`);
-  assert.ok(maxStallMs < STALL_BOUND_MS, `${c.name}: /healthz stalled ${maxStallMs.toFixed(0)} ms (bound ${STALL_BOUND_MS})`);
+  assert.ok(
+    maxStallMs < STALL_BOUND_MS,
+    `${c.name}: /healthz stalled ${maxStallMs.toFixed(0)} ms (bound ${STALL_BOUND_MS})`,
+  );
   assert.ok(growth < RSS_BOUND_MB, `${c.name}: RSS grew ${growth.toFixed(0)} MB (bound ${RSS_BOUND_MB})`);
 }
 
@@ -232,30 +265,95 @@ test('hostile forward bodies: the relay lives, its main thread and memory stay w
   };
   const cases: Case[] = [
     // 24 MB of zeros, gzipped to 24 KB: each zero is a positive fixint, not an entry.
-    { name: 'CompressedPackedForward of zeros', bytes: message('CompressedPackedForward', 'h', repeat([0x00], INFLATED), 'c1'), expect: 'protocol_error' },
-    { name: 'PackedForward bin of zeros', bytes: message('PackedForward', 'h', repeat([0x00], PLAIN), 'c2'), expect: 'protocol_error' },
-    { name: 'Forward array of 6M nils', bytes: message('Forward', 'h', repeat([0xc0], PLAIN), 'c3'), expect: 'protocol_error' },
-    { name: 'Forward array of empty maps', bytes: message('Forward', 'h', repeat([0x80], PLAIN), 'c4'), expect: 'protocol_error' },
-    { name: 'PackedForward of nested empty arrays', bytes: message('PackedForward', 'h', repeat([0x91, 0x91, 0x91, 0x90], PLAIN), 'c5'), expect: 'protocol_error' },
+    {
+      name: 'CompressedPackedForward of zeros',
+      bytes: message('CompressedPackedForward', 'h', repeat([0x00], INFLATED), 'c1'),
+      expect: 'protocol_error',
+    },
+    {
+      name: 'PackedForward bin of zeros',
+      bytes: message('PackedForward', 'h', repeat([0x00], PLAIN), 'c2'),
+      expect: 'protocol_error',
+    },
+    {
+      name: 'Forward array of 6M nils',
+      bytes: message('Forward', 'h', repeat([0xc0], PLAIN), 'c3'),
+      expect: 'protocol_error',
+    },
+    {
+      name: 'Forward array of empty maps',
+      bytes: message('Forward', 'h', repeat([0x80], PLAIN), 'c4'),
+      expect: 'protocol_error',
+    },
+    {
+      name: 'PackedForward of nested empty arrays',
+      bytes: message('PackedForward', 'h', repeat([0x91, 0x91, 0x91, 0x90], PLAIN), 'c5'),
+      expect: 'protocol_error',
+    },
     // [[], []]: an entry's shape with neither a time nor a record; skipped and counted, but
     // 2 (8) million of them are more entries than a message may hold.
-    { name: 'Forward array of [[], []]', bytes: message('Forward', 'h', repeat([0x92, 0x90, 0x90], PLAIN), 'c6'), expect: 'oversized' },
-    { name: 'CompressedPackedForward of [[], []]', bytes: message('CompressedPackedForward', 'h', repeat([0x92, 0x90, 0x90], INFLATED), 'c7'), expect: 'oversized' },
-    { name: 'Forward array of [[], []] up to the entries limit', bytes: message('Forward', 'h',
-      repeat([0x92, 0x90, 0x90], 3 * (MAX_ENTRIES_PER_MESSAGE - 1)), 'c7b'), expect: 'ack' },
+    {
+      name: 'Forward array of [[], []]',
+      bytes: message('Forward', 'h', repeat([0x92, 0x90, 0x90], PLAIN), 'c6'),
+      expect: 'oversized',
+    },
+    {
+      name: 'CompressedPackedForward of [[], []]',
+      bytes: message('CompressedPackedForward', 'h', repeat([0x92, 0x90, 0x90], INFLATED), 'c7'),
+      expect: 'oversized',
+    },
+    {
+      name: 'Forward array of [[], []] up to the entries limit',
+      bytes: message('Forward', 'h', repeat([0x92, 0x90, 0x90], 3 * (MAX_ENTRIES_PER_MESSAGE - 1)), 'c7b'),
+      expect: 'ack',
+    },
     // The costliest message accepted: as many entries as allowed, each rewritten ([nil, {}]: no
     // time, so the arrival time is written in) — a million records.
-    { name: 'CompressedPackedForward of [nil, {}] up to the entries limit', bytes: message('CompressedPackedForward', 'h',
-      repeat([0x92, 0xc0, 0x80], 3 * (MAX_ENTRIES_PER_MESSAGE - 1)), 'c7c'), expect: 'ack' },
+    {
+      name: 'CompressedPackedForward of [nil, {}] up to the entries limit',
+      bytes: message(
+        'CompressedPackedForward',
+        'h',
+        repeat([0x92, 0xc0, 0x80], 3 * (MAX_ENTRIES_PER_MESSAGE - 1)),
+        'c7c',
+      ),
+      expect: 'ack',
+    },
     // A map claiming 4 billion entries inside a valid-looking entry.
-    { name: 'an entry whose record claims 2^32-1 keys', bytes: message('PackedForward', 'h',
-      { body: Buffer.concat([Buffer.from([0x92, 0x01]), map32(0xffffffff), Buffer.alloc(1000)]), count: 1 }, 'c8'), expect: 'protocol_error' },
+    {
+      name: 'an entry whose record claims 2^32-1 keys',
+      bytes: message(
+        'PackedForward',
+        'h',
+        { body: Buffer.concat([Buffer.from([0x92, 0x01]), map32(0xffffffff), Buffer.alloc(1000)]), count: 1 },
+        'c8',
+      ),
+      expect: 'protocol_error',
+    },
     // One valid entry whose record holds 600,000 keys of empty maps, or 5 million empty maps in
     // an array: buffered as it came, one record, written as JSON by a worker from its bytes.
-    { name: 'a record of 600,000 keys of empty maps', bytes: message('Forward', 'ws.big', { body: tinyKeys(600_000), count: 1 }, 'c9'), expect: 'ack' },
-    { name: 'a record of an array of 5M empty maps', bytes: message('Forward', 'ws.big', {
-      body: Buffer.concat([Buffer.from([0x92, 0x01, 0x81, 0xa1, 0x61]), array32(5_000_000), Buffer.alloc(5_000_000, 0x80)]), count: 1,
-    }, 'c10'), expect: 'ack' },
+    {
+      name: 'a record of 600,000 keys of empty maps',
+      bytes: message('Forward', 'ws.big', { body: tinyKeys(600_000), count: 1 }, 'c9'),
+      expect: 'ack',
+    },
+    {
+      name: 'a record of an array of 5M empty maps',
+      bytes: message(
+        'Forward',
+        'ws.big',
+        {
+          body: Buffer.concat([
+            Buffer.from([0x92, 0x01, 0x81, 0xa1, 0x61]),
+            array32(5_000_000),
+            Buffer.alloc(5_000_000, 0x80),
+          ]),
+          count: 1,
+        },
+        'c10',
+      ),
+      expect: 'ack',
+    },
   ];
   await withHostileRelay(async (r) => {
     const started = Date.now();
@@ -263,17 +361,34 @@ test('hostile forward bodies: the relay lives, its main thread and memory stay w
     // Logged in bursts: the first close of each reason, then a count every 10 s.
     const lines = r.relay.child.stderr.split('\n').filter((line) => line.includes('closing connection from'));
     const refused = cases.filter((c) => c.expect !== 'ack').length;
-    assert.ok(lines.length >= 2 && lines.length <= 2 * Math.ceil((Date.now() - started) / 10_000),
-      `${lines.length} close lines for ${refused} refused messages:\n${lines.join('\n')}`);
+    assert.ok(
+      lines.length >= 2 && lines.length <= 2 * Math.ceil((Date.now() - started) / 10_000),
+      `${lines.length} close lines for ${refused} refused messages:\n${lines.join('\n')}`,
+    );
   });
 });
 
 test('hostile forward shapes (property, fixed seed): garbage of any unit, mode and size stays within the bounds', async (t) => {
   // Units that are not entries (refused at the first) and entries that hold no record (skipped).
-  const notEntries: ReadonlyArray<readonly number[]> = [[0x00], [0xc0], [0x80], [0x90], [0x91, 0x90], [0x94, 0, 0, 0, 0],
-    [0xa0], [0xc4, 0x00], [0x81, 0x00, 0x80], [0xd4, 0x00, 0x00]];
-  const noRecord: ReadonlyArray<readonly number[]> = [[0x92, 0x00, 0x00], [0x92, 0x90, 0x90], [0x92, 0xc0, 0x91, 0x80],
-    [0x93, 0x00, 0x00, 0x80], [0x92, 0x80, 0xa0]];
+  const notEntries: ReadonlyArray<readonly number[]> = [
+    [0x00],
+    [0xc0],
+    [0x80],
+    [0x90],
+    [0x91, 0x90],
+    [0x94, 0, 0, 0, 0],
+    [0xa0],
+    [0xc4, 0x00],
+    [0x81, 0x00, 0x80],
+    [0xd4, 0x00, 0x00],
+  ];
+  const noRecord: ReadonlyArray<readonly number[]> = [
+    [0x92, 0x00, 0x00],
+    [0x92, 0x90, 0x90],
+    [0x92, 0xc0, 0x91, 0x80],
+    [0x93, 0x00, 0x00, 0x80],
+    [0x92, 0x80, 0xa0],
+  ];
   const shape = fc.record({
     garbage: fc.boolean(),
     unit: fc.nat(),
@@ -290,7 +405,9 @@ test('hostile forward shapes (property, fixed seed): garbage of any unit, mode a
       const units = repeat(unit, size);
       // Entries without a record are skipped, unless there are more than a message may hold.
       const expect = s.garbage ? 'protocol_error' : units.count > MAX_ENTRIES_PER_MESSAGE ? 'oversized' : 'ack';
-      await hostile(r, { name, bytes: message(s.mode, 'h', units, `p${n}`), expect }, 100 + n, (text) => t.diagnostic(text));
+      await hostile(r, { name, bytes: message(s.mode, 'h', units, `p${n}`), expect }, 100 + n, (text) =>
+        t.diagnostic(text),
+      );
     }
   });
 });

@@ -20,37 +20,50 @@ const plain = (value: unknown): unknown => structuredClone(value);
 
 /** The entries of an outline, decoded. */
 function entriesOf(found: NonNullable<ReturnType<typeof outlineForwardMessage>>): unknown[] {
-  return found.entries.length === 0 ? [] : unpackr.unpackMultiple(found.entries) as unknown[];
+  return found.entries.length === 0 ? [] : (unpackr.unpackMultiple(found.entries) as unknown[]);
 }
 
-const record = fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null),
-  fc.array(fc.integer(), { maxLength: 3 })), { maxKeys: 6 });
+const record = fc.dictionary(
+  fc.string({ maxLength: 8 }),
+  fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 })),
+  { maxKeys: 6 },
+);
 const time = fc.oneof(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.double({ min: 0, max: 2e9, noNaN: true }));
 const option = fc.option(fc.record({ chunk: fc.string({ minLength: 1, maxLength: 12 }) }), { nil: undefined });
 
 test('Message mode: [tag, time, record, option?] → one entry [time, record], the tag and the option', () => {
-  fc.assert(fc.property(fc.string({ maxLength: 40 }), time, record, option, (tag, t, body, opt) => {
-    const message = opt === undefined ? [tag, t, body] : [tag, t, body, opt];
-    const found = outline(message);
-    assert.ok(found);
-    assert.equal(found.tag, tag);
-    assert.equal(found.packed, false);
-    assert.deepEqual(entriesOf(found), plain([[t, body]]));
-    assert.deepEqual(found.option === null ? undefined : unpackr.unpack(found.option), plain(opt));
-  }), { numRuns: 300 });
-});
-
-test('Forward mode: [tag, [[time, record], ...], option?] → the entries as a stream', () => {
-  fc.assert(fc.property(fc.string({ maxLength: 40 }), fc.array(fc.tuple(time, record), { maxLength: 20 }), option,
-    (tag, entries, opt) => {
-      const message = opt === undefined ? [tag, entries] : [tag, entries, opt];
+  fc.assert(
+    fc.property(fc.string({ maxLength: 40 }), time, record, option, (tag, t, body, opt) => {
+      const message = opt === undefined ? [tag, t, body] : [tag, t, body, opt];
       const found = outline(message);
       assert.ok(found);
       assert.equal(found.tag, tag);
       assert.equal(found.packed, false);
-      assert.deepEqual(entriesOf(found), plain(entries));
+      assert.deepEqual(entriesOf(found), plain([[t, body]]));
       assert.deepEqual(found.option === null ? undefined : unpackr.unpack(found.option), plain(opt));
-    }), { numRuns: 300 });
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('Forward mode: [tag, [[time, record], ...], option?] → the entries as a stream', () => {
+  fc.assert(
+    fc.property(
+      fc.string({ maxLength: 40 }),
+      fc.array(fc.tuple(time, record), { maxLength: 20 }),
+      option,
+      (tag, entries, opt) => {
+        const message = opt === undefined ? [tag, entries] : [tag, entries, opt];
+        const found = outline(message);
+        assert.ok(found);
+        assert.equal(found.tag, tag);
+        assert.equal(found.packed, false);
+        assert.deepEqual(entriesOf(found), plain(entries));
+        assert.deepEqual(found.option === null ? undefined : unpackr.unpack(found.option), plain(opt));
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 test('PackedForward: [tag, bin, option?] → the payload itself', () => {

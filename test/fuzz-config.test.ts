@@ -21,18 +21,52 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const fixture = (name: string): string => readFileSync(new URL(`../../test/fixtures/${name}`, import.meta.url), 'utf8');
 
 const SEEDS = {
-  conf: [fixture('seed-000.conf'), fixture('seed-001.conf'), [
-    '[SERVICE]', '    Flush 0.5', '    Log_Level warn', '    HTTP_Server On',
-    '[INPUT]', '    Name forward', '    Buffer_Max_Size 1M', '    net.max_connections 10', '    net.record_timeout 5',
-    '[INPUT]', '    Name http', '    Port 9880', '    Tag_Key tag',
-    '[OUTPUT]', '    Name websocket', '    Match *', '    Header X-Key a b', '    Format json_lines',
-    '@SET X=1', '[OUTPUT]', '    Name stdout', '    Match ${X}',
-  ].join('\n')],
-  yaml: [fixture('seed-001.yaml'), [
-    'service:', '  flush: 1', 'pipeline:', '  inputs:', '    - name: http', '      port: 9880',
-    '      net.io_timeout: 10', '  outputs:', '    - name: websocket', "      match: '*'", '      header:',
-    '        - X-A 1', '        - X-B 2',
-  ].join('\n')],
+  conf: [
+    fixture('seed-000.conf'),
+    fixture('seed-001.conf'),
+    [
+      '[SERVICE]',
+      '    Flush 0.5',
+      '    Log_Level warn',
+      '    HTTP_Server On',
+      '[INPUT]',
+      '    Name forward',
+      '    Buffer_Max_Size 1M',
+      '    net.max_connections 10',
+      '    net.record_timeout 5',
+      '[INPUT]',
+      '    Name http',
+      '    Port 9880',
+      '    Tag_Key tag',
+      '[OUTPUT]',
+      '    Name websocket',
+      '    Match *',
+      '    Header X-Key a b',
+      '    Format json_lines',
+      '@SET X=1',
+      '[OUTPUT]',
+      '    Name stdout',
+      '    Match ${X}',
+    ].join('\n'),
+  ],
+  yaml: [
+    fixture('seed-001.yaml'),
+    [
+      'service:',
+      '  flush: 1',
+      'pipeline:',
+      '  inputs:',
+      '    - name: http',
+      '      port: 9880',
+      '      net.io_timeout: 10',
+      '  outputs:',
+      '    - name: websocket',
+      "      match: '*'",
+      '      header:',
+      '        - X-A 1',
+      '        - X-B 2',
+    ].join('\n'),
+  ],
 } as const;
 
 let files = 0;
@@ -63,10 +97,36 @@ function mutations(seeds: readonly string[]): fc.Arbitrary<string> {
     fc.record({ kind: fc.constant('dup' as const), at: fc.nat() }),
     fc.record({ kind: fc.constant('swap' as const), at: fc.nat(), to: fc.nat() }),
     fc.record({ kind: fc.constant('char' as const), at: fc.nat(), text: fc.string({ maxLength: 3, unit: 'binary' }) }),
-    fc.record({ kind: fc.constant('line' as const), at: fc.nat(), text: fc.constantFrom('[INPUT]', '[OUTPUT]', '[FILTER]',
-      '    Name tcp', '    Port 99999', '    Port -1', '    Buffer_Size 0', '    Buffer_Size 1Q', '@INCLUDE nope.conf',
-      '@INCLUDE *', '    net.max_connections x', '  - name: tcp', '  inputs: 7', 'pipeline: [', ': :', '\t\t', '\u0000',
-      '    Workers 65', '    Separator \\', '    Match_Regex (', '    tls on', '    tls.crt_file /nope', "'", '- - -') }),
+    fc.record({
+      kind: fc.constant('line' as const),
+      at: fc.nat(),
+      text: fc.constantFrom(
+        '[INPUT]',
+        '[OUTPUT]',
+        '[FILTER]',
+        '    Name tcp',
+        '    Port 99999',
+        '    Port -1',
+        '    Buffer_Size 0',
+        '    Buffer_Size 1Q',
+        '@INCLUDE nope.conf',
+        '@INCLUDE *',
+        '    net.max_connections x',
+        '  - name: tcp',
+        '  inputs: 7',
+        'pipeline: [',
+        ': :',
+        '\t\t',
+        '\u0000',
+        '    Workers 65',
+        '    Separator \\',
+        '    Match_Regex (',
+        '    tls on',
+        '    tls.crt_file /nope',
+        "'",
+        '- - -',
+      ),
+    }),
   );
   return fc.tuple(fc.constantFrom(...seeds), fc.array(edit, { minLength: 1, maxLength: 4 })).map(([seed, edits]) => {
     let lines = seed.split('\n');
@@ -89,15 +149,21 @@ function mutations(seeds: readonly string[]): fc.Arbitrary<string> {
 }
 
 test('classic config: random text and mutated seeds give a pipeline or a ConfigError', () => {
-  fc.assert(fc.property(fc.oneof(mutations(SEEDS.conf), fc.string({ maxLength: 200, unit: 'binary' })), (text) => {
-    assertConfigError(outcome(text, 'conf'), text);
-  }), { numRuns: 200 });
+  fc.assert(
+    fc.property(fc.oneof(mutations(SEEDS.conf), fc.string({ maxLength: 200, unit: 'binary' })), (text) => {
+      assertConfigError(outcome(text, 'conf'), text);
+    }),
+    { numRuns: 200 },
+  );
 });
 
 test('YAML config: random text and mutated seeds give a pipeline or a ConfigError', () => {
-  fc.assert(fc.property(fc.oneof(mutations(SEEDS.yaml), fc.string({ maxLength: 200, unit: 'binary' })), (text) => {
-    assertConfigError(outcome(text, 'yaml'), text);
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.oneof(mutations(SEEDS.yaml), fc.string({ maxLength: 200, unit: 'binary' })), (text) => {
+      assertConfigError(outcome(text, 'yaml'), text);
+    }),
+    { numRuns: 300 },
+  );
 });
 
 // ---- hostile structure --------------------------------------------------------------------------
@@ -115,45 +181,98 @@ writeFileSync(join(dir, 'big.conf'), '');
 truncateSync(join(dir, 'big.conf'), 17 * 1024 * 1024);
 execFileSync('mkfifo', [join(dir, 'fifo.conf')]);
 
-const INCLUDED = ['/dev/zero', '/dev/null', 'fifo.conf', 'loop-a.conf', 'loop-a.yaml', 'g/*.conf', 'g', '*', 'big.conf',
-  'missing.conf', '${NOPE}', '${A}', `${'*'.repeat(300)}x`];
+const INCLUDED = [
+  '/dev/zero',
+  '/dev/null',
+  'fifo.conf',
+  'loop-a.conf',
+  'loop-a.yaml',
+  'g/*.conf',
+  'g',
+  '*',
+  'big.conf',
+  'missing.conf',
+  '${NOPE}',
+  '${A}',
+  `${'*'.repeat(300)}x`,
+];
 
 /** A long run of one character, inside or around something that used to backtrack. */
-const longRun = fc.tuple(fc.constantFrom(' ', '\t', '[', '${', '*', ':', '\r', '\u2028'), fc.integer({ min: 1, max: 50_000 }),
-  fc.constantFrom('[', 'Tag ', '@SET ', '    Header X-A a', '    Mem_Buf_Limit 1', '@INCLUDE ', ''), fc.constantFrom('x', ']', '\r', '', '}'))
+const longRun = fc
+  .tuple(
+    fc.constantFrom(' ', '\t', '[', '${', '*', ':', '\r', '\u2028'),
+    fc.integer({ min: 1, max: 50_000 }),
+    fc.constantFrom('[', 'Tag ', '@SET ', '    Header X-A a', '    Mem_Buf_Limit 1', '@INCLUDE ', ''),
+    fc.constantFrom('x', ']', '\r', '', '}'),
+  )
   .map(([c, n, before, after]) => `${before}${c.repeat(n)}${after}`);
 
 const classicLine = fc.oneof(
-  fc.constantFrom('[INPUT]', '[OUTPUT]', '[SERVICE]', '    Name dummy', '    Name null', '    Name websocket', '    Match *',
-    '@SET A=${A}', '@SET B=${A}${A}${A}', '@SET C=${B}${B}', '    Tag ${C}', '    Tag ${', '    Tag ${}', '    Tag ${A:-x}',
-    '    Header X-Key ${B}', '    Token ${A}', '@SET', '@SET =1', '[]', '[ ]'),
+  fc.constantFrom(
+    '[INPUT]',
+    '[OUTPUT]',
+    '[SERVICE]',
+    '    Name dummy',
+    '    Name null',
+    '    Name websocket',
+    '    Match *',
+    '@SET A=${A}',
+    '@SET B=${A}${A}${A}',
+    '@SET C=${B}${B}',
+    '    Tag ${C}',
+    '    Tag ${',
+    '    Tag ${}',
+    '    Tag ${A:-x}',
+    '    Header X-Key ${B}',
+    '    Token ${A}',
+    '@SET',
+    '@SET =1',
+    '[]',
+    '[ ]',
+  ),
   fc.constantFrom(...INCLUDED).map((f) => `@INCLUDE ${f}`),
   longRun,
 );
 
 const yamlChunk = fc.oneof(
-  fc.constantFrom('service:\n  flush: 1\n', 'service: {flush: 1, flush: 2}\n', 'env:\n  A: &a x\n  B: *a\n',
-    'env: {A: ${A}}\n', 'pipeline:\n  inputs:\n    - &i {name: dummy, tag: t}\n    - *i\n  outputs:\n    - {name: null, match: "*"}\n',
-    'pipeline:\n  outputs:\n    - name: websocket\n      header: &h [X-A 1, X-B 2]\n      h2: *h\n', '*nope\n', '&x\n',
-    'pipeline: {inputs: *x}\n', '? [a]\n: b\n'),
+  fc.constantFrom(
+    'service:\n  flush: 1\n',
+    'service: {flush: 1, flush: 2}\n',
+    'env:\n  A: &a x\n  B: *a\n',
+    'env: {A: ${A}}\n',
+    'pipeline:\n  inputs:\n    - &i {name: dummy, tag: t}\n    - *i\n  outputs:\n    - {name: null, match: "*"}\n',
+    'pipeline:\n  outputs:\n    - name: websocket\n      header: &h [X-A 1, X-B 2]\n      h2: *h\n',
+    '*nope\n',
+    '&x\n',
+    'pipeline: {inputs: *x}\n',
+    '? [a]\n: b\n',
+  ),
   fc.constantFrom(...INCLUDED).map((f) => `includes:\n  - ${f}\n`),
   fc.integer({ min: 1, max: 20_000 }).map((n) => `env:\n  A: ${'['.repeat(n)}\n`),
-  fc.integer({ min: 1, max: 2_000 }).map((n) => `env:\n  A: &l [${'x, '.repeat(n)}]\npipeline:\n  inputs: [${'*l, '.repeat(n)}]\n`),
+  fc
+    .integer({ min: 1, max: 2_000 })
+    .map((n) => `env:\n  A: &l [${'x, '.repeat(n)}]\npipeline:\n  inputs: [${'*l, '.repeat(n)}]\n`),
   longRun.map((line) => `service:\n  flush: ${line}\n`),
 );
 
 test('classic config: hostile includes, variables and long runs end with a pipeline or a ConfigError', () => {
-  fc.assert(fc.property(fc.array(classicLine, { maxLength: 25 }), (lines) => {
-    const text = lines.join('\n');
-    assertConfigError(outcome(text, 'conf'), text.slice(0, 2000));
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.array(classicLine, { maxLength: 25 }), (lines) => {
+      const text = lines.join('\n');
+      assertConfigError(outcome(text, 'conf'), text.slice(0, 2000));
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('YAML config: hostile includes, aliases, nesting and long runs end with a pipeline or a ConfigError', () => {
-  fc.assert(fc.property(fc.array(yamlChunk, { maxLength: 6 }), (chunks) => {
-    const text = chunks.join('');
-    assertConfigError(outcome(text, 'yaml'), text.slice(0, 2000));
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.array(yamlChunk, { maxLength: 6 }), (chunks) => {
+      const text = chunks.join('');
+      assertConfigError(outcome(text, 'yaml'), text.slice(0, 2000));
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('the seeds themselves resolve (the mutations start from valid configs)', () => {
@@ -162,12 +281,18 @@ test('the seeds themselves resolve (the mutations start from valid configs)', ()
 });
 
 test('bad limit values fail at start with file, line, key and what was expected', () => {
-  const error = outcome('[INPUT]\n    Name tcp\n    net.max_connections lots\n[OUTPUT]\n    Name null\n    Match *\n', 'conf');
+  const error = outcome(
+    '[INPUT]\n    Name tcp\n    net.max_connections lots\n[OUTPUT]\n    Name null\n    Match *\n',
+    'conf',
+  );
   assert.ok(error instanceof ConfigError);
   assert.match(error.message, /:3\b/);
   assert.match(error.message, /net\.max_connections/);
   assert.match(error.message, /integer/i);
-  const timeout = outcome('[INPUT]\n    Name forward\n    net.record_timeout 0\n[OUTPUT]\n    Name null\n    Match *\n', 'conf');
+  const timeout = outcome(
+    '[INPUT]\n    Name forward\n    net.record_timeout 0\n[OUTPUT]\n    Name null\n    Match *\n',
+    'conf',
+  );
   assert.ok(timeout instanceof ConfigError);
   assert.match(timeout.message, /net\.record_timeout.*seconds > 0/);
 });

@@ -26,7 +26,10 @@ function open(port: number): Promise<Peer> {
     const received: Buffer[] = [];
     let done = false;
     const closed = new Promise<Buffer>((resolveClosed) => {
-      socket.on('close', () => { done = true; resolveClosed(Buffer.concat(received)); });
+      socket.on('close', () => {
+        done = true;
+        resolveClosed(Buffer.concat(received));
+      });
     });
     socket.on('data', (data: Buffer) => received.push(data));
     socket.on('error', () => undefined);
@@ -39,11 +42,22 @@ function closedBy(relay: TestRelay, input: string, reason: CloseReason): number 
   return relay.engine.stats().inputs[input]!.closed[reason];
 }
 
-async function withRelay(inputs: Parameters<typeof startPipeline>[0], body: (relay: TestRelay, server: TestServer) => Promise<void>): Promise<void> {
+async function withRelay(
+  inputs: Parameters<typeof startPipeline>[0],
+  body: (relay: TestRelay, server: TestServer) => Promise<void>,
+): Promise<void> {
   const server = await TestServer.start();
-  const relay = await startPipeline(inputs, [{ plugin: 'websocket', props: {
-    host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: '*',
-  } }]);
+  const relay = await startPipeline(inputs, [
+    {
+      plugin: 'websocket',
+      props: {
+        host: '127.0.0.1',
+        port: String(server.port),
+        format: 'json_lines',
+        match: '*',
+      },
+    },
+  ]);
   try {
     await body(relay, server);
   } finally {
@@ -70,7 +84,13 @@ test('tcp: connections past net.max_connections are closed at accept and counted
     fourth.socket.end('{"n":4}\n');
     second.socket.end('{"n":2}\n');
     await waitFor(() => server.jsonRecords().length === 2, 5000, 'both records');
-    assert.deepEqual(server.jsonRecords().map((r) => r['n']).sort(), [2, 4]);
+    assert.deepEqual(
+      server
+        .jsonRecords()
+        .map((r) => r['n'])
+        .sort(),
+      [2, 4],
+    );
   });
 });
 
@@ -90,8 +110,14 @@ test('tcp: a slowloris line is closed after net.record_timeout; a slow sender of
     assert.equal(steady.isClosed(), false);
     steady.socket.end();
     await waitFor(() => server.jsonRecords().length > 0, 5000, 'the steady records');
-    assert.ok(server.jsonRecords().every((r) => typeof r['n'] === 'number'), 'nothing of the slowloris line was relayed');
-    assert.ok(relay.logs.some((line) => line.includes('net.record_timeout')), 'logged');
+    assert.ok(
+      server.jsonRecords().every((r) => typeof r['n'] === 'number'),
+      'nothing of the slowloris line was relayed',
+    );
+    assert.ok(
+      relay.logs.some((line) => line.includes('net.record_timeout')),
+      'logged',
+    );
   });
 });
 
@@ -107,8 +133,11 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 test('forward: a header claiming 4 GB closes the connection at once, without waiting for the bytes', async () => {
   await withRelay([{ plugin: 'forward', props: { ...local, 'net.record_timeout': '60' } }], async (relay) => {
-    for (const header of [[0x93, 0xa1, 0x74, 0xdb, 0xff, 0xff, 0xff, 0xff], [0xdd, 0xff, 0xff, 0xff, 0xff],
-      [0x92, 0xa1, 0x74, 0xdf, 0xff, 0xff, 0xff, 0xff]]) {
+    for (const header of [
+      [0x93, 0xa1, 0x74, 0xdb, 0xff, 0xff, 0xff, 0xff],
+      [0xdd, 0xff, 0xff, 0xff, 0xff],
+      [0x92, 0xa1, 0x74, 0xdf, 0xff, 0xff, 0xff, 0xff],
+    ]) {
       const peer = await open(relay.port);
       peer.socket.write(Buffer.from(header));
       // The record timeout is a minute away: closing now can only come from the header check.
@@ -158,13 +187,20 @@ test('forward: a message dribbled a byte at a time past net.record_timeout is cl
   });
 });
 
-function post(port: number, body: Buffer | string, type = 'application/json'): Promise<{ status: number; body: string }> {
+function post(
+  port: number,
+  body: Buffer | string,
+  type = 'application/json',
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/app', headers: { 'content-type': type } }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (d: Buffer) => parts.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString() }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method: 'POST', path: '/app', headers: { 'content-type': type } },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString() }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -198,7 +234,9 @@ test('http: a request whose headers never complete is answered 408 and closed af
     assert.equal(closedBy(relay, 'http.0', 'record_timeout'), 1);
     // A body that dribbles in is the same.
     const body = await open(relay.port);
-    body.socket.write('POST /app HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+    body.socket.write(
+      'POST /app HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
+    );
     for (let i = 0; i < 40 && !body.isClosed(); i++) {
       body.socket.write(' ');
       await sleep(100);
@@ -209,21 +247,28 @@ test('http: a request whose headers never complete is answered 408 and closed af
 });
 
 test('http: bodies over buffer_max_size get 413 and are counted; garbage requests get 400', async () => {
-  await withRelay([{ plugin: 'http', props: { ...local, buffer_max_size: '1K', 'net.max_connections': '4' } }], async (relay) => {
-    const big = await post(relay.port, `{"a":"${'x'.repeat(5000)}"}`).catch(() => ({ status: 413, body: '' }));
-    assert.equal(big.status, 413);
-    const garbage = await open(relay.port);
-    garbage.socket.write('\u0000\u0001 NOT HTTP\r\n\r\n');
-    assert.match((await garbage.closed).toString(), /^HTTP\/1\.1 400/);
-    const stats = relay.engine.stats().inputs['http.0']!;
-    assert.equal(stats.oversized, 1);
-    assert.equal(stats.closed.oversized, 1);
-    assert.equal(stats.closed.protocol_error, 1);
-  });
+  await withRelay(
+    [{ plugin: 'http', props: { ...local, buffer_max_size: '1K', 'net.max_connections': '4' } }],
+    async (relay) => {
+      const big = await post(relay.port, `{"a":"${'x'.repeat(5000)}"}`).catch(() => ({ status: 413, body: '' }));
+      assert.equal(big.status, 413);
+      const garbage = await open(relay.port);
+      garbage.socket.write('\u0000\u0001 NOT HTTP\r\n\r\n');
+      assert.match((await garbage.closed).toString(), /^HTTP\/1\.1 400/);
+      const stats = relay.engine.stats().inputs['http.0']!;
+      assert.equal(stats.oversized, 1);
+      assert.equal(stats.closed.oversized, 1);
+      assert.equal(stats.closed.protocol_error, 1);
+    },
+  );
 });
 
 test('tcp: invalid UTF-8 makes a JSON line malformed (skipped, counted); with format none it is kept with U+FFFD', async () => {
-  const line = Buffer.concat([Buffer.from('{"bad":"'), Buffer.from([0xff, 0xc3, 0x28]), Buffer.from('"}\n{"good":1}\n')]);
+  const line = Buffer.concat([
+    Buffer.from('{"bad":"'),
+    Buffer.from([0xff, 0xc3, 0x28]),
+    Buffer.from('"}\n{"good":1}\n'),
+  ]);
   for (const format of ['json', 'none'] as const) {
     await withRelay([{ plugin: 'tcp', props: { ...local, format } }], async (relay, server) => {
       const peer = await open(relay.port);
@@ -231,7 +276,10 @@ test('tcp: invalid UTF-8 makes a JSON line malformed (skipped, counted); with fo
       await waitFor(() => server.jsonRecords().length === (format === 'json' ? 1 : 2), 5000, `${format} records`);
       const records = server.jsonRecords();
       if (format === 'json') {
-        assert.deepEqual(records.map((r) => r['good']), [1]);
+        assert.deepEqual(
+          records.map((r) => r['good']),
+          [1],
+        );
         await waitFor(() => relay.engine.stats().inputs['tcp.0']!.malformed === 1, 3000, 'counted malformed');
       } else {
         assert.equal(records[0]!['log'], '{"bad":"\ufffd\ufffd("}');
@@ -242,17 +290,35 @@ test('tcp: invalid UTF-8 makes a JSON line malformed (skipped, counted); with fo
 });
 
 test('forward and http: 64-bit integers arrive as numbers (a BigInt killed the worker and its chunk); a bad URL escape is a tag', async () => {
-  await withRelay([{ plugin: 'forward', props: { ...local } }, { plugin: 'http', props: { listen: '127.0.0.1', port: '0' } }],
+  await withRelay(
+    [
+      { plugin: 'forward', props: { ...local } },
+      { plugin: 'http', props: { listen: '127.0.0.1', port: '0' } },
+    ],
     async (relay, server) => {
       // ['t', [[1700000000, {"a": uint64 max, "b": int64 min + 1, "c": 2^32 as uint64}]]]
-      const message = Buffer.from(`92a1749192ce6553f10083a161cfffffffffffffffffa162d38000000000000001a163cf${'0000000100000000'}`, 'hex');
+      const message = Buffer.from(
+        `92a1749192ce6553f10083a161cfffffffffffffffffa162d38000000000000001a163cf${'0000000100000000'}`,
+        'hex',
+      );
       const peer = await open(relay.port);
       peer.socket.end(message);
       const httpPort = (relay.engine.inputs[1] as unknown as { port: number }).port;
       const body = Buffer.from('81a164cf0000000000000007', 'hex'); // {"d": 7 as uint64}
       const answer = await new Promise<number>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port: httpPort, method: 'POST', path: '/app/%E0%A4%A',
-          headers: { 'content-type': 'application/msgpack' } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: httpPort,
+            method: 'POST',
+            path: '/app/%E0%A4%A',
+            headers: { 'content-type': 'application/msgpack' },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });
@@ -265,40 +331,57 @@ test('forward and http: 64-bit integers arrive as numbers (a BigInt killed the w
       assert.equal(forward['c'], 4294967296);
       assert.equal(records.find((r) => 'd' in r)!['d'], 7);
       assert.equal(relay.engine.stats().outputs['websocket.0']!.dropped.worker_crash, 0);
-    });
+    },
+  );
 });
 
 test('forward: valid messages cut into any reads arrive whole; none lost, none invented (property, real sockets)', async () => {
-  const relay = await startPipeline([{ plugin: 'forward', props: { ...local } }], [{ plugin: 'null', props: { match: '*' } }]);
+  const relay = await startPipeline(
+    [{ plugin: 'forward', props: { ...local } }],
+    [{ plugin: 'null', props: { match: '*' } }],
+  );
   try {
     const entry = fc.record({ log: fc.string({ maxLength: 300 }), n: fc.integer() }).map((r) => [1_700_000_000, r]);
-    const message = fc.tuple(fc.array(entry, { minLength: 1, maxLength: 20 }), fc.constantFrom('Forward', 'PackedForward', 'Message'))
+    const message = fc
+      .tuple(fc.array(entry, { minLength: 1, maxLength: 20 }), fc.constantFrom('Forward', 'PackedForward', 'Message'))
       .map(([entries, mode]) => ({
-        bytes: mode === 'Message' ? pack(['m', entries[0]![0], entries[0]![1]])
-          : pack(['f', mode === 'Forward' ? entries : Buffer.concat(entries.map((e) => pack(e)))]),
+        bytes:
+          mode === 'Message'
+            ? pack(['m', entries[0]![0], entries[0]![1]])
+            : pack(['f', mode === 'Forward' ? entries : Buffer.concat(entries.map((e) => pack(e)))]),
         records: mode === 'Message' ? 1 : entries.length,
       }));
-    await fc.assert(fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 10 }),
-      async (messages, cuts) => {
-        const before = relay.engine.stats().inputs['forward.0']!.records;
-        const stream = Buffer.concat(messages.map((m) => m.bytes));
-        const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
-        const peer = await open(relay.port);
-        peer.socket.setNoDelay(true);
-        let from = 0;
-        for (const p of [...points, stream.length]) {
-          if (p > from) peer.socket.write(stream.subarray(from, p));
-          from = Math.max(from, p);
-          await sleep(1); // separate reads, most of the time
-        }
-        peer.socket.end();
-        await peer.closed;
-        const expected = messages.reduce((sum, m) => sum + m.records, 0);
-        await waitFor(() => relay.engine.stats().inputs['forward.0']!.records - before >= expected, 3000, 'records');
-        assert.equal(relay.engine.stats().inputs['forward.0']!.records - before, expected);
-      }), { numRuns: 25 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(message, { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        async (messages, cuts) => {
+          const before = relay.engine.stats().inputs['forward.0']!.records;
+          const stream = Buffer.concat(messages.map((m) => m.bytes));
+          const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
+          const peer = await open(relay.port);
+          peer.socket.setNoDelay(true);
+          let from = 0;
+          for (const p of [...points, stream.length]) {
+            if (p > from) peer.socket.write(stream.subarray(from, p));
+            from = Math.max(from, p);
+            await sleep(1); // separate reads, most of the time
+          }
+          peer.socket.end();
+          await peer.closed;
+          const expected = messages.reduce((sum, m) => sum + m.records, 0);
+          await waitFor(() => relay.engine.stats().inputs['forward.0']!.records - before >= expected, 3000, 'records');
+          assert.equal(relay.engine.stats().inputs['forward.0']!.records - before, expected);
+        },
+      ),
+      { numRuns: 25 },
+    );
     const stats = relay.engine.stats().inputs['forward.0']!;
-    assert.deepEqual(Object.values(stats.closed).filter((n) => n > 0), [], 'no connection closed by the relay');
+    assert.deepEqual(
+      Object.values(stats.closed).filter((n) => n > 0),
+      [],
+      'no connection closed by the relay',
+    );
   } finally {
     await relay.stop();
   }

@@ -23,7 +23,8 @@ test('collectGarbage runs a full collection: an old, unreachable object is gone'
 
 test('collectGarbage works in a worker thread (where the websocket output encodes)', async () => {
   const module = new URL('../src/idle-release.js', import.meta.url).href;
-  const worker = new Worker(`
+  const worker = new Worker(
+    `
     import(${JSON.stringify(module)}).then(async ({ collectGarbage }) => {
       const { parentPort } = await import('node:worker_threads');
       let target = { payload: new Array(1000).fill(1) };
@@ -33,7 +34,9 @@ test('collectGarbage works in a worker thread (where the websocket output encode
       await new Promise((resolve) => setImmediate(resolve));
       const ran = collectGarbage();
       parentPort.postMessage({ ran, gone: ref.deref() === undefined });
-    });`, { eval: true });
+    });`,
+    { eval: true },
+  );
   const result = await new Promise<{ ran: boolean; gone: boolean }>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
@@ -46,7 +49,9 @@ test('QuietTimer fires once after a quiet period, postponed by activity', () => 
   mock.timers.enable({ apis: ['setInterval'] });
   try {
     let releases = 0;
-    const idle = new QuietTimer(5_000, () => { releases++; });
+    const idle = new QuietTimer(5_000, () => {
+      releases++;
+    });
     idle.noteActivity();
     mock.timers.tick(20_000);
     assert.equal(releases, 0, 'noteActivity alone arms nothing');

@@ -22,12 +22,16 @@ interface Run {
 /** Runs depcruise with the repository's config in `cwd` (rule paths are relative to it). */
 function cruise(cwd: string, paths: readonly string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [depcruise, '--config', configPath, '--output-type', 'err', ...paths], { cwd },
+    execFile(
+      process.execPath,
+      [depcruise, '--config', configPath, '--output-type', 'err', ...paths],
+      { cwd },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : error.code;
         if (typeof code !== 'number') reject(error ?? new Error('depcruise did not exit'));
         else resolve({ code, output: `${stdout}${stderr}` });
-      });
+      },
+    );
   });
 }
 
@@ -36,9 +40,18 @@ const VIOLATIONS: Readonly<Record<string, { readonly from: string; readonly to: 
   // Type-only on one side: those count too.
   'no-circular': { from: 'src/cycle-a.ts', to: 'src/cycle-b.ts' },
   'codec-imports-only-codec': { from: 'src/codec/bytes.ts', to: 'src/log.ts' },
-  'websocket-main-not-worker': { from: 'src/outputs/websocket/main/output.ts', to: 'src/outputs/websocket/worker/thread.ts' },
-  'websocket-worker-not-main': { from: 'src/outputs/websocket/worker/connection.ts', to: 'src/outputs/websocket/main/retry.ts' },
-  'websocket-protocol-sides-neither': { from: 'src/outputs/websocket/protocol.ts', to: 'src/outputs/websocket/main/retry.ts' },
+  'websocket-main-not-worker': {
+    from: 'src/outputs/websocket/main/output.ts',
+    to: 'src/outputs/websocket/worker/thread.ts',
+  },
+  'websocket-worker-not-main': {
+    from: 'src/outputs/websocket/worker/connection.ts',
+    to: 'src/outputs/websocket/main/retry.ts',
+  },
+  'websocket-protocol-sides-neither': {
+    from: 'src/outputs/websocket/protocol.ts',
+    to: 'src/outputs/websocket/main/retry.ts',
+  },
   'chunk-not-encode': { from: 'src/chunk/layout.ts', to: 'src/encode/types.ts' },
   'inputs-not-borrowed': { from: 'src/outputs/server/server.ts', to: 'src/inputs/listener.ts' },
   'src-not-test-or-load': { from: 'src/demo.ts', to: 'test/support/relay.ts' },
@@ -64,16 +77,23 @@ function writeFixture(root: string): void {
     if (to !== 'src/missing.ts' && !files.has(to)) files.set(to, []);
   }
   // A value import back closes the cycle whose other half is type-only.
-  files.get('src/cycle-b.ts')?.push(`import { marker } from '${specifier('src/cycle-b.ts', 'src/cycle-a.ts')}';`,
-    'export const used = marker;');
+  files
+    .get('src/cycle-b.ts')
+    ?.push(`import { marker } from '${specifier('src/cycle-b.ts', 'src/cycle-a.ts')}';`, 'export const used = marker;');
   for (const [file, lines] of files) {
     mkdirSync(join(root, posix.dirname(file)), { recursive: true });
-    writeFileSync(join(root, file), [...lines, 'export type Marker = number;', 'export const marker = 1;', ''].join('\n'));
+    writeFileSync(
+      join(root, file),
+      [...lines, 'export type Marker = number;', 'export const marker = 1;', ''].join('\n'),
+    );
   }
-  writeFileSync(join(root, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true },
-    include: ['src/**/*.ts', 'test/**/*.ts'],
-  }));
+  writeFileSync(
+    join(root, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true },
+      include: ['src/**/*.ts', 'test/**/*.ts'],
+    }),
+  );
 }
 
 test('the import-layer check passes on src, test and load, and fails on each rule it has', async (t) => {
@@ -82,8 +102,11 @@ test('the import-layer check passes on src, test and load, and fails on each rul
   writeFixture(root);
 
   const config = createRequire(import.meta.url)(configPath) as { forbidden: ReadonlyArray<{ name: string }> };
-  assert.deepEqual(config.forbidden.map((rule) => rule.name).sort(), Object.keys(VIOLATIONS).sort(),
-    'every rule of .dependency-cruiser.cjs has a failing case here');
+  assert.deepEqual(
+    config.forbidden.map((rule) => rule.name).sort(),
+    Object.keys(VIOLATIONS).sort(),
+    'every rule of .dependency-cruiser.cjs has a failing case here',
+  );
 
   // Both at once: each is a node process of its own.
   const [real, broken] = await Promise.all([cruise(repoRoot, ['src', 'test', 'load']), cruise(root, ['src'])]);
@@ -96,8 +119,11 @@ test('the import-layer check passes on src, test and load, and fails on each rul
     const [a, b] = [escape(from), escape(rule === 'no-unresolvable' ? specifier(from, to) : to)];
     // A cycle is reported from one of its modules, the path on the lines below; an unresolved
     // import by its specifier, there being no file.
-    assert.match(broken.output, rule === 'no-circular'
-      ? new RegExp(`error ${rule}: (${a}|${b}) → \\s+(${a}|${b}) →`)
-      : new RegExp(`error ${rule}: ${a} → ${b}`));
+    assert.match(
+      broken.output,
+      rule === 'no-circular'
+        ? new RegExp(`error ${rule}: (${a}|${b}) → \\s+(${a}|${b}) →`)
+        : new RegExp(`error ${rule}: ${a} → ${b}`),
+    );
   }
 });

@@ -14,13 +14,26 @@ test('every event mode arrives with its tag and time, and acks come back', async
   const server = await TestServer.start();
   const relay = await startPipeline(
     [{ plugin: 'forward', props: { listen: '127.0.0.1', port: '0' } }],
-    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: 'app.*', json_date_format: 'epoch' } }],
+    [
+      {
+        plugin: 'websocket',
+        props: {
+          host: '127.0.0.1',
+          port: String(server.port),
+          format: 'json_lines',
+          match: 'app.*',
+          json_date_format: 'epoch',
+        },
+      },
+    ],
   );
   try {
     for (const [i, eventMode] of modes.entries()) {
       const client = new FluentClient('app', {
         socket: { host: '127.0.0.1', port: relay.port, timeout: 3000 },
-        eventMode, ack: { ackTimeout: 5000 }, flushInterval: 10,
+        eventMode,
+        ack: { ackTimeout: 5000 },
+        flushInterval: 10,
       });
       // With ack, emit resolves only when the relay acknowledged the buffered chunk.
       await client.emit(eventMode.toLowerCase(), { mode: eventMode, n: i }, new EventTime(1_700_000_000 + i, 5));
@@ -52,7 +65,8 @@ test('shared_key: the right key is accepted, a wrong one refused', async () => {
   try {
     const good = new FluentClient('t', {
       socket: { host: '127.0.0.1', port: relay.port, timeout: 3000 },
-      security: { clientHostname: 'client', sharedKey: 's3cret' }, ack: { ackTimeout: 3000 },
+      security: { clientHostname: 'client', sharedKey: 's3cret' },
+      ack: { ackTimeout: 3000 },
     });
     await good.emit('x', { ok: true });
     await good.shutdown();
@@ -105,18 +119,34 @@ test('PackedForward entries of the usual shape are buffered as they came and arr
   const server = await TestServer.start();
   const relay = await startPipeline(
     [{ plugin: 'forward', props: { listen: '127.0.0.1', port: '0' } }],
-    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: '*', json_date_format: 'double' } }],
+    [
+      {
+        plugin: 'websocket',
+        props: {
+          host: '127.0.0.1',
+          port: String(server.port),
+          format: 'json_lines',
+          match: '*',
+          json_date_format: 'double',
+        },
+      },
+    ],
   );
   try {
     const eventTime = (sec: number, nsec: number): Buffer => {
       const b = Buffer.alloc(10);
-      b[0] = 0xd7; b[1] = 0x00; b.writeUInt32BE(sec, 2); b.writeUInt32BE(nsec, 6);
+      b[0] = 0xd7;
+      b[1] = 0x00;
+      b.writeUInt32BE(sec, 2);
+      b.writeUInt32BE(nsec, 6);
       return b;
     };
-    const record = { msg: 'hello', n: 2 ** 40, f: 1.5, nested: { list: [1, 'two', null, true] }, 'é': 'ü' };
+    const record = { msg: 'hello', n: 2 ** 40, f: 1.5, nested: { list: [1, 'two', null, true] }, é: 'ü' };
     // EventTime, integer and float times: the shapes a Fluent Bit or fluent-logger client sends.
     const fast = Buffer.concat([
-      Buffer.from([0x92]), eventTime(1_700_000_000, 250_000_000), pack({ ...record, i: 0 }),
+      Buffer.from([0x92]),
+      eventTime(1_700_000_000, 250_000_000),
+      pack({ ...record, i: 0 }),
       pack([1_700_000_001, { ...record, i: 1 }]),
       pack([1_700_000_002.5, { ...record, i: 2 }]),
     ]);
@@ -158,7 +188,10 @@ test('garbage on one connection closes it and leaves the others alone', async ()
     await client.emit('still', { fine: 1 });
     await client.shutdown();
     await waitFor(() => relay.engine.stats().outputs['null.0']!.records === 1, 5000, 'the good record');
-    assert.ok(relay.logs.some((l) => l.includes('closing connection')), relay.logs.join(''));
+    assert.ok(
+      relay.logs.some((l) => l.includes('closing connection')),
+      relay.logs.join(''),
+    );
   } finally {
     await relay.stop();
   }

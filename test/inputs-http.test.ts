@@ -5,8 +5,17 @@ import { pack } from 'msgpackr';
 import { TestServer } from './support/test-server.js';
 import { startPipeline, waitFor } from './support/relay.js';
 
-async function post(port: number, path: string, body: string | Buffer, type: string): Promise<{ status: number; body: string; headers: Headers }> {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', body, headers: { 'content-type': type } });
+async function post(
+  port: number,
+  path: string,
+  body: string | Buffer,
+  type: string,
+): Promise<{ status: number; body: string; headers: Headers }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': type },
+  });
   return { status: response.status, body: await response.text(), headers: response.headers };
 }
 
@@ -14,10 +23,20 @@ test("the seed's curl example: form json= to /foo/bar arrives tagged foo.bar", a
   const server = await TestServer.start();
   const relay = await startPipeline(
     [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0' } }],
-    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: 'foo.*' } }],
+    [
+      {
+        plugin: 'websocket',
+        props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: 'foo.*' },
+      },
+    ],
   );
   try {
-    const reply = await post(relay.port, '/foo/bar', 'json={"action":"login","user":6}', 'application/x-www-form-urlencoded');
+    const reply = await post(
+      relay.port,
+      '/foo/bar',
+      'json={"action":"login","user":6}',
+      'application/x-www-form-urlencoded',
+    );
     assert.equal(reply.status, 204);
     await waitFor(() => server.jsonRecords().length === 1, 5000, 'the record');
     const record = server.jsonRecords()[0]!;
@@ -62,7 +81,12 @@ test('NDJSON bodies are buffered as they are: CRLF, blank and non-canonical line
   const server = await TestServer.start();
   const relay = await startPipeline(
     [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0' } }],
-    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: '*' } }],
+    [
+      {
+        plugin: 'websocket',
+        props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: '*' },
+      },
+    ],
   );
   try {
     const lines = ['{"n":1,"s":"a"}', '', '{"n": 2.0, "u":"\\u0041"}', '{"n":3,"é":"ü"}'];
@@ -75,7 +99,11 @@ test('NDJSON bodies are buffered as they are: CRLF, blank and non-canonical line
     await waitFor(() => server.jsonRecords().length === 5, 5000, 'five records');
     await new Promise((resolve) => setTimeout(resolve, 200));
     const records = server.jsonRecords();
-    assert.deepEqual(records.map((r) => r['n']), [1, 2, 3, 4, 5], 'nothing of the refused body');
+    assert.deepEqual(
+      records.map((r) => r['n']),
+      [1, 2, 3, 4, 5],
+      'nothing of the refused body',
+    );
     assert.equal(records[1]!['u'], 'A');
     assert.equal(records[2]!['é'], 'ü');
     assert.ok(records.every((r) => typeof r['date'] === 'number'));
@@ -95,7 +123,12 @@ test('503 with Retry-After while the output is over its buffer limit, and nothin
   await server.stop(); // the output cannot deliver: its buffer fills
   const relay = await startPipeline(
     [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0' } }],
-    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(port), match: '*', mem_buf_limit: '4k', retry_limit: 'no_limits' } }],
+    [
+      {
+        plugin: 'websocket',
+        props: { host: '127.0.0.1', port: String(port), match: '*', mem_buf_limit: '4k', retry_limit: 'no_limits' },
+      },
+    ],
     // Grace 0: with the server gone the buffer can never be delivered, so a stop would wait all of Grace.
     { grace: '0' },
   );
@@ -125,19 +158,34 @@ test('log_level debug: a line when a client connection is accepted and when it c
   try {
     const { request } = await import('node:http');
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: relay.port, path: '/a', method: 'POST', agent: false,
-        headers: { 'content-type': 'application/json', connection: 'close' } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: relay.port,
+          path: '/a',
+          method: 'POST',
+          agent: false,
+          headers: { 'content-type': 'application/json', connection: 'close' },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.end('{"n":1}');
     });
     assert.equal(status, 204);
     const debug = (pattern: RegExp): boolean => relay.logs.some((l) => pattern.test(l));
-    await waitFor(() => debug(/\[debug\] \[input:http:http\.0\] connection from 127\.0\.0\.1:\d+ closed: \d+ bytes read\n$/),
-      5000, 'the close line');
-    assert.ok(debug(/\[debug\] \[input:http:http\.0\] connection from 127\.0\.0\.1:\d+ accepted\n$/), relay.logs.join(''));
+    await waitFor(
+      () => debug(/\[debug\] \[input:http:http\.0\] connection from 127\.0\.0\.1:\d+ closed: \d+ bytes read\n$/),
+      5000,
+      'the close line',
+    );
+    assert.ok(
+      debug(/\[debug\] \[input:http:http\.0\] connection from 127\.0\.0\.1:\d+ accepted\n$/),
+      relay.logs.join(''),
+    );
   } finally {
     await relay.stop();
   }
@@ -147,17 +195,35 @@ test('tag_key: each record goes under its own tag; more than MAX_TAGS_PER_REQUES
   const { MAX_TAGS_PER_REQUEST } = await import('../src/inputs/http-body.js');
   const relay = await startPipeline(
     [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0', tag_key: 't' } }],
-    [{ plugin: 'null', props: { match: 'a' } }, { plugin: 'null', props: { match: 'b' } }, { plugin: 'null', props: { match: 'req' } }],
+    [
+      { plugin: 'null', props: { match: 'a' } },
+      { plugin: 'null', props: { match: 'b' } },
+      { plugin: 'null', props: { match: 'req' } },
+    ],
   );
   try {
-    const body = JSON.stringify([{ t: 'a', n: 1 }, { t: 'b', n: 2 }, { t: 'a', n: 3 }, { n: 4 }, { t: '', n: 5 }, { t: 7, n: 6 }]);
+    const body = JSON.stringify([
+      { t: 'a', n: 1 },
+      { t: 'b', n: 2 },
+      { t: 'a', n: 3 },
+      { n: 4 },
+      { t: '', n: 5 },
+      { t: 7, n: 6 },
+    ]);
     assert.equal((await post(relay.port, '/req', body, 'application/json')).status, 204);
     const msgpack = pack([{ t: 'b', n: 7 }]);
     assert.equal((await post(relay.port, '/req', msgpack, 'application/msgpack')).status, 204);
     const outputs = relay.engine.stats().outputs;
-    await waitFor(() => outputs['null.0']!.records + outputs['null.1']!.records + outputs['null.2']!.records === 7, 5000, '7 records');
-    assert.deepEqual([outputs['null.0']!.records, outputs['null.1']!.records, outputs['null.2']!.records], [2, 2, 3],
-      'a: two, b: two, and the ones without a string tag under the path');
+    await waitFor(
+      () => outputs['null.0']!.records + outputs['null.1']!.records + outputs['null.2']!.records === 7,
+      5000,
+      '7 records',
+    );
+    assert.deepEqual(
+      [outputs['null.0']!.records, outputs['null.1']!.records, outputs['null.2']!.records],
+      [2, 2, 3],
+      'a: two, b: two, and the ones without a string tag under the path',
+    );
     const many = JSON.stringify(Array.from({ length: MAX_TAGS_PER_REQUEST + 1 }, (_, i) => ({ t: `t${i}` })));
     const refused = await post(relay.port, '/req', many, 'application/json');
     assert.equal(refused.status, 400);

@@ -48,7 +48,10 @@ for (const format of ['json_lines', 'json_stream', 'json'] as const) {
       const direct = new DirectJsonEncoder(options).encode(c.arena, c.byteLength, c.sources);
       assert.equal(direct.message?.toString(), expected);
       assert.equal(direct.records, expectedRecords.records.length);
-      assert.deepEqual(direct.malformed.map((m) => [m.source, m.count]), [[0, 2]]);
+      assert.deepEqual(
+        direct.malformed.map((m) => [m.source, m.count]),
+        [[0, 2]],
+      );
     });
   }
 }
@@ -63,7 +66,15 @@ test('lines of every length around the word copy and its 512-byte cut-over, from
     const line = length === 2 ? text : text + 'x'.repeat(Math.max(0, length - Buffer.byteLength(text) - 2)) + '"}';
     const data = Buffer.from(`${line}\n${line}\n`);
     // A new segment (and time) per length: the date prefix changes between segments.
-    builder.append(json, SegmentKind.JsonLines, { sec: 1795421327 + (length % 3), nsec: length * 1000 }, data, 0, data.length, 2);
+    builder.append(
+      json,
+      SegmentKind.JsonLines,
+      { sec: 1795421327 + (length % 3), nsec: length * 1000 },
+      data,
+      0,
+      data.length,
+      2,
+    );
     expectedLines += 2;
   }
   builder.seal();
@@ -71,7 +82,9 @@ test('lines of every length around the word copy and its 512-byte cut-over, from
   assert.ok(c.arena instanceof SharedArrayBuffer);
   for (const dateKey of ['date', null]) {
     const options: EncoderOptions = { format: 'json_lines', dateKey, dateFormat: 'iso8601', gelf, hostname: 'h' };
-    const expected = createEncoder(options).encode(decodeChunk(c.arena, c.byteLength, c.sources).records).toString();
+    const expected = createEncoder(options)
+      .encode(decodeChunk(c.arena, c.byteLength, c.sources).records)
+      .toString();
     const encoder = new DirectJsonEncoder(options);
     // Twice: the second encode reuses the first one's work buffer.
     for (let round = 0; round < 2; round++) {

@@ -2,7 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LineFramer } from '../src/inputs/line-framer.js';
 
-interface Seen { lines: string[]; records: number; oversized: number[] }
+interface Seen {
+  lines: string[];
+  records: number;
+  oversized: number[];
+}
 
 function framer(separator: string, max: number): { framer: LineFramer; seen: Seen } {
   const seen: Seen = { lines: [], records: 0, oversized: [] };
@@ -19,7 +23,10 @@ function framer(separator: string, max: number): { framer: LineFramer; seen: See
 
 test('whole lines in one read are reported as one run, blank lines not counted', () => {
   const runs: Array<[number, number, number]> = [];
-  const f = new LineFramer('\n', 100, { onRun: (_d, s, e, r) => runs.push([s, e, r]), onOversized: () => assert.fail() });
+  const f = new LineFramer('\n', 100, {
+    onRun: (_d, s, e, r) => runs.push([s, e, r]),
+    onOversized: () => assert.fail(),
+  });
   f.push(Buffer.from('{"a":1}\n\n{"b":2}\r\n\r\n'));
   assert.deepEqual(runs, [[0, 20, 2]]);
 });

@@ -21,10 +21,27 @@ const hooks = { onPressure: () => undefined, onMalformed: () => undefined };
 function heldStdout(): { output: StdoutOutput; finish: () => void } {
   const pending: Array<() => void> = [];
   const output = new StdoutOutput(
-    { plugin: 'stdout', name: 'stdout.0', match: '*', matchRegex: null, format: 'json_lines', dateKey: null, dateFormat: 'double' },
-    hooks, quiet, (_text, done) => { pending.push(done); },
+    {
+      plugin: 'stdout',
+      name: 'stdout.0',
+      match: '*',
+      matchRegex: null,
+      format: 'json_lines',
+      dateKey: null,
+      dateFormat: 'double',
+    },
+    hooks,
+    quiet,
+    (_text, done) => {
+      pending.push(done);
+    },
   );
-  return { output, finish: () => { for (const done of pending.splice(0)) done(); } };
+  return {
+    output,
+    finish: () => {
+      for (const done of pending.splice(0)) done();
+    },
+  };
 }
 
 function appendTwo(output: StdoutOutput | NullOutput): void {
@@ -37,8 +54,15 @@ test('stdout: drain seals the open chunk and returns once its write completes, n
   appendTwo(output);
   assert.equal(output.bufferState().bytes > 0, true, 'the open chunk is buffered');
   let drained = false;
-  const draining = output.drain(60_000).then((left) => { drained = true; return left; });
-  assert.deepEqual([output.bufferState().bytes, output.bufferState().chunksInFlight], [0, 1], 'sealed and being written');
+  const draining = output.drain(60_000).then((left) => {
+    drained = true;
+    return left;
+  });
+  assert.deepEqual(
+    [output.bufferState().bytes, output.bufferState().chunksInFlight],
+    [0, 1],
+    'sealed and being written',
+  );
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(drained, false, 'drain waits for the write');
   finish();
@@ -69,11 +93,19 @@ test('websocket_server: drain waits while a client has not been written everythi
   try {
     const stuck = await openStuckClient(relay.output.port);
     await waitFor(() => relay.output.clientCount === 1, 5000, 'the client');
-    for (let from = 0; from < total; from += 5000) await sendLines(relay.port, lines(from, 5000, () => `,"pad":"${pad}"`), 2);
+    for (let from = 0; from < total; from += 5000)
+      await sendLines(
+        relay.port,
+        lines(from, 5000, () => `,"pad":"${pad}"`),
+        2,
+      );
     await waitFor(() => relay.output.stats.records === total, 20_000, 'everything broadcast');
     assert.ok(relay.output.bufferState().bytes > 0, 'the client is behind');
     let drained = false;
-    const draining = relay.output.drain(60_000).then((left) => { drained = true; return left; });
+    const draining = relay.output.drain(60_000).then((left) => {
+      drained = true;
+      return left;
+    });
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(drained, false, 'drain waits for the client');
     stuck.resume(); // reads (and discards) what it was sent
@@ -87,21 +119,33 @@ test('websocket_server: drain waits while a client has not been written everythi
 
 test('websocket_server client: caught up only once the socket has completed its writes, not when its queue is empty', () => {
   const held: Array<() => void> = [];
-  const socket = new Duplex({ read: () => undefined, write: (_chunk, _encoding, done) => { held.push(() => done()); } });
+  const socket = new Duplex({
+    read: () => undefined,
+    write: (_chunk, _encoding, done) => {
+      held.push(() => done());
+    },
+  });
   // Only readyState and event registration are used by a Client.
   const ws = { readyState: WebSocket.OPEN, on: () => ws } as unknown as WebSocket;
   let settled = 0;
   const client = new Client(ws, socket, null, 'peer', 1 << 20, 'close', {
-    dropped: () => undefined, written: () => undefined, cutOff: () => undefined, settled: () => { settled++; },
+    dropped: () => undefined,
+    written: () => undefined,
+    cutOff: () => undefined,
+    settled: () => {
+      settled++;
+    },
   });
   assert.equal(client.caughtUp, true);
   client.send(Buffer.from('frame'), 1);
   assert.equal(client.backlog, 5, 'handed to the socket at once: nothing left in the queue');
   assert.equal(client.caughtUp, false, 'but not written yet');
   held.shift()!();
-  return new Promise<void>((resolve) => setImmediate(() => {
-    assert.equal(client.caughtUp, true);
-    assert.equal(settled, 1, 'the hub is told');
-    resolve();
-  }));
+  return new Promise<void>((resolve) =>
+    setImmediate(() => {
+      assert.equal(client.caughtUp, true);
+      assert.equal(settled, 1, 'the hub is told');
+      resolve();
+    }),
+  );
 });

@@ -28,7 +28,9 @@ function http(port: number, path: string, method = 'GET'): Promise<Reply> {
     const req = request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (part: Buffer) => parts.push(part));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString('utf8') }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -58,12 +60,18 @@ function adapter(engine: Engine): MetricsSource {
 const quiet = (): Logger => new Logger('warn', '', { write: () => undefined });
 
 /** A relay, a ws server and a metrics server, torn down in reverse order. */
-async function withRelay(output: Record<string, string>, readyWindowSeconds: number,
-  body: (ctx: { server: TestServer; relay: TestRelay; metrics: MetricsServer }) => Promise<void>): Promise<void> {
+async function withRelay(
+  output: Record<string, string>,
+  readyWindowSeconds: number,
+  body: (ctx: { server: TestServer; relay: TestRelay; metrics: MetricsServer }) => Promise<void>,
+): Promise<void> {
   const server = await TestServer.start();
   const relay = await startRelay(server.port, output);
-  const metrics = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds },
-    adapter(relay.engine), quiet());
+  const metrics = await startMetricsServer(
+    { listen: '127.0.0.1', port: 0, readyWindowSeconds },
+    adapter(relay.engine),
+    quiet(),
+  );
   try {
     await body({ server, relay, metrics });
   } finally {
@@ -85,7 +93,10 @@ test('after N records over real TCP the counters say exactly N', async () => {
     const m = await scrape(metrics.port);
     assert.equal(sampleValue(m, 'wsrelay_output_records_total', out), total);
     assert.equal(sampleValue(m, 'wsrelay_input_records_total', inp), total);
-    assert.equal(sampleValue(m, 'wsrelay_input_bytes_total', inp), sent.reduce((n, l) => n + l.length + 1, 0));
+    assert.equal(
+      sampleValue(m, 'wsrelay_input_bytes_total', inp),
+      sent.reduce((n, l) => n + l.length + 1, 0),
+    );
     const flushes = sampleValue(m, 'wsrelay_output_flushes_total', { ...out, result: 'success' });
     assert.ok(flushes >= 1);
     assert.equal(sampleValue(m, 'wsrelay_output_flushes_total', { ...out, result: 'failure' }), 0);
@@ -98,7 +109,10 @@ test('after N records over real TCP the counters say exactly N', async () => {
     assert.equal(sampleValue(m, 'wsrelay_output_flush_seconds_count', out), flushes);
     assert.equal(sampleValue(m, 'wsrelay_output_chunk_records_count', out), flushes);
     assert.equal(sampleValue(m, 'wsrelay_output_chunk_records_sum', out), total);
-    assert.equal(sampleValue(m, 'wsrelay_output_chunk_bytes_sum', out), sampleValue(m, 'wsrelay_output_bytes_total', out));
+    assert.equal(
+      sampleValue(m, 'wsrelay_output_chunk_bytes_sum', out),
+      sampleValue(m, 'wsrelay_output_bytes_total', out),
+    );
     assert.equal(sampleValue(m, 'wsrelay_input_paused', inp), 0);
     assert.equal(m.get('wsrelay_output_records_total')!.type, 'counter');
     assert.equal(m.get('wsrelay_output_connections')!.type, 'gauge');
@@ -127,16 +141,28 @@ test('a server restart shows a failed flush, a retry and a second handshake', as
     assert.ok(sampleValue(m, 'wsrelay_output_flushes_total', { ...out, result: 'failure' }) >= 1);
     // The server went away: attempts fail as a closed connection (1006) or, while it is down, a
     // refused one; each retry carries the reason of the failure it follows.
-    const byReason = (name: string): Map<string, number> => new Map(m.get(name)!.samples
-      .filter((sample) => sample.labels.output === out.output).map((sample) => [sample.labels.reason!, sample.value]));
+    const byReason = (name: string): Map<string, number> =>
+      new Map(
+        m
+          .get(name)!
+          .samples.filter((sample) => sample.labels.output === out.output)
+          .map((sample) => [sample.labels.reason!, sample.value]),
+      );
     const failures = byReason('wsrelay_output_flush_failures_total');
     const retries = byReason('wsrelay_output_retries_total');
-    assert.ok([...failures.keys()].every((reason) => reason === 'closed_1006' || reason === 'refused'), [...failures.keys()].join());
-    assert.equal([...failures.values()].reduce((a, b) => a + b, 0),
-      sampleValue(m, 'wsrelay_output_flushes_total', { ...out, result: 'failure' }));
+    assert.ok(
+      [...failures.keys()].every((reason) => reason === 'closed_1006' || reason === 'refused'),
+      [...failures.keys()].join(),
+    );
+    assert.equal(
+      [...failures.values()].reduce((a, b) => a + b, 0),
+      sampleValue(m, 'wsrelay_output_flushes_total', { ...out, result: 'failure' }),
+    );
     assert.ok([...retries.values()].reduce((a, b) => a + b, 0) >= 1);
-    assert.ok(sampleValue(m, 'wsrelay_output_handshake_failures_total', { ...out, reason: 'refused' }) >= 1,
-      'reconnects during the outage were refused');
+    assert.ok(
+      sampleValue(m, 'wsrelay_output_handshake_failures_total', { ...out, reason: 'refused' }) >= 1,
+      'reconnects during the outage were refused',
+    );
     assert.equal(sampleValue(m, 'wsrelay_output_handshakes_total', { ...out, result: 'success' }), 2);
     assert.ok(sampleValue(m, 'wsrelay_output_connection_closes_total', out) >= 1);
     assert.equal(sampleValue(m, 'wsrelay_output_records_total', out), 200);
@@ -156,9 +182,14 @@ test('per worker: records add up to N, each connection is a gauge, a killed thre
     const workers = ['0', '1'];
     const perWorker = (name: string, worker: string, extra: Record<string, string> = {}): number =>
       sampleValue(m, name, { ...out, worker, ...extra });
-    assert.equal(workers.reduce((n, w) => n + perWorker('wsrelay_output_worker_records_total', w), 0), total);
-    assert.equal(workers.reduce((n, w) => n + perWorker('wsrelay_output_worker_flushes_total', w, { result: 'success' }), 0),
-      sampleValue(m, 'wsrelay_output_flushes_total', { ...out, result: 'success' }));
+    assert.equal(
+      workers.reduce((n, w) => n + perWorker('wsrelay_output_worker_records_total', w), 0),
+      total,
+    );
+    assert.equal(
+      workers.reduce((n, w) => n + perWorker('wsrelay_output_worker_flushes_total', w, { result: 'success' }), 0),
+      sampleValue(m, 'wsrelay_output_flushes_total', { ...out, result: 'success' }),
+    );
     for (const w of workers) {
       assert.equal(perWorker('wsrelay_output_worker_connected', w), 1, `worker ${w} connected`);
       assert.equal(perWorker('wsrelay_output_worker_handshakes_total', w, { result: 'success' }), 1);
@@ -167,9 +198,11 @@ test('per worker: records add up to N, each connection is a gauge, a killed thre
 
     // A thread that dies never reports its close: the pool does it for it, and its replacement
     // numbers itself #2.
-    const pool = (relay.engine.outputs[0] as unknown as { pool: { threads: ReadonlyArray<{ terminate(): Promise<number> }> } }).pool;
+    const pool = (
+      relay.engine.outputs[0] as unknown as { pool: { threads: ReadonlyArray<{ terminate(): Promise<number> }> } }
+    ).pool;
     await pool.threads[0]!.terminate();
-    await waitFor(() => stats.workers['2']?.connected === true, 10_000, 'the replacement thread\'s connection');
+    await waitFor(() => stats.workers['2']?.connected === true, 10_000, "the replacement thread's connection");
     m = await scrape(metrics.port);
     assert.deepEqual(workers.map((w) => perWorker('wsrelay_output_worker_connected', w)).sort(), [0, 1]);
     assert.equal(perWorker('wsrelay_output_worker_connected', '2'), 1);
@@ -194,18 +227,30 @@ test('/readyz turns 503 when the server is down past the window, and 200 when it
     assert.match(body.reasons[0]!.reason, /handshakes failing for/);
     assert.equal((await http(metrics.port, '/healthz')).status, 200, 'alive while not ready');
     await server.listen();
-    await readyzUntil(metrics.port, (status) => status === 200, 15_000, '/readyz back to 200 after the server returned');
+    await readyzUntil(
+      metrics.port,
+      (status) => status === 200,
+      15_000,
+      '/readyz back to 200 after the server returned',
+    );
   });
 });
 
 /** /readyz's status, asked every 50 ms until `predicate` holds for it (or the timeout). */
-async function readyzUntil(port: number, predicate: (status: number) => boolean, timeoutMs: number,
-  what: string): Promise<Reply> {
+async function readyzUntil(
+  port: number,
+  predicate: (status: number) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<Reply> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const reply = await http(port, '/readyz');
     if (predicate(reply.status)) return reply;
-    assert.ok(Date.now() < deadline, `timed out after ${timeoutMs} ms waiting for ${what}: ${reply.status} ${reply.body}`);
+    assert.ok(
+      Date.now() < deadline,
+      `timed out after ${timeoutMs} ms waiting for ${what}: ${reply.status} ${reply.body}`,
+    );
     await sleep(50);
   }
 }
@@ -213,7 +258,9 @@ async function readyzUntil(port: number, predicate: (status: number) => boolean,
 test('/readyz: an idle connection closed on purpose stays ready; a failing server is not; its return is', async () => {
   const window = 0.4;
   // ping_timeout 1: the worker checks for idle connections every quarter of it, not every second.
-  await withRelay({ 'net.keepalive_idle_timeout': '0.2', ping_timeout: '1', retry_limit: 'no_limits' }, window,
+  await withRelay(
+    { 'net.keepalive_idle_timeout': '0.2', ping_timeout: '1', retry_limit: 'no_limits' },
+    window,
     async ({ server, relay, metrics }) => {
       const stats = websocketStats(relay.engine);
       await sendLines(relay.port, lines(0, 10));
@@ -224,7 +271,11 @@ test('/readyz: an idle connection closed on purpose stays ready; a failing serve
       // Asked throughout twice the window after the close: ready every time.
       while (performance.now() - closedAt < 2 * window * 1000) {
         const reply = await http(metrics.port, '/readyz');
-        assert.equal(reply.status, 200, `idle for ${((performance.now() - closedAt) / 1000).toFixed(2)} s: ${reply.body}`);
+        assert.equal(
+          reply.status,
+          200,
+          `idle for ${((performance.now() - closedAt) / 1000).toFixed(2)} s: ${reply.body}`,
+        );
         await sleep(50);
       }
       assert.equal(stats.connectionsOpen, 0, 'still no connection: ready without one');
@@ -244,19 +295,26 @@ test('/readyz: an idle connection closed on purpose stays ready; a failing serve
       await server.listen();
       await readyzUntil(metrics.port, (status) => status === 200, 15_000, 'ready again');
       await waitFor(() => stats.records === 15, 15_000, 'delivery after the return');
-    });
+    },
+  );
 });
 
 test('/readyz: a handshake that hangs until Connect_Timeout counts from when it was tried', async () => {
   // A TCP server that accepts and never answers the upgrade request.
   const { createServer } = await import('node:net');
   const sockets = new Set<import('node:net').Socket>();
-  const silent = createServer((socket) => { sockets.add(socket); socket.on('error', () => undefined); });
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const port = (silent.address() as { port: number }).port;
   const relay = await startRelay(port, { 'net.connect_timeout': '0.5', retry_limit: 'no_limits' });
-  const metrics = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds: 0.4 },
-    adapter(relay.engine), quiet());
+  const metrics = await startMetricsServer(
+    { listen: '127.0.0.1', port: 0, readyWindowSeconds: 0.4 },
+    adapter(relay.engine),
+    quiet(),
+  );
   try {
     const stats = websocketStats(relay.engine);
     assert.equal((await http(metrics.port, '/readyz')).status, 200, 'nothing has failed yet');
@@ -276,16 +334,25 @@ test('/readyz: a handshake that hangs until Connect_Timeout counts from when it 
 test('readiness(): open connection, no failure, failures within and past the window', () => {
   const base = { ...newWebSocketOutputStats() };
   const source = (o: Partial<WebSocketOutputStats>): MetricsSource => ({
-    stats: () => ({ inputs: {}, outputs: { 'websocket.0': { ...base, ...o } }, buffers: {} }), inputsListening: () => true,
+    stats: () => ({ inputs: {}, outputs: { 'websocket.0': { ...base, ...o } }, buffers: {} }),
+    inputsListening: () => true,
   });
   const now = 100_000;
   assert.equal(readiness(source({}), 11, now).ready, true, 'nothing failed');
-  assert.equal(readiness(source({ failingSince: now - 10_000, lastFailure: 'x' }), 11, now).ready, true, 'within the window');
+  assert.equal(
+    readiness(source({ failingSince: now - 10_000, lastFailure: 'x' }), 11, now).ready,
+    true,
+    'within the window',
+  );
   const past = readiness(source({ failingSince: now - 12_000, lastFailure: 'connect ECONNREFUSED' }), 11, now);
-  assert.deepEqual(past.reasons, [{ output: 'websocket.0',
-    reason: 'handshakes failing for 12.0 s (window 11 s): connect ECONNREFUSED' }]);
-  assert.equal(readiness(source({ failingSince: now - 12_000, connectionsOpen: 1 }), 11, now).ready, true,
-    'another worker is connected');
+  assert.deepEqual(past.reasons, [
+    { output: 'websocket.0', reason: 'handshakes failing for 12.0 s (window 11 s): connect ECONNREFUSED' },
+  ]);
+  assert.equal(
+    readiness(source({ failingSince: now - 12_000, connectionsOpen: 1 }), 11, now).ready,
+    true,
+    'another worker is connected',
+  );
   assert.equal(readinessWindowSeconds(5), 11);
   // docs/METRICS.md states the default window.
   const doc = readFileSync(new URL('../../docs/METRICS.md', import.meta.url), 'utf8');
@@ -294,12 +361,25 @@ test('readiness(): open connection, no failure, failures within and past the win
 });
 
 test('routes: 404 on a bad path, 405 on POST, HEAD, health, uptime, index', async () => {
-  const source: MetricsSource = { stats: () => ({ inputs: {}, outputs: {}, buffers: {} }), inputsListening: () => false };
+  const source: MetricsSource = {
+    stats: () => ({ inputs: {}, outputs: {}, buffers: {} }),
+    inputsListening: () => false,
+  };
   const logs: string[] = [];
-  const metrics = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds: 1 }, source,
-    new Logger('info', '', { write: (l) => { logs.push(l); } }));
+  const metrics = await startMetricsServer(
+    { listen: '127.0.0.1', port: 0, readyWindowSeconds: 1 },
+    source,
+    new Logger('info', '', {
+      write: (l) => {
+        logs.push(l);
+      },
+    }),
+  );
   try {
-    assert.ok(logs.some((l) => l.includes(`[ info] [http_server] listening on 127.0.0.1:${metrics.port}`)), logs.join(''));
+    assert.ok(
+      logs.some((l) => l.includes(`[ info] [http_server] listening on 127.0.0.1:${metrics.port}`)),
+      logs.join(''),
+    );
     const missing = await http(metrics.port, '/nope?x=1');
     assert.equal(missing.status, 404);
     assert.equal((JSON.parse(missing.body) as { error: string }).error, 'not found');
@@ -313,7 +393,10 @@ test('routes: 404 on a bad path, 405 on POST, HEAD, health, uptime, index', asyn
     const notReady = await http(metrics.port, '/readyz');
     assert.equal(notReady.status, 503);
     assert.match(notReady.body, /inputs are not listening/);
-    const uptime = JSON.parse((await http(metrics.port, '/api/v1/uptime')).body) as { uptime_sec: number; uptime_hr: string };
+    const uptime = JSON.parse((await http(metrics.port, '/api/v1/uptime')).body) as {
+      uptime_sec: number;
+      uptime_hr: string;
+    };
     assert.ok(Number.isInteger(uptime.uptime_sec));
     assert.match(uptime.uptime_hr, /^wsrelay has been running: \d+ day, \d+ hour, \d+ minute and \d+ seconds$/);
     assert.ok('/metrics' in (JSON.parse((await http(metrics.port, '/')).body) as { endpoints: object }).endpoints);
@@ -321,7 +404,9 @@ test('routes: 404 on a bad path, 405 on POST, HEAD, health, uptime, index', asyn
     const garbage = await new Promise<string>((resolve) => {
       const socket = connect(metrics.port, '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
       let text = '';
-      socket.on('data', (d: Buffer) => { text += d.toString(); });
+      socket.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
       socket.on('close', () => resolve(text));
       socket.on('error', () => resolve(text));
     });
@@ -334,7 +419,9 @@ test('routes: 404 on a bad path, 405 on POST, HEAD, health, uptime, index', asyn
 
 test('a failure while collecting is a 500, not a crash', async () => {
   const source: MetricsSource = {
-    stats: () => { throw new Error('stats unavailable'); },
+    stats: () => {
+      throw new Error('stats unavailable');
+    },
     inputsListening: () => true,
   };
   const metrics = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds: 1 }, source, quiet());
@@ -350,12 +437,16 @@ test('a failure while collecting is a 500, not a crash', async () => {
 });
 
 test('a port in use is a clear error', async () => {
-  const source: MetricsSource = { stats: () => ({ inputs: {}, outputs: {}, buffers: {} }), inputsListening: () => true };
+  const source: MetricsSource = {
+    stats: () => ({ inputs: {}, outputs: {}, buffers: {} }),
+    inputsListening: () => true,
+  };
   const first = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds: 1 }, source, quiet());
   try {
     await assert.rejects(
       startMetricsServer({ listen: '127.0.0.1', port: first.port, readyWindowSeconds: 1 }, source, quiet()),
-      new RegExp(`^Error: cannot listen on 127\\.0\\.0\\.1:${first.port}: address already in use$`));
+      new RegExp(`^Error: cannot listen on 127\\.0\\.0\\.1:${first.port}: address already in use$`),
+    );
   } finally {
     await first.close();
   }
@@ -365,12 +456,14 @@ test('20 concurrent scrapes during a load of 50,000 records all succeed', async 
   await withRelay({}, 30, async ({ relay, metrics }) => {
     const total = 50_000;
     // Paced over ~0.5 s on 2 connections so the scrapes land in the middle of the load.
-    const sending = Promise.all([0, 1].map(async (part) => {
-      for (let batch = part; batch < 50; batch += 2) {
-        await sendLines(relay.port, lines(batch * 1000, 1000));
-        await sleep(10);
-      }
-    }));
+    const sending = Promise.all(
+      [0, 1].map(async (part) => {
+        for (let batch = part; batch < 50; batch += 2) {
+          await sendLines(relay.port, lines(batch * 1000, 1000));
+          await sleep(10);
+        }
+      }),
+    );
     await waitFor(() => relay.engine.stats().inputs['tcp.0']!.records > 0, 10_000, 'the load to start');
     const replies = await Promise.all(Array.from({ length: 20 }, () => http(metrics.port, '/metrics')));
     const seen = replies.map((reply) => {
@@ -387,8 +480,11 @@ test('20 concurrent scrapes during a load of 50,000 records all succeed', async 
 });
 
 test('the Grafana dashboard parses and uses only metrics the exporter exposes', async () => {
-  const dashboard = JSON.parse(readFileSync(new URL('../../examples/grafana-dashboard.json', import.meta.url), 'utf8')) as {
-    schemaVersion: number; panels: Array<{ targets?: Array<{ expr: string }> }>;
+  const dashboard = JSON.parse(
+    readFileSync(new URL('../../examples/grafana-dashboard.json', import.meta.url), 'utf8'),
+  ) as {
+    schemaVersion: number;
+    panels: Array<{ targets?: Array<{ expr: string }> }>;
     templating: { list: Array<{ query?: string | { query: string } }> };
   };
   assert.ok(dashboard.schemaVersion >= 36);
@@ -424,9 +520,16 @@ test('the strict parser rejects what Prometheus would misread', () => {
 test('stored histograms render cumulatively; paused time includes a pause in progress', () => {
   const h = new Histogram([1, 10]);
   for (const v of [0.5, 5, 5, 50]) h.observe(v);
-  const rendered = histogramValues('x', { output: 'o' }, h).map((v) => `${v.metricName}${JSON.stringify(v.labels)} ${v.value}`);
-  assert.deepEqual(rendered, ['x_bucket{"output":"o","le":1} 1', 'x_bucket{"output":"o","le":10} 3',
-    'x_bucket{"output":"o","le":"+Inf"} 4', 'x_sum{"output":"o"} 60.5', 'x_count{"output":"o"} 4']);
+  const rendered = histogramValues('x', { output: 'o' }, h).map(
+    (v) => `${v.metricName}${JSON.stringify(v.labels)} ${v.value}`,
+  );
+  assert.deepEqual(rendered, [
+    'x_bucket{"output":"o","le":1} 1',
+    'x_bucket{"output":"o","le":10} 3',
+    'x_bucket{"output":"o","le":"+Inf"} 4',
+    'x_sum{"output":"o"} 60.5',
+    'x_count{"output":"o"} 4',
+  ]);
   const input = { ...newInputStats(), pausedMs: 1500, paused: true, pausedSince: 1000 };
   assert.equal(pausedSeconds(input, 3000), 3.5);
   assert.equal(pausedSeconds({ ...input, paused: false, pausedSince: null }, 3000), 1.5);
@@ -437,10 +540,16 @@ test('docs/METRICS.md names every drop reason and every close reason the relay c
   const doc = readFileSync(new URL('../../docs/METRICS.md', import.meta.url), 'utf8');
   const row = (metric: string): string => doc.split('\n').find((line) => line.startsWith(`| \`${metric}\``)) ?? '';
   for (const reason of Object.keys(newOutputStats('null').dropped)) {
-    assert.ok(row('wsrelay_output_dropped_records_total').includes(`\`${reason}\``), `drop reason ${reason} documented`);
+    assert.ok(
+      row('wsrelay_output_dropped_records_total').includes(`\`${reason}\``),
+      `drop reason ${reason} documented`,
+    );
   }
   for (const reason of Object.keys(newInputStats().closed)) {
-    assert.ok(row('wsrelay_input_connections_closed_total').includes(`\`${reason}\``), `close reason ${reason} documented`);
+    assert.ok(
+      row('wsrelay_input_connections_closed_total').includes(`\`${reason}\``),
+      `close reason ${reason} documented`,
+    );
   }
 });
 
@@ -453,8 +562,19 @@ test('docs/METRICS.md has a row for every metric the exporter serves, with its t
     stats: () => ({
       inputs: { 'tcp.0': newInputStats() },
       outputs: { 'websocket.0': output },
-      buffers: { 'websocket.0': { bytes: 0, limitBytes: 1, chunksQueued: 0, chunksInFlight: 0, workers: 1,
-        poolUtilization: 0, poolQueueSize: 0, storageBytes: 0, storageChunks: 0 } },
+      buffers: {
+        'websocket.0': {
+          bytes: 0,
+          limitBytes: 1,
+          chunksQueued: 0,
+          chunksInFlight: 0,
+          workers: 1,
+          poolUtilization: 0,
+          poolQueueSize: 0,
+          storageBytes: 0,
+          storageChunks: 0,
+        },
+      },
     }),
     inputsListening: () => true,
   };

@@ -13,7 +13,10 @@ import type { EncoderOptions } from '../src/encode/types.js';
 const source: ChunkSource = { input: 'tcp.0', tag: 't', peer: '127.0.0.1:1', separator: '\n' };
 const raw: ChunkSource = { input: 'tcp.1', tag: 't', peer: '127.0.0.1:2', separator: '\n' };
 const options: EncoderOptions = {
-  format: 'msgpack', dateKey: 'date', dateFormat: 'double', hostname: 'h',
+  format: 'msgpack',
+  dateKey: 'date',
+  dateFormat: 'double',
+  hostname: 'h',
   gelf: { shortMessageKey: null, fullMessageKey: null, timestampKey: null, hostKey: null, levelKey: null },
 };
 const TIME = { sec: 1795421327, nsec: 196247000 };
@@ -32,7 +35,10 @@ function chunkOf(lines: readonly string[], rawLines: readonly string[] = []): Se
   return sealed[0]!;
 }
 
-function direct(lines: readonly string[], rawLines: readonly string[] = []): ReturnType<NonNullable<ReturnType<typeof createDirectEncoder>>['encode']> {
+function direct(
+  lines: readonly string[],
+  rawLines: readonly string[] = [],
+): ReturnType<NonNullable<ReturnType<typeof createDirectEncoder>>['encode']> {
   const c = chunkOf(lines, rawLines);
   return createDirectEncoder(options)!.encode(c.arena, c.byteLength, c.sources);
 }
@@ -48,7 +54,8 @@ test('msgpack direct: the same bytes as JSON.parse + msgpack for typical and edg
   const long = 'x'.repeat(70_000);
   const wide: Record<string, number> = {};
   for (let k = 0; k < 20; k++) wide[`k${k}`] = k;
-  const keys = (n: number): Record<string, number> => Object.fromEntries(Array.from({ length: n }, (_, k) => [`k${k}`, k]));
+  const keys = (n: number): Record<string, number> =>
+    Object.fromEntries(Array.from({ length: n }, (_, k) => [`k${k}`, k]));
   const ones = (n: number): number[] => Array.from({ length: n }, () => 1);
   const lines = [
     '{"seq":1,"msg":"GET /x 200","ok":true,"n":null,"l":[1,{"a":"b"}],"f":false}',
@@ -84,20 +91,27 @@ test('msgpack direct: invalid lines are counted per source and skipped; raw segm
   assert.match(got.malformed[0]!.sample, /not a valid JSON object: "not json"/);
   assert.equal(got.message!.toString('hex'), objectPath(lines, ['plain text line']).toString('hex'));
   const decoded = unpackr.unpackMultiple(got.message!) as unknown[][];
-  assert.deepEqual(decoded.map((entry) => entry[1]), [
-    new Map([['a', 1]]), new Map([['b', 2]]), new Map([['log', 'plain text line']]),
-  ]);
+  assert.deepEqual(
+    decoded.map((entry) => entry[1]),
+    [new Map([['a', 1]]), new Map([['b', 2]]), new Map([['log', 'plain text line']])],
+  );
 });
 
-test('msgpack direct: keys keep the sender\'s order and duplicates, as Fluent Bit; lone surrogates become U+FFFD', () => {
+test("msgpack direct: keys keep the sender's order and duplicates, as Fluent Bit; lone surrogates become U+FFFD", () => {
   const got = direct(['{"b":1,"2":2,"b":3}', '{"s":"\\ud800x","t":"\\udc00"}']);
   const decoded = new Unpackr({ useRecords: false, mapsAsObjects: false }).unpackMultiple(got.message!) as unknown[][];
   // A Map keeps the last duplicate value but the header says 3 entries, in the sender's order.
   assert.ok(got.message!.includes(Buffer.from('83a16201a13202a16203', 'hex')));
-  assert.deepEqual(decoded[1]![1], new Map([['s', '\ufffdx'], ['t', '\ufffd']]));
+  assert.deepEqual(
+    decoded[1]![1],
+    new Map([
+      ['s', '\ufffdx'],
+      ['t', '\ufffd'],
+    ]),
+  );
 });
 
-test('msgpack direct: any JSON object, written any way, gives the object path\'s bytes (property)', () => {
+test("msgpack direct: any JSON object, written any way, gives the object path's bytes (property)", () => {
   // Integer-like keys are reordered and duplicates merged by JSON.parse (see above), and lone
   // surrogates are written differently by msgpackr; everything else must match to the byte.
   const key = fc.string({ unit: 'grapheme', maxLength: 12 }).filter((k) => !/^(0|[1-9]\d*)$/.test(k));
@@ -105,32 +119,53 @@ test('msgpack direct: any JSON object, written any way, gives the object path\'s
     value: fc.oneof(
       { depthSize: 'small' },
       fc.string({ unit: 'grapheme', maxLength: 40 }),
-      fc.integer(), fc.maxSafeInteger(), fc.double({ noNaN: true, noDefaultInfinity: true }),
-      fc.boolean(), fc.constant(null),
+      fc.integer(),
+      fc.maxSafeInteger(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.boolean(),
+      fc.constant(null),
       fc.array(tie('value'), { maxLength: 20 }),
       fc.dictionary(key, tie('value'), { maxKeys: 20 }),
     ),
   })).value;
   const record = fc.dictionary(key, value, { maxKeys: 24 });
-  fc.assert(fc.property(fc.array(fc.tuple(record, fc.boolean()), { minLength: 1, maxLength: 8 }), (records) => {
-    // Pretty-printed without newlines inside strings: whitespace everywhere the grammar allows.
-    const lines = records.map(([r, spaced]) => (spaced ? JSON.stringify(r, null, 1).replace(/\n/g, ' ') : JSON.stringify(r)));
-    const got = direct(lines);
-    assert.equal(got.records, lines.length);
-    assert.equal(got.message!.toString('hex'), objectPath(lines).toString('hex'));
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.array(fc.tuple(record, fc.boolean()), { minLength: 1, maxLength: 8 }), (records) => {
+      // Pretty-printed without newlines inside strings: whitespace everywhere the grammar allows.
+      const lines = records.map(([r, spaced]) =>
+        spaced ? JSON.stringify(r, null, 1).replace(/\n/g, ' ') : JSON.stringify(r),
+      );
+      const got = direct(lines);
+      assert.equal(got.records, lines.length);
+      assert.equal(got.message!.toString('hex'), objectPath(lines).toString('hex'));
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('msgpack direct: decimal numbers as written by people and loggers read as JSON.parse reads them (property)', () => {
-  const digits = (max: number): fc.Arbitrary<string> => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: max });
-  const decimal = fc.tuple(fc.boolean(), digits(18), fc.option(digits(18)), fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), digits(3))))
-    .map(([negative, int, frac, exp]) => `${negative ? '-' : ''}${int.replace(/^0+(?=\d)/, '')}${frac === null ? '' : `.${frac}`}${exp === null ? '' : exp.join('')}`);
-  fc.assert(fc.property(fc.array(decimal, { minLength: 1, maxLength: 30 }), (numbers) => {
-    const lines = [`{"n":[${numbers.join(',')}]}`, ...numbers.map((n) => `{"v":${n}}`)];
-    const got = direct(lines);
-    assert.equal(got.records, lines.length);
-    assert.equal(got.message!.toString('hex'), objectPath(lines).toString('hex'));
-  }), { numRuns: 500 });
+  const digits = (max: number): fc.Arbitrary<string> =>
+    fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: max });
+  const decimal = fc
+    .tuple(
+      fc.boolean(),
+      digits(18),
+      fc.option(digits(18)),
+      fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), digits(3))),
+    )
+    .map(
+      ([negative, int, frac, exp]) =>
+        `${negative ? '-' : ''}${int.replace(/^0+(?=\d)/, '')}${frac === null ? '' : `.${frac}`}${exp === null ? '' : exp.join('')}`,
+    );
+  fc.assert(
+    fc.property(fc.array(decimal, { minLength: 1, maxLength: 30 }), (numbers) => {
+      const lines = [`{"n":[${numbers.join(',')}]}`, ...numbers.map((n) => `{"v":${n}}`)];
+      const got = direct(lines);
+      assert.equal(got.records, lines.length);
+      assert.equal(got.message!.toString('hex'), objectPath(lines).toString('hex'));
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test('msgpack entries (forward input) with integers past 32 bits reach JSON and msgpack outputs', async () => {
@@ -141,7 +176,11 @@ test('msgpack entries (forward input) with integers past 32 bits reach JSON and 
   builder.append(source, SegmentKind.MsgpackEntries, TIME, entry, 0, entry.length, 1);
   builder.seal();
   const c = sealed[0]!;
-  const json = createDirectEncoder({ ...options, format: 'json_lines', dateKey: null })!.encode(c.arena, c.byteLength, c.sources);
+  const json = createDirectEncoder({ ...options, format: 'json_lines', dateKey: null })!.encode(
+    c.arena,
+    c.byteLength,
+    c.sources,
+  );
   assert.equal(json.message!.toString(), '{"t":1795421327196000,"small":7,"neg":-4294967297}\n');
   const packed = createDirectEncoder(options)!.encode(c.arena, c.byteLength, c.sources);
   assert.ok(packed.message!.equals(entry), 'int64 stays int64 through the worker');

@@ -65,7 +65,11 @@ function assertSameAsObjectPath(c: SealedChunk, options: EncoderOptions, note: s
   const direct = encoder.encode(c.arena, c.byteLength, c.sources);
   assert.equal(direct.message?.toString() ?? '', expected, note);
   assert.equal(direct.records, decoded.records.length, note);
-  assert.deepEqual(direct.malformed.map((m) => m.count), decoded.malformed.map((m) => m.count), note);
+  assert.deepEqual(
+    direct.malformed.map((m) => m.count),
+    decoded.malformed.map((m) => m.count),
+    note,
+  );
   return [encoder.slow, direct.records];
 }
 
@@ -73,10 +77,30 @@ const formats = ['json_lines', 'json', 'json_stream'] as const;
 
 test('hand-picked entries: every msgpack type, escapes, UTF-8, times of every kind, and entries that must be decoded', () => {
   const body = {
-    s: 'plain', e: 'q"b\\s/\b\f\n\r\t\u0001\u001f\u007f', u: 'é東京😀\u2028', n: 0, neg: -1, i8: -100, i16: -30000,
-    i32: -2_000_000_000, u8: 200, u16: 60000, u32: 4_000_000_000, big: 2 ** 60, negBig: -(2 ** 60), f: 1.5,
-    tiny: 5e-324, huge: 1e300, negZero: -0, t: true, fa: false, nil: null, arr: [1, 'two', [3, { four: 4 }], []],
-    obj: { nested: { deeper: 'yes' } }, empty: {}, long: 'x'.repeat(70_000),
+    s: 'plain',
+    e: 'q"b\\s/\b\f\n\r\t\u0001\u001f\u007f',
+    u: 'é東京😀\u2028',
+    n: 0,
+    neg: -1,
+    i8: -100,
+    i16: -30000,
+    i32: -2_000_000_000,
+    u8: 200,
+    u16: 60000,
+    u32: 4_000_000_000,
+    big: 2 ** 60,
+    negBig: -(2 ** 60),
+    f: 1.5,
+    tiny: 5e-324,
+    huge: 1e300,
+    negZero: -0,
+    t: true,
+    fa: false,
+    nil: null,
+    arr: [1, 'two', [3, { four: 4 }], []],
+    obj: { nested: { deeper: 'yes' } },
+    empty: {},
+    long: 'x'.repeat(70_000),
   };
   const segments = [
     Buffer.concat([
@@ -106,7 +130,11 @@ test('hand-picked entries: every msgpack type, escapes, UTF-8, times of every ki
         // Decoded: the bin entry and the one after it in its segment; the entry after the
         // negative time; the float32 entry and the three after it. 5 of the 12 records go from their
         // bytes (13 with the tcp line).
-        assert.deepEqual(assertSameAsObjectPath(c, { format, dateKey, dateFormat, gelf, hostname: 'h' }, note), [7, 13], note);
+        assert.deepEqual(
+          assertSameAsObjectPath(c, { format, dateKey, dateFormat, gelf, hostname: 'h' }, note),
+          [7, 13],
+          note,
+        );
       }
     }
   }
@@ -118,7 +146,11 @@ test('random records and times: the bytes path writes what the object path write
   const value = fc.letrec((tie) => ({
     value: fc.oneof(
       { depthSize: 'small' },
-      fc.string({ unit: 'binary', maxLength: 12 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null),
+      fc.string({ unit: 'binary', maxLength: 12 }),
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
       fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }).map((n) => Number(n)),
       fc.array(tie('value'), { maxLength: 3 }),
       fc.dictionary(key, tie('value'), { maxKeys: 3 }),
@@ -130,16 +162,31 @@ test('random records and times: the bytes path writes what the object path write
     fc.tuple(fc.nat({ max: 2 ** 32 - 1 }), fc.nat({ max: 999_999_999 })).map(([s, n]) => eventTime(s, n)),
   );
   const record = fc.dictionary(key, value, { maxKeys: 5 });
-  const segment = fc.array(fc.tuple(time, record).map(([t, r]) => entry(t, r)), { minLength: 1, maxLength: 5 })
+  const segment = fc
+    .array(
+      fc.tuple(time, record).map(([t, r]) => entry(t, r)),
+      { minLength: 1, maxLength: 5 },
+    )
     .map((list) => Buffer.concat(list));
   let slow = 0;
   let all = 0;
-  fc.assert(fc.property(fc.array(segment, { minLength: 1, maxLength: 3 }), fc.constantFrom(...formats),
-    fc.constantFrom('date', null), (segments, format, dateKey) => {
-      const [decoded, records] = assertSameAsObjectPath(chunkOf(segments), { format, dateKey, dateFormat: 'double', gelf, hostname: 'h' }, format);
-      slow += decoded;
-      all += records;
-    }), { numRuns: 300 });
+  fc.assert(
+    fc.property(
+      fc.array(segment, { minLength: 1, maxLength: 3 }),
+      fc.constantFrom(...formats),
+      fc.constantFrom('date', null),
+      (segments, format, dateKey) => {
+        const [decoded, records] = assertSameAsObjectPath(
+          chunkOf(segments),
+          { format, dateKey, dateFormat: 'double', gelf, hostname: 'h' },
+          format,
+        );
+        slow += decoded;
+        all += records;
+      },
+    ),
+    { numRuns: 300 },
+  );
   // Lone surrogates (invalid UTF-8 once packed) send some entries the slow way; most go direct.
   assert.ok(slow < all / 2, `${slow} of ${all} records decoded`);
 });
@@ -161,11 +208,30 @@ test('nesting deeper than the forward input lets in is refused, never a stack ov
 });
 
 test('integers are written as String() writes them, without the string (every safe integer)', () => {
-  const edges = [0, -0, 1, -1, 9, 10, 99, 100, 2 ** 31, -(2 ** 31), 2 ** 32, 1795421327196253,
-    Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 999_999_999_999_999, 1_000_000_000_000_000];
-  fc.assert(fc.property(fc.oneof(fc.constantFrom(...edges), fc.maxSafeInteger(), fc.integer()), (value) => {
-    const out = new Output(4);
-    out.integer(value);
-    assert.equal(out.buffer.toString('latin1', 0, out.length), String(value));
-  }), { numRuns: 20_000 });
+  const edges = [
+    0,
+    -0,
+    1,
+    -1,
+    9,
+    10,
+    99,
+    100,
+    2 ** 31,
+    -(2 ** 31),
+    2 ** 32,
+    1795421327196253,
+    Number.MAX_SAFE_INTEGER,
+    Number.MIN_SAFE_INTEGER,
+    999_999_999_999_999,
+    1_000_000_000_000_000,
+  ];
+  fc.assert(
+    fc.property(fc.oneof(fc.constantFrom(...edges), fc.maxSafeInteger(), fc.integer()), (value) => {
+      const out = new Output(4);
+      out.integer(value);
+      assert.equal(out.buffer.toString('latin1', 0, out.length), String(value));
+    }),
+    { numRuns: 20_000 },
+  );
 });

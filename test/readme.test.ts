@@ -19,7 +19,17 @@ test('README stays short: the reference is in docs/', () => {
 });
 
 test('README points to every reference document', () => {
-  for (const doc of ['CONFIGURATION', 'PLUGINS', 'DELIVERY', 'SERVER', 'SECURITY', 'OPERATIONS', 'METRICS', 'PERFORMANCE', 'ARCHITECTURE']) {
+  for (const doc of [
+    'CONFIGURATION',
+    'PLUGINS',
+    'DELIVERY',
+    'SERVER',
+    'SECURITY',
+    'OPERATIONS',
+    'METRICS',
+    'PERFORMANCE',
+    'ARCHITECTURE',
+  ]) {
     assert.ok(readme.includes(`](docs/${doc}.md)`), `README.md does not link docs/${doc}.md`);
   }
 });

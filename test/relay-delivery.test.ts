@@ -26,7 +26,10 @@ test('1,000 lines over 4 connections all arrive exactly once', async () => {
     assert.equal(relay.engine.stats().inputs['tcp.0']!.records, 1000);
     // Chunks, not one message per record.
     assert.ok(server.messages.length < 100, `${server.messages.length} messages for 1000 records`);
-    assert.ok(server.messages.every((m) => !m.binary), 'json_lines goes in TEXT frames');
+    assert.ok(
+      server.messages.every((m) => !m.binary),
+      'json_lines goes in TEXT frames',
+    );
   } finally {
     await relay.stop();
     await server.stop();
@@ -78,9 +81,14 @@ test('msgpack goes in BINARY frames as [EventTime, record] entries', async () =>
     await waitFor(() => server.messages.length > 0, 5000, 'a message');
     const message = server.messages[0]!;
     assert.equal(message.binary, true);
-    const entries = new Unpackr({ useRecords: false }).unpackMultiple(message.data) as Array<[{ sec: number; nsec: number }, unknown]>;
+    const entries = new Unpackr({ useRecords: false }).unpackMultiple(message.data) as Array<
+      [{ sec: number; nsec: number }, unknown]
+    >;
     assert.equal(entries.length, 2);
-    assert.deepEqual(entries.map((e) => e[1]), [{ a: 1, b: 'x' }, { a: 2 }]);
+    assert.deepEqual(
+      entries.map((e) => e[1]),
+      [{ a: 1, b: 'x' }, { a: 2 }],
+    );
     const time = entries[0]![0];
     assert.ok(time.sec >= before && time.sec <= before + 5, `time ${time.sec} near ${before}`);
     assert.ok(time.nsec >= 0 && time.nsec < 1e9);
@@ -97,7 +105,10 @@ test('json format sends one array per chunk with the date key first', async () =
     await sendLines(relay.port, ['{"key 1": 123456789, "key 2": "abcdefg"}', '{"n":2}']);
     await waitFor(() => server.messages.length > 0, 5000, 'a message');
     const text = server.messages[0]!.data.toString();
-    assert.match(text, /^\[\{"date":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z","key 1":123456789,"key 2":"abcdefg"\},\{"date":"[^"]+","n":2\}\]$/);
+    assert.match(
+      text,
+      /^\[\{"date":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z","key 1":123456789,"key 2":"abcdefg"\},\{"date":"[^"]+","n":2\}\]$/,
+    );
     assert.equal(server.messages[0]!.binary, false);
   } finally {
     await relay.stop();
@@ -115,7 +126,10 @@ test('the open chunk leaves once its input goes quiet, while the worker waits fo
     // Its confirmation never comes (no pong), so the worker is not idle, and Flush is 30 s away.
     await sendLines(relay.port, ['{"n":2}', '{"n":3}']);
     await waitFor(() => server.messages.length === 2, 3000, 'the second chunk, sealed when the input went quiet');
-    assert.deepEqual(server.jsonRecords().map((record) => record['n']), [1, 2, 3]);
+    assert.deepEqual(
+      server.jsonRecords().map((record) => record['n']),
+      [1, 2, 3],
+    );
   } finally {
     await relay.stop();
     await server.stop();
@@ -133,7 +147,7 @@ test('while a sealed chunk waits, a quiet input does not cut its open chunk into
       return { queued: state.chunksQueued, bytes: state.bytes };
     };
     await sendLines(relay.port, ['{"n":2}']);
-    await waitFor(() => buffer().queued === 1, 3000, 'the quiet input\'s chunk sealed (nothing waited)');
+    await waitFor(() => buffer().queued === 1, 3000, "the quiet input's chunk sealed (nothing waited)");
     const before = buffer().bytes;
     for (const n of [3, 4, 5]) {
       await sendLines(relay.port, [`{"n":${n}}`]);

@@ -49,9 +49,16 @@ test('server stopped mid-stream until two reconnects fail, then restarted, after
     const seen = new Set<number>();
     for (const record of server.jsonRecords()) {
       const seq = record['seq'] as number;
-      if (!seen.has(seq)) { seen.add(seq); firsts.push(seq); }
+      if (!seen.has(seq)) {
+        seen.add(seq);
+        firsts.push(seq);
+      }
     }
-    assert.deepEqual(firsts, [...firsts].sort((x, y) => x - y), 'records arrived in order');
+    assert.deepEqual(
+      firsts,
+      [...firsts].sort((x, y) => x - y),
+      'records arrived in order',
+    );
     assert.ok(server.connections >= 3, `a fresh handshake after each drop (${server.connections} connections)`);
     assert.ok(stats.retries >= 1, 'failed flushes were retried');
     assert.equal(stats.dropped.retry_limit, 0);
@@ -66,8 +73,12 @@ test('server stopped mid-stream until two reconnects fail, then restarted, after
 test('a server that never answers pings is abandoned and reconnected', async () => {
   const server = await TestServer.start({ autoPong: false });
   // Grace 0: the records are never confirmed, so a stop would wait all of Grace for them.
-  const relay = await startRelay(server.port, { ping_interval: '0.2', ping_timeout: '0.5', retry_limit: 'no_limits' },
-    {}, { grace: '0' });
+  const relay = await startRelay(
+    server.port,
+    { ping_interval: '0.2', ping_timeout: '0.5', retry_limit: 'no_limits' },
+    {},
+    { grace: '0' },
+  );
   try {
     await sendLines(relay.port, [line(0), line(1)]);
     await waitFor(() => server.connections >= 3, 10_000, 'reconnects');
@@ -102,12 +113,18 @@ test('past Retry_Limit a chunk is dropped, logged and counted', async () => {
   await server.stop();
   const relay = await startRelay(port, { retry_limit: 'no_retries' });
   try {
-    await sendLines(relay.port, Array.from({ length: 10 }, (_, i) => line(i)));
+    await sendLines(
+      relay.port,
+      Array.from({ length: 10 }, (_, i) => line(i)),
+    );
     const stats = websocketStats(relay.engine);
     await waitFor(() => stats.dropped.retry_limit === 10, 5000, 'the drop');
     assert.equal(stats.records, 0);
     assert.equal(stats.retriesFailed, 1);
-    assert.ok(relay.logs.some((l) => l.includes('[error]') && l.includes('cannot be retried')), relay.logs.join(''));
+    assert.ok(
+      relay.logs.some((l) => l.includes('[error]') && l.includes('cannot be retried')),
+      relay.logs.join(''),
+    );
   } finally {
     await relay.stop();
   }
@@ -117,10 +134,14 @@ test('a server that stops reading pauses the input; memory stays bounded; all ar
   const paused: Array<() => void> = [];
   const server = await TestServer.start();
   const relay = await startRelay(server.port, {
-    mem_buf_limit: '256k', chunk_limit_size: '32k', inflight_chunks: '1', ping_timeout: '60',
+    mem_buf_limit: '256k',
+    chunk_limit_size: '32k',
+    inflight_chunks: '1',
+    ping_timeout: '60',
   });
   // Stop reading on the server side: the relay's socket buffers fill, then its chunks queue.
-  const wsServer = (server as unknown as { server: { clients: Set<{ _socket: { pause(): void; resume(): void } }> } }).server;
+  const wsServer = (server as unknown as { server: { clients: Set<{ _socket: { pause(): void; resume(): void } }> } })
+    .server;
   await waitFor(() => wsServer.clients.size === 1, 5000, 'connection');
   for (const client of wsServer.clients) {
     client._socket.pause();
@@ -131,7 +152,9 @@ test('a server that stops reading pauses the input; memory stays bounded; all ar
   const output = relay.engine.outputs[0]!;
   const input = relay.engine.stats().inputs['tcp.0']!;
   let peakBuffered = 0;
-  const sampler = setInterval(() => { peakBuffered = Math.max(peakBuffered, output.bufferState().bytes); }, 5);
+  const sampler = setInterval(() => {
+    peakBuffered = Math.max(peakBuffered, output.bufferState().bytes);
+  }, 5);
   try {
     const payload = Buffer.from(Array.from({ length: total }, (_, i) => `${line(i)}\n`).join(''));
     socket.write(payload);

@@ -21,7 +21,10 @@ test('malformed and oversized lines are counted, logged once per burst, and the 
     const input = relay.engine.stats().inputs['tcp.0']!;
     const output = relay.engine.stats().outputs['websocket.0']!;
     await waitFor(() => output.records === 100 && input.malformed === 5, 5000, 'counters');
-    assert.deepEqual(server.jsonRecords().map((r) => r['seq']), good.map((_, i) => i));
+    assert.deepEqual(
+      server.jsonRecords().map((r) => r['seq']),
+      good.map((_, i) => i),
+    );
     assert.equal(input.oversized, 2);
     assert.equal(input.malformed, 5);
     const malformedLogs = relay.logs.filter((l) => l.includes('invalid record'));

@@ -18,7 +18,8 @@ function pipeline(argv: string[]): RawPipeline {
 const run = (argv: string[]): ResolveResult => resolvePipeline(pipeline(argv));
 const out = (argv: string[]): WebSocketOutputConfig => run(argv).config.outputs[0]! as WebSocketOutputConfig;
 const inp = (argv: string[]): TcpInputConfig => run(argv).config.inputs[0]! as TcpInputConfig;
-const ws = (...p: string[]): WebSocketOutputConfig => out(['-i', 'tcp', '-o', 'websocket', ...p.flatMap((x) => ['-p', x])]);
+const ws = (...p: string[]): WebSocketOutputConfig =>
+  out(['-i', 'tcp', '-o', 'websocket', ...p.flatMap((x) => ['-p', x])]);
 
 function fails(argv: string[], code: ConfigErrorCode, message: string, key: string | null = null): void {
   assert.throws(
@@ -70,11 +71,21 @@ test('the documented command line resolves to the full expected config', () => {
   const { config, warnings } = run(argv.split(' '));
   assert.deepEqual(warnings, []);
   assert.deepEqual(config, {
-    service: { flushSeconds: 1, graceSeconds: 5, logLevel: 'info', schedulerBaseSeconds: 5, schedulerCapSeconds: 2000,
-      http: { enabled: false, listen: '0.0.0.0', port: 2020, tls: null }, logFile: null, storagePath: null,
-      storageSync: 'normal', storageMaxChunksUp: 128, storageBacklogMemLimitBytes: 5 * 1024 * 1024,
+    service: {
+      flushSeconds: 1,
+      graceSeconds: 5,
+      logLevel: 'info',
+      schedulerBaseSeconds: 5,
+      schedulerCapSeconds: 2000,
+      http: { enabled: false, listen: '0.0.0.0', port: 2020, tls: null },
+      logFile: null,
+      storagePath: null,
+      storageSync: 'normal',
+      storageMaxChunksUp: 128,
+      storageBacklogMemLimitBytes: 5 * 1024 * 1024,
       healthCheck: { enabled: false, errorsCount: 5, retryFailureCount: 5, periodSeconds: 60 },
-      parsers: { parsers: [], multilineParsers: [] } },
+      parsers: { parsers: [], multilineParsers: [] },
+    },
     inputs: [
       {
         plugin: 'tcp',
@@ -142,8 +153,16 @@ test('a repeated key: the last one wins', () => {
 });
 
 test('unknown plugins fail naming them', () => {
-  fails(['-i', 'tcp', '-o', 'http'], 'WSR_CONFIG_UNKNOWN_PLUGIN', "command line, argument 4: unknown output plugin 'http' (supported: websocket, stdout, null, websocket_server)");
-  fails(['-i', 'cpu', '-o', 'websocket'], 'WSR_CONFIG_UNKNOWN_PLUGIN', "command line, argument 2: unknown input plugin 'cpu' (supported: tcp, http, forward, dummy)");
+  fails(
+    ['-i', 'tcp', '-o', 'http'],
+    'WSR_CONFIG_UNKNOWN_PLUGIN',
+    "command line, argument 4: unknown output plugin 'http' (supported: websocket, stdout, null, websocket_server)",
+  );
+  fails(
+    ['-i', 'cpu', '-o', 'websocket'],
+    'WSR_CONFIG_UNKNOWN_PLUGIN',
+    "command line, argument 2: unknown input plugin 'cpu' (supported: tcp, http, forward, dummy)",
+  );
 });
 
 test('an unknown key fails naming it, a close match and the known keys', () => {
@@ -153,27 +172,55 @@ test('an unknown key fails naming it, a close match and the known keys', () => {
     "command line, argument 4: [INPUT tcp.0] unknown property 'prot', did you mean 'port'? " +
       '(known: listen, port, format, separator, buffer_size, chunk_size, tag, mem_buf_limit, alias, storage.type, ' +
       'net.max_connections, net.io_timeout, net.record_timeout, tls, tls.verify, ' +
-        'tls.verify_client_cert, tls.ca_file, tls.crt_file, tls.key_file, tls.key_passwd, tls.min_version, tls.max_version, ' +
-        'tls.ciphers, tls.debug)',
+      'tls.verify_client_cert, tls.ca_file, tls.crt_file, tls.key_file, tls.key_passwd, tls.min_version, tls.max_version, ' +
+      'tls.ciphers, tls.debug)',
     'prot',
   );
 });
 
 test('bad values fail naming the key and the argument position', () => {
-  fails(['-i', 'tcp', '-o', 'websocket', '-p', 'port=abc'], 'WSR_CONFIG_BAD_VALUE',
-    "command line, argument 6: [OUTPUT websocket.0] property 'port': expected an integer 1-65535, got 'abc'", 'port');
-  fails(['-i', 'tcp', '-o', 'websocket', '-pPort=70000'], 'WSR_CONFIG_BAD_VALUE',
-    "command line, argument 5: [OUTPUT websocket.0] property 'Port': expected an integer 1-65535, got '70000'", 'port');
-  fails(['-i', 'tcp', '-o', 'websocket', '-p', 'compress=maybe'], 'WSR_CONFIG_BAD_VALUE',
-    "command line, argument 6: [OUTPUT websocket.0] property 'compress': expected on or off (also true/false, yes/no, 1/0), got 'maybe'", 'compress');
-  fails(['-i', 'tcp', '-o', 'websocket', '-p', 'format=xml'], 'WSR_CONFIG_BAD_VALUE',
-    "command line, argument 6: [OUTPUT websocket.0] property 'format': expected one of msgpack|json|json_stream|json_lines|gelf, got 'xml'", 'format');
-  fails(['-i', 'tcp', '-o', 'websocket', '-f', 'soon'], 'WSR_CONFIG_BAD_VALUE',
-    "command line, argument 6: [SERVICE] property 'flush': expected a number of seconds >= 0, got 'soon'", 'flush');
-  fails(['-i', 'tcp', '-o', 'websocket', '-f', '0'], 'WSR_CONFIG_BAD_VALUE',
-    "command line, argument 6: [SERVICE] property 'flush': expected a number of seconds > 0, got '0'", 'flush');
-  fails(['-i', 'tcp', '-o', 'ws://h:x/'], 'WSR_CONFIG_BAD_VALUE',
-    "command line, argument 4: [OUTPUT websocket.0] property 'port': expected an integer 1-65535, got 'x'", 'port');
+  fails(
+    ['-i', 'tcp', '-o', 'websocket', '-p', 'port=abc'],
+    'WSR_CONFIG_BAD_VALUE',
+    "command line, argument 6: [OUTPUT websocket.0] property 'port': expected an integer 1-65535, got 'abc'",
+    'port',
+  );
+  fails(
+    ['-i', 'tcp', '-o', 'websocket', '-pPort=70000'],
+    'WSR_CONFIG_BAD_VALUE',
+    "command line, argument 5: [OUTPUT websocket.0] property 'Port': expected an integer 1-65535, got '70000'",
+    'port',
+  );
+  fails(
+    ['-i', 'tcp', '-o', 'websocket', '-p', 'compress=maybe'],
+    'WSR_CONFIG_BAD_VALUE',
+    "command line, argument 6: [OUTPUT websocket.0] property 'compress': expected on or off (also true/false, yes/no, 1/0), got 'maybe'",
+    'compress',
+  );
+  fails(
+    ['-i', 'tcp', '-o', 'websocket', '-p', 'format=xml'],
+    'WSR_CONFIG_BAD_VALUE',
+    "command line, argument 6: [OUTPUT websocket.0] property 'format': expected one of msgpack|json|json_stream|json_lines|gelf, got 'xml'",
+    'format',
+  );
+  fails(
+    ['-i', 'tcp', '-o', 'websocket', '-f', 'soon'],
+    'WSR_CONFIG_BAD_VALUE',
+    "command line, argument 6: [SERVICE] property 'flush': expected a number of seconds >= 0, got 'soon'",
+    'flush',
+  );
+  fails(
+    ['-i', 'tcp', '-o', 'websocket', '-f', '0'],
+    'WSR_CONFIG_BAD_VALUE',
+    "command line, argument 6: [SERVICE] property 'flush': expected a number of seconds > 0, got '0'",
+    'flush',
+  );
+  fails(
+    ['-i', 'tcp', '-o', 'ws://h:x/'],
+    'WSR_CONFIG_BAD_VALUE',
+    "command line, argument 4: [OUTPUT websocket.0] property 'port': expected an integer 1-65535, got 'x'",
+    'port',
+  );
 });
 
 test('an empty value means the default, with a warning naming key and place', () => {
@@ -191,8 +238,12 @@ test('Retry_Limit variants', () => {
   assert.equal(ws('retry_limit=3').retryLimit, 3);
   assert.equal(ws('retry_limit=0').retryLimit, 0);
   assert.equal(ws('Retry_Limit=no_retries').retryLimit, 0);
-  for (const v of ['no_limits', 'False', 'off', 'unlimited']) assert.equal(ws(`retry_limit=${v}`).retryLimit, Infinity, v);
-  assert.throws(() => ws('retry_limit=-1'), /retry_limit': expected a number of retries >= 0, no_limits or no_retries, got '-1'/);
+  for (const v of ['no_limits', 'False', 'off', 'unlimited'])
+    assert.equal(ws(`retry_limit=${v}`).retryLimit, Infinity, v);
+  assert.throws(
+    () => ws('retry_limit=-1'),
+    /retry_limit': expected a number of retries >= 0, no_limits or no_retries, got '-1'/,
+  );
 });
 
 test('sizes', () => {
@@ -208,7 +259,10 @@ test('sizes', () => {
   assert.equal(parseSizeKb('32', ctx), 32768);
   assert.equal(parseSizeKb('64k', ctx), 65536);
   assert.equal(parseSizeKb('1M', ctx), 1048576);
-  assert.throws(() => parseSize('12 parsecs', ctx), /property 'size': expected a size such as 512, 32k, 2M or 1.5g, got '12 parsecs'/);
+  assert.throws(
+    () => parseSize('12 parsecs', ctx),
+    /property 'size': expected a size such as 512, 32k, 2M or 1.5g, got '12 parsecs'/,
+  );
   assert.equal(ws('mem_buf_limit=10M', 'chunk_limit_size=512k').memBufLimitBytes, 10 * MIB);
   assert.equal(ws('chunk_limit_size=512k').chunkLimitBytes, 524288);
   assert.equal(inp(['-i', 'tcp', '-p', 'buffer_size=64', '-o', 'websocket']).bufferSizeBytes, 65536);
@@ -226,8 +280,10 @@ test('output mem_buf_limit: its own, else the smallest input limit, else 32M or 
   assert.equal(out(plain).memBufLimitBytes, 32 * MIB, '1 worker × 4 chunks × 2M is less than 32M');
   assert.equal(out([...plain, '-p', 'workers=4']).memBufLimitBytes, 32 * MIB);
   assert.equal(out([...plain, '-p', 'workers=8']).memBufLimitBytes, 64 * MIB, '8 × 4 × 2M');
-  assert.equal(out([...plain, '-p', 'workers=4', '-p', 'chunk_limit_size=4M', '-p', 'inflight_chunks=3']).memBufLimitBytes,
-    48 * MIB);
+  assert.equal(
+    out([...plain, '-p', 'workers=4', '-p', 'chunk_limit_size=4M', '-p', 'inflight_chunks=3']).memBufLimitBytes,
+    48 * MIB,
+  );
   const two = ['-i', 'tcp', '-p', 'mem_buf_limit=8M', '-i', 'tcp', '-p', 'port=5171', '-p', 'mem_buf_limit=4M'];
   assert.equal(out([...two, '-o', 'websocket', '-m', '*']).memBufLimitBytes, 4 * MIB);
   assert.equal(out([...two, '-o', 'websocket', '-m', '*', '-p', 'mem_buf_limit=1M']).memBufLimitBytes, MIB);
@@ -257,8 +313,16 @@ test('json_date_key false/off turns the date key off', () => {
 test('tls on resolves to verified TLS with the system CAs; tls off to none', () => {
   assert.equal(ws('tls=off').tls, null);
   assert.deepEqual(ws('tls=on').tls, {
-    ca: null, cert: null, key: null, passphrase: null, verify: true, verifyHostname: true, servername: null,
-    minVersion: null, maxVersion: null, ciphers: null,
+    ca: null,
+    cert: null,
+    key: null,
+    passphrase: null,
+    verify: true,
+    verifyHostname: true,
+    servername: null,
+    minVersion: null,
+    maxVersion: null,
+    ciphers: null,
   });
 });
 
@@ -271,17 +335,56 @@ test('idle_interval is accepted with a warning', () => {
 
 test('instance names per plugin in order, alias renames; tag defaults to the indexed name', () => {
   const { config, warnings } = run([
-    '-i', 'tcp', '-i', 'tcp', '-p', 'alias=edge', '-p', 'port=5171', '-i', 'tcp', '-p', 'tag=app', '-p', 'port=5172',
-    '-o', 'websocket', '-m', '*', '-o', 'websocket', '-p', 'alias=backup',
+    '-i',
+    'tcp',
+    '-i',
+    'tcp',
+    '-p',
+    'alias=edge',
+    '-p',
+    'port=5171',
+    '-i',
+    'tcp',
+    '-p',
+    'tag=app',
+    '-p',
+    'port=5172',
+    '-o',
+    'websocket',
+    '-m',
+    '*',
+    '-o',
+    'websocket',
+    '-p',
+    'alias=backup',
   ]);
-  assert.deepEqual(config.inputs.map((i) => [i.name, i.tag]), [['tcp.0', 'tcp.0'], ['edge', 'tcp.1'], ['tcp.2', 'app']]);
-  assert.deepEqual(config.outputs.map((o) => [o.name, o.match]), [['websocket.0', '*'], ['backup', null]]);
-  assert.deepEqual(warnings, ['command line, argument 20: [OUTPUT websocket.1] has neither match nor match_regex: it will receive no records']);
+  assert.deepEqual(
+    config.inputs.map((i) => [i.name, i.tag]),
+    [
+      ['tcp.0', 'tcp.0'],
+      ['edge', 'tcp.1'],
+      ['tcp.2', 'app'],
+    ],
+  );
+  assert.deepEqual(
+    config.outputs.map((o) => [o.name, o.match]),
+    [
+      ['websocket.0', '*'],
+      ['backup', null],
+    ],
+  );
+  assert.deepEqual(warnings, [
+    'command line, argument 20: [OUTPUT websocket.1] has neither match nor match_regex: it will receive no records',
+  ]);
 });
 
 test('a duplicate alias fails', () => {
-  fails(['-i', 'tcp', '-p', 'alias=a', '-i', 'tcp', '-p', 'alias=a', '-o', 'websocket'], 'WSR_CONFIG_BAD_VALUE',
-    "command line, argument 8: [INPUT tcp.1] property 'alias': the name 'a' is already used at command line, argument 2", 'alias');
+  fails(
+    ['-i', 'tcp', '-p', 'alias=a', '-i', 'tcp', '-p', 'alias=a', '-o', 'websocket'],
+    'WSR_CONFIG_BAD_VALUE',
+    "command line, argument 8: [INPUT tcp.1] property 'alias': the name 'a' is already used at command line, argument 2",
+    'alias',
+  );
 });
 
 test('match_regex alone suppresses the implicit match; a bad regex fails', () => {
@@ -299,7 +402,8 @@ test('-v, -vv and -q set the service log level', () => {
 });
 
 test('separator escapes', () => {
-  const sep = (v: string): string => inp(['-i', 'tcp', '-p', 'format=none', '-p', `separator=${v}`, '-o', 'websocket']).separator;
+  const sep = (v: string): string =>
+    inp(['-i', 'tcp', '-p', 'format=none', '-p', `separator=${v}`, '-o', 'websocket']).separator;
   assert.equal(sep('\\n'), '\n');
   assert.equal(sep('\\r\\n'), '\r\n');
   assert.equal(sep('\\t'), '\t');
@@ -311,25 +415,51 @@ test('separator escapes', () => {
 test('fractional flush and scheduler keys', () => {
   const s = run(['-i', 'tcp', '-o', 'websocket', '-f', '0.25']).config.service;
   assert.equal(s.flushSeconds, 0.25);
-  fails(['-i', 'tcp', '-o', 'websocket', '-H', '-P', 'x'], 'WSR_CONFIG_BAD_VALUE',
-    "command line, argument 7: [SERVICE] property 'http_port': expected an integer 0-65535, got 'x'", 'http_port');
+  fails(
+    ['-i', 'tcp', '-o', 'websocket', '-H', '-P', 'x'],
+    'WSR_CONFIG_BAD_VALUE',
+    "command line, argument 7: [SERVICE] property 'http_port': expected an integer 0-65535, got 'x'",
+    'http_port',
+  );
 });
 
 test('at least one input and one output are required', () => {
-  assert.throws(() => run(['-o', 'websocket']), (e: unknown) =>
-    e instanceof ConfigError && e.code === 'WSR_CONFIG_MISSING' && /no input configured.*-i tcp.*--help/.test(e.message));
-  assert.throws(() => run(['-i', 'tcp']), (e: unknown) =>
-    e instanceof ConfigError && e.code === 'WSR_CONFIG_MISSING' && /no output configured.*--help/.test(e.message));
-  assert.throws(() => run([]), (e: unknown) => e instanceof ConfigError && e.code === 'WSR_CONFIG_MISSING');
+  assert.throws(
+    () => run(['-o', 'websocket']),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.code === 'WSR_CONFIG_MISSING' &&
+      /no input configured.*-i tcp.*--help/.test(e.message),
+  );
+  assert.throws(
+    () => run(['-i', 'tcp']),
+    (e: unknown) =>
+      e instanceof ConfigError && e.code === 'WSR_CONFIG_MISSING' && /no output configured.*--help/.test(e.message),
+  );
+  assert.throws(
+    () => run([]),
+    (e: unknown) => e instanceof ConfigError && e.code === 'WSR_CONFIG_MISSING',
+  );
 });
 
 test('errors from a config file name file and line', () => {
   const at = { file: '/etc/wsrelay.conf', line: 12 };
   const raw: RawPipeline = {
     service: { kind: 'service', plugin: '', properties: [], at: { file: '/etc/wsrelay.conf', line: 1 } },
-    inputs: [{ kind: 'input', plugin: 'TCP', properties: [{ key: 'Prot', value: '1', at }], at: { file: '/etc/wsrelay.conf', line: 10 } }],
+    inputs: [
+      {
+        kind: 'input',
+        plugin: 'TCP',
+        properties: [{ key: 'Prot', value: '1', at }],
+        at: { file: '/etc/wsrelay.conf', line: 10 },
+      },
+    ],
     outputs: [],
   };
-  assert.throws(() => resolvePipeline(raw), (e: unknown) =>
-    e instanceof ConfigError && e.message.startsWith("/etc/wsrelay.conf:12: [INPUT tcp.0] unknown property 'Prot', did you mean 'port'?"));
+  assert.throws(
+    () => resolvePipeline(raw),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.message.startsWith("/etc/wsrelay.conf:12: [INPUT tcp.0] unknown property 'Prot', did you mean 'port'?"),
+  );
 });

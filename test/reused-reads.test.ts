@@ -15,25 +15,39 @@ function written(socket: Socket, data: Buffer): Promise<void> {
 
 /** `count` connections to `port`, without Nagle: each write leaves at once. */
 function openConnections(port: number, count: number): Promise<Socket[]> {
-  return Promise.all(Array.from({ length: count }, () => new Promise<Socket>((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => resolve(socket));
-    socket.setNoDelay(true);
-    socket.on('error', reject);
-  })));
+  return Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Socket>((resolve, reject) => {
+          const socket = connect(port, '127.0.0.1', () => resolve(socket));
+          socket.setNoDelay(true);
+          socket.on('error', reject);
+        }),
+    ),
+  );
 }
 
 /**
  * Writes data[c] on sockets[c] in three parts cut at `cuts`, the connections taking turns and
  * pausing between parts, so a read of one lands between the parts of another's.
  */
-async function writeInterleaved(sockets: readonly Socket[], data: readonly Buffer[], cuts: readonly [number, number]): Promise<void> {
-  for (const [from, to] of [[0, cuts[0]], [cuts[0], cuts[1]], [cuts[1], undefined]] as const) {
+async function writeInterleaved(
+  sockets: readonly Socket[],
+  data: readonly Buffer[],
+  cuts: readonly [number, number],
+): Promise<void> {
+  for (const [from, to] of [
+    [0, cuts[0]],
+    [cuts[0], cuts[1]],
+    [cuts[1], undefined],
+  ] as const) {
     for (let c = 0; c < sockets.length; c++) await written(sockets[c]!, data[c]!.subarray(from, to));
     await sleep(2); // separate reads
   }
 }
 
-test('an accepted connection moves onto a socket reading into the given buffer, and closes as the server\'s', async () => {
+test("an accepted connection moves onto a socket reading into the given buffer, and closes as the server's", async () => {
   const readBuffer = Buffer.alloc(64 * 1024);
   const views: Buffer[] = [];
   let received = '';
@@ -51,7 +65,7 @@ test('an accepted connection moves onto a socket reading into the given buffer, 
         adopted!.end();
         server.getConnections((error, count) => {
           assert.equal(error, null);
-          assert.equal(count, 1, 'the adopted connection counts as the server\'s while open');
+          assert.equal(count, 1, "the adopted connection counts as the server's while open");
           server.close(() => resolve()); // only once the connection count is back to 0
         });
       });
@@ -80,7 +94,8 @@ test('lines split across reads of interleaved connections arrive whole (the fram
     for (let seq = 0; seq < linesEach; seq++) {
       // Each line goes in three writes, cut at places that move with seq.
       const lines = sockets.map((_, c) =>
-        Buffer.from(`{"c":${c},"seq":${seq},"pad":"${String.fromCharCode(97 + c).repeat(20 + seq)}"}\n`));
+        Buffer.from(`{"c":${c},"seq":${seq},"pad":"${String.fromCharCode(97 + c).repeat(20 + seq)}"}\n`),
+      );
       await writeInterleaved(sockets, lines, [5 + (seq % 7), 17 + (seq % 11)]);
     }
     for (const socket of sockets) socket.end();
@@ -91,7 +106,10 @@ test('lines split across reads of interleaved connections arrive whole (the fram
     const records = server.jsonRecords();
     for (let c = 0; c < connections; c++) {
       const mine = records.filter((record) => record['c'] === c);
-      assert.deepEqual(mine.map((record) => record['seq']), Array.from({ length: linesEach }, (_, seq) => seq));
+      assert.deepEqual(
+        mine.map((record) => record['seq']),
+        Array.from({ length: linesEach }, (_, seq) => seq),
+      );
       for (const record of mine) {
         assert.equal(record['pad'], String.fromCharCode(97 + c).repeat(20 + (record['seq'] as number)));
       }
@@ -107,7 +125,12 @@ test('forward messages split across reads of interleaved connections arrive whol
   const server = await TestServer.start();
   const relay = await startPipeline(
     [{ plugin: 'forward', props: { listen: '127.0.0.1', port: '0' } }],
-    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: '*' } }],
+    [
+      {
+        plugin: 'websocket',
+        props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: '*' },
+      },
+    ],
   );
   const connections = 3;
   const messagesEach = 20;
@@ -116,8 +139,12 @@ test('forward messages split across reads of interleaved connections arrive whol
     for (let seq = 0; seq < messagesEach; seq++) {
       // Message mode for even seq, PackedForward (two entries) for odd: both ways through the input.
       const messages = sockets.map((_, c) => {
-        const record = (part: number): Record<string, unknown> =>
-          ({ c, seq, part, pad: String.fromCharCode(97 + c).repeat(30 + seq) });
+        const record = (part: number): Record<string, unknown> => ({
+          c,
+          seq,
+          part,
+          pad: String.fromCharCode(97 + c).repeat(30 + seq),
+        });
         return seq % 2 === 0
           ? pack([`t.${c}`, 1_700_000_000, record(0)])
           : pack([`t.${c}`, Buffer.concat([pack([1_700_000_000, record(0)]), pack([1_700_000_001, record(1)])])]);

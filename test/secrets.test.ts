@@ -26,36 +26,54 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 const SCHEMAS: ReadonlyArray<[SchemaKind, Schema]> = [
   ['service', SERVICE_SCHEMA],
-  ...Object.entries(INPUT_SCHEMAS) as Array<[SchemaKind, Schema]>,
-  ...Object.entries(OUTPUT_SCHEMAS) as Array<[SchemaKind, Schema]>,
+  ...(Object.entries(INPUT_SCHEMAS) as Array<[SchemaKind, Schema]>),
+  ...(Object.entries(OUTPUT_SCHEMAS) as Array<[SchemaKind, Schema]>),
 ];
 const SECRET_NAME = /passw|secret|token|shared_key|key_passwd|credential|auth/i;
 /** Secret keys whose name does not say so. */
-const SECRET_ANYWAY: ReadonlyArray<[SchemaKind, string]> = [['websocket', 'header'], ['websocket', 'privatekeyraw']];
+const SECRET_ANYWAY: ReadonlyArray<[SchemaKind, string]> = [
+  ['websocket', 'header'],
+  ['websocket', 'privatekeyraw'],
+];
 const LISTENERS = new Set<SchemaKind>(['tcp', 'http', 'forward', 'websocket_server']);
 
 const secretKeys = SCHEMAS.flatMap(([kind, schema]) =>
-  Object.entries(schema).filter(([, spec]) => spec.secret).map(([key]) => [kind, key] as [SchemaKind, string]));
+  Object.entries(schema)
+    .filter(([, spec]) => spec.secret)
+    .map(([key]) => [kind, key] as [SchemaKind, string]),
+);
 
 test('every key named like a secret is marked secret in its schema (and so are header and privatekeyraw)', () => {
-  const named = SCHEMAS.flatMap(([kind, schema]) => Object.keys(schema).filter((k) => SECRET_NAME.test(k)).map((k) => `${kind} ${k}`));
+  const named = SCHEMAS.flatMap(([kind, schema]) =>
+    Object.keys(schema)
+      .filter((k) => SECRET_NAME.test(k))
+      .map((k) => `${kind} ${k}`),
+  );
   assert.ok(named.length >= 8, named.join(', ')); // token, shared_key, http_passwd, bearer_token, the key_passwd ones
   for (const [kind, schema] of SCHEMAS) {
     for (const [key, spec] of Object.entries(schema)) {
-      if (SECRET_NAME.test(key)) assert.equal(spec.secret, true, `${kind} '${key}' looks like a secret: mark it { secret: true }`);
+      if (SECRET_NAME.test(key))
+        assert.equal(spec.secret, true, `${kind} '${key}' looks like a secret: mark it { secret: true }`);
     }
   }
-  for (const [kind, key] of SECRET_ANYWAY) assert.equal(SCHEMAS.find(([k]) => k === kind)?.[1][key]?.secret, true, `${kind} ${key}`);
+  for (const [kind, key] of SECRET_ANYWAY)
+    assert.equal(SCHEMAS.find(([k]) => k === kind)?.[1][key]?.secret, true, `${kind} ${key}`);
 });
 
 test('--help shows no default for a secret key', () => {
   assert.ok(secretKeys.length >= 10, secretKeys.join(' '));
   // A secret key given a default by the code shows it as (secret) too.
-  assert.equal(prop<string | null>(parseText, 'changeme', 'a password with a default', { secret: true }).shownDefault, '(secret)');
+  assert.equal(
+    prop<string | null>(parseText, 'changeme', 'a password with a default', { secret: true }).shownDefault,
+    '(secret)',
+  );
   const help = helpText();
   for (const [kind, key] of secretKeys) {
     const row = propertyTable(kind).find((r) => r.key === key);
-    assert.ok(row !== undefined && (row.default === 'none' || row.default === '(secret)'), `${kind} ${key}: ${row?.default}`);
+    assert.ok(
+      row !== undefined && (row.default === 'none' || row.default === '(secret)'),
+      `${kind} ${key}: ${row?.default}`,
+    );
   }
   assert.ok(!help.includes('correct horse'));
 });
@@ -63,7 +81,9 @@ test('--help shows no default for a secret key', () => {
 /** A private key encrypted with `passphrase`, for the key_passwd keys. */
 function encryptedKey(key: string, passphrase: string): string {
   const out = join(dir, `${randomBytes(6).toString('hex')}.key`);
-  execFileSync('openssl', ['pkey', '-in', key, '-aes256', '-passout', `pass:${passphrase}`, '-out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('openssl', ['pkey', '-in', key, '-aes256', '-passout', `pass:${passphrase}`, '-out', out], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return out;
 }
 
@@ -83,33 +103,53 @@ interface Case {
 function caseFor(kind: SchemaKind, key: string, marker: string): Case {
   if (key === 'tls.key_passwd' || key === 'http_tls.key_passwd') {
     const prefix = key.split('.')[0]!;
-    const [crt, plainKey] = kind === 'websocket' ? [certs.clientCert, certs.clientKey] : [certs.serverCert, certs.serverKey];
+    const [crt, plainKey] =
+      kind === 'websocket' ? [certs.clientCert, certs.clientKey] : [certs.serverCert, certs.serverKey];
     return {
-      lines: [`${prefix} on`, `${prefix}.crt_file ${crt}`, `${prefix}.key_file ${encryptedKey(plainKey, marker)}`, `${key} ${marker}`],
+      lines: [
+        `${prefix} on`,
+        `${prefix}.crt_file ${crt}`,
+        `${prefix}.key_file ${encryptedKey(plainKey, marker)}`,
+        `${key} ${marker}`,
+      ],
       hidden: [marker, certs.pem(plainKey).split('\n')[1]!],
     };
   }
   if (key === 'privatekeyraw') {
     const raw = certs.base64(certs.clientKey);
-    return { lines: ['tls on', `certificationraw ${certs.base64(certs.clientCert)}`, `privatekeyraw ${raw}`],
-      hidden: [raw, certs.pem(certs.clientKey).split('\n')[1]!], shown: '"key":"privatekeyraw (base64)"' };
+    return {
+      lines: ['tls on', `certificationraw ${certs.base64(certs.clientCert)}`, `privatekeyraw ${raw}`],
+      hidden: [raw, certs.pem(certs.clientKey).split('\n')[1]!],
+      shown: '"key":"privatekeyraw (base64)"',
+    };
   }
   if (key === 'http_passwd') {
-    return { lines: ['http_user alice', `http_passwd ${marker}`], hidden: [marker, Buffer.from(`alice:${marker}`).toString('base64')] };
+    return {
+      lines: ['http_user alice', `http_passwd ${marker}`],
+      hidden: [marker, Buffer.from(`alice:${marker}`).toString('base64')],
+    };
   }
   if (key === 'header') return { lines: [`header X-Api-Key ${marker}`], hidden: [marker] };
-  if (key === 'bearer_token') return { lines: [`bearer_token ${marker}`], hidden: [marker, Buffer.from(marker).toString('base64')] };
+  if (key === 'bearer_token')
+    return { lines: [`bearer_token ${marker}`], hidden: [marker, Buffer.from(marker).toString('base64')] };
   return { lines: [`${key} ${marker}`], hidden: [marker] };
 }
 
 function configText(kind: SchemaKind, lines: readonly string[]): string {
   const props = lines.map((l) => `    ${l}`);
   const listen = LISTENERS.has(kind) ? ['    Listen 127.0.0.1', '    Port 0'] : [];
-  if (kind === 'service') return ['[SERVICE]', ...props, '[INPUT]', '    Name dummy', '[OUTPUT]', '    Name null', '    Match *', ''].join('\n');
+  if (kind === 'service')
+    return ['[SERVICE]', ...props, '[INPUT]', '    Name dummy', '[OUTPUT]', '    Name null', '    Match *', ''].join(
+      '\n',
+    );
   if (Object.hasOwn(INPUT_SCHEMAS, kind)) {
-    return ['[INPUT]', `    Name ${kind}`, ...listen, ...props, '[OUTPUT]', '    Name null', '    Match *', ''].join('\n');
+    return ['[INPUT]', `    Name ${kind}`, ...listen, ...props, '[OUTPUT]', '    Name null', '    Match *', ''].join(
+      '\n',
+    );
   }
-  return ['[INPUT]', '    Name dummy', '[OUTPUT]', `    Name ${kind}`, '    Match *', ...listen, ...props, ''].join('\n');
+  return ['[INPUT]', '    Name dummy', '[OUTPUT]', `    Name ${kind}`, '    Match *', ...listen, ...props, ''].join(
+    '\n',
+  );
 }
 
 test('the real CLI: --dry-run shows every secret key of every plugin as (secret), its value nowhere', async () => {
@@ -131,10 +171,18 @@ test('the real CLI: --dry-run shows every secret key of every plugin as (secret)
     const what = `${kind} ${key}`;
     assert.equal(code, 0, `${what}: ${child.stderr}`);
     for (const hidden of c.hidden) {
-      assert.ok(!child.stdout.includes(hidden) && !child.stderr.includes(hidden), `${what}: '${hidden}' printed:\n${child.stdout}${child.stderr}`);
+      assert.ok(
+        !child.stdout.includes(hidden) && !child.stderr.includes(hidden),
+        `${what}: '${hidden}' printed:\n${child.stdout}${child.stderr}`,
+      );
     }
     const printed = JSON.parse(child.stdout) as { service: object; inputs: object[]; outputs: object[] };
-    const section = kind === 'service' ? printed.service : Object.hasOwn(INPUT_SCHEMAS, kind) ? printed.inputs[0] : printed.outputs[0];
+    const section =
+      kind === 'service'
+        ? printed.service
+        : Object.hasOwn(INPUT_SCHEMAS, kind)
+          ? printed.inputs[0]
+          : printed.outputs[0];
     const shown = c.shown ?? '"(secret)"';
     assert.ok(JSON.stringify(section).includes(shown), `${what}: not shown as ${shown}: ${JSON.stringify(section)}`);
   }
@@ -157,10 +205,22 @@ test('the real CLI: a bad value of a secret key is refused without quoting it', 
 test('a secret set through ${VAR} or a YAML file is hidden the same way', () => {
   const marker = `WSRMARK${randomBytes(8).toString('hex')}`;
   const yaml = join(dir, 'env.yaml');
-  writeFileSync(yaml, [
-    'env:', `  KEY: ${marker}`, 'pipeline:', '  inputs:', '    - name: forward', '      shared_key: ${KEY}',
-    '  outputs:', '    - name: websocket_server', '      match: "*"', '      token: ${TOKEN}', '',
-  ].join('\n'));
+  writeFileSync(
+    yaml,
+    [
+      'env:',
+      `  KEY: ${marker}`,
+      'pipeline:',
+      '  inputs:',
+      '    - name: forward',
+      '      shared_key: ${KEY}',
+      '  outputs:',
+      '    - name: websocket_server',
+      '      match: "*"',
+      '      token: ${TOKEN}',
+      '',
+    ].join('\n'),
+  );
   const { config, warnings } = resolvePipeline(loadConfigFile(yaml, { TOKEN: `${marker}-t` }));
   const printed = JSON.stringify(config, null, 2);
   assert.ok(!printed.includes(marker), printed);
@@ -172,16 +232,29 @@ test('a secret set through ${VAR} or a YAML file is hidden the same way', () => 
 });
 
 test('a parser that quotes the value of a secret key has its message replaced', () => {
-  const quoting = prop<string | null>((v, ctx) => {
-    throw new ConfigError('WSR_CONFIG_BAD_VALUE', `property 'k': '${v.slice(0, 30)}' is no good`, { at: ctx.at, section: ctx.section });
-  }, null, 'a key whose parser quotes what it got', { secret: true });
+  const quoting = prop<string | null>(
+    (v, ctx) => {
+      throw new ConfigError('WSR_CONFIG_BAD_VALUE', `property 'k': '${v.slice(0, 30)}' is no good`, {
+        at: ctx.at,
+        section: ctx.section,
+      });
+    },
+    null,
+    'a key whose parser quotes what it got',
+    { secret: true },
+  );
   const section: RawSection = {
-    kind: 'input', plugin: 'x', at: { file: 'f.conf', line: 1 },
+    kind: 'input',
+    plugin: 'x',
+    at: { file: 'f.conf', line: 1 },
     properties: [{ key: 'k', value: 'WSRMARK-0123456789-0123456789-0123456789', at: { file: 'f.conf', line: 2 } }],
   };
-  assert.throws(() => readSection({ k: quoting }, section, 'INPUT x.0', []), (e: unknown) => {
-    assert.ok(e instanceof ConfigError);
-    assert.equal(e.message, "f.conf:2: [INPUT x.0] property 'k': not a valid value (not shown: the key is secret)");
-    return true;
-  });
+  assert.throws(
+    () => readSection({ k: quoting }, section, 'INPUT x.0', []),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(e.message, "f.conf:2: [INPUT x.0] property 'k': not a valid value (not shown: the key is secret)");
+      return true;
+    },
+  );
 });

@@ -20,7 +20,6 @@ import { loadConfigFile } from '../src/config/load.js';
 import { resolvePipeline, type ResolveResult } from '../src/config/resolve.js';
 import { configFileWriter, failsWith } from './support/config-files.js';
 
-
 const write = configFileWriter('wsrelay-service-');
 
 /** Fixtures are not compiled: from dist/test/ they are two levels up. */
@@ -31,7 +30,9 @@ const resolveFile = (path: string): ResolveResult => resolvePipeline(loadConfigF
 const fails = failsWith;
 
 test('YAML `name: null` (Fluent Bit docs) is the null output; a null elsewhere is still empty', () => {
-  const path = write({ 'null.yaml': 'pipeline:\n  inputs:\n    - name: dummy\n  outputs:\n    - name: null\n      match: "*"\n' });
+  const path = write({
+    'null.yaml': 'pipeline:\n  inputs:\n    - name: dummy\n  outputs:\n    - name: null\n      match: "*"\n',
+  });
   const r = resolveFile(path);
   assert.equal(r.config.outputs[0]?.plugin, 'null');
   assert.deepEqual(r.warnings, []);
@@ -39,7 +40,9 @@ test('YAML `name: null` (Fluent Bit docs) is the null output; a null elsewhere i
   const tilde = write({ 't.yaml': 'pipeline:\n  inputs:\n    - name: dummy\n  outputs:\n    - name: ~\n' });
   fails(() => resolveFile(tilde), 'WSR_CONFIG_UNKNOWN_PLUGIN', /^.*:5: unknown output plugin '~'/);
   // For any other key a bare null is an empty value, as before: the default, with a warning.
-  const other = write({ 'o.yaml': 'pipeline:\n  inputs:\n    - name: dummy\n      tag: null\n  outputs:\n    - name: NULL\n' });
+  const other = write({
+    'o.yaml': 'pipeline:\n  inputs:\n    - name: dummy\n      tag: null\n  outputs:\n    - name: NULL\n',
+  });
   const o = resolveFile(other);
   assert.equal(o.config.outputs[0]?.plugin, 'null');
   assert.equal(o.warnings.length, 1);
@@ -102,10 +105,23 @@ test('a stock Fluent Bit [SERVICE] runs unchanged through --dry-run: exit 0, one
   assert.equal(await child.exited, 0, child.stderr);
   const warnings = child.stderr.split('\n').filter((l) => /warn/i.test(l));
   assert.equal(warnings.length, 1, child.stderr);
-  assert.match(warnings[0] ?? '', /fluent-bit\.conf:10: \[SERVICE\] accepted for Fluent Bit compatibility, no effect in wsrelay: Daemon, Plugins_File, Streams_File, storage\.metrics, storage\.checksum$/);
-  const config = JSON.parse(child.stdout) as { service: { healthCheck: HealthCheckConfig; storageBacklogMemLimitBytes: number;
-    parsers: { parsers: Array<{ name: string }> } } };
-  assert.deepEqual(config.service.healthCheck, { enabled: true, errorsCount: 5, retryFailureCount: 5, periodSeconds: 5 });
+  assert.match(
+    warnings[0] ?? '',
+    /fluent-bit\.conf:10: \[SERVICE\] accepted for Fluent Bit compatibility, no effect in wsrelay: Daemon, Plugins_File, Streams_File, storage\.metrics, storage\.checksum$/,
+  );
+  const config = JSON.parse(child.stdout) as {
+    service: {
+      healthCheck: HealthCheckConfig;
+      storageBacklogMemLimitBytes: number;
+      parsers: { parsers: Array<{ name: string }> };
+    };
+  };
+  assert.deepEqual(config.service.healthCheck, {
+    enabled: true,
+    errorsCount: 5,
+    retryFailureCount: 5,
+    periodSeconds: 5,
+  });
   assert.equal(config.service.storageBacklogMemLimitBytes, 5 * 1024 * 1024);
   assert.equal(config.service.parsers.parsers.length, 15);
 });
@@ -114,43 +130,99 @@ test('Daemon On exits 2 with the reason', async () => {
   const path = stockDir(STOCK_SERVICE.replace('Daemon       Off', 'Daemon       On'));
   const child = runCli(['-c', path, '--dry-run']);
   assert.equal(await child.exited, 2);
-  assert.match(child.stderr, /fluent-bit\.conf:10: \[SERVICE\] property 'Daemon': On is not supported: run wsrelay under systemd or another supervisor: see docs\/OPERATIONS\.md/);
+  assert.match(
+    child.stderr,
+    /fluent-bit\.conf:10: \[SERVICE\] property 'Daemon': On is not supported: run wsrelay under systemd or another supervisor: see docs\/OPERATIONS\.md/,
+  );
 });
 
 test("Fluent Bit's own parsers.conf is accepted: names, formats, regexes translated and compiled", () => {
   const path = write({ 'f.conf': `[SERVICE]\n    Parsers_File ${fixture('parsers.conf')}\n${STOCK_PIPELINE}` });
   const r = resolveFile(path);
   const parsers = r.config.service.parsers.parsers;
-  assert.deepEqual(parsers.map((p) => p.name), ['apache', 'apache2', 'apache_error', 'nginx', 'k8s-nginx-ingress', 'json', 'docker',
-    'docker-daemon', 'syslog-rfc5424', 'syslog-rfc3164-local', 'syslog-rfc3164', 'mongodb', 'cri', 'kube-custom', 'filter-kube-test']);
+  assert.deepEqual(
+    parsers.map((p) => p.name),
+    [
+      'apache',
+      'apache2',
+      'apache_error',
+      'nginx',
+      'k8s-nginx-ingress',
+      'json',
+      'docker',
+      'docker-daemon',
+      'syslog-rfc5424',
+      'syslog-rfc3164-local',
+      'syslog-rfc3164',
+      'mongodb',
+      'cri',
+      'kube-custom',
+      'filter-kube-test',
+    ],
+  );
   assert.deepEqual(r.warnings, []);
   const apache = parsers.find((p) => p.name === 'apache');
-  const m = new RegExp(apache?.regex ?? '').exec('192.168.2.20 - - [28/Jul/2006:10:27:10 -0300] "GET /cgi-bin/try/ HTTP/1.0" 200 3395');
-  assert.deepEqual([m?.groups?.host, m?.groups?.method, m?.groups?.path, m?.groups?.code], ['192.168.2.20', 'GET', '/cgi-bin/try/', '200']);
+  const m = new RegExp(apache?.regex ?? '').exec(
+    '192.168.2.20 - - [28/Jul/2006:10:27:10 -0300] "GET /cgi-bin/try/ HTTP/1.0" 200 3395',
+  );
+  assert.deepEqual(
+    [m?.groups?.host, m?.groups?.method, m?.groups?.path, m?.groups?.code],
+    ['192.168.2.20', 'GET', '/cgi-bin/try/', '200'],
+  );
   // `/.../` around a regex is dropped (syslog-rfc3164), the last Time_Format wins.
   const syslog = parsers.find((p) => p.name === 'syslog-rfc3164');
   assert.ok(syslog?.regex?.startsWith('^\\<'), syslog?.regex ?? '');
   assert.equal(syslog?.timeFormat, '%Y-%m-%dT%H:%M:%S.%L');
-  assert.deepEqual(parsers.find((p) => p.name === 'docker')?.decodeFieldAs, ['escaped_utf8   log        do_next', 'escaped        log', 'escaped        stream']);
+  assert.deepEqual(parsers.find((p) => p.name === 'docker')?.decodeFieldAs, [
+    'escaped_utf8   log        do_next',
+    'escaped        log',
+    'escaped        stream',
+  ]);
   // The YAML spelling of a parsers file reads the same.
-  const yaml = write({ 'p.yaml': 'parsers:\n  - name: cri\n    format: regex\n    regex: \'^(?<time>[^ ]+) (?<message>.*)$\'\n' +
-    'multiline_parsers:\n  - name: ml\n    type: regex\n    rules:\n      - state: start_state\n        regex: \'/^\\d/\'\n        next_state: cont\n' });
+  const yaml = write({
+    'p.yaml':
+      "parsers:\n  - name: cri\n    format: regex\n    regex: '^(?<time>[^ ]+) (?<message>.*)$'\n" +
+      "multiline_parsers:\n  - name: ml\n    type: regex\n    rules:\n      - state: start_state\n        regex: '/^\\d/'\n        next_state: cont\n",
+  });
   const y = resolveFile(write({ 'f.conf': `[SERVICE]\n    Parsers_File ${yaml}\n${STOCK_PIPELINE}` }));
-  assert.deepEqual(y.config.service.parsers.parsers.map((p) => [p.name, p.format]), [['cri', 'regex']]);
-  assert.deepEqual(y.config.service.parsers.multilineParsers[0]?.rules, [{ from: 'start_state', regex: '^\\d', to: 'cont' }]);
+  assert.deepEqual(
+    y.config.service.parsers.parsers.map((p) => [p.name, p.format]),
+    [['cri', 'regex']],
+  );
+  assert.deepEqual(y.config.service.parsers.multilineParsers[0]?.rules, [
+    { from: 'start_state', regex: '^\\d', to: 'cont' },
+  ]);
 });
 
 test('a broken parsers file is refused with file and line: bad regex, missing Name, unknown key, no file', () => {
   const cases: Array<[string, ConfigErrorCode, RegExp]> = [
-    ['[PARSER]\n    Name bad\n    Format regex\n    Regex ^(?<x>[a-z]+$\n', 'WSR_CONFIG_BAD_VALUE',
-      /parsers\.conf:4: \[PARSER bad\] property 'Regex': not a regular expression JavaScript compiles/],
-    ['[PARSER]\n    Name ok\n    Format json\n\n[PARSER]\n    Format json\n', 'WSR_CONFIG_MISSING', /parsers\.conf:5: \[PARSER\] has no Name/],
-    ['[PARSER]\n    Name ok\n    Format json\n    Tme_Key time\n', 'WSR_CONFIG_UNKNOWN_KEY', /parsers\.conf:4: \[PARSER\] unknown property 'Tme_Key', did you mean 'time_key'\?/],
-    ['[PARSER]\n    Name ok\n    Format xml\n', 'WSR_CONFIG_BAD_VALUE', /parsers\.conf:3: \[PARSER\] property 'Format': expected one of json\|regex\|ltsv\|logfmt/],
+    [
+      '[PARSER]\n    Name bad\n    Format regex\n    Regex ^(?<x>[a-z]+$\n',
+      'WSR_CONFIG_BAD_VALUE',
+      /parsers\.conf:4: \[PARSER bad\] property 'Regex': not a regular expression JavaScript compiles/,
+    ],
+    [
+      '[PARSER]\n    Name ok\n    Format json\n\n[PARSER]\n    Format json\n',
+      'WSR_CONFIG_MISSING',
+      /parsers\.conf:5: \[PARSER\] has no Name/,
+    ],
+    [
+      '[PARSER]\n    Name ok\n    Format json\n    Tme_Key time\n',
+      'WSR_CONFIG_UNKNOWN_KEY',
+      /parsers\.conf:4: \[PARSER\] unknown property 'Tme_Key', did you mean 'time_key'\?/,
+    ],
+    [
+      '[PARSER]\n    Name ok\n    Format xml\n',
+      'WSR_CONFIG_BAD_VALUE',
+      /parsers\.conf:3: \[PARSER\] property 'Format': expected one of json\|regex\|ltsv\|logfmt/,
+    ],
     ['[FILTER]\n    Name ok\n', 'WSR_CONFIG_USAGE', /parsers\.conf:1: unknown section '\[FILTER\]' in a parsers file/],
   ];
   for (const [text, code, message] of cases) {
-    const path = write({ 'f.conf': `[SERVICE]\n    Parsers_File parsers.conf\n${STOCK_PIPELINE}`, 'parsers.conf': text });
+    const path = write({
+      'f.conf': `[SERVICE]\n    Parsers_File parsers.conf\n${STOCK_PIPELINE}`,
+      'parsers.conf': text,
+    });
     fails(() => resolveFile(path), code, message);
   }
   const missing = write({ 'f.conf': `[SERVICE]\n    Parsers_File nowhere.conf\n${STOCK_PIPELINE}` });
@@ -164,14 +236,19 @@ function getHealth(port: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port, path: '/api/v1/health' }, (res) => {
       let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
 const at = { file: 'test', line: 1 };
-const props = (e: Record<string, string>): RawProperty[] => Object.entries(e).map(([key, value]) => ({ key, value, at }));
+const props = (e: Record<string, string>): RawProperty[] =>
+  Object.entries(e).map(([key, value]) => ({ key, value, at }));
 /** The health settings a [SERVICE] with these keys resolves to. */
 function healthOf(service: Record<string, string>): HealthCheckConfig {
   return resolvePipeline({
@@ -187,8 +264,11 @@ const HEALTH = { health_check: 'on', hc_errors_count: '0', hc_retry_failure_coun
 test('/api/v1/health: 500 "error" while an output fails (server down, retry_limit 0), 200 "ok" again after HC_Period', async () => {
   const relay = await startRelay(await freePort(), { retry_limit: 'no_retries', 'net.connect_timeout': '1' });
   const health = healthOf({ ...HEALTH, hc_period: '1' });
-  const metrics = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds: 30, health },
-    { stats: () => relay.engine.stats(), inputsListening: () => true }, quiet());
+  const metrics = await startMetricsServer(
+    { listen: '127.0.0.1', port: 0, readyWindowSeconds: 30, health },
+    { stats: () => relay.engine.stats(), inputsListening: () => true },
+    quiet(),
+  );
   try {
     assert.deepEqual(await getHealth(metrics.port), { status: 200, body: 'ok\n' });
     await sendLines(relay.port, ['{"a":1}']);
@@ -207,9 +287,16 @@ test('/api/v1/health: 200 while the output delivers; 404 without Health_Check', 
   const server = await TestServer.start();
   const relay = await startRelay(server.port);
   const source = { stats: () => relay.engine.stats(), inputsListening: () => true };
-  const metrics = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds: 30, health: healthOf(HEALTH) },
-    source, quiet());
-  const off = await startMetricsServer({ listen: '127.0.0.1', port: 0, readyWindowSeconds: 30, health: healthOf({}) }, source, quiet());
+  const metrics = await startMetricsServer(
+    { listen: '127.0.0.1', port: 0, readyWindowSeconds: 30, health: healthOf(HEALTH) },
+    source,
+    quiet(),
+  );
+  const off = await startMetricsServer(
+    { listen: '127.0.0.1', port: 0, readyWindowSeconds: 30, health: healthOf({}) },
+    source,
+    quiet(),
+  );
   try {
     await sendLines(relay.port, ['{"a":1}', '{"a":2}']);
     await waitFor(() => (relay.engine.stats().outputs['websocket.0']?.chunksFlushed ?? 0) > 0, 10_000, 'a flush');
@@ -225,7 +312,7 @@ test('/api/v1/health: 200 while the output delivers; 404 without Health_Check', 
 
 test('storage.backlog.mem_limit: of the backlog found at start, what fits is loaded, the rest waits on disk', async () => {
   const { ChunkStore } = await import('../src/storage/chunk-store.js');
-  const dir = join(dirname(write({ 'placeholder': '' })), 'backlog');
+  const dir = join(dirname(write({ placeholder: '' })), 'backlog');
   const store = new ChunkStore(dir, 'normal', quiet());
   store.openBacklog(128); // creates the directory
   const payload = new SharedArrayBuffer(1000);
@@ -234,21 +321,40 @@ test('storage.backlog.mem_limit: of the backlog found at start, what fits is loa
   }
   const reopened = new ChunkStore(dir, 'normal', quiet());
   const { chunks } = reopened.openBacklog(128, 2500);
-  assert.deepEqual(chunks.map((c) => c.payload !== null), [true, true, false, false, false]);
+  assert.deepEqual(
+    chunks.map((c) => c.payload !== null),
+    [true, true, false, false, false],
+  );
   // storage.max_chunks_up still applies, and the first chunk is loaded even when larger than the limit.
-  assert.deepEqual(new ChunkStore(dir, 'normal', quiet()).openBacklog(1, 1e9).chunks.map((c) => c.payload !== null), [true, false, false, false, false]);
-  assert.deepEqual(new ChunkStore(dir, 'normal', quiet()).openBacklog(128, 10).chunks.map((c) => c.payload !== null), [true, false, false, false, false]);
-  const r = resolveFile(write({ 'f.conf': `[SERVICE]\n    storage.backlog.mem_limit 64k\n[INPUT]\n    Name tcp\n[OUTPUT]\n    Name websocket\n` }));
+  assert.deepEqual(
+    new ChunkStore(dir, 'normal', quiet()).openBacklog(1, 1e9).chunks.map((c) => c.payload !== null),
+    [true, false, false, false, false],
+  );
+  assert.deepEqual(
+    new ChunkStore(dir, 'normal', quiet()).openBacklog(128, 10).chunks.map((c) => c.payload !== null),
+    [true, false, false, false, false],
+  );
+  const r = resolveFile(
+    write({
+      'f.conf': `[SERVICE]\n    storage.backlog.mem_limit 64k\n[INPUT]\n    Name tcp\n[OUTPUT]\n    Name websocket\n`,
+    }),
+  );
   assert.equal(r.config.service.storageBacklogMemLimitBytes, 64 * 1024);
   const out = r.config.outputs[0];
   assert.equal(out?.plugin === 'websocket' ? out.storageBacklogMemLimitBytes : null, 64 * 1024);
 });
 
 test('the CLI serves /api/v1/health with Health_Check On (a real relay process), 404 without', async () => {
-  for (const [check, expected] of [['On', 200], ['Off', 404]] as const) {
+  for (const [check, expected] of [
+    ['On', 200],
+    ['Off', 404],
+  ] as const) {
     const port = await freePort();
-    const file = write({ 'h.conf': `[SERVICE]\n    HTTP_Server On\n    HTTP_Listen 127.0.0.1\n    HTTP_Port ${port}\n` +
-      `    Health_Check ${check}\n${STOCK_PIPELINE}` });
+    const file = write({
+      'h.conf':
+        `[SERVICE]\n    HTTP_Server On\n    HTTP_Listen 127.0.0.1\n    HTTP_Port ${port}\n` +
+        `    Health_Check ${check}\n${STOCK_PIPELINE}`,
+    });
     const child = runCli(['-c', file]);
     try {
       await waitFor(() => child.stderr.includes('[engine] started'), 10_000, 'the relay to start');

@@ -28,7 +28,10 @@ class ForwardAckSender {
   private readonly packr = new Packr({ useRecords: false });
   private readonly unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
-  constructor(private readonly port: number, private readonly ledger: SeqLedger) {
+  constructor(
+    private readonly port: number,
+    private readonly ledger: SeqLedger,
+  ) {
     this.connect();
   }
 
@@ -42,7 +45,9 @@ class ForwardAckSender {
       }
     });
     socket.on('error', () => undefined);
-    socket.on('connect', () => { void this.pump(socket); });
+    socket.on('connect', () => {
+      void this.pump(socket);
+    });
   }
 
   /** A batch every 5 ms while the socket lives (about 4,000 records/s). */
@@ -70,11 +75,15 @@ test('forward with acks, filesystem storage, kill -9 mid-stream: every acknowled
   const server = await TestServer.start();
   const ledger = new SeqLedger(200_000);
   const tally = new Tally(ledger, server);
-  const relay = await RelayProcess.start({
-    input: { plugin: 'forward', props: { 'storage.type': 'filesystem' } },
-    output: { retry_limit: 'no_limits' },
-    service: { 'storage.path': storagePath, 'storage.sync': 'full' },
-  }, server.port, dir);
+  const relay = await RelayProcess.start(
+    {
+      input: { plugin: 'forward', props: { 'storage.type': 'filesystem' } },
+      output: { retry_limit: 'no_limits' },
+      service: { 'storage.path': storagePath, 'storage.sync': 'full' },
+    },
+    server.port,
+    dir,
+  );
   t.after(async () => {
     tally.stop();
     await relay.stop();
@@ -97,13 +106,18 @@ test('forward with acks, filesystem storage, kill -9 mid-stream: every acknowled
   await relay.restart();
   await tally.settle(20_000);
   const counts = ledger.counts();
-  t.diagnostic(`acknowledged ${acknowledged} before kill -9, ${files.length} chunk files; ` +
-    `delivered ${counts.delivered}, duplicated ${counts.duplicated}, lost ${counts.lost}`);
+  t.diagnostic(
+    `acknowledged ${acknowledged} before kill -9, ${files.length} chunk files; ` +
+      `delivered ${counts.delivered}, duplicated ${counts.duplicated}, lost ${counts.lost}`,
+  );
   assert.equal(counts.lost, 0, `acknowledged but never delivered: ${ledger.missingSample().join(', ')}`);
   assert.equal(ledger.foreign, 0);
   assert.match(relay.stderr, /replaying \d+ chunk\(s\)/);
-  await waitFor(() => readdirSync(join(storagePath, 'websocket.0')).every((name) => !name.endsWith('.chunk')),
-    10_000, 'chunk files deleted once delivered');
+  await waitFor(
+    () => readdirSync(join(storagePath, 'websocket.0')).every((name) => !name.endsWith('.chunk')),
+    10_000,
+    'chunk files deleted once delivered',
+  );
 });
 
 test('forward with acks on a full disk: no ack for what could not be written, a clear error, then recovery', async (t) => {
@@ -119,9 +133,25 @@ test('forward with acks on a full disk: no ack for what could not be written, a 
   const tally = new Tally(ledger, server);
   const relay = await startPipeline(
     [{ plugin: 'forward', props: { listen: '127.0.0.1', port: '0', 'storage.type': 'filesystem' } }],
-    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: '*',
-      retry_limit: 'no_limits' } }],
-    { 'storage.path': join(disk.path, 'storage'), 'scheduler.base': '0.2', 'scheduler.cap': '0.5', grace: '1', log_level: 'info' },
+    [
+      {
+        plugin: 'websocket',
+        props: {
+          host: '127.0.0.1',
+          port: String(server.port),
+          format: 'json_lines',
+          match: '*',
+          retry_limit: 'no_limits',
+        },
+      },
+    ],
+    {
+      'storage.path': join(disk.path, 'storage'),
+      'scheduler.base': '0.2',
+      'scheduler.cap': '0.5',
+      grace: '1',
+      log_level: 'info',
+    },
   );
   t.after(async () => {
     tally.stop();
@@ -142,11 +172,18 @@ test('forward with acks on a full disk: no ack for what could not be written, a 
   assert.match(relay.logs.join(''), /cannot write chunk files under .* \(disk full\): .*ENOSPC.*pausing inputs/);
   sender.stop();
   await server.listen(); // chunks are delivered and their files deleted: room again
-  await waitFor(() => /can be written again/.test(relay.logs.join('')), 20_000, 'the recovery')
-    .catch((error: unknown) => { throw new Error(`${error instanceof Error ? error.message : String(error)}; log: ${relay.logs.slice(-15).join('')}`); });
+  await waitFor(() => /can be written again/.test(relay.logs.join('')), 20_000, 'the recovery').catch(
+    (error: unknown) => {
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}; log: ${relay.logs.slice(-15).join('')}`,
+      );
+    },
+  );
   await tally.settle(20_000);
   const counts = ledger.counts();
-  t.diagnostic(`sent ${counts.sent}, acknowledged ${counts.acknowledged}, delivered ${counts.delivered}, lost ${counts.lost}`);
+  t.diagnostic(
+    `sent ${counts.sent}, acknowledged ${counts.acknowledged}, delivered ${counts.delivered}, lost ${counts.lost}`,
+  );
   assert.equal(counts.lost, 0, `acknowledged but never delivered: ${ledger.missingSample().join(', ')}`);
   assert.ok(counts.sent > counts.acknowledged, 'some records were refused while the disk was full');
 });

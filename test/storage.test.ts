@@ -28,7 +28,11 @@ function tempDir(t: { after(fn: () => void): void }): string {
 }
 
 function quietLog(lines: string[] = []): Logger {
-  return new Logger('info', '', { write: (line) => { lines.push(line); } });
+  return new Logger('info', '', {
+    write: (line) => {
+      lines.push(line);
+    },
+  });
 }
 
 function payloadOf(text: string): SharedArrayBuffer {
@@ -74,24 +78,40 @@ test('at start, torn and corrupt files are moved aside and reported; the others 
   const lines: string[] = [];
   const restarted = new ChunkStore(dir, 'normal', quietLog(lines));
   const { chunks, highestId } = restarted.openBacklog(1);
-  assert.deepEqual(chunks.map((c) => c.meta.id), [1, 4]);
+  assert.deepEqual(
+    chunks.map((c) => c.meta.id),
+    [1, 4],
+  );
   assert.equal(chunks[0]!.payload?.toString(), '{"n":1}\n', 'loaded: within max_chunks_up');
   assert.equal(chunks[1]!.payload, null, 'beyond max_chunks_up: left on disk');
   assert.equal(restarted.readPayload(4)?.toString(), '{"n":4}\n');
   assert.equal(highestId, 9, 'new ids never reuse a quarantined number');
   assert.equal(restarted.corrupt, 3);
-  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.corrupt')).sort(),
-    [2, 3, 9].map((id) => `${chunkFileName(id)}.corrupt`));
-  assert.equal(lines.filter((l) => /is corrupt \((torn|checksum mismatch|\d+ bytes, shorter)/.test(l)).length, 3, lines.join(''));
+  assert.deepEqual(
+    readdirSync(dir)
+      .filter((n) => n.endsWith('.corrupt'))
+      .sort(),
+    [2, 3, 9].map((id) => `${chunkFileName(id)}.corrupt`),
+  );
+  assert.equal(
+    lines.filter((l) => /is corrupt \((torn|checksum mismatch|\d+ bytes, shorter)/.test(l)).length,
+    3,
+    lines.join(''),
+  );
 });
 
 test('storage.type filesystem without storage.path fails at start, naming the input and key', () => {
   const at = { file: 'relay.conf', line: 7 };
-  assert.throws(() => resolvePipeline({
-    service: { kind: 'service', plugin: '', at, properties: [] },
-    inputs: [{ kind: 'input', plugin: 'http', at, properties: [{ key: 'storage.type', value: 'filesystem', at }] }],
-    outputs: [{ kind: 'output', plugin: 'websocket', at, properties: [] }],
-  }), (error: unknown) => error instanceof ConfigError && /relay\.conf:7.*storage\.type.*storage\.path/.test(error.message));
+  assert.throws(
+    () =>
+      resolvePipeline({
+        service: { kind: 'service', plugin: '', at, properties: [] },
+        inputs: [{ kind: 'input', plugin: 'http', at, properties: [{ key: 'storage.type', value: 'filesystem', at }] }],
+        outputs: [{ kind: 'output', plugin: 'websocket', at, properties: [] }],
+      }),
+    (error: unknown) =>
+      error instanceof ConfigError && /relay\.conf:7.*storage\.type.*storage\.path/.test(error.message),
+  );
 });
 
 function chunkFiles(dir: string): string[] {
@@ -103,15 +123,32 @@ function chunkFiles(dir: string): string[] {
 }
 
 function storedText(dir: string): string {
-  return chunkFiles(dir).map((name) => readFileSync(join(dir, 'websocket.0', name)).toString('latin1')).join('');
+  return chunkFiles(dir)
+    .map((name) => readFileSync(join(dir, 'websocket.0', name)).toString('latin1'))
+    .join('');
 }
 
-async function httpRelay(serverPort: number, dir: string, output: Record<string, string> = {},
-  service: Record<string, string> = {}): Promise<TestRelay> {
+async function httpRelay(
+  serverPort: number,
+  dir: string,
+  output: Record<string, string> = {},
+  service: Record<string, string> = {},
+): Promise<TestRelay> {
   return startPipeline(
     [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0', 'storage.type': 'filesystem' } }],
-    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(serverPort), format: 'json_lines', match: '*',
-      retry_limit: 'no_limits', ...output } }],
+    [
+      {
+        plugin: 'websocket',
+        props: {
+          host: '127.0.0.1',
+          port: String(serverPort),
+          format: 'json_lines',
+          match: '*',
+          retry_limit: 'no_limits',
+          ...output,
+        },
+      },
+    ],
     { 'storage.path': dir, 'scheduler.base': '0.2', 'scheduler.cap': '0.5', grace: '1', log_level: 'info', ...service },
   );
 }
@@ -138,7 +175,10 @@ test('http: the 2xx comes after the chunk file is written; a stop keeps it; the 
   t.after(() => server.stop());
   try {
     const secondPort = (second.engine.inputs[0] as HttpInput).port;
-    const response = await fetch(`http://127.0.0.1:${secondPort}/app`, { method: 'POST', body: JSON.stringify({ seq: 50 }) });
+    const response = await fetch(`http://127.0.0.1:${secondPort}/app`, {
+      method: 'POST',
+      body: JSON.stringify({ seq: 50 }),
+    });
     assert.equal(response.status, 204);
     await waitFor(() => seqReport(server.jsonRecords(), 51).missing.length === 0, 10_000, 'every record');
     const seqs = server.jsonRecords().map((r) => r['seq']);
@@ -157,8 +197,18 @@ test('forward: the ack is sent once the entries are on disk; max_chunks_up keeps
   await server.stop();
   const relay = await startPipeline(
     [{ plugin: 'forward', props: { listen: '127.0.0.1', port: '0', 'storage.type': 'filesystem' } }],
-    [{ plugin: 'websocket', props: { host: '127.0.0.1', port: String(server.port), format: 'json_lines', match: '*',
-      retry_limit: 'no_limits' } }],
+    [
+      {
+        plugin: 'websocket',
+        props: {
+          host: '127.0.0.1',
+          port: String(server.port),
+          format: 'json_lines',
+          match: '*',
+          retry_limit: 'no_limits',
+        },
+      },
+    ],
     { 'storage.path': dir, 'storage.max_chunks_up': '2', 'storage.sync': 'full', grace: '1' },
   );
   t.after(() => relay.stop());
@@ -190,12 +240,18 @@ test('storage.total_limit_size with drop_oldest: the oldest chunks go, counted a
   const dir = tempDir(t);
   const server = await TestServer.start();
   await server.stop();
-  const relay = await httpRelay(server.port, dir, { 'storage.total_limit_size': '2k', 'storage.total_limit_policy': 'drop_oldest' });
+  const relay = await httpRelay(server.port, dir, {
+    'storage.total_limit_size': '2k',
+    'storage.total_limit_policy': 'drop_oldest',
+  });
   t.after(() => relay.stop());
   const port = (relay.engine.inputs[0] as HttpInput).port;
   const padding = 'x'.repeat(200);
   for (let seq = 0; seq < 40; seq++) {
-    const response = await fetch(`http://127.0.0.1:${port}/app`, { method: 'POST', body: JSON.stringify({ seq, padding }) });
+    const response = await fetch(`http://127.0.0.1:${port}/app`, {
+      method: 'POST',
+      body: JSON.stringify({ seq, padding }),
+    });
     assert.equal(response.status, 204, 'drop_oldest never pauses');
   }
   const bytes = chunkFiles(dir).reduce((sum, name) => sum + readFileSync(join(dir, 'websocket.0', name)).length, 0);
@@ -224,8 +280,17 @@ test('a record routed to two outputs is in a file of each; each file goes when i
   const down = await TestServer.start();
   await down.stop();
   t.after(() => up.stop());
-  const output = (port: number, alias: string) => ({ plugin: 'websocket', props: {
-    host: '127.0.0.1', port: String(port), format: 'json_lines', match: '*', retry_limit: 'no_limits', alias } });
+  const output = (port: number, alias: string) => ({
+    plugin: 'websocket',
+    props: {
+      host: '127.0.0.1',
+      port: String(port),
+      format: 'json_lines',
+      match: '*',
+      retry_limit: 'no_limits',
+      alias,
+    },
+  });
   const relay = await startPipeline(
     [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0', 'storage.type': 'filesystem' } }],
     [output(up.port, 'live'), output(down.port, 'later')],
@@ -247,8 +312,12 @@ test('a record routed to two outputs is in a file of each; each file goes when i
 
 test('storage keys are checked at start like every other key', () => {
   const at = { file: 'relay.conf', line: 3 };
-  const section = (kind: 'service' | 'input' | 'output', plugin: string, key: string, value: string) =>
-    ({ kind, plugin, at, properties: [{ key, value, at }] });
+  const section = (kind: 'service' | 'input' | 'output', plugin: string, key: string, value: string) => ({
+    kind,
+    plugin,
+    at,
+    properties: [{ key, value, at }],
+  });
   const cases: Array<[ReturnType<typeof section>, RegExp]> = [
     [section('service', '', 'storage.sync', 'sometimes'), /'storage\.sync': expected one of normal\|full/],
     [section('service', '', 'storage.max_chunks_up', '0'), /'storage\.max_chunks_up': expected an integer/],
@@ -257,11 +326,16 @@ test('storage keys are checked at start like every other key', () => {
     [section('output', 'websocket', 'storage.total_limit_size', '-1'), /'storage\.total_limit_size'/],
   ];
   for (const [bad, message] of cases) {
-    assert.throws(() => resolvePipeline({
-      service: bad.kind === 'service' ? bad : { kind: 'service', plugin: '', at, properties: [] },
-      inputs: [bad.kind === 'input' ? bad : { kind: 'input', plugin: 'tcp', at, properties: [] }],
-      outputs: [bad.kind === 'output' ? bad : { kind: 'output', plugin: 'websocket', at, properties: [] }],
-    }), (error: unknown) => error instanceof ConfigError && /relay\.conf:3/.test(error.message) && message.test(error.message),
-    `${bad.properties[0]!.key} ${bad.properties[0]!.value}`);
+    assert.throws(
+      () =>
+        resolvePipeline({
+          service: bad.kind === 'service' ? bad : { kind: 'service', plugin: '', at, properties: [] },
+          inputs: [bad.kind === 'input' ? bad : { kind: 'input', plugin: 'tcp', at, properties: [] }],
+          outputs: [bad.kind === 'output' ? bad : { kind: 'output', plugin: 'websocket', at, properties: [] }],
+        }),
+      (error: unknown) =>
+        error instanceof ConfigError && /relay\.conf:3/.test(error.message) && message.test(error.message),
+      `${bad.properties[0]!.key} ${bad.properties[0]!.value}`,
+    );
   }
 });

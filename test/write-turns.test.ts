@@ -14,7 +14,15 @@ async function socketPair(): Promise<{ writer: Socket; reader: Socket; close: ()
   const writer = connect(port, '127.0.0.1');
   await new Promise<void>((resolve) => writer.once('connect', () => resolve()));
   const reader = await accepted;
-  return { writer, reader, close: () => { writer.destroy(); reader.destroy(); server.close(); } };
+  return {
+    writer,
+    reader,
+    close: () => {
+      writer.destroy();
+      reader.destroy();
+      server.close();
+    },
+  };
 }
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -56,7 +64,9 @@ test('a connection that goes away gives the waiting turns at once', async () => 
     writer.write(Buffer.alloc(64 << 20));
     turns.done();
     let second = false;
-    const waiting = turns.take().then(() => { second = true; });
+    const waiting = turns.take().then(() => {
+      second = true;
+    });
     await tick();
     assert.equal(second, false);
     turns.setSocket(null); // the connection closed: send() will report not_sent

@@ -51,7 +51,9 @@ class ReadLedger {
 
   missing(): number[] {
     const missing: number[] = [];
-    this.counts.forEach((count, seq) => { if (count === 0) missing.push(seq); });
+    this.counts.forEach((count, seq) => {
+      if (count === 0) missing.push(seq);
+    });
     return missing;
   }
 }
@@ -68,7 +70,10 @@ class ExcessSampler {
   worst = -Infinity;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly flushed: () => number, private readonly read: () => number) {
+  constructor(
+    private readonly flushed: () => number,
+    private readonly read: () => number,
+  ) {
     this.timer = setInterval(() => this.sample(), 1);
   }
 
@@ -88,8 +93,11 @@ class ExcessSampler {
 async function settled(relay: TestRelay, total: number, timeoutMs = 30_000): Promise<void> {
   const stats = outputStats(relay);
   const output = relay.engine.outputs[0]!;
-  await waitFor(() => stats.records >= total && output.bufferState().bytes === 0, timeoutMs,
-    `every record flushed (${stats.records} of ${total})`);
+  await waitFor(
+    () => stats.records >= total && output.bufferState().bytes === 0,
+    timeoutMs,
+    `every record flushed (${stats.records} of ${total})`,
+  );
 }
 
 /** The relay's one worker thread is still the first one (a crash replaces it with #1). */
@@ -110,7 +118,10 @@ interface Peer {
 class ScriptedServer {
   connections = 0;
 
-  private constructor(private readonly server: WebSocketServer, readonly port: number) {}
+  private constructor(
+    private readonly server: WebSocketServer,
+    readonly port: number,
+  ) {}
 
   /** Pings are answered only by the script (autoPong off): it decides what each peer echoes. */
   static async start(script: (peer: Peer) => void): Promise<ScriptedServer> {
@@ -170,15 +181,18 @@ test('unsolicited 4-, 8- and 12-byte pongs every 1 ms, then unread frames droppe
     let sinceStall = 0;
     let messages = 0;
     const hostile = peer.index === 1;
-    const heartbeat = setInterval(() => {
-      beats++;
-      for (const payload of heartbeatPayloads(beats)) peer.ws.pong(payload);
-      if (hostile && messages >= readBeforeStall && ++sinceStall === heartbeatsBeforeDrop) {
-        // The server dies: what it had not read is gone.
-        atDrop = { flushed: outputStats(relay!).records, read: ledger.distinct };
-        peer.ws.terminate();
-      }
-    }, hostile ? 1 : 5);
+    const heartbeat = setInterval(
+      () => {
+        beats++;
+        for (const payload of heartbeatPayloads(beats)) peer.ws.pong(payload);
+        if (hostile && messages >= readBeforeStall && ++sinceStall === heartbeatsBeforeDrop) {
+          // The server dies: what it had not read is gone.
+          atDrop = { flushed: outputStats(relay!).records, read: ledger.distinct };
+          peer.ws.terminate();
+        }
+      },
+      hostile ? 1 : 5,
+    );
     peer.ws.on('close', () => clearInterval(heartbeat));
     if (!hostile) {
       serveWell(peer, ledger);
@@ -188,7 +202,9 @@ test('unsolicited 4-, 8- and 12-byte pongs every 1 ms, then unread frames droppe
     // stalls: later frames are never read (never handled, pings after them never answered).
     // (A flag rather than pausing the socket: ws resumes a socket paused under it, socket.pause(),
     // when its receiver drains; what counts here is which frames the server handled.)
-    peer.ws.on('ping', (data: Buffer) => { if (messages < readBeforeStall) peer.ws.pong(data); });
+    peer.ws.on('ping', (data: Buffer) => {
+      if (messages < readBeforeStall) peer.ws.pong(data);
+    });
     peer.ws.on('message', (data: RawData) => {
       if (messages >= readBeforeStall) return;
       ledger.read(toBuffer(data));
@@ -197,7 +213,10 @@ test('unsolicited 4-, 8- and 12-byte pongs every 1 ms, then unread frames droppe
   });
   relay = await startRelay(server.port, { chunk_limit_size: '16k', retry_limit: 'no_limits' });
   const stats = outputStats(relay);
-  const sampler = new ExcessSampler(() => stats.records, () => ledger.distinct);
+  const sampler = new ExcessSampler(
+    () => stats.records,
+    () => ledger.distinct,
+  );
   try {
     await sendLines(relay.port, lines(total));
     await waitFor(() => atDrop !== null, 10_000, 'the hostile server to drop its connection');
@@ -205,10 +224,14 @@ test('unsolicited 4-, 8- and 12-byte pongs every 1 ms, then unread frames droppe
     sampler.stop();
     const drop = atDrop! as { flushed: number; read: number };
     const missing = ledger.missing();
-    t.diagnostic(`at the drop: ${drop.flushed} records counted flushed, ${drop.read} read by the server; ` +
-      `worst flushed − read ${sampler.worst}; lost ${missing.length} of ${total}`);
-    assert.ok(drop.flushed <= drop.read,
-      `${drop.flushed - drop.read} records counted flushed that the server never read (${drop.flushed} flushed, ${drop.read} read)`);
+    t.diagnostic(
+      `at the drop: ${drop.flushed} records counted flushed, ${drop.read} read by the server; ` +
+        `worst flushed − read ${sampler.worst}; lost ${missing.length} of ${total}`,
+    );
+    assert.ok(
+      drop.flushed <= drop.read,
+      `${drop.flushed - drop.read} records counted flushed that the server never read (${drop.flushed} flushed, ${drop.read} read)`,
+    );
     assert.ok(sampler.worst <= 0, `flushed exceeded read by ${sampler.worst} records`);
     assert.equal(missing.length, 0, `${missing.length} records counted flushed were never read (lost)`);
     assert.equal(stats.records, total, 'each record counted flushed once');
@@ -222,7 +245,7 @@ test('unsolicited 4-, 8- and 12-byte pongs every 1 ms, then unread frames droppe
   }
 });
 
-test('pongs guessing the payload (seqs 0..N as 4-byte BE/LE, 8, 12, 16 bytes; an old connection\'s prefix; future seqs; wrong lengths) confirm nothing', async () => {
+test("pongs guessing the payload (seqs 0..N as 4-byte BE/LE, 8, 12, 16 bytes; an old connection's prefix; future seqs; wrong lengths) confirm nothing", async () => {
   const total = 5000;
   const inflight = 4;
   const guesses = 64;
@@ -233,8 +256,14 @@ test('pongs guessing the payload (seqs 0..N as 4-byte BE/LE, 8, 12, 16 bytes; an
   /** Blind guesses: what a server that never looked at a ping might send. */
   const blind: Buffer[] = [];
   for (let n = 0; n <= guesses; n++) {
-    blind.push(u32be(n), u32le(n), Buffer.concat([u32be(0), u32be(n)]), Buffer.concat([Buffer.alloc(8), u32be(n)]),
-      Buffer.concat([Buffer.alloc(12), u32be(n)]), Buffer.concat([Buffer.alloc(8), u32le(n), Buffer.alloc(4)]));
+    blind.push(
+      u32be(n),
+      u32le(n),
+      Buffer.concat([u32be(0), u32be(n)]),
+      Buffer.concat([Buffer.alloc(8), u32be(n)]),
+      Buffer.concat([Buffer.alloc(12), u32be(n)]),
+      Buffer.concat([Buffer.alloc(8), u32le(n), Buffer.alloc(4)]),
+    );
   }
   const server = await ScriptedServer.start((peer) => {
     if (peer.index > 2) {
@@ -257,7 +286,8 @@ test('pongs guessing the payload (seqs 0..N as 4-byte BE/LE, 8, 12, 16 bytes; an
         // sequence under the old prefix, far-future sequences and wrong lengths under this prefix.
         const forged: Buffer[] = [...firstPings];
         for (const old of firstPings) {
-          if (old.length === data.length && data.length > 8) forged.push(Buffer.concat([old.subarray(0, 8), data.subarray(8)]));
+          if (old.length === data.length && data.length > 8)
+            forged.push(Buffer.concat([old.subarray(0, 8), data.subarray(8)]));
         }
         if (data.length >= 12) {
           for (const ahead of [1000, 0xffff, 0x7fffffff, 0xffffffff]) {
@@ -266,8 +296,11 @@ test('pongs guessing the payload (seqs 0..N as 4-byte BE/LE, 8, 12, 16 bytes; an
             forged.push(future);
           }
         }
-        forged.push(data.subarray(0, data.length - 1), Buffer.concat([data, Buffer.from([0])]),
-          Buffer.concat([Buffer.from([data[0]! ^ 1]), data.subarray(1)]));
+        forged.push(
+          data.subarray(0, data.length - 1),
+          Buffer.concat([data, Buffer.from([0])]),
+          Buffer.concat([Buffer.from([data[0]! ^ 1]), data.subarray(1)]),
+        );
         for (const payload of forged) peer.ws.pong(payload);
       }
       // Every chunk in flight sent (on the first connection inflight_chunks of them; the retries
@@ -276,13 +309,21 @@ test('pongs guessing the payload (seqs 0..N as 4-byte BE/LE, 8, 12, 16 bytes; an
       // connection dies.
       if (++pings === (peer.index === 1 ? inflight : 1)) peer.ws.ping(marker);
     });
-    peer.ws.on('pong', (data: Buffer) => { if (data.equals(marker)) peer.ws.terminate(); });
+    peer.ws.on('pong', (data: Buffer) => {
+      if (data.equals(marker)) peer.ws.terminate();
+    });
   });
-  const relay = await startRelay(server.port,
+  const relay = await startRelay(
+    server.port,
     { chunk_limit_size: '4k', inflight_chunks: String(inflight), retry_limit: 'no_limits' },
-    {}, { log_level: 'debug', log_file: logFile });
+    {},
+    { log_level: 'debug', log_file: logFile },
+  );
   const stats = outputStats(relay);
-  const sampler = new ExcessSampler(() => stats.records, () => good.distinct);
+  const sampler = new ExcessSampler(
+    () => stats.records,
+    () => good.distinct,
+  );
   let stopped = false;
   try {
     await sendLines(relay.port, lines(total));
@@ -355,7 +396,11 @@ class RawPeer {
   /** Cleared when the server gives up on the connection: later messages are not handled. */
   handling = true;
 
-  constructor(readonly index: number, readonly socket: Socket, private readonly handlers: RawHandlers) {
+  constructor(
+    readonly index: number,
+    readonly socket: Socket,
+    private readonly handlers: RawHandlers,
+  ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => undefined);
   }
@@ -378,8 +423,10 @@ class RawPeer {
       const head = this.buffered.subarray(0, end).toString('latin1');
       const key = /^sec-websocket-key:\s*(\S+)/im.exec(head)?.[1] ?? '';
       const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-      this.socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-        `Sec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      this.socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      );
       this.upgraded = true;
       this.buffered = this.buffered.subarray(end + 4);
     }
@@ -441,7 +488,10 @@ class RawServer {
   connections = 0;
   private readonly peers: RawPeer[] = [];
 
-  private constructor(private readonly server: Server, readonly port: number) {}
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
 
   /** `handlers(index)`: the behaviour of the index-th connection (1, 2...). */
   static async start(handlers: (index: number) => RawHandlers): Promise<RawServer> {
@@ -462,8 +512,11 @@ class RawServer {
 }
 
 /** A relay in front of a raw server; `check` runs once every record is flushed and settled. */
-async function throughRaw(handlers: (index: number, ledger: ReadLedger) => RawHandlers,
-  check: (relay: TestRelay, server: RawServer, ledger: ReadLedger) => void, total = 3000): Promise<void> {
+async function throughRaw(
+  handlers: (index: number, ledger: ReadLedger) => RawHandlers,
+  check: (relay: TestRelay, server: RawServer, ledger: ReadLedger) => void,
+  total = 3000,
+): Promise<void> {
   const ledger = new ReadLedger(total);
   const server = await RawServer.start((index) => {
     const own = handlers(index, ledger);
@@ -478,7 +531,10 @@ async function throughRaw(handlers: (index: number, ledger: ReadLedger) => RawHa
   });
   const relay = await startRelay(server.port, { chunk_limit_size: '4k', retry_limit: 'no_limits' });
   const stats = outputStats(relay);
-  const sampler = new ExcessSampler(() => stats.records, () => ledger.distinct);
+  const sampler = new ExcessSampler(
+    () => stats.records,
+    () => ledger.distinct,
+  );
   try {
     await sendLines(relay.port, lines(total));
     await settled(relay, total);
@@ -496,67 +552,101 @@ async function throughRaw(handlers: (index: number, ledger: ReadLedger) => RawHa
 }
 
 test('raw: pings from the server, with payloads of 0 to 125 bytes, are answered with the same payload', async () => {
-  const payloads = [Buffer.alloc(0), Buffer.from('hello'), Buffer.alloc(125, 'p'), u32be(1), u32be(0xffffffff),
-    Buffer.alloc(16, 0xab)];
+  const payloads = [
+    Buffer.alloc(0),
+    Buffer.from('hello'),
+    Buffer.alloc(125, 'p'),
+    u32be(1),
+    u32be(0xffffffff),
+    Buffer.alloc(16, 0xab),
+  ];
   const pongs: Buffer[] = [];
-  await throughRaw((index) => ({
-    onMessage: (peer, _data, count) => {
-      if (index === 1 && count === 1) peer.send(...payloads.map((payload) => frame(OP.ping, payload)));
+  await throughRaw(
+    (index) => ({
+      onMessage: (peer, _data, count) => {
+        if (index === 1 && count === 1) peer.send(...payloads.map((payload) => frame(OP.ping, payload)));
+      },
+      onPong: (_peer, payload) => {
+        pongs.push(payload);
+      },
+    }),
+    (_relay, server) => {
+      assert.deepEqual(pongs, payloads, 'each ping echoed, in order');
+      assert.equal(server.connections, 1, 'no reconnect');
     },
-    onPong: (_peer, payload) => { pongs.push(payload); },
-  }), (_relay, server) => {
-    assert.deepEqual(pongs, payloads, 'each ping echoed, in order');
-    assert.equal(server.connections, 1, 'no reconnect');
-  });
+  );
 });
 
 test('raw: fragmented text and binary messages from the server (a ping between fragments) are read and ignored', async () => {
   const pongs: Buffer[] = [];
-  await throughRaw((index) => ({
-    onMessage: (peer, _data, count) => {
-      if (index !== 1 || count > 2) return;
-      peer.send(
-        frame(OP.text, 'frag', false), frame(OP.ping, 'between fragments'), frame(OP.continuation, 'ment', false),
-        frame(OP.continuation, '', false), frame(OP.continuation, 'ed ✓', true),
-        frame(OP.binary, Buffer.from([1, 2, 3]), false), frame(OP.continuation, Buffer.alloc(70_000, 7), true),
-        frame(OP.text, Buffer.alloc(300, 'x'), false), frame(OP.continuation, Buffer.alloc(300, 'y'), true),
-      );
+  await throughRaw(
+    (index) => ({
+      onMessage: (peer, _data, count) => {
+        if (index !== 1 || count > 2) return;
+        peer.send(
+          frame(OP.text, 'frag', false),
+          frame(OP.ping, 'between fragments'),
+          frame(OP.continuation, 'ment', false),
+          frame(OP.continuation, '', false),
+          frame(OP.continuation, 'ed ✓', true),
+          frame(OP.binary, Buffer.from([1, 2, 3]), false),
+          frame(OP.continuation, Buffer.alloc(70_000, 7), true),
+          frame(OP.text, Buffer.alloc(300, 'x'), false),
+          frame(OP.continuation, Buffer.alloc(300, 'y'), true),
+        );
+      },
+      onPong: (_peer, payload) => {
+        pongs.push(payload);
+      },
+    }),
+    (_relay, server) => {
+      assert.deepEqual(pongs.map(String), ['between fragments', 'between fragments']);
+      assert.equal(server.connections, 1, 'no reconnect');
     },
-    onPong: (_peer, payload) => { pongs.push(payload); },
-  }), (_relay, server) => {
-    assert.deepEqual(pongs.map(String), ['between fragments', 'between fragments']);
-    assert.equal(server.connections, 1, 'no reconnect');
-  });
+  );
 });
 
 test('raw: data frames from the server (text, binary, empty, a burst) are ignored', async () => {
-  await throughRaw((index) => ({
-    onMessage: (peer, _data, count) => {
-      if (index !== 1) return;
-      const burst = Array.from({ length: 50 }, (_, i) => frame(OP.binary, Buffer.alloc(1000, i)));
-      peer.send(frame(OP.text, `{"ack":${count}}`), frame(OP.binary, Buffer.from([0, 1, 2])), frame(OP.text, ''),
-        frame(OP.binary, Buffer.alloc(0)), ...burst);
+  await throughRaw(
+    (index) => ({
+      onMessage: (peer, _data, count) => {
+        if (index !== 1) return;
+        const burst = Array.from({ length: 50 }, (_, i) => frame(OP.binary, Buffer.alloc(1000, i)));
+        peer.send(
+          frame(OP.text, `{"ack":${count}}`),
+          frame(OP.binary, Buffer.from([0, 1, 2])),
+          frame(OP.text, ''),
+          frame(OP.binary, Buffer.alloc(0)),
+          ...burst,
+        );
+      },
+    }),
+    (_relay, server) => {
+      assert.equal(server.connections, 1, 'no reconnect');
     },
-  }), (_relay, server) => {
-    assert.equal(server.connections, 1, 'no reconnect');
-  });
+  );
 });
 
 test('raw: a message over 1 MiB from the server closes the connection (1009); the relay reconnects and loses nothing', async () => {
   const closes: Buffer[] = [];
-  await throughRaw((index) => ({
-    // Pings answered for the first message only: the rest is in flight when the client closes.
-    answerPing: (peer) => index > 1 || peer.messages <= 1,
-    onMessage: (peer, _data, count) => {
-      if (index !== 1 || count !== 2) return;
-      peer.send(frame(OP.binary, Buffer.alloc((1 << 20) + 1)));
-      peer.handling = false;
+  await throughRaw(
+    (index) => ({
+      // Pings answered for the first message only: the rest is in flight when the client closes.
+      answerPing: (peer) => index > 1 || peer.messages <= 1,
+      onMessage: (peer, _data, count) => {
+        if (index !== 1 || count !== 2) return;
+        peer.send(frame(OP.binary, Buffer.alloc((1 << 20) + 1)));
+        peer.handling = false;
+      },
+      onClose: (_peer, payload) => {
+        closes.push(payload);
+      },
+    }),
+    (_relay, server) => {
+      assert.equal(closes[0]?.readUInt16BE(0), 1009, 'message too big');
+      assert.ok(server.connections >= 2);
     },
-    onClose: (_peer, payload) => { closes.push(payload); },
-  }), (_relay, server) => {
-    assert.equal(closes[0]?.readUInt16BE(0), 1009, 'message too big');
-    assert.ok(server.connections >= 2);
-  });
+  );
 });
 
 const closeFrames: Array<[string, Buffer]> = [
@@ -569,20 +659,25 @@ const closeFrames: Array<[string, Buffer]> = [
 for (const [name, payload] of closeFrames) {
   test(`raw: the server closes with ${name} while chunks are unconfirmed: answered, resent, nothing lost or counted twice`, async () => {
     const replies: Buffer[] = [];
-    await throughRaw((index) => ({
-      // Connection 1 confirms its first message only, and closes after reading the second.
-      answerPing: (peer) => index > 1 || peer.messages <= 1,
-      onMessage: (peer, _data, count) => {
-        if (index === 1 && count === 2) peer.close(payload);
+    await throughRaw(
+      (index) => ({
+        // Connection 1 confirms its first message only, and closes after reading the second.
+        answerPing: (peer) => index > 1 || peer.messages <= 1,
+        onMessage: (peer, _data, count) => {
+          if (index === 1 && count === 2) peer.close(payload);
+        },
+        onClose: (peer, reply) => {
+          if (peer.index === 1) replies.push(reply);
+        },
+      }),
+      (relay, server) => {
+        assert.equal(replies.length, 1, 'the client answered the close frame with its own');
+        // §5.5.1: the echo carries the code received (none for an empty close).
+        assert.deepEqual(replies[0]!.subarray(0, 2), payload.subarray(0, 2));
+        assert.ok(server.connections >= 2, 'reconnected');
+        const stats = outputStats(relay);
+        assert.ok(stats.resentRecords > 0, 'the unconfirmed chunks were sent again');
       },
-      onClose: (peer, reply) => { if (peer.index === 1) replies.push(reply); },
-    }), (relay, server) => {
-      assert.equal(replies.length, 1, 'the client answered the close frame with its own');
-      // §5.5.1: the echo carries the code received (none for an empty close).
-      assert.deepEqual(replies[0]!.subarray(0, 2), payload.subarray(0, 2));
-      assert.ok(server.connections >= 2, 'reconnected');
-      const stats = outputStats(relay);
-      assert.ok(stats.resentRecords > 0, 'the unconfirmed chunks were sent again');
-    });
+    );
   });
 }

@@ -13,10 +13,15 @@ import { sendLines } from './support/relay.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
-const skip = haveChromium || process.env['CI'] === 'true' ? false
-  : `${CHROMIUM} not found: install it (apt-get install chromium) to run the browser test`;
+const skip =
+  haveChromium || process.env['CI'] === 'true'
+    ? false
+    : `${CHROMIUM} not found: install it (apt-get install chromium) to run the browser test`;
 
-async function withPage(output: Record<string, string>, body: (page: Page, relay: FeedRelay) => Promise<void>): Promise<void> {
+async function withPage(
+  output: Record<string, string>,
+  body: (page: Page, relay: FeedRelay) => Promise<void>,
+): Promise<void> {
   const relay = await startFeedRelay(output);
   const profile = mkdtempSync(join(tmpdir(), 'wsr-chromium-'));
   let context: BrowserContext | null = null;
@@ -24,13 +29,23 @@ async function withPage(output: Record<string, string>, body: (page: Page, relay
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
     await body(page, relay);
     assert.deepEqual(errors, [], 'no script errors, no CSP violations');
   } finally {
@@ -40,22 +55,26 @@ async function withPage(output: Record<string, string>, body: (page: Page, relay
   }
 }
 
-test('a record sent to the tcp input appears on the live-tail page (tag, time, pretty JSON)', { skip, timeout: 60_000 }, async () => {
-  await withPage({ add_time: 'on', token: 'page-token' }, async (page, relay) => {
-    await page.goto(`http://127.0.0.1:${relay.output.port}/?token=page-token`);
-    await page.waitForSelector('body[data-status="connected"]', { timeout: 10_000 });
-    await sendLines(relay.port, ['{"marker":"hello-from-tcp","user":6}']);
-    const row = page.locator('.rec', { hasText: 'hello-from-tcp' });
-    await row.waitFor({ timeout: 10_000 });
-    assert.equal(await row.locator('.tag').textContent(), 'foo.bar');
-    assert.match((await row.locator('.time').textContent()) ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    const pretty = (await row.locator('pre').textContent()) ?? '';
-    assert.deepEqual(JSON.parse(pretty), { marker: 'hello-from-tcp', user: 6 });
-    assert.match(pretty, /\n {2}"marker"/, 'pretty-printed');
-    // Locators, not waitForFunction: the page's CSP forbids evaluating strings (as it should).
-    await page.locator('#rate', { hasText: /^\d+ rec\/s$/ }).waitFor({ timeout: 5000 });
-  });
-});
+test(
+  'a record sent to the tcp input appears on the live-tail page (tag, time, pretty JSON)',
+  { skip, timeout: 60_000 },
+  async () => {
+    await withPage({ add_time: 'on', token: 'page-token' }, async (page, relay) => {
+      await page.goto(`http://127.0.0.1:${relay.output.port}/?token=page-token`);
+      await page.waitForSelector('body[data-status="connected"]', { timeout: 10_000 });
+      await sendLines(relay.port, ['{"marker":"hello-from-tcp","user":6}']);
+      const row = page.locator('.rec', { hasText: 'hello-from-tcp' });
+      await row.waitFor({ timeout: 10_000 });
+      assert.equal(await row.locator('.tag').textContent(), 'foo.bar');
+      assert.match((await row.locator('.time').textContent()) ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      const pretty = (await row.locator('pre').textContent()) ?? '';
+      assert.deepEqual(JSON.parse(pretty), { marker: 'hello-from-tcp', user: 6 });
+      assert.match(pretty, /\n {2}"marker"/, 'pretty-printed');
+      // Locators, not waitForFunction: the page's CSP forbids evaluating strings (as it should).
+      await page.locator('#rate', { hasText: /^\d+ rec\/s$/ }).waitFor({ timeout: 5000 });
+    });
+  },
+);
 
 test('the page filters by field (server-side, numbers as numbers) and pauses', { skip, timeout: 60_000 }, async () => {
   await withPage({ use_msgpack: 'on', buffered_messages: '100' }, async (page, relay) => {

@@ -23,9 +23,14 @@ test('buffered_messages: a new client first gets the last N messages, then live 
     await sendLines(relay.port, lines(30, 10));
     await waitFor(() => client.frames.length === 30, 5000, 'live records');
     const got = client.json() as Message[];
-    assert.deepEqual(got.map((m) => m[1]['seq']), Array.from({ length: 30 }, (_, i) => i + 10));
+    assert.deepEqual(
+      got.map((m) => m[1]['seq']),
+      Array.from({ length: 30 }, (_, i) => i + 10),
+    );
     // Ids are consecutive and come last: [tag, record, id].
-    got.forEach((m, i) => { if (i > 0) assert.equal(m[2], got[i - 1]![2] + 1); });
+    got.forEach((m, i) => {
+      if (i > 0) assert.equal(m[2], got[i - 1]![2] + 1);
+    });
     // A second client gets the replay too; the first one does not get it again.
     const second = await FeedClient.open(`${relay.base}/`);
     await waitFor(() => second.frames.length === 20, 5000, 'second replay');
@@ -70,7 +75,11 @@ test('?last_id= resumes exactly after the last message seen: reconnecting often 
     const report = seqReport(received, total);
     assert.deepEqual(report.missing, []);
     assert.equal(report.duplicates, 0);
-    assert.deepEqual(received.map((r) => r['seq']), Array.from({ length: total }, (_, i) => i), 'in order');
+    assert.deepEqual(
+      received.map((r) => r['seq']),
+      Array.from({ length: total }, (_, i) => i),
+      'in order',
+    );
     await client.close();
   } finally {
     await relay.stop();
@@ -80,14 +89,23 @@ test('?last_id= resumes exactly after the last message seen: reconnecting often 
 test('a last_id older than the ring, or from an earlier run, gets the whole ring; filters apply to replays', async () => {
   const relay = await startFeedRelay({ buffered_messages: '5' });
   try {
-    await sendLines(relay.port, lines(0, 10, (seq) => `,"even":${seq % 2 === 0}`));
+    await sendLines(
+      relay.port,
+      lines(0, 10, (seq) => `,"even":${seq % 2 === 0}`),
+    );
     await waitFor(() => relay.output.stats.dropped.no_clients === 10, 5000, 'published');
     const stale = await FeedClient.open(`${relay.base}/?last_id=12`);
     await waitFor(() => stale.frames.length === 5, 5000, 'whole ring');
-    assert.deepEqual((stale.json() as Message[]).map((m) => m[1]['seq']), [5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      (stale.json() as Message[]).map((m) => m[1]['seq']),
+      [5, 6, 7, 8, 9],
+    );
     const even = await FeedClient.open(`${relay.base}/?even=true`);
     await waitFor(() => even.frames.length === 2, 5000, 'filtered replay');
-    assert.deepEqual((even.json() as Message[]).map((m) => m[1]['seq']), [6, 8]);
+    assert.deepEqual(
+      (even.json() as Message[]).map((m) => m[1]['seq']),
+      [6, 8],
+    );
     await stale.close();
     await even.close();
   } finally {
@@ -99,7 +117,11 @@ test('a last_id older than the ring, or from an earlier run, gets the whole ring
 async function flood(port: number, total: number): Promise<void> {
   const pad = 'x'.repeat(400);
   for (let from = 0; from < total; from += 5000) {
-    await sendLines(port, lines(from, Math.min(5000, total - from), () => `,"pad":"${pad}"`), 2);
+    await sendLines(
+      port,
+      lines(from, Math.min(5000, total - from), () => `,"pad":"${pad}"`),
+      2,
+    );
   }
 }
 
@@ -139,7 +161,9 @@ test('slow_client_policy drop_oldest: a stuck client stays connected with a boun
     const fast = await FeedClient.open(`${relay.base}/`);
     const stuck = await openStuckClient(relay.output.port);
     let peak = 0;
-    const sampler = setInterval(() => { peak = Math.max(peak, relay.output.bufferState().bytes); }, 5);
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, relay.output.bufferState().bytes);
+    }, 5);
     await flood(relay.port, total);
     await waitFor(() => fast.frames.length === total, 30_000, 'the fast client gets everything');
     clearInterval(sampler);
@@ -167,7 +191,10 @@ test('100 clients all receive every record, in order', async () => {
     const expected = Array.from({ length: total }, (_, i) => i);
     for (const c of clients) {
       assert.equal(c.frames.length, total);
-      const seqs = c.records(1).map((r) => r['seq'] as number).sort((a, b) => a - b);
+      const seqs = c
+        .records(1)
+        .map((r) => r['seq'] as number)
+        .sort((a, b) => a - b);
       assert.deepEqual(seqs, expected);
     }
     assert.equal(relay.output.stats.records, total);
@@ -183,7 +210,10 @@ test('format json_lines: many messages per TEXT frame, one per line, same shape'
   try {
     const all = await FeedClient.open(`${relay.base}/`);
     const odd = await FeedClient.open(`${relay.base}/?odd=true`);
-    await sendLines(relay.port, lines(0, total, (seq) => `,"odd":${seq % 2 === 1}`));
+    await sendLines(
+      relay.port,
+      lines(0, total, (seq) => `,"odd":${seq % 2 === 1}`),
+    );
     await waitFor(() => all.json().length === total && odd.json().length === total / 2, 5000, 'all lines');
     assert.ok(all.frames.length < total / 10, `batched (${all.frames.length} frames)`);
     assert.ok(all.frames.every((f) => !f.binary && f.data.toString().endsWith('\n')));
@@ -203,10 +233,32 @@ test('tls on serves wss:// (and the page over https://) with the given certifica
   const dir = mkdtempSync(join(tmpdir(), 'wsr-tls-'));
   try {
     // Made for this test only and deleted after it: no key is ever committed.
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'crt.pem')],
-    { stdio: 'ignore' });
-    const relay = await startFeedRelay({ tls: 'on', 'tls.crt_file': join(dir, 'crt.pem'), 'tls.key_file': join(dir, 'key.pem') });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'crt.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const relay = await startFeedRelay({
+      tls: 'on',
+      'tls.crt_file': join(dir, 'crt.pem'),
+      'tls.key_file': join(dir, 'key.pem'),
+    });
     try {
       const ca = readFileSync(join(dir, 'crt.pem'));
       const url = `wss://127.0.0.1:${relay.output.port}/`;
@@ -214,7 +266,11 @@ test('tls on serves wss:// (and the page over https://) with the given certifica
       await sendLines(relay.port, ['{"secure":true}']);
       await waitFor(() => client.frames.length === 1, 5000, 'a record over TLS');
       assert.deepEqual(client.json(), [['foo.bar', { secure: true }]]);
-      await assert.rejects(FeedClient.open(url), /self-signed|certificate/, 'an untrusted certificate is refused by default');
+      await assert.rejects(
+        FeedClient.open(url),
+        /self-signed|certificate/,
+        'an untrusted certificate is refused by default',
+      );
       const status = await new Promise<number>((resolve, reject) => {
         httpsGet({ host: '127.0.0.1', port: relay.output.port, path: '/', ca, agent: false }, (res) => {
           res.resume();

@@ -41,27 +41,51 @@ function metric(text: string, name: string, labels: Record<string, string>): num
 test('bad request targets and a non-string map key: the relay answers 400 or counts the record, and goes on', async () => {
   const [feedPort, httpPort, forwardPort] = [await freePort(), await freePort(), await freePort()];
   const relay = await startHostileRelay([
-    '[INPUT]', '    name http', '    listen 127.0.0.1', `    port ${httpPort}`,
-    '[INPUT]', '    name forward', '    listen 127.0.0.1', `    port ${forwardPort}`,
-    '[OUTPUT]', '    name websocket_server', '    match *', '    listen 127.0.0.1', `    port ${feedPort}`,
-    '    path /feed', '    token s3cret',
+    '[INPUT]',
+    '    name http',
+    '    listen 127.0.0.1',
+    `    port ${httpPort}`,
+    '[INPUT]',
+    '    name forward',
+    '    listen 127.0.0.1',
+    `    port ${forwardPort}`,
+    '[OUTPUT]',
+    '    name websocket_server',
+    '    match *',
+    '    listen 127.0.0.1',
+    `    port ${feedPort}`,
+    '    path /feed',
+    '    token s3cret',
   ]);
   try {
     await waitFor(() => relay.child.stderr.includes(`:${feedPort}/feed`), 10_000, 'the feed to listen');
     const received: string[] = [];
     const client = new WebSocket(`ws://127.0.0.1:${feedPort}/feed?token=s3cret`);
     client.on('message', (data: Buffer) => received.push(data.toString()));
-    await new Promise((resolve, reject) => { client.once('open', resolve); client.once('error', reject); });
+    await new Promise((resolve, reject) => {
+      client.once('open', resolve);
+      client.once('error', reject);
+    });
 
     for (const target of BAD_TARGETS) {
       const get = await raw(feedPort, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
       assert.match(get, /^HTTP\/1\.1 400/, `feed GET ${target}`);
-      const upgrade = await raw(feedPort, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+      const upgrade = await raw(
+        feedPort,
+        `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
       assert.match(upgrade, /^HTTP\/1\.1 400/, `feed upgrade ${target}`);
-      assert.match(await raw(relay.metricsPort, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 400/, `metrics ${target}`);
-      const post = await raw(httpPort, `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
-        'Content-Length: 2\r\nConnection: close\r\n\r\n{}');
+      assert.match(
+        await raw(relay.metricsPort, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+        /^HTTP\/1\.1 400/,
+        `metrics ${target}`,
+      );
+      const post = await raw(
+        httpPort,
+        `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+          'Content-Length: 2\r\nConnection: close\r\n\r\n{}',
+      );
       assert.match(post, /^HTTP\/1\.1 (204|400)/, `http input ${target}`);
       assert.equal(relay.exitCode(), null, `${target} ended the relay:\n${relay.child.stderr}`);
     }
@@ -83,19 +107,27 @@ test('bad request targets and a non-string map key: the relay answers 400 or cou
       socket.on('error', reject);
       socket.end('GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     });
-    assert.ok(metric(metrics, 'wsrelay_output_handshakes_total', { output: 'websocket_server.0', result: 'failure' }) >= BAD_TARGETS.length,
-      'the refused upgrades are counted');
+    assert.ok(
+      metric(metrics, 'wsrelay_output_handshakes_total', { output: 'websocket_server.0', result: 'failure' }) >=
+        BAD_TARGETS.length,
+      'the refused upgrades are counted',
+    );
     client.close();
 
     // A client that floods pings and never reads: ws lets 60 pongs wait at most, then cuts it off.
     const before = relay.rssMb();
-    const pings = Buffer.concat(Array.from({ length: 30_000 },
-      () => Buffer.concat([Buffer.from([0x89, 0x80 | 125, 0, 0, 0, 0]), Buffer.alloc(125, 0x41)])));
+    const pings = Buffer.concat(
+      Array.from({ length: 30_000 }, () =>
+        Buffer.concat([Buffer.from([0x89, 0x80 | 125, 0, 0, 0, 0]), Buffer.alloc(125, 0x41)]),
+      ),
+    );
     const flood = await new Promise<boolean>((resolve) => {
       const socket = connect(feedPort, '127.0.0.1', () => {
         socket.pause(); // never reads a pong
-        socket.write(`GET /feed?token=s3cret HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+        socket.write(
+          `GET /feed?token=s3cret HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+            'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+        );
         socket.write(pings);
         // Not reading, it learns of the cut-off only from a write that fails: keep pinging.
         const more = setInterval(() => socket.write(pings.subarray(0, 131)), 50);
@@ -103,11 +135,16 @@ test('bad request targets and a non-string map key: the relay answers 400 or cou
       });
       socket.on('error', () => undefined);
       socket.on('close', () => resolve(true));
-      setTimeout(() => { if (!socket.destroyed) { socket.destroy(); resolve(false); } }, 10_000).unref();
+      setTimeout(() => {
+        if (!socket.destroyed) {
+          socket.destroy();
+          resolve(false);
+        }
+      }, 10_000).unref();
     });
     assert.ok(flood, 'the flooding client was cut off');
     assert.ok(relay.rssMb() - before < 50, `RSS grew ${(relay.rssMb() - before).toFixed(0)} MB for a 4 MB ping flood`);
-    assert.ok(await relay.healthz() < 1000);
+    assert.ok((await relay.healthz()) < 1000);
     assert.equal(relay.exitCode(), null);
   } finally {
     await relay.stop();

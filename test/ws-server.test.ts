@@ -16,7 +16,8 @@ import { FeedClient, startFeedRelay, tryUpgrade } from './support/feed.js';
 import { sendLines, sleep, waitFor } from './support/relay.js';
 
 const at = { file: 'test', line: 1 };
-const props = (entries: Record<string, string>): RawProperty[] => Object.entries(entries).map(([key, value]) => ({ key, value, at }));
+const props = (entries: Record<string, string>): RawProperty[] =>
+  Object.entries(entries).map(([key, value]) => ({ key, value, at }));
 
 function resolveServer(entries: Record<string, string>): WebSocketServerOutputConfig {
   const { config } = resolvePipeline({
@@ -27,12 +28,17 @@ function resolveServer(entries: Record<string, string>): WebSocketServerOutputCo
   return config.outputs[0] as WebSocketServerOutputConfig;
 }
 
-function httpGet(port: number, path: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function httpGet(
+  port: number,
+  path: string,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (p: Buffer) => parts.push(p));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString() }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString() }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -54,8 +60,10 @@ test('defaults follow fluent-plugin-websocket (host 0.0.0.0, port 8080, add_tag 
   assert.equal(resolveServer({ host: '127.0.0.2' }).listen, '127.0.0.2');
   assert.deepEqual(resolveServer({ Path: '/a, /b' }).paths, ['/a', '/b']);
   assert.equal(resolveServer({ allowed_origins: '*' }).allowedOrigins, null);
-  assert.deepEqual(resolveServer({ allowed_origins: 'https://A.example,http://b:3000' }).allowedOrigins,
-    ['https://a.example', 'http://b:3000']);
+  assert.deepEqual(resolveServer({ allowed_origins: 'https://A.example,http://b:3000' }).allowedOrigins, [
+    'https://a.example',
+    'http://b:3000',
+  ]);
 });
 
 test('config mistakes stop the relay at start-up with the key', () => {
@@ -108,16 +116,28 @@ test('msgpack BINARY frames decode as the msgpack.js sample does (msgpack.unpack
 });
 
 test('the seed example end to end: curl -d json=... http://host/foo/bar reaches clients as ["foo.bar",t,{...}]', async () => {
-  const relay = await startFeedRelay({ add_time: 'on' }, {}, [{ plugin: 'http', props: { listen: '127.0.0.1', port: '0' } }]);
+  const relay = await startFeedRelay({ add_time: 'on' }, {}, [
+    { plugin: 'http', props: { listen: '127.0.0.1', port: '0' } },
+  ]);
   try {
     const client = await FeedClient.open(`${relay.base}/`);
     const httpPort = (relay.engine.inputs[1] as HttpInput).port;
     await new Promise<void>((resolve, reject) => {
       const body = 'json={"action":"login","user":6}';
-      const req = request({
-        host: '127.0.0.1', port: httpPort, path: '/foo/bar', method: 'POST', agent: false,
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body) },
-      }, (res) => { res.resume(); res.on('end', () => resolve()); });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: httpPort,
+          path: '/foo/bar',
+          method: 'POST',
+          agent: false,
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -146,8 +166,13 @@ test('token: accepted as ?token= and as Authorization: Bearer; refused with HTTP
   const relay = await startFeedRelay({ token: 's3cret-Token' });
   const port = relay.output.port;
   try {
-    for (const [path, headers] of [['/', {}], ['/?token=wrong', {}], ['/?token=s3cret-Toke', {}],
-      ['/', { Authorization: 'Bearer nope' }], ['/?token=', {}]] as const) {
+    for (const [path, headers] of [
+      ['/', {}],
+      ['/?token=wrong', {}],
+      ['/?token=s3cret-Toke', {}],
+      ['/', { Authorization: 'Bearer nope' }],
+      ['/?token=', {}],
+    ] as const) {
       const answer = await tryUpgrade(port, path, headers);
       assert.equal(answer.status, 401, `${path} ${JSON.stringify(headers)}`);
       assert.equal(answer.upgraded, false, 'no upgrade happened');
@@ -238,7 +263,10 @@ test('filters: numbers as numbers, strings as strings, with add_time on and add_
   try {
     const clients = await Promise.all(cases.map(([query]) => FeedClient.open(`${relay.base}/?${query}`)));
     const everyone = await FeedClient.open(`${relay.base}/`);
-    await sendLines(relay.port, records.map((r) => JSON.stringify(r)));
+    await sendLines(
+      relay.port,
+      records.map((r) => JSON.stringify(r)),
+    );
     await waitFor(() => everyone.frames.length === records.length, 5000, 'the unfiltered client');
     await sleep(200);
     cases.forEach(([query, expected], i) => {
@@ -247,7 +275,11 @@ test('filters: numbers as numbers, strings as strings, with add_time on and add_
         assert.equal(message.length, 2, 'add_tag off, add_time on: [time, record]');
         assert.ok(Number.isInteger(message[0]));
       }
-      assert.deepEqual(got.map((m) => (m[1] as { n: number }).n), expected, query);
+      assert.deepEqual(
+        got.map((m) => (m[1] as { n: number }).n),
+        expected,
+        query,
+      );
     });
     await Promise.all([...clients, everyone].map((c) => c.close()));
   } finally {
@@ -276,8 +308,14 @@ test('a port already in use stops start-up with a clear error instead of crashin
     const { config } = resolvePipeline({
       service: { kind: 'service', plugin: '', at, properties: props({ log_level: 'off' }) },
       inputs: [{ kind: 'input', plugin: 'tcp', at, properties: props({ listen: '127.0.0.1', port: '0' }) }],
-      outputs: [{ kind: 'output', plugin: 'websocket_server', at,
-        properties: props({ listen: '127.0.0.1', port: String(first.output.port) }) }],
+      outputs: [
+        {
+          kind: 'output',
+          plugin: 'websocket_server',
+          at,
+          properties: props({ listen: '127.0.0.1', port: String(first.output.port) }),
+        },
+      ],
     });
     const engine = new Engine(config, new Logger('off', '', { write: () => undefined }));
     await assert.rejects(engine.start(), /websocket_server.*address already in use/);

@@ -60,7 +60,11 @@ export class ArenaPool {
   });
 
   /** shared: SharedArrayBuffers, read by worker threads without being moved (websocket output). */
-  constructor(readonly arenaBytes: number, private readonly keep: number, private readonly shared = false) {}
+  constructor(
+    readonly arenaBytes: number,
+    private readonly keep: number,
+    private readonly shared = false,
+  ) {}
 
   take(minBytes: number): ArrayBufferLike {
     this.idle.noteActivity();
@@ -109,7 +113,7 @@ export class ChunkBuilder {
     this.nextId = Math.max(this.nextId, id + 1);
   }
 
-    /** Bytes in the open chunk, not yet sealed. */
+  /** Bytes in the open chunk, not yet sealed. */
   get openBytes(): number {
     return this.used;
   }
@@ -120,19 +124,37 @@ export class ChunkBuilder {
    * chunk-sized segments: a chunk is what a worker encodes at once, and what it encodes grows
    * with the output format (a date key per record), so a chunk must not be a whole request.
    */
-  append(source: ChunkSource, kind: SegmentKind, time: EventTime,
-    data: Buffer, start: number, end: number, records: number): void {
+  append(
+    source: ChunkSource,
+    kind: SegmentKind,
+    time: EventTime,
+    data: Buffer,
+    start: number,
+    end: number,
+    records: number,
+  ): void {
     // Only for lines ended by \n alone (tcp's default, http): with another separator a \n may be
     // inside a record. tcp appends at most a read and its partial line anyway.
-    if (end - start > this.limitBytes - SEGMENT_HEADER_BYTES && kind !== SegmentKind.MsgpackEntries && source.separator === '\n') {
+    if (
+      end - start > this.limitBytes - SEGMENT_HEADER_BYTES &&
+      kind !== SegmentKind.MsgpackEntries &&
+      source.separator === '\n'
+    ) {
       this.appendInPieces(source, kind, time, data, start, end, records);
       return;
     }
     this.appendSegment(source, kind, time, data, start, end, records);
   }
 
-  private appendInPieces(source: ChunkSource, kind: SegmentKind, time: EventTime,
-    data: Buffer, start: number, end: number, records: number): void {
+  private appendInPieces(
+    source: ChunkSource,
+    kind: SegmentKind,
+    time: EventTime,
+    data: Buffer,
+    start: number,
+    end: number,
+    records: number,
+  ): void {
     const room = this.limitBytes - SEGMENT_HEADER_BYTES; // a piece and its header fill one arena
     let left = records;
     let from = start;
@@ -152,8 +174,15 @@ export class ChunkBuilder {
     this.appendSegment(source, kind, time, data, from, end, left);
   }
 
-  private appendSegment(source: ChunkSource, kind: SegmentKind, time: EventTime,
-    data: Buffer, start: number, end: number, records: number): void {
+  private appendSegment(
+    source: ChunkSource,
+    kind: SegmentKind,
+    time: EventTime,
+    data: Buffer,
+    start: number,
+    end: number,
+    records: number,
+  ): void {
     const needed = SEGMENT_HEADER_BYTES + (end - start);
     if (this.arena && this.used + needed > this.arena.byteLength) this.seal();
     // A segment names its source in a u16: a chunk of that many sources is sealed, so the

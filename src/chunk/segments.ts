@@ -30,7 +30,10 @@ export class SegmentCursor {
   private next_ = 0;
   private readonly view: DataView;
 
-  constructor(arena: ArrayBufferLike, private readonly byteLength: number) {
+  constructor(
+    arena: ArrayBufferLike,
+    private readonly byteLength: number,
+  ) {
     this.view = new DataView(arena, 0, byteLength);
   }
 
@@ -97,18 +100,24 @@ export function isCanonicalJson(line: string): boolean {
   for (let i = 0; i < line.length; i++) {
     const c = line.charCodeAt(i);
     if (inString) {
-      if (c === 34) inString = false; // "
-      else if (c === 92) { // backslash: the escape must be one stringify also writes
+      if (c === 34)
+        inString = false; // "
+      else if (c === 92) {
+        // backslash: the escape must be one stringify also writes
         const next = line.charCodeAt(++i);
-        if (next !== 34 && next !== 92 && next !== 98 && next !== 102 && next !== 110 && next !== 114 && next !== 116) return false;
+        if (next !== 34 && next !== 92 && next !== 98 && next !== 102 && next !== 110 && next !== 114 && next !== 116)
+          return false;
       }
       continue;
     }
     if (c === 34) inString = true;
     else if (c === 32 || c === 9 || c === 10 || c === 13) return false;
-    else if (c === 46) return false; // a fraction
-    else if ((c === 101 || c === 69) && isDigit(line.charCodeAt(i - 1))) return false; // an exponent (not true/false)
-    else if (c === 45 && line.charCodeAt(i + 1) === 48) { // -0 alone
+    else if (c === 46)
+      return false; // a fraction
+    else if ((c === 101 || c === 69) && isDigit(line.charCodeAt(i - 1)))
+      return false; // an exponent (not true/false)
+    else if (c === 45 && line.charCodeAt(i + 1) === 48) {
+      // -0 alone
       const after = line.charCodeAt(i + 2);
       if (!isDigit(after)) return false;
     }
@@ -164,8 +173,14 @@ export type RecordVisitor = (time: EventTime, body: RecordBody, raw: string | un
  * parsed (each validated), raw lines wrapped as {"log": line}, msgpack [time, map] entries
  * unpacked. What is not a record is counted in `malformed` under the segment's source.
  */
-export function decodeSegment(bytes: Buffer, segment: SegmentCursor, from: number,
-  sources: ReadonlyArray<ChunkSource>, malformed: MalformedCounts, onRecord: RecordVisitor): void {
+export function decodeSegment(
+  bytes: Buffer,
+  segment: SegmentCursor,
+  from: number,
+  sources: ReadonlyArray<ChunkSource>,
+  malformed: MalformedCounts,
+  onRecord: RecordVisitor,
+): void {
   const source = segment.source;
   const end = segment.end;
   if (segment.kind === SegmentKind.MsgpackEntries) {
@@ -177,7 +192,8 @@ export function decodeSegment(bytes: Buffer, segment: SegmentCursor, from: numbe
     for (const entry of unpackEntries(own, (reason) => malformed.note(source, 1, () => `${reason}: msgpack entry`))) {
       const entryTime = Array.isArray(entry) ? toEventTime(entry[0]) : null;
       const body: unknown = Array.isArray(entry) ? entry[1] : undefined;
-      if (entryTime && isPlainObject(body)) onRecord({ sec: entryTime.sec, nsec: entryTime.nsec }, body, undefined, source);
+      if (entryTime && isPlainObject(body))
+        onRecord({ sec: entryTime.sec, nsec: entryTime.nsec }, body, undefined, source);
       else malformed.note(source, 1, () => `not a [time, record] entry: ${excerpt(JSON.stringify(entry) ?? '')}`);
     }
     return;
@@ -204,8 +220,12 @@ export function decodeSegment(bytes: Buffer, segment: SegmentCursor, from: numbe
 }
 
 /** Every record of a chunk, in order, with the index of its source; returns what was malformed. */
-export function decodeRecords(arena: ArrayBufferLike, byteLength: number, sources: ReadonlyArray<ChunkSource>,
-  onRecord: RecordVisitor): MalformedReport[] {
+export function decodeRecords(
+  arena: ArrayBufferLike,
+  byteLength: number,
+  sources: ReadonlyArray<ChunkSource>,
+  onRecord: RecordVisitor,
+): MalformedReport[] {
   const bytes = Buffer.from(arena, 0, byteLength);
   const segment = new SegmentCursor(arena, byteLength);
   const malformed = new MalformedCounts();
@@ -219,7 +239,11 @@ export interface DecodedChunk {
 }
 
 /** A chunk's records as one array (the object encoders: gelf, stdout). */
-export function decodeChunk(arena: ArrayBufferLike, byteLength: number, sources: ReadonlyArray<ChunkSource>): DecodedChunk {
+export function decodeChunk(
+  arena: ArrayBufferLike,
+  byteLength: number,
+  sources: ReadonlyArray<ChunkSource>,
+): DecodedChunk {
   const records: TimedRecord[] = [];
   const malformed = decodeRecords(arena, byteLength, sources, (time, body, raw) => {
     records.push(raw === undefined ? { time, body } : { time, body, raw });

@@ -23,12 +23,27 @@ export interface CliOption {
 
 /** Every option, in the order --help lists them (Fluent Bit's order and wording where it has one). */
 export const CLI_OPTIONS: readonly CliOption[] = [
-  { short: 'c', long: 'config', arg: 'FILE', description: 'specify a configuration file (classic .conf or YAML .yaml/.yml)' },
+  {
+    short: 'c',
+    long: 'config',
+    arg: 'FILE',
+    description: 'specify a configuration file (classic .conf or YAML .yaml/.yml)',
+  },
   { short: 'D', long: 'dry-run', arg: null, description: 'validate the configuration and exit' },
-  { short: 'f', long: 'flush', arg: 'SECONDS', description: 'flush interval in seconds, fractions allowed (default: 1)' },
+  {
+    short: 'f',
+    long: 'flush',
+    arg: 'SECONDS',
+    description: 'flush interval in seconds, fractions allowed (default: 1)',
+  },
   { short: 'i', long: 'input', arg: 'INPUT', description: 'start an input: a plugin name, or tcp://LISTEN:PORT' },
   { short: 'm', long: 'match', arg: 'MATCH', description: "set the last output's match, same as '-p match=abc'" },
-  { short: 'o', long: 'output', arg: 'OUTPUT', description: 'start an output: a plugin name, or ws:// (wss://) HOST:PORT/URI' },
+  {
+    short: 'o',
+    long: 'output',
+    arg: 'OUTPUT',
+    description: 'start an output: a plugin name, or ws:// (wss://) HOST:PORT/URI',
+  },
   { short: 'p', long: 'prop', arg: 'KEY=VALUE', description: 'set a property of the last input or output' },
   { short: 't', long: 'tag', arg: 'TAG', description: "set the last input's tag, same as '-p tag=abc'" },
   { short: 'v', long: 'verbose', arg: null, description: 'more logging: debug, then trace (-vv)' },
@@ -99,7 +114,8 @@ class RelayParser {
         for (let j = 1; j < arg.length && result === null; j++) {
           const letter = arg[j] ?? '';
           const option = BY_SHORT.get(letter);
-          if (option === undefined) throw usage(`unknown option '-${letter}'${arg.length > 2 ? ` in '${arg}'` : ''} (see --help)`, line);
+          if (option === undefined)
+            throw usage(`unknown option '-${letter}'${arg.length > 2 ? ` in '${arg}'` : ''} (see --help)`, line);
           if (option.arg === null) {
             result = this.apply(option, '', line);
             continue;
@@ -286,7 +302,8 @@ function parseSink(argv: readonly string[]): CliCommand {
       print = true;
     } else if (name === '--listen') {
       const v = value();
-      if (v.text.trim() === '' || /\s/.test(v.text.trim())) throw usage(`option '--listen' expects an address, got '${v.text}'`, v.line);
+      if (v.text.trim() === '' || /\s/.test(v.text.trim()))
+        throw usage(`option '--listen' expects an address, got '${v.text}'`, v.line);
       listen = v.text.trim();
     } else if (name === '--port') {
       const v = value();

@@ -13,17 +13,22 @@ export const REGENERATE = 'npx tsc -p tsconfig.json && node dist/src/cli/config-
 
 /** What each section is, and where its behaviour is described (links relative to docs/). */
 const INTRO: Readonly<Record<SchemaKind, string>> = {
-  service: 'Set with `-f`, `-v`, `-q`, `-H`, `-P` on the command line, in `[SERVICE]` (classic) or `service:` (YAML). ' +
+  service:
+    'Set with `-f`, `-v`, `-q`, `-H`, `-P` on the command line, in `[SERVICE]` (classic) or `service:` (YAML). ' +
     'Logs: [OPERATIONS.md](OPERATIONS.md#logs); metrics server: [OPERATIONS.md](OPERATIONS.md#metrics-and-health); ' +
     '`storage.*`: [DELIVERY.md](DELIVERY.md#filesystem-buffering); `http_tls*`: [SECURITY.md](SECURITY.md#tls-and-authentication).',
-  tcp: 'JSON lines (or raw lines) over TCP. Behaviour: [PLUGINS.md](PLUGINS.md#input-tcp); ' +
+  tcp:
+    'JSON lines (or raw lines) over TCP. Behaviour: [PLUGINS.md](PLUGINS.md#input-tcp); ' +
     'limits: [SECURITY.md](SECURITY.md#memory-and-time-per-message); TLS: [SECURITY.md](SECURITY.md#inputs-tcp-http-forward).',
-  http: "Fluentd's in_http and Fluent Bit's http input. Behaviour: [PLUGINS.md](PLUGINS.md#input-http); " +
+  http:
+    "Fluentd's in_http and Fluent Bit's http input. Behaviour: [PLUGINS.md](PLUGINS.md#input-http); " +
     'limits: [SECURITY.md](SECURITY.md#http-bodies); TLS: [SECURITY.md](SECURITY.md#inputs-tcp-http-forward).',
-  forward: 'The Fluentd forward protocol. Behaviour: [PLUGINS.md](PLUGINS.md#input-forward); ' +
+  forward:
+    'The Fluentd forward protocol. Behaviour: [PLUGINS.md](PLUGINS.md#input-forward); ' +
     'limits: [SECURITY.md](SECURITY.md#forward-messages); TLS: [SECURITY.md](SECURITY.md#inputs-tcp-http-forward).',
   dummy: 'Generates a fixed record, for tests and demos. [PLUGINS.md](PLUGINS.md#input-dummy).',
-  websocket: 'The WebSocket client output. Formats and delivery: [DELIVERY.md](DELIVERY.md); ' +
+  websocket:
+    'The WebSocket client output. Formats and delivery: [DELIVERY.md](DELIVERY.md); ' +
     'TLS and authentication: [SECURITY.md](SECURITY.md#the-websocket-output-a-tls-client); ' +
     'filesystem buffering: [DELIVERY.md](DELIVERY.md#filesystem-buffering).',
   stdout: 'Records as JSON on standard output. [PLUGINS.md](PLUGINS.md#output-stdout).',
@@ -39,7 +44,9 @@ function table(kind: SchemaKind): string[] {
   const lines = ['| Key | Default | Description |', '|---|---|---|'];
   for (const row of propertyTable(kind)) {
     const shown = row.default === '' ? '—' : `\`${row.default}\``;
-    const notes = [row.repeatable ? 'repeatable' : '', row.obsolete ? 'accepted, obsolete' : ''].filter((n) => n !== '');
+    const notes = [row.repeatable ? 'repeatable' : '', row.obsolete ? 'accepted, obsolete' : ''].filter(
+      (n) => n !== '',
+    );
     const description = notes.length === 0 ? row.description : `${row.description} (${notes.join(', ')})`;
     lines.push(`| \`${row.key}\` | ${shown} | ${cell(description)} |`);
   }

@@ -54,7 +54,7 @@ export function helpText(): string {
     'Usage: wsrelay [OPTION]',
     '       wsrelay sink [--port PORT] [--listen ADDR] [--print]',
     '',
-    'A log relay: TCP (JSON lines) in, WebSocket out, with Fluent Bit\'s command line.',
+    "A log relay: TCP (JSON lines) in, WebSocket out, with Fluent Bit's command line.",
     'Without arguments it runs a demo pipeline with a built-in sink.',
     '',
     'Available Options',

@@ -11,7 +11,10 @@ export interface EventTime {
 }
 
 export class PackedEventTime implements EventTime {
-  constructor(readonly sec: number, readonly nsec: number) {}
+  constructor(
+    readonly sec: number,
+    readonly nsec: number,
+  ) {}
 
   /** Printed as Fluent Bit prints times: seconds with a fraction. */
   toJSON(): number {

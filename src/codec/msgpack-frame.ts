@@ -5,7 +5,15 @@
 // refused (msgpackr decodes recursively, and so do the encoders that later write the record).
 // Iterative: the depth of the input never becomes depth of the call stack here. The headers are
 // read by a MsgpackReader (msgpack-reader.ts), which holds every msgpack rule.
-import { childrenOf, HEAD_CONTAINER, HEAD_SHORT, MAX_MSGPACK_DEPTH, MsgpackReader, nestedTooDeep, spanOf } from './msgpack-reader.js';
+import {
+  childrenOf,
+  HEAD_CONTAINER,
+  HEAD_SHORT,
+  MAX_MSGPACK_DEPTH,
+  MsgpackReader,
+  nestedTooDeep,
+  spanOf,
+} from './msgpack-reader.js';
 
 export type Frame =
   | { readonly kind: 'complete'; readonly end: number }
@@ -29,7 +37,10 @@ export class FrameScanner {
   private tailEnd = 0;
   private readonly reader = new MsgpackReader();
 
-  constructor(private readonly maxBytes: number, private readonly maxDepth = MAX_MSGPACK_DEPTH) {}
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxDepth = MAX_MSGPACK_DEPTH,
+  ) {}
 
   /**
    * The value starting at `start` in buf[start, end): complete (where it ends), incomplete (more
@@ -50,7 +61,8 @@ export class FrameScanner {
   private walk(buf: Uint8Array, start: number, end: number): Frame {
     const limit = start + this.maxBytes;
     const open = this.open;
-    if (this.tailEnd > 0) return start + this.tailEnd <= end ? { kind: 'complete', end: start + this.tailEnd } : INCOMPLETE;
+    if (this.tailEnd > 0)
+      return start + this.tailEnd <= end ? { kind: 'complete', end: start + this.tailEnd } : INCOMPLETE;
     const reader = this.reader;
     reader.reset(buf, start, end);
     let pos = start + this.resumeAt;
@@ -97,8 +109,13 @@ export class FrameScanner {
 }
 
 /** One value from buf[start, end), with a fresh scanner. */
-export function frameEnd(buf: Uint8Array, start: number, end: number, maxBytes: number,
-  maxDepth = MAX_MSGPACK_DEPTH): Frame {
+export function frameEnd(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  maxBytes: number,
+  maxDepth = MAX_MSGPACK_DEPTH,
+): Frame {
   return new FrameScanner(maxBytes, maxDepth).scan(buf, start, end);
 }
 

@@ -72,11 +72,26 @@ for (let b = 0x90; b <= 0x9f; b++) KIND[b] = MsgpackKind.Array;
 for (let b = 0xa0; b <= 0xbf; b++) KIND[b] = MsgpackKind.Str;
 for (let b = 0xcc; b <= 0xd3; b++) KIND[b] = MsgpackKind.Int;
 for (let b = 0xd4; b <= 0xd8; b++) KIND[b] = MsgpackKind.Ext;
-for (const [b, kind] of [[0xc0, MsgpackKind.Nil], [0xc2, MsgpackKind.False], [0xc3, MsgpackKind.True],
-  [0xc4, MsgpackKind.Bin], [0xc5, MsgpackKind.Bin], [0xc6, MsgpackKind.Bin], [0xc7, MsgpackKind.Ext],
-  [0xc8, MsgpackKind.Ext], [0xc9, MsgpackKind.Ext], [0xca, MsgpackKind.Float32], [0xcb, MsgpackKind.Float64],
-  [0xd9, MsgpackKind.Str], [0xda, MsgpackKind.Str], [0xdb, MsgpackKind.Str], [0xdc, MsgpackKind.Array],
-  [0xdd, MsgpackKind.Array], [0xde, MsgpackKind.Map], [0xdf, MsgpackKind.Map]] as const) {
+for (const [b, kind] of [
+  [0xc0, MsgpackKind.Nil],
+  [0xc2, MsgpackKind.False],
+  [0xc3, MsgpackKind.True],
+  [0xc4, MsgpackKind.Bin],
+  [0xc5, MsgpackKind.Bin],
+  [0xc6, MsgpackKind.Bin],
+  [0xc7, MsgpackKind.Ext],
+  [0xc8, MsgpackKind.Ext],
+  [0xc9, MsgpackKind.Ext],
+  [0xca, MsgpackKind.Float32],
+  [0xcb, MsgpackKind.Float64],
+  [0xd9, MsgpackKind.Str],
+  [0xda, MsgpackKind.Str],
+  [0xdb, MsgpackKind.Str],
+  [0xdc, MsgpackKind.Array],
+  [0xdd, MsgpackKind.Array],
+  [0xde, MsgpackKind.Map],
+  [0xdf, MsgpackKind.Map],
+] as const) {
   KIND[b] = kind;
 }
 
@@ -86,8 +101,26 @@ const FIXED_SIZE = new Uint8Array(256);
 for (let b = 0; b <= 0x7f; b++) FIXED_SIZE[b] = 1; // positive fixint
 for (let b = 0xe0; b <= 0xff; b++) FIXED_SIZE[b] = 1; // negative fixint
 for (let b = 0xa0; b <= 0xbf; b++) FIXED_SIZE[b] = 1 + (b & 0x1f); // fixstr
-for (const [b, size] of [[0xc0, 1], [0xc2, 1], [0xc3, 1], [0xca, 5], [0xcb, 9], [0xcc, 2], [0xcd, 3], [0xce, 5],
-  [0xcf, 9], [0xd0, 2], [0xd1, 3], [0xd2, 5], [0xd3, 9], [0xd4, 3], [0xd5, 4], [0xd6, 6], [0xd7, 10], [0xd8, 18]] as const) {
+for (const [b, size] of [
+  [0xc0, 1],
+  [0xc2, 1],
+  [0xc3, 1],
+  [0xca, 5],
+  [0xcb, 9],
+  [0xcc, 2],
+  [0xcd, 3],
+  [0xce, 5],
+  [0xcf, 9],
+  [0xd0, 2],
+  [0xd1, 3],
+  [0xd2, 5],
+  [0xd3, 9],
+  [0xd4, 3],
+  [0xd5, 4],
+  [0xd6, 6],
+  [0xd7, 10],
+  [0xd8, 18],
+] as const) {
   FIXED_SIZE[b] = size;
 }
 
@@ -121,16 +154,28 @@ function readInt32(b: Uint8Array, at: number): number {
  *  number() so that stays small enough to be inlined where a value is written. */
 function numberAfter(b: Uint8Array, at: number, t: number): number {
   switch (t) {
-    case 0xca: for (let k = 0; k < 4; k++) float.setUint8(k, b[at + k]!); return float.getFloat32(0);
-    case 0xcb: for (let k = 0; k < 8; k++) float.setUint8(k, b[at + k]!); return float.getFloat64(0);
-    case 0xcc: return b[at]!;
-    case 0xcd: return (b[at]! << 8) | b[at + 1]!;
-    case 0xce: return readUint32(b, at);
-    case 0xcf: return readUint32(b, at) * 0x100000000 + readUint32(b, at + 4);
-    case 0xd0: return (b[at]! << 24) >> 24;
-    case 0xd1: return (((b[at]! << 8) | b[at + 1]!) << 16) >> 16;
-    case 0xd2: return readInt32(b, at);
-    default: return readInt32(b, at) * 0x100000000 + readUint32(b, at + 4); // 0xd3
+    case 0xca:
+      for (let k = 0; k < 4; k++) float.setUint8(k, b[at + k]!);
+      return float.getFloat32(0);
+    case 0xcb:
+      for (let k = 0; k < 8; k++) float.setUint8(k, b[at + k]!);
+      return float.getFloat64(0);
+    case 0xcc:
+      return b[at]!;
+    case 0xcd:
+      return (b[at]! << 8) | b[at + 1]!;
+    case 0xce:
+      return readUint32(b, at);
+    case 0xcf:
+      return readUint32(b, at) * 0x100000000 + readUint32(b, at + 4);
+    case 0xd0:
+      return (b[at]! << 24) >> 24;
+    case 0xd1:
+      return (((b[at]! << 8) | b[at + 1]!) << 16) >> 16;
+    case 0xd2:
+      return readInt32(b, at);
+    default:
+      return readInt32(b, at) * 0x100000000 + readUint32(b, at + 4); // 0xd3
   }
 }
 
@@ -182,12 +227,12 @@ export class MsgpackReader {
 
   /** What the value at pos is, from its type byte; None when nothing is there. */
   kind(): MsgpackKind {
-    return this.pos < this.end ? KIND[this.buf[this.pos]!]! as MsgpackKind : MsgpackKind.None;
+    return this.pos < this.end ? (KIND[this.buf[this.pos]!]! as MsgpackKind) : MsgpackKind.None;
   }
 
   /** What the value at `at` is (this.pos stays). */
   kindAt(at: number): MsgpackKind {
-    return at < this.end ? KIND[this.buf[at]!]! as MsgpackKind : MsgpackKind.None;
+    return at < this.end ? (KIND[this.buf[at]!]! as MsgpackKind) : MsgpackKind.None;
   }
 
   /** A map header: its entries in count. */
@@ -240,14 +285,23 @@ export class MsgpackReader {
   extHeader(): boolean {
     const p = this.pos;
     if (p >= this.end) return false;
-    const b = this.buf, t = b[p]!;
+    const b = this.buf,
+      t = b[p]!;
     let length: number;
     let size: number;
-    if (t >= 0xd4 && t <= 0xd8) { length = 1 << (t - 0xd4); size = 2; }
-    else if (t === 0xc7) { length = b[p + 1]!; size = 3; }
-    else if (t === 0xc8) { length = (b[p + 1]! << 8) | b[p + 2]!; size = 4; }
-    else if (t === 0xc9) { length = readUint32(b, p + 1); size = 6; }
-    else return false;
+    if (t >= 0xd4 && t <= 0xd8) {
+      length = 1 << (t - 0xd4);
+      size = 2;
+    } else if (t === 0xc7) {
+      length = b[p + 1]!;
+      size = 3;
+    } else if (t === 0xc8) {
+      length = (b[p + 1]! << 8) | b[p + 2]!;
+      size = 4;
+    } else if (t === 0xc9) {
+      length = readUint32(b, p + 1);
+      size = 6;
+    } else return false;
     if (p + size > this.end) return false;
     this.extType = b[p + size - 1]!;
     return this.header(length, size);
@@ -266,9 +320,18 @@ export class MsgpackReader {
   number(): boolean {
     const p = this.pos;
     if (p >= this.end) return false;
-    const b = this.buf, t = b[p]!;
-    if (t <= 0x7f) { this.value = t; this.pos = p + 1; return true; }
-    if (t >= 0xe0) { this.value = t - 0x100; this.pos = p + 1; return true; }
+    const b = this.buf,
+      t = b[p]!;
+    if (t <= 0x7f) {
+      this.value = t;
+      this.pos = p + 1;
+      return true;
+    }
+    if (t >= 0xe0) {
+      this.value = t - 0x100;
+      this.pos = p + 1;
+      return true;
+    }
     if (t < 0xca || t > 0xd3) return false;
     const size = FIXED_SIZE[t]!;
     if (p + size > this.end) return false;
@@ -281,7 +344,8 @@ export class MsgpackReader {
   strEquals(key: Uint8Array): boolean {
     const at = this.pos;
     if (!this.strHeader()) return false;
-    const from = this.pos, length = this.count;
+    const from = this.pos,
+      length = this.count;
     this.pos = at;
     if (length !== key.length || from + length > this.end) return false;
     const b = this.buf;
@@ -299,13 +363,15 @@ export class MsgpackReader {
     const t = b[pos]!;
     const fixed = FIXED_SIZE[t]!;
     if (fixed !== 0) {
-      if (t >= 0xd4 && t <= 0xd8) { // fixext 1..16
+      if (t >= 0xd4 && t <= 0xd8) {
+        // fixext 1..16
         const status = this.checkExt(pos + 1);
         if (status < 0) return status;
       }
       return fixed;
     }
-    if (t <= 0x9f) { // fixmap, fixarray
+    if (t <= 0x9f) {
+      // fixmap, fixarray
       const children = t <= 0x8f ? (t & 0x0f) * 2 : t & 0x0f;
       return children === 0 ? 1 : container(1, children);
     }
@@ -314,17 +380,48 @@ export class MsgpackReader {
     let extra = 0; // ext: the type byte after the length
     let perChild = 0; // 0: a payload; 1: array items; 2: map entries
     switch (t) {
-      case 0xc4: case 0xd9: lengthBytes = 1; break; // bin8, str8
-      case 0xc5: case 0xda: lengthBytes = 2; break;
-      case 0xc6: case 0xdb: lengthBytes = 4; break;
-      case 0xc7: lengthBytes = 1; extra = 1; break; // ext8
-      case 0xc8: lengthBytes = 2; extra = 1; break;
-      case 0xc9: lengthBytes = 4; extra = 1; break;
-      case 0xdc: lengthBytes = 2; perChild = 1; break; // array16
-      case 0xdd: lengthBytes = 4; perChild = 1; break;
-      case 0xde: lengthBytes = 2; perChild = 2; break; // map16
-      case 0xdf: lengthBytes = 4; perChild = 2; break;
-      default: return HEAD_BAD; // 0xc1, never used
+      case 0xc4:
+      case 0xd9:
+        lengthBytes = 1;
+        break; // bin8, str8
+      case 0xc5:
+      case 0xda:
+        lengthBytes = 2;
+        break;
+      case 0xc6:
+      case 0xdb:
+        lengthBytes = 4;
+        break;
+      case 0xc7:
+        lengthBytes = 1;
+        extra = 1;
+        break; // ext8
+      case 0xc8:
+        lengthBytes = 2;
+        extra = 1;
+        break;
+      case 0xc9:
+        lengthBytes = 4;
+        extra = 1;
+        break;
+      case 0xdc:
+        lengthBytes = 2;
+        perChild = 1;
+        break; // array16
+      case 0xdd:
+        lengthBytes = 4;
+        perChild = 1;
+        break;
+      case 0xde:
+        lengthBytes = 2;
+        perChild = 2;
+        break; // map16
+      case 0xdf:
+        lengthBytes = 4;
+        perChild = 2;
+        break;
+      default:
+        return HEAD_BAD; // 0xc1, never used
     }
     if (pos + 1 + lengthBytes > this.end) return HEAD_SHORT;
     if (extra === 1) {

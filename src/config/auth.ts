@@ -15,10 +15,19 @@ export interface AuthValues {
 }
 
 /** The Authorization header value, or null; warns when it would travel in clear text. */
-export function resolveAuthorization(v: AuthValues, tls: boolean, section: RawSection, label: string,
-  warnings: string[]): Secret | null {
-  const fail = (key: string, detail: string): ConfigError => new ConfigError('WSR_CONFIG_BAD_VALUE',
-    `property '${key}': ${detail}`, { at: lastAt(section, key) ?? section.at, key, section: label });
+export function resolveAuthorization(
+  v: AuthValues,
+  tls: boolean,
+  section: RawSection,
+  label: string,
+  warnings: string[],
+): Secret | null {
+  const fail = (key: string, detail: string): ConfigError =>
+    new ConfigError('WSR_CONFIG_BAD_VALUE', `property '${key}': ${detail}`, {
+      at: lastAt(section, key) ?? section.at,
+      key,
+      section: label,
+    });
   if (v.http_passwd !== null && v.http_user === null) throw fail('http_passwd', 'needs http_user');
   if (v.http_user !== null && v.bearer_token !== null) {
     throw fail('bearer_token', 'set http_user (Basic) or bearer_token (Bearer), not both');

@@ -51,7 +51,10 @@ function readClassicFile(file: string, from: SourceLocation | null, ctx: Classic
       } else {
         const [key, value] = splitWord(line);
         if (current === null) {
-          throw syntax(`property '${excerpt(key)}' is outside any section: put it under [SERVICE], [INPUT] or [OUTPUT]`, at);
+          throw syntax(
+            `property '${excerpt(key)}' is outside any section: put it under [SERVICE], [INPUT] or [OUTPUT]`,
+            at,
+          );
         }
         current.add(key, value, at);
       }
@@ -99,7 +102,11 @@ function directive(line: string, at: SourceLocation, ctx: ClassicContext): void 
     const eq = arg.indexOf('=');
     const key = eq < 0 ? '' : arg.slice(0, eq).trim();
     // Only the first word is quoted: `@SET TOKEN abc` has a secret after it.
-    if (key === '') throw syntax(`malformed @SET '${excerpt(splitWord(eq < 0 ? arg : arg.slice(0, eq))[0])}': expected @SET NAME=value`, at);
+    if (key === '')
+      throw syntax(
+        `malformed @SET '${excerpt(splitWord(eq < 0 ? arg : arg.slice(0, eq))[0])}': expected @SET NAME=value`,
+        at,
+      );
     ctx.vars.define(key, arg.slice(eq + 1).trim());
   } else {
     throw syntax(`unknown directive ${excerpt(written)} (known: @INCLUDE, @SET)`, at);
@@ -109,7 +116,11 @@ function directive(line: string, at: SourceLocation, ctx: ClassicContext): void 
 // ---- shared with yaml.ts -------------------------------------------------------------------
 
 /** A malformed file: wrong syntax, a section or directive wsrelay does not know. */
-export function syntax(detail: string, at: SourceLocation | null, code: ConfigErrorCode = 'WSR_CONFIG_USAGE'): ConfigError {
+export function syntax(
+  detail: string,
+  at: SourceLocation | null,
+  code: ConfigErrorCode = 'WSR_CONFIG_USAGE',
+): ConfigError {
   return new ConfigError(code, detail, { at });
 }
 
@@ -131,7 +142,10 @@ export class SectionDraft {
     // `Name` picks the plugin of an input/output; it is not one of the plugin's properties.
     if (this.kind !== 'service' && key.toLowerCase() === 'name') {
       if (this.plugin !== null) {
-        throw syntax(`[${this.kind.toUpperCase()}] has two Name lines (the first at ${formatLocation(this.plugin.at)})`, at);
+        throw syntax(
+          `[${this.kind.toUpperCase()}] has two Name lines (the first at ${formatLocation(this.plugin.at)})`,
+          at,
+        );
       }
       this.plugin = { key, value, at };
     } else {
@@ -164,7 +178,12 @@ export class PipelineDraft {
       const what = `[${s.kind.toUpperCase()}]`;
       let plugin = '';
       if (s.kind !== 'service') {
-        if (s.plugin === null) throw syntax(`${what} has no Name: add e.g. 'Name ${s.kind === 'input' ? 'tcp' : 'websocket'}'`, s.at, 'WSR_CONFIG_MISSING');
+        if (s.plugin === null)
+          throw syntax(
+            `${what} has no Name: add e.g. 'Name ${s.kind === 'input' ? 'tcp' : 'websocket'}'`,
+            s.at,
+            'WSR_CONFIG_MISSING',
+          );
         plugin = vars.expand(s.plugin.value, s.plugin.at, 'name').trim();
         if (plugin === '') throw syntax(`${what} has an empty Name`, s.plugin.at, 'WSR_CONFIG_MISSING');
       }
@@ -177,7 +196,10 @@ export class PipelineDraft {
     };
     const sections = this.sections.map(build);
     return {
-      service: this.service === null ? { kind: 'service', plugin: '', properties: [], at: { file: this.file, line: 0 } } : build(this.service),
+      service:
+        this.service === null
+          ? { kind: 'service', plugin: '', properties: [], at: { file: this.file, line: 0 } }
+          : build(this.service),
       inputs: sections.filter((s) => s.kind === 'input'),
       outputs: sections.filter((s) => s.kind === 'output'),
     };

@@ -63,10 +63,7 @@ export class ConfigError extends Error {
   constructor(code: ConfigErrorCode, detail: string, options: ConfigErrorOptions = {}) {
     const at = options.at ?? null;
     const section = options.section ?? null;
-    const prefix = [
-      at === null ? '' : `${formatLocation(at)}: `,
-      section === null ? '' : `[${section}] `,
-    ].join('');
+    const prefix = [at === null ? '' : `${formatLocation(at)}: `, section === null ? '' : `[${section}] `].join('');
     super(prefix + detail);
     this.name = 'ConfigError';
     this.code = code;

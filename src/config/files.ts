@@ -58,7 +58,12 @@ export function limitError(detail: string, at: SourceLocation | null, key: strin
   return new ConfigError('WSR_CONFIG_LIMIT', detail, { at, key });
 }
 
-function cannotRead(file: string, from: SourceLocation | null, why: string, code: ConfigErrorCode = 'WSR_CONFIG_MISSING'): ConfigError {
+function cannotRead(
+  file: string,
+  from: SourceLocation | null,
+  why: string,
+  code: ConfigErrorCode = 'WSR_CONFIG_MISSING',
+): ConfigError {
   const what = from === null ? `cannot read config file '${file}'` : `cannot read included file '${file}'`;
   return new ConfigError(code, `${what}: ${why}`, { at: from });
 }
@@ -66,21 +71,37 @@ function cannotRead(file: string, from: SourceLocation | null, why: string, code
 function openFailure(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
   switch (e.code) {
-    case 'ENOENT': return 'no such file';
-    case 'EACCES': case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'it is a directory';
-    case 'ENXIO': return 'it is a socket or a device, not a regular file';
-    case 'ELOOP': return 'too many levels of symbolic links';
-    case 'ENAMETOOLONG': return 'the path is too long';
-    case 'ENOTDIR': return 'a part of the path is not a directory';
-    default: return e.message ?? String(error);
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'ENXIO':
+      return 'it is a socket or a device, not a regular file';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
+    case 'ENAMETOOLONG':
+      return 'the path is too long';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
+    default:
+      return e.message ?? String(error);
   }
 }
 
 function notRegular(stats: Stats): string {
   if (stats.isDirectory()) return 'it is a directory';
-  const kind = stats.isFIFO() ? 'a FIFO (named pipe)' : stats.isCharacterDevice() ? 'a character device'
-    : stats.isBlockDevice() ? 'a block device' : stats.isSocket() ? 'a socket' : 'not a plain file';
+  const kind = stats.isFIFO()
+    ? 'a FIFO (named pipe)'
+    : stats.isCharacterDevice()
+      ? 'a character device'
+      : stats.isBlockDevice()
+        ? 'a block device'
+        : stats.isSocket()
+          ? 'a socket'
+          : 'not a plain file';
   return `it is ${kind}, not a regular file`;
 }
 
@@ -96,7 +117,10 @@ export interface ReadFile {
 
 /** Why a file was not read: not there, not a regular file, or over its limit. */
 export class UnreadableFile extends Error {
-  constructor(readonly why: string, readonly overLimit: boolean) {
+  constructor(
+    readonly why: string,
+    readonly overLimit: boolean,
+  ) {
     super(why);
   }
 }
@@ -141,7 +165,11 @@ export function readRegularFile(file: string, limit: number, what = 'a config fi
     }
     if (length > limit) throw tooLarge();
     const text = buffer.toString('utf8', 0, length);
-    return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, bytes: length, id: `${stats.dev}:${stats.ino}` };
+    return {
+      text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text,
+      bytes: length,
+      id: `${stats.dev}:${stats.ino}`,
+    };
   } finally {
     closeSync(fd);
   }
@@ -176,14 +204,24 @@ export class ConfigFiles {
    */
   read(file: string, from: SourceLocation | null, body: (text: string) => void): void {
     if (this.open.length > CONFIG_LIMITS.includeDepth) {
-      throw limitError(`includes nested more than ${CONFIG_LIMITS.includeDepth} levels deep: '${excerpt(file)}' is not read`, from);
+      throw limitError(
+        `includes nested more than ${CONFIG_LIMITS.includeDepth} levels deep: '${excerpt(file)}' is not read`,
+        from,
+      );
     }
     if (this.files >= CONFIG_LIMITS.files) {
-      throw limitError(`more than ${CONFIG_LIMITS.files} files in one configuration: '${excerpt(file)}' is not read`, from);
+      throw limitError(
+        `more than ${CONFIG_LIMITS.files} files in one configuration: '${excerpt(file)}' is not read`,
+        from,
+      );
     }
     this.files++;
     const yaml = this.format === 'yaml';
-    const { text, bytes, id } = readRegular(file, from, yaml ? CONFIG_LIMITS.yamlFileBytes : CONFIG_LIMITS.classicFileBytes);
+    const { text, bytes, id } = readRegular(
+      file,
+      from,
+      yaml ? CONFIG_LIMITS.yamlFileBytes : CONFIG_LIMITS.classicFileBytes,
+    );
     const cycleAt = this.open.findIndex((f) => f.id === id);
     if (cycleAt >= 0) {
       const chain = [...this.open.slice(cycleAt).map((f) => f.path), file].join(' -> ');
@@ -192,7 +230,10 @@ export class ConfigFiles {
     this.bytes += bytes;
     const total = yaml ? CONFIG_LIMITS.yamlTotalBytes : CONFIG_LIMITS.totalBytes;
     if (this.bytes > total) {
-      throw limitError(`the files of this configuration add up to more than ${showBytes(total)}: '${excerpt(file)}' is not read`, from);
+      throw limitError(
+        `the files of this configuration add up to more than ${showBytes(total)}: '${excerpt(file)}' is not read`,
+        from,
+      );
     }
     this.open.push({ id, path: file });
     try {
@@ -221,21 +262,31 @@ export function resolveInclude(pattern: string, from: SourceLocation): string[] 
   try {
     names = readdirSync(dir);
   } catch {
-    throw new ConfigError('WSR_CONFIG_MISSING', `include '${excerpt(pattern)}': no directory '${excerpt(dir)}'`, { at: from });
+    throw new ConfigError('WSR_CONFIG_MISSING', `include '${excerpt(pattern)}': no directory '${excerpt(dir)}'`, {
+      at: from,
+    });
   }
   const matching = names.filter((n) => globMatch(last, n));
   if (matching.length > CONFIG_LIMITS.files) {
-    throw limitError(`include '${excerpt(pattern)}' matches ${matching.length} files, more than the ${CONFIG_LIMITS.files} a configuration may have`, from);
+    throw limitError(
+      `include '${excerpt(pattern)}' matches ${matching.length} files, more than the ${CONFIG_LIMITS.files} a configuration may have`,
+      from,
+    );
   }
-  const files = matching.sort().map((n) => join(dir, n)).filter((f) => {
-    try {
-      return statSync(f).isFile();
-    } catch {
-      return false; // a dangling symbolic link, or a file removed since readdir
-    }
-  });
+  const files = matching
+    .sort()
+    .map((n) => join(dir, n))
+    .filter((f) => {
+      try {
+        return statSync(f).isFile();
+      } catch {
+        return false; // a dangling symbolic link, or a file removed since readdir
+      }
+    });
   if (files.length === 0) {
-    throw new ConfigError('WSR_CONFIG_MISSING', `include '${excerpt(pattern)}' matches no file in '${excerpt(dir)}'`, { at: from });
+    throw new ConfigError('WSR_CONFIG_MISSING', `include '${excerpt(pattern)}' matches no file in '${excerpt(dir)}'`, {
+      at: from,
+    });
   }
   return files;
 }

@@ -31,7 +31,10 @@ export function hostPort(listen: string, port: number): string {
   return listen.includes(':') ? `[${listen}]:${port}` : `${listen}:${port}`;
 }
 
-type Address = { readonly kind: 'any' } | { readonly kind: 'any4' } | { readonly kind: 'ip4' | 'ip6' | 'name'; readonly text: string };
+type Address =
+  | { readonly kind: 'any' }
+  | { readonly kind: 'any4' }
+  | { readonly kind: 'ip4' | 'ip6' | 'name'; readonly text: string };
 
 function parseAddress(listen: string): Address {
   let text = listen.trim().toLowerCase();
@@ -68,8 +71,12 @@ export function listenersOverlap(a: { listen: string; port: number }, b: { liste
  * throws a ConfigError for the first one that overlaps an earlier one. `inputs` and `outputs`
  * are the resolved sections of `raw`, in the same order.
  */
-export function checkListeners(raw: RawPipeline, service: ServiceConfig,
-  inputs: readonly InputConfig[], outputs: readonly OutputConfig[]): ListenerSpec[] {
+export function checkListeners(
+  raw: RawPipeline,
+  service: ServiceConfig,
+  inputs: readonly InputConfig[],
+  outputs: readonly OutputConfig[],
+): ListenerSpec[] {
   const listeners: ListenerSpec[] = [];
   const add = (config: object, spec: ListenerSpec): void => {
     locations.set(config, spec.at);
@@ -78,9 +85,11 @@ export function checkListeners(raw: RawPipeline, service: ServiceConfig,
       const same = earlier.listen === spec.listen;
       const theirs = same ? '' : ` on ${hostPort(earlier.listen, earlier.port)}`;
       const what = spec.section === 'SERVICE' ? 'the metrics server (HTTP_Server) ' : '';
-      throw new ConfigError('WSR_CONFIG_BAD_VALUE',
+      throw new ConfigError(
+        'WSR_CONFIG_BAD_VALUE',
         `${what}listens on ${hostPort(spec.listen, spec.port)}, as [${earlier.section}] (${formatLocation(earlier.at)}) does${theirs}`,
-        { at: spec.at, key: 'port', section: spec.section });
+        { at: spec.at, key: 'port', section: spec.section },
+      );
     }
     listeners.push(spec);
   };

@@ -12,10 +12,17 @@ export interface OutputContext {
   readonly inputs: readonly InputConfig[];
 }
 
-export function resolveMatch(match: string | null, matchRegex: string | null, section: RawSection,
-  label: string, ctx: OutputContext): string | null {
+export function resolveMatch(
+  match: string | null,
+  matchRegex: string | null,
+  section: RawSection,
+  label: string,
+  ctx: OutputContext,
+): string | null {
   if (match !== null || matchRegex !== null) return match;
   if (ctx.single) return '*';
-  ctx.warnings.push(`${formatLocation(section.at)}: [${label}] has neither match nor match_regex: it will receive no records`);
+  ctx.warnings.push(
+    `${formatLocation(section.at)}: [${label}] has neither match nor match_regex: it will receive no records`,
+  );
   return null;
 }

@@ -18,16 +18,27 @@ export interface ListenerLimits {
 }
 
 export const LISTENER_LIMIT_KEYS = {
-  'net.max_connections': prop(int(0, 1_000_000), 1024,
-    'Connections held at once; more are closed at accept and counted (0 = no limit)'),
-  'net.io_timeout': prop(parseSeconds, 0,
-    'Close a connection silent for this many seconds; 0 = never (Fluent Bit default)'),
-  'net.record_timeout': prop(positiveSeconds, 30,
-    'Seconds a begun record (line, message, HTTP request) may take to arrive; slower senders are closed'),
+  'net.max_connections': prop(
+    int(0, 1_000_000),
+    1024,
+    'Connections held at once; more are closed at accept and counted (0 = no limit)',
+  ),
+  'net.io_timeout': prop(
+    parseSeconds,
+    0,
+    'Close a connection silent for this many seconds; 0 = never (Fluent Bit default)',
+  ),
+  'net.record_timeout': prop(
+    positiveSeconds,
+    30,
+    'Seconds a begun record (line, message, HTTP request) may take to arrive; slower senders are closed',
+  ),
 } as const satisfies Schema;
 
 export function resolveListenerLimits(v: {
-  readonly 'net.max_connections': number; readonly 'net.io_timeout': number; readonly 'net.record_timeout': number;
+  readonly 'net.max_connections': number;
+  readonly 'net.io_timeout': number;
+  readonly 'net.record_timeout': number;
 }): ListenerLimits {
   return {
     maxConnections: v['net.max_connections'],

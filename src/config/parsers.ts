@@ -81,7 +81,11 @@ const ML_TYPES = ['regex', 'endswith', 'equal'] as const;
 /** flb_ml_parser's keys. */
 const MULTILINE_SCHEMA = {
   name: prop<string | null>(optional(parseWord), null, 'Multiline parser name'),
-  type: prop<(typeof ML_TYPES)[number] | null>(oneOf<(typeof ML_TYPES)[number]>(ML_TYPES, { eq: 'equal' }), null, 'regex|endswith|equal'),
+  type: prop<(typeof ML_TYPES)[number] | null>(
+    oneOf<(typeof ML_TYPES)[number]>(ML_TYPES, { eq: 'equal' }),
+    null,
+    'regex|endswith|equal',
+  ),
   parser: prop<string | null>(optional(parseWord), null, 'Parser applied first'),
   key_content: prop<string | null>(optional(parseWord), null, 'Key holding the text'),
   key_pattern: prop<string | null>(optional(parseWord), null, 'Key for endswith/equal'),
@@ -120,8 +124,11 @@ function compile(written: string, at: SourceLocation, section: string, key: stri
     new RegExp(re);
   } catch (error) {
     const why = error instanceof Error ? error.message.replace(/^Invalid regular expression: /, '') : String(error);
-    throw new ConfigError('WSR_CONFIG_BAD_VALUE', `property '${key}': not a regular expression JavaScript compiles: ${excerpt(why, 200)}`,
-      { at, key: key.toLowerCase(), section });
+    throw new ConfigError(
+      'WSR_CONFIG_BAD_VALUE',
+      `property '${key}': not a regular expression JavaScript compiles: ${excerpt(why, 200)}`,
+      { at, key: key.toLowerCase(), section },
+    );
   }
   return re;
 }
@@ -132,7 +139,10 @@ function splitRule(text: string): string[] | null {
   let i = 0;
   while (i < text.length) {
     const c = text[i]!;
-    if (c === ' ' || c === '\t') { i++; continue; }
+    if (c === ' ' || c === '\t') {
+      i++;
+      continue;
+    }
     if (c !== '"' && c !== "'") return null;
     const end = text.indexOf(c, i + 1);
     if (end < 0) return null;
@@ -152,9 +162,15 @@ function required<T>(value: T | null, what: string, key: string, s: RawParserSec
   throw new ConfigError('WSR_CONFIG_MISSING', `has no ${key}`, { at: s.at, section: what });
 }
 
-function resolveSectionList(sections: readonly RawParserSection[], warnings: string[], into: {
-  parsers: ParserConfig[]; multilineParsers: MultilineParserConfig[]; names: Map<string, SourceLocation>;
-}): void {
+function resolveSectionList(
+  sections: readonly RawParserSection[],
+  warnings: string[],
+  into: {
+    parsers: ParserConfig[];
+    multilineParsers: MultilineParserConfig[];
+    names: Map<string, SourceLocation>;
+  },
+): void {
   for (const s of sections) {
     const label = s.kind === 'parser' ? 'PARSER' : 'MULTILINE_PARSER';
     const lastAt = (key: string): SourceLocation =>
@@ -166,14 +182,27 @@ function resolveSectionList(sections: readonly RawParserSection[], warnings: str
       let regex: string | null = null;
       if (format === 'regex') {
         const written = v.regex;
-        if (written === null) throw new ConfigError('WSR_CONFIG_MISSING', 'Format regex needs a Regex', { at: s.at, section: `${label} ${name}` });
+        if (written === null)
+          throw new ConfigError('WSR_CONFIG_MISSING', 'Format regex needs a Regex', {
+            at: s.at,
+            section: `${label} ${name}`,
+          });
         regex = compile(written, lastAt('regex'), `${label} ${name}`, 'Regex');
       }
       if (!claim(name, s, into.names, warnings, label)) continue;
       into.parsers.push({
-        name, format, regex, timeKey: v.time_key, timeFormat: v.time_format, timeKeep: v.time_keep, timeStrict: v.time_strict,
-        timeOffset: v.time_offset, types: v.types, decodeFieldAs: [...v.decode_field, ...v.decode_field_as],
-        skipEmptyValues: v.skip_empty_values, at: s.at,
+        name,
+        format,
+        regex,
+        timeKey: v.time_key,
+        timeFormat: v.time_format,
+        timeKeep: v.time_keep,
+        timeStrict: v.time_strict,
+        timeOffset: v.time_offset,
+        types: v.types,
+        decodeFieldAs: [...v.decode_field, ...v.decode_field_as],
+        skipEmptyValues: v.skip_empty_values,
+        at: s.at,
       });
     } else {
       const v = readSection(MULTILINE_SCHEMA, asSection(s), label, warnings);
@@ -183,30 +212,52 @@ function resolveSectionList(sections: readonly RawParserSection[], warnings: str
       const rules = ruleLines.map((p) => {
         const parts = splitRule(p.value.trim());
         if (parts === null || parts.length !== 3) {
-          throw new ConfigError('WSR_CONFIG_BAD_VALUE', "property 'rule': expected \"state\" \"/regex/\" \"next_state\"",
-            { at: p.at, key: 'rule', section: `${label} ${name}` });
+          throw new ConfigError('WSR_CONFIG_BAD_VALUE', 'property \'rule\': expected "state" "/regex/" "next_state"', {
+            at: p.at,
+            key: 'rule',
+            section: `${label} ${name}`,
+          });
         }
         const [from, re, to] = parts as [string, string, string];
         return { from, regex: compile(re, p.at, `${label} ${name}`, 'rule'), to };
       });
       if (type === 'regex' && rules.length === 0) {
-        throw new ConfigError('WSR_CONFIG_MISSING', 'Type regex needs rule lines', { at: s.at, section: `${label} ${name}` });
+        throw new ConfigError('WSR_CONFIG_MISSING', 'Type regex needs rule lines', {
+          at: s.at,
+          section: `${label} ${name}`,
+        });
       }
       if (!claim(name, s, into.names, warnings, `${label}`)) continue;
-      into.multilineParsers.push({ name, type, parser: v.parser, keyContent: v.key_content, flushTimeoutMs: v.flush_timeout, rules, at: s.at });
+      into.multilineParsers.push({
+        name,
+        type,
+        parser: v.parser,
+        keyContent: v.key_content,
+        flushTimeoutMs: v.flush_timeout,
+        rules,
+        at: s.at,
+      });
     }
   }
 }
 
 /** As Fluent Bit: a second parser of the same name is skipped (with a warning). */
-function claim(name: string, s: RawParserSection, names: Map<string, SourceLocation>, warnings: string[], label: string): boolean {
+function claim(
+  name: string,
+  s: RawParserSection,
+  names: Map<string, SourceLocation>,
+  warnings: string[],
+  label: string,
+): boolean {
   const key = `${label}:${name}`;
   const previous = names.get(key);
   if (previous === undefined) {
     names.set(key, s.at);
     return true;
   }
-  warnings.push(`${formatLocation(s.at)}: [${label}] '${excerpt(name)}' is already defined at ${formatLocation(previous)}: this one is ignored (as Fluent Bit)`);
+  warnings.push(
+    `${formatLocation(s.at)}: [${label}] '${excerpt(name)}' is already defined at ${formatLocation(previous)}: this one is ignored (as Fluent Bit)`,
+  );
   return false;
 }
 
@@ -230,7 +281,8 @@ function readClassicParsers(file: string, text: string): RawParserSection[] {
       throw syntax(`'${excerpt(splitWord(line)[0])}' is not supported in a parsers file`, at);
     } else {
       const [key, value] = splitWord(line);
-      if (current === null) throw syntax(`property '${excerpt(key)}' is outside any section: put it under [PARSER]`, at);
+      if (current === null)
+        throw syntax(`property '${excerpt(key)}' is outside any section: put it under [PARSER]`, at);
       current.properties.push({ key, value, at });
     }
   }
@@ -244,9 +296,15 @@ export function parsersFilePath(value: string, at: SourceLocation): string {
 }
 
 /** Reads and validates every Parsers_File of [SERVICE], in order. */
-export function loadParsersFiles(files: ReadonlyArray<{ readonly path: string; readonly at: SourceLocation }>,
-  warnings: string[]): ParsersConfig {
-  const into = { parsers: [] as ParserConfig[], multilineParsers: [] as MultilineParserConfig[], names: new Map<string, SourceLocation>() };
+export function loadParsersFiles(
+  files: ReadonlyArray<{ readonly path: string; readonly at: SourceLocation }>,
+  warnings: string[],
+): ParsersConfig {
+  const into = {
+    parsers: [] as ParserConfig[],
+    multilineParsers: [] as MultilineParserConfig[],
+    names: new Map<string, SourceLocation>(),
+  };
   for (const { path, at } of files) {
     const ext = extname(path).toLowerCase();
     const yaml = ext === '.yaml' || ext === '.yml';

@@ -18,14 +18,29 @@ import {
   type ValueParser,
 } from './values.js';
 import {
-  int, oneOf, parseDateKey, parseRegex, parseText, positive, positiveSeconds, prop, repeat, secret, type Schema,
+  int,
+  oneOf,
+  parseDateKey,
+  parseRegex,
+  parseText,
+  positive,
+  positiveSeconds,
+  prop,
+  repeat,
+  secret,
+  type Schema,
 } from './schema-kit.js';
 import { CLIENT_TLS_KEYS, LISTENER_TLS_KEYS, METRICS_TLS_KEYS } from '../tls/config.js';
 import { INPUT_STORAGE_KEYS, OUTPUT_STORAGE_KEYS, SERVICE_STORAGE_KEYS } from '../storage/config.js';
 import { LISTENER_LIMIT_KEYS } from './net-limits.js';
 import { HEALTH_KEYS, SERVICE_COMPAT_KEYS } from './service-keys.js';
 import {
-  DUMMY_SCHEMA, FORWARD_SCHEMA, HTTP_SCHEMA, NULL_SCHEMA, STDOUT_SCHEMA, WEBSOCKET_SERVER_SCHEMA,
+  DUMMY_SCHEMA,
+  FORWARD_SCHEMA,
+  HTTP_SCHEMA,
+  NULL_SCHEMA,
+  STDOUT_SCHEMA,
+  WEBSOCKET_SERVER_SCHEMA,
 } from './plugin-schemas.js';
 
 export type { PropertySpec, RepeatableProperty, Schema, SchemaValues, SingleProperty } from './schema-kit.js';
@@ -57,11 +72,19 @@ const parseHeader: ValueParser<readonly [string, string]> = (v, ctx) => {
   const value = space < 0 ? '' : text.slice(space).trim();
   const expected = "'Header-Name value'";
   if (!HEADER_NAME.test(name)) {
-    throw badValueSaying(ctx, expected, space < 0 ? 'neither a header name nor a value' : 'a header name with characters a name cannot have');
+    throw badValueSaying(
+      ctx,
+      expected,
+      space < 0 ? 'neither a header name nor a value' : 'a header name with characters a name cannot have',
+    );
   }
   if (value === '') throw badValueSaying(ctx, expected, `'${excerpt(name)}' with no value after it`);
   if (!HEADER_VALUE_CHARS.test(value)) {
-    throw badValueSaying(ctx, `${expected} without control characters`, `a value of '${excerpt(name)}' with control characters (CR, LF, ...)`);
+    throw badValueSaying(
+      ctx,
+      `${expected} without control characters`,
+      `a value of '${excerpt(name)}' with control characters (CR, LF, ...)`,
+    );
   }
   return [name, value] as const;
 };
@@ -99,7 +122,11 @@ export const SERVICE_SCHEMA = {
 export const TCP_SCHEMA = {
   listen: prop(parseWord, '0.0.0.0', 'Address to listen on'),
   port: prop(int(0, 65535), 5170, 'TCP port to listen on (0 = any free port)'),
-  format: prop(oneOf(TCP_FORMATS), 'json' as TcpFormat, 'json: one JSON object per line; none: each line becomes {"log": line}'),
+  format: prop(
+    oneOf(TCP_FORMATS),
+    'json' as TcpFormat,
+    'json: one JSON object per line; none: each line becomes {"log": line}',
+  ),
   separator: prop(parseEscaped, '\n', 'Record separator, for both formats (\\n, \\r\\n, \\t escapes understood)', {
     shown: '\\n',
   }),
@@ -110,7 +137,11 @@ export const TCP_SCHEMA = {
   tag: prop<string | null>(parseWord, null, 'Tag given to every record; by default the instance name', {
     shown: 'tcp.N',
   }),
-  mem_buf_limit: prop<number | null>(positive(parseSize), null, 'Pause reading when this much is buffered (size, e.g. 64M)'),
+  mem_buf_limit: prop<number | null>(
+    positive(parseSize),
+    null,
+    'Pause reading when this much is buffered (size, e.g. 64M)',
+  ),
   alias: prop<string | null>(parseWord, null, 'Instance name used in logs and metrics instead of tcp.N'),
   ...INPUT_STORAGE_KEYS,
   ...LISTENER_LIMIT_KEYS,
@@ -123,8 +154,10 @@ export const WEBSOCKET_SCHEMA = {
   port: prop(int(1, 65535), 80, 'WebSocket server port'),
   uri: prop(parseUri, '/', 'Request path of the WebSocket handshake'),
   // Secret: header values are where API keys and cookies go. The names stay visible.
-  header: repeat(parseHeader, "Extra handshake header 'Name value'",
-    { secret: true, secretParts: ([, value]) => [value] }),
+  header: repeat(parseHeader, "Extra handshake header 'Name value'", {
+    secret: true,
+    secretParts: ([, value]) => [value],
+  }),
   format: prop(oneOf(OUTPUT_FORMATS), 'msgpack' as OutputFormat, `Payload format: ${OUTPUT_FORMATS.join('|')}`),
   json_date_key: prop<string | null>(parseDateKey, 'date', 'Key of the timestamp added to JSON records; false = none'),
   json_date_format: prop(
@@ -132,14 +165,35 @@ export const WEBSOCKET_SCHEMA = {
     'double' as DateFormat,
     `Timestamp format: ${DATE_FORMATS.join('|')}`,
   ),
-  gelf_short_message_key: prop<string | null>(parseWord, null, 'GELF: record key used as short_message (unset: short_message as in Fluent Bit, then log, message, else the record as JSON)'),
-  gelf_full_message_key: prop<string | null>(parseWord, null, 'GELF: record key used as full_message (unset: full_message, as in Fluent Bit)'),
-  gelf_timestamp_key: prop<string | null>(parseWord, null, 'GELF: record key used as timestamp (unset: timestamp, as in Fluent Bit; absent or not a number: the record time)'),
-  gelf_host_key: prop<string | null>(parseWord, null, 'GELF: record key used as host (unset: host, as in Fluent Bit; absent: the relay\'s hostname)'),
-  gelf_level_key: prop<string | null>(parseWord, null, 'GELF: record key used as level (unset: level, as in Fluent Bit; 0-7 or a syslog keyword)'),
+  gelf_short_message_key: prop<string | null>(
+    parseWord,
+    null,
+    'GELF: record key used as short_message (unset: short_message as in Fluent Bit, then log, message, else the record as JSON)',
+  ),
+  gelf_full_message_key: prop<string | null>(
+    parseWord,
+    null,
+    'GELF: record key used as full_message (unset: full_message, as in Fluent Bit)',
+  ),
+  gelf_timestamp_key: prop<string | null>(
+    parseWord,
+    null,
+    'GELF: record key used as timestamp (unset: timestamp, as in Fluent Bit; absent or not a number: the record time)',
+  ),
+  gelf_host_key: prop<string | null>(
+    parseWord,
+    null,
+    "GELF: record key used as host (unset: host, as in Fluent Bit; absent: the relay's hostname)",
+  ),
+  gelf_level_key: prop<string | null>(
+    parseWord,
+    null,
+    'GELF: record key used as level (unset: level, as in Fluent Bit; 0-7 or a syslog keyword)',
+  ),
   workers: prop(parseWorkers, 1, 'Worker threads, one connection each (0 means 1; at most 64)'),
   idle_interval: prop(parseSeconds, 20, 'Obsolete, ignored: pings now probe the connection', {
-    obsolete: "'idle_interval' is obsolete and ignored: pings now probe the connection (see ping_interval, ping_timeout)",
+    obsolete:
+      "'idle_interval' is obsolete and ignored: pings now probe the connection (see ping_interval, ping_timeout)",
   }),
   'net.keepalive': prop(parseBoolean, true, 'Keep the connection open between flushes'),
   'net.keepalive_idle_timeout': prop(
@@ -177,8 +231,12 @@ export const WEBSOCKET_SCHEMA = {
   alias: prop<string | null>(parseWord, null, 'Instance name used in logs and metrics instead of websocket.N'),
   ...OUTPUT_STORAGE_KEYS,
   http_user: prop<string | null>(parseText, null, 'User name for HTTP Basic authentication of the handshake'),
-  http_passwd: prop<string | null>(parseText, null, 'Password for HTTP Basic authentication (with http_user)', { secret: true }),
-  bearer_token: prop<string | null>(parseText, null, 'Token sent as Authorization: Bearer TOKEN in the handshake', { secret: true }),
+  http_passwd: prop<string | null>(parseText, null, 'Password for HTTP Basic authentication (with http_user)', {
+    secret: true,
+  }),
+  bearer_token: prop<string | null>(parseText, null, 'Token sent as Authorization: Bearer TOKEN in the handshake', {
+    secret: true,
+  }),
   ...CLIENT_TLS_KEYS,
   'tls.key_passwd': secret(CLIENT_TLS_KEYS['tls.key_passwd']),
   privatekeyraw: secret(CLIENT_TLS_KEYS.privatekeyraw),
@@ -192,9 +250,17 @@ export const WEBSOCKET_SCHEMA = {
  */
 export const DEFAULT_OUTPUT_MEM_BUF_LIMIT = 32 * MIB;
 
-export const INPUT_SCHEMAS = { tcp: TCP_SCHEMA, http: HTTP_SCHEMA, forward: FORWARD_SCHEMA, dummy: DUMMY_SCHEMA } as const;
+export const INPUT_SCHEMAS = {
+  tcp: TCP_SCHEMA,
+  http: HTTP_SCHEMA,
+  forward: FORWARD_SCHEMA,
+  dummy: DUMMY_SCHEMA,
+} as const;
 export const OUTPUT_SCHEMAS = {
-  websocket: WEBSOCKET_SCHEMA, stdout: STDOUT_SCHEMA, null: NULL_SCHEMA, websocket_server: WEBSOCKET_SERVER_SCHEMA,
+  websocket: WEBSOCKET_SCHEMA,
+  stdout: STDOUT_SCHEMA,
+  null: NULL_SCHEMA,
+  websocket_server: WEBSOCKET_SERVER_SCHEMA,
 } as const;
 
 export type InputPlugin = keyof typeof INPUT_SCHEMAS;

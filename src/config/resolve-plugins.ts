@@ -3,15 +3,24 @@
 import { hostname } from 'node:os';
 import { ConfigError } from './errors.js';
 import {
-  DUMMY_SCHEMA, FORWARD_SCHEMA, HTTP_SCHEMA, NULL_SCHEMA, STDOUT_SCHEMA, WEBSOCKET_SERVER_SCHEMA,
+  DUMMY_SCHEMA,
+  FORWARD_SCHEMA,
+  HTTP_SCHEMA,
+  NULL_SCHEMA,
+  STDOUT_SCHEMA,
+  WEBSOCKET_SERVER_SCHEMA,
 } from './plugin-schemas.js';
 import { resolveMatch, type OutputContext } from './match.js';
 import { claimName, lastAt, readSection } from './sections.js';
 import { resolveListenerTls, resolveServerTls } from '../tls/config.js';
 import { resolveListenerLimits } from './net-limits.js';
 import type {
-  DummyInputConfig, ForwardInputConfig, HttpInputConfig, NullOutputConfig,
-  StdoutOutputConfig, WebSocketServerOutputConfig,
+  DummyInputConfig,
+  ForwardInputConfig,
+  HttpInputConfig,
+  NullOutputConfig,
+  StdoutOutputConfig,
+  WebSocketServerOutputConfig,
 } from './types.js';
 import type { RawSection, SourceLocation } from './raw.js';
 
@@ -24,24 +33,44 @@ export function resolveHttp(section: RawSection, index: number, names: Names, wa
   const name = v.alias ?? indexed;
   claimName(name, section, label, names);
   return {
-    plugin: 'http', name, tag: v.tag ?? indexed, tagKey: v.tag_key, listen: v.listen, port: v.port,
-    bufferMaxSizeBytes: v.buffer_max_size, successfulResponseCode: v.successful_response_code as 200 | 201 | 204,
-    memBufLimitBytes: v.mem_buf_limit, tls: resolveListenerTls(v, { section, label, warnings }),
+    plugin: 'http',
+    name,
+    tag: v.tag ?? indexed,
+    tagKey: v.tag_key,
+    listen: v.listen,
+    port: v.port,
+    bufferMaxSizeBytes: v.buffer_max_size,
+    successfulResponseCode: v.successful_response_code as 200 | 201 | 204,
+    memBufLimitBytes: v.mem_buf_limit,
+    tls: resolveListenerTls(v, { section, label, warnings }),
     storageType: v['storage.type'],
     limits: resolveListenerLimits(v),
   };
 }
 
-export function resolveForward(section: RawSection, index: number, names: Names, warnings: string[]): ForwardInputConfig {
+export function resolveForward(
+  section: RawSection,
+  index: number,
+  names: Names,
+  warnings: string[],
+): ForwardInputConfig {
   const indexed = `forward.${index}`;
   const label = `INPUT ${indexed}`;
   const v = readSection(FORWARD_SCHEMA, section, label, warnings);
   const name = v.alias ?? indexed;
   claimName(name, section, label, names);
   return {
-    plugin: 'forward', name, tag: v.tag, tagPrefix: v.tag_prefix, listen: v.listen, port: v.port,
-    bufferMaxSizeBytes: v.buffer_max_size, sharedKey: v.shared_key, selfHostname: v.self_hostname ?? hostname(),
-    memBufLimitBytes: v.mem_buf_limit, tls: resolveListenerTls(v, { section, label, warnings }),
+    plugin: 'forward',
+    name,
+    tag: v.tag,
+    tagPrefix: v.tag_prefix,
+    listen: v.listen,
+    port: v.port,
+    bufferMaxSizeBytes: v.buffer_max_size,
+    sharedKey: v.shared_key,
+    selfHostname: v.self_hostname ?? hostname(),
+    memBufLimitBytes: v.mem_buf_limit,
+    tls: resolveListenerTls(v, { section, label, warnings }),
     storageType: v['storage.type'],
     limits: resolveListenerLimits(v),
   };
@@ -54,8 +83,15 @@ export function resolveDummy(section: RawSection, index: number, names: Names, w
   const name = v.alias ?? indexed;
   claimName(name, section, label, names);
   return {
-    plugin: 'dummy', name, tag: v.tag ?? indexed, dummy: v.dummy, rate: v.rate, copies: v.copies,
-    samples: v.samples, memBufLimitBytes: v.mem_buf_limit, storageType: v['storage.type'],
+    plugin: 'dummy',
+    name,
+    tag: v.tag ?? indexed,
+    dummy: v.dummy,
+    rate: v.rate,
+    copies: v.copies,
+    samples: v.samples,
+    memBufLimitBytes: v.mem_buf_limit,
+    storageType: v['storage.type'],
   };
 }
 
@@ -66,8 +102,13 @@ export function resolveStdout(section: RawSection, index: number, ctx: OutputCon
   const name = v.alias ?? indexed;
   claimName(name, section, label, ctx.names);
   return {
-    plugin: 'stdout', name, match: resolveMatch(v.match, v.match_regex, section, label, ctx),
-    matchRegex: v.match_regex, format: v.format, dateKey: v.json_date_key, dateFormat: v.json_date_format,
+    plugin: 'stdout',
+    name,
+    match: resolveMatch(v.match, v.match_regex, section, label, ctx),
+    matchRegex: v.match_regex,
+    format: v.format,
+    dateKey: v.json_date_key,
+    dateFormat: v.json_date_format,
   };
 }
 
@@ -77,10 +118,19 @@ export function resolveNull(section: RawSection, index: number, ctx: OutputConte
   const v = readSection(NULL_SCHEMA, section, label, ctx.warnings);
   const name = v.alias ?? indexed;
   claimName(name, section, label, ctx.names);
-  return { plugin: 'null', name, match: resolveMatch(v.match, v.match_regex, section, label, ctx), matchRegex: v.match_regex };
+  return {
+    plugin: 'null',
+    name,
+    match: resolveMatch(v.match, v.match_regex, section, label, ctx),
+    matchRegex: v.match_regex,
+  };
 }
 
-export function resolveWebSocketServer(section: RawSection, index: number, ctx: OutputContext): WebSocketServerOutputConfig {
+export function resolveWebSocketServer(
+  section: RawSection,
+  index: number,
+  ctx: OutputContext,
+): WebSocketServerOutputConfig {
   const indexed = `websocket_server.${index}`;
   const label = `OUTPUT ${indexed}`;
   const v = readSection(WEBSOCKET_SERVER_SCHEMA, section, label, ctx.warnings);
@@ -92,11 +142,25 @@ export function resolveWebSocketServer(section: RawSection, index: number, ctx: 
     throw conflict('format', "property 'format': json_lines is JSON text; it cannot be combined with use_msgpack on");
   }
   return {
-    plugin: 'websocket_server', name, match: resolveMatch(v.match, v.match_regex, section, label, ctx),
-    matchRegex: v.match_regex, listen: v.host ?? v.listen, port: v.port, paths: v.path, useMsgpack: v.use_msgpack,
-    addTag: v.add_tag, addTime: v.add_time, format: v.format, bufferedMessages: v.buffered_messages, token: v.token,
-    maxClients: v.max_clients, pingIntervalSeconds: v.ping_interval, allowedOrigins: v.allowed_origins,
-    maxClientQueueBytes: v.max_client_queue, slowClientPolicy: v.slow_client_policy,
-    tls: resolveServerTls(v, { section, label, warnings: ctx.warnings }), liveTail: v.live_tail,
+    plugin: 'websocket_server',
+    name,
+    match: resolveMatch(v.match, v.match_regex, section, label, ctx),
+    matchRegex: v.match_regex,
+    listen: v.host ?? v.listen,
+    port: v.port,
+    paths: v.path,
+    useMsgpack: v.use_msgpack,
+    addTag: v.add_tag,
+    addTime: v.add_time,
+    format: v.format,
+    bufferedMessages: v.buffered_messages,
+    token: v.token,
+    maxClients: v.max_clients,
+    pingIntervalSeconds: v.ping_interval,
+    allowedOrigins: v.allowed_origins,
+    maxClientQueueBytes: v.max_client_queue,
+    slowClientPolicy: v.slow_client_policy,
+    tls: resolveServerTls(v, { section, label, warnings: ctx.warnings }),
+    liveTail: v.live_tail,
   };
 }

@@ -12,7 +12,12 @@ import {
   WEBSOCKET_SCHEMA,
 } from './properties.js';
 import {
-  resolveDummy, resolveForward, resolveHttp, resolveNull, resolveStdout, resolveWebSocketServer,
+  resolveDummy,
+  resolveForward,
+  resolveHttp,
+  resolveNull,
+  resolveStdout,
+  resolveWebSocketServer,
 } from './resolve-plugins.js';
 import { claimName, lastAt, readSection } from './sections.js';
 import { resolveAuthorization } from './auth.js';
@@ -67,8 +72,11 @@ function resolveSections(raw: RawPipeline, warnings: string[]): PipelineConfig {
   const inputs = raw.inputs.map((s) => resolveInput(s, nextIndex(counters, s), names, warnings));
   checkStoragePath(service.storagePath, raw.inputs, inputs);
   const single = raw.inputs.length === 1 && raw.outputs.length === 1;
-  const outputs = raw.outputs.map((s) => resolveOutput(s, nextIndex(counters, s), { names, warnings, single, inputs }))
-    .map((o) => (o.plugin === 'websocket' ? { ...o, storageBacklogMemLimitBytes: service.storageBacklogMemLimitBytes } : o));
+  const outputs = raw.outputs
+    .map((s) => resolveOutput(s, nextIndex(counters, s), { names, warnings, single, inputs }))
+    .map((o) =>
+      o.plugin === 'websocket' ? { ...o, storageBacklogMemLimitBytes: service.storageBacklogMemLimitBytes } : o,
+    );
   if (inputs.length === 0) throw missing('input', '-i tcp');
   if (outputs.length === 0) throw missing('output', '-o websocket://127.0.0.1:9000/');
   checkListeners(raw, service, inputs, outputs); // two listeners on one address:port
@@ -105,11 +113,14 @@ function resolveService(section: RawSection, warnings: string[]): ServiceConfig 
     );
   }
   checkServiceCompat(section, v, warnings);
-  const parsersFiles = section.properties.filter((p) => p.key.trim().toLowerCase() === 'parsers_file' && p.value.trim() !== '')
+  const parsersFiles = section.properties
+    .filter((p) => p.key.trim().toLowerCase() === 'parsers_file' && p.value.trim() !== '')
     .map((p) => ({ path: parsersFilePath(p.value.trim(), p.at), at: p.at }));
   return {
     http: {
-      enabled: v.http_server, listen: v.http_listen, port: v.http_port,
+      enabled: v.http_server,
+      listen: v.http_listen,
+      port: v.http_port,
       tls: resolveMetricsTls(v, { section, label: 'SERVICE', warnings }),
     },
     logFile: v.log_file,
@@ -118,7 +129,9 @@ function resolveService(section: RawSection, warnings: string[]): ServiceConfig 
     storageMaxChunksUp: v['storage.max_chunks_up'],
     storageBacklogMemLimitBytes: v['storage.backlog.mem_limit'],
     healthCheck: {
-      enabled: v.health_check, errorsCount: v.hc_errors_count, retryFailureCount: v.hc_retry_failure_count,
+      enabled: v.health_check,
+      errorsCount: v.hc_errors_count,
+      retryFailureCount: v.hc_retry_failure_count,
       periodSeconds: v.hc_period,
     },
     parsers: loadParsersFiles(parsersFiles, warnings),
@@ -134,26 +147,41 @@ function checkPlugin(section: RawSection, supported: Readonly<Record<string, unk
   const plugin = section.plugin.trim().toLowerCase();
   if (Object.hasOwn(supported, plugin)) return plugin;
   const list = Object.keys(supported).join(', ');
-  const what = plugin === '' ? `${section.kind} without a plugin name` : `unknown ${section.kind} plugin '${excerpt(section.plugin)}'`;
+  const what =
+    plugin === ''
+      ? `${section.kind} without a plugin name`
+      : `unknown ${section.kind} plugin '${excerpt(section.plugin)}'`;
   throw new ConfigError('WSR_CONFIG_UNKNOWN_PLUGIN', `${what} (supported: ${list})`, { at: section.at });
 }
 
-function resolveInput(section: RawSection, index: number, names: Map<string, SourceLocation>,
-  warnings: string[]): InputConfig {
+function resolveInput(
+  section: RawSection,
+  index: number,
+  names: Map<string, SourceLocation>,
+  warnings: string[],
+): InputConfig {
   switch (checkPlugin(section, INPUT_SCHEMAS)) {
-    case 'http': return resolveHttp(section, index, names, warnings);
-    case 'forward': return resolveForward(section, index, names, warnings);
-    case 'dummy': return resolveDummy(section, index, names, warnings);
-    default: return resolveTcp(section, index, names, warnings);
+    case 'http':
+      return resolveHttp(section, index, names, warnings);
+    case 'forward':
+      return resolveForward(section, index, names, warnings);
+    case 'dummy':
+      return resolveDummy(section, index, names, warnings);
+    default:
+      return resolveTcp(section, index, names, warnings);
   }
 }
 
 function resolveOutput(section: RawSection, index: number, ctx: OutputContext): OutputConfig {
   switch (checkPlugin(section, OUTPUT_SCHEMAS)) {
-    case 'stdout': return resolveStdout(section, index, ctx);
-    case 'null': return resolveNull(section, index, ctx);
-    case 'websocket_server': return resolveWebSocketServer(section, index, ctx);
-    default: return resolveWebSocket(section, index, ctx);
+    case 'stdout':
+      return resolveStdout(section, index, ctx);
+    case 'null':
+      return resolveNull(section, index, ctx);
+    case 'websocket_server':
+      return resolveWebSocketServer(section, index, ctx);
+    default:
+      return resolveWebSocket(section, index, ctx);
   }
 }
 
@@ -185,7 +213,6 @@ function resolveTcp(
   };
 }
 
-
 function resolveWebSocket(section: RawSection, index: number, ctx: OutputContext): WebSocketOutputConfig {
   const indexed = `websocket.${index}`;
   const label = `OUTPUT ${indexed}`;
@@ -199,7 +226,8 @@ function resolveWebSocket(section: RawSection, index: number, ctx: OutputContext
   const inputLimits = ctx.inputs.map((i) => i.memBufLimitBytes).filter((n): n is number => n !== null);
   // Else a buffer that never holds back a chunk the workers could be sending.
   const inFlightBytes = v.workers * v.inflight_chunks * v.chunk_limit_size;
-  const memBufLimitBytes = v.mem_buf_limit ??
+  const memBufLimitBytes =
+    v.mem_buf_limit ??
     (inputLimits.length > 0 ? Math.min(...inputLimits) : Math.max(DEFAULT_OUTPUT_MEM_BUF_LIMIT, inFlightBytes));
 
   const tls = resolveClientTls(v, { section, label, warnings: ctx.warnings });

@@ -1,14 +1,7 @@
 // The building blocks of a property schema: a spec per key (parser, default, how --help shows
 // the default, one-line description) and the typed values a section resolves to. Shared by
 // properties.ts (core plugins) and plugin-schemas.ts (the others).
-import {
-  badValue,
-  parseEnum,
-  parseInteger,
-  parseSeconds,
-  parseWord,
-  type ValueParser,
-} from './values.js';
+import { badValue, parseEnum, parseInteger, parseSeconds, parseWord, type ValueParser } from './values.js';
 import { REDACTED } from './secret.js';
 
 interface SpecBase {
@@ -59,7 +52,8 @@ export type SchemaValues<S extends Schema> = {
 export function show(value: unknown): string {
   if (value === null) return 'none';
   if (typeof value === 'boolean') return value ? 'on' : 'off';
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' || value === undefined) return String(value);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' || value === undefined)
+    return String(value);
   // A list default shows as String() shows a list: its items joined by commas.
   if (Array.isArray(value)) return value.join(',');
   return JSON.stringify(value);
@@ -77,9 +71,19 @@ export function prop<T>(
   return extra.obsolete === undefined ? spec : { ...spec, obsolete: extra.obsolete };
 }
 
-export function repeat<T>(parse: ValueParser<T>, description: string,
-  extra: { secret?: boolean; secretParts?: (value: T) => readonly string[] } = {}): RepeatableProperty<T> {
-  const spec: RepeatableProperty<T> = { repeatable: true, parse, default: [], description, shownDefault: 'none', secret: extra.secret ?? false };
+export function repeat<T>(
+  parse: ValueParser<T>,
+  description: string,
+  extra: { secret?: boolean; secretParts?: (value: T) => readonly string[] } = {},
+): RepeatableProperty<T> {
+  const spec: RepeatableProperty<T> = {
+    repeatable: true,
+    parse,
+    default: [],
+    description,
+    shownDefault: 'none',
+    secret: extra.secret ?? false,
+  };
   return extra.secretParts === undefined ? spec : { ...spec, secretParts: extra.secretParts };
 }
 

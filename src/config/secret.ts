@@ -66,7 +66,8 @@ export function scrub(text: string, secrets: ReadonlySet<string>, deep = false):
   for (let i = 0; i < parts.length; i++) if (secrets.has(parts[i] ?? '')) parts[i] = REDACTED;
   let out = parts.join("'");
   if (deep) {
-    for (const secret of secrets) if (secret.length >= 4 && out.includes(secret)) out = out.split(secret).join(REDACTED);
+    for (const secret of secrets)
+      if (secret.length >= 4 && out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
   return out;
 }
@@ -79,7 +80,8 @@ export function scrub(text: string, secrets: ReadonlySet<string>, deep = false):
  */
 export function withRedaction<T extends object>(config: T, secrets: ReadonlySet<string>): T {
   if (secrets.size === 0) return config;
-  const replacer = (_key: string, value: unknown): unknown => (typeof value === 'string' && secrets.has(value) ? REDACTED : value);
+  const replacer = (_key: string, value: unknown): unknown =>
+    typeof value === 'string' && secrets.has(value) ? REDACTED : value;
   Object.defineProperty(config, 'toJSON', {
     enumerable: false,
     value(this: T): unknown {

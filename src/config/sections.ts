@@ -32,7 +32,12 @@ export function lastAt(section: RawSection, key: string): SourceLocation | null 
  * an empty value restores the default with a warning (Fluent Bit 5.1.1 refuses it, which
  * breaks its own documented example with an empty `URI` line).
  */
-export function readSection<S extends Schema>(schema: S, section: RawSection, label: string, warnings: string[]): SchemaValues<S> {
+export function readSection<S extends Schema>(
+  schema: S,
+  section: RawSection,
+  label: string,
+  warnings: string[],
+): SchemaValues<S> {
   const values: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(schema)) values[key] = spec.repeatable ? [] : spec.default;
 
@@ -48,7 +53,8 @@ export function readSection<S extends Schema>(schema: S, section: RawSection, la
       if (!spec.repeatable) values[key] = spec.default;
       continue;
     }
-    const parsed = spec.secret ? parseSecret(spec, p.value, section, { key: written, at: p.at, section: label, secret: true })
+    const parsed = spec.secret
+      ? parseSecret(spec, p.value, section, { key: written, at: p.at, section: label, secret: true })
       : spec.parse(p.value, { key: written, at: p.at, section: label });
     if (spec.repeatable) {
       // Pushed, not copied: a copy per line would make a key repeated on every line quadratic.
@@ -76,8 +82,11 @@ function parseSecret(spec: PropertySpec, value: string, section: RawSection, ctx
     const raw = value.trim();
     const head = raw.slice(0, 8);
     if (!error.detail.includes(raw) && !(head.length >= 4 && error.detail.includes(head))) throw error;
-    throw new ConfigError(error.code, `property '${excerpt(ctx.key)}': not a valid value (not shown: the key is secret)`,
-      { at: error.at, key: error.key, section: error.section });
+    throw new ConfigError(
+      error.code,
+      `property '${excerpt(ctx.key)}': not a valid value (not shown: the key is secret)`,
+      { at: error.at, key: error.key, section: error.section },
+    );
   }
   const parts = spec.secretParts === undefined ? defaultSecretParts(parsed) : spec.secretParts(parsed as never);
   recordSecrets(section, [...parts, value.trim()]);
@@ -88,8 +97,9 @@ function unknownKey(schema: Schema, written: string, at: SourceLocation, label: 
   const known = Object.keys(schema).filter((k) => schema[k]?.obsolete === undefined);
   const lower = written.toLowerCase();
   // The distance is at least the difference in length: no table for a key of 10 MB.
-  const close = known.find((k) => Math.abs(k.length - lower.length) <= 2 &&
-    editDistance(k, lower) <= Math.min(2, Math.floor(k.length / 3)));
+  const close = known.find(
+    (k) => Math.abs(k.length - lower.length) <= 2 && editDistance(k, lower) <= Math.min(2, Math.floor(k.length / 3)),
+  );
   const hint = close === undefined ? '' : `, did you mean '${close}'?`;
   return new ConfigError(
     'WSR_CONFIG_UNKNOWN_KEY',
@@ -101,7 +111,9 @@ function unknownKey(schema: Schema, written: string, at: SourceLocation, label: 
 /** Edit distance counting a swap of two neighbours as one edit (`prot` → `port`). */
 function editDistance(a: string, b: string): number {
   // d[i][j] = distance between a[0..i) and b[0..j); keys are short, so a full table is fine.
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   const at = (i: number, j: number): number => d[i]?.[j] ?? 0;
   for (let i = 1; i <= a.length; i++) {
     const rowI = d[i] ?? [];
@@ -114,4 +126,3 @@ function editDistance(a: string, b: string): number {
   }
   return at(a.length, b.length);
 }
-

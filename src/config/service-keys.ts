@@ -16,19 +16,36 @@ const anyText: ValueParser<string> = (v) => v.trim();
 const NO_EFFECT = 'Accepted for Fluent Bit compatibility; no effect';
 
 export const HEALTH_KEYS = {
-  health_check: prop(parseBoolean, false,
-    'Serve GET /api/v1/health on the metrics server: 500 when HC_Errors_Count or HC_Retry_Failure_Count is exceeded within HC_Period'),
-  hc_errors_count: prop(int(0, 1_000_000_000), 5, 'Health_Check: failed flushes (all outputs) allowed within HC_Period'),
-  hc_retry_failure_count: prop(int(0, 1_000_000_000), 5, 'Health_Check: chunks given up after Retry_Limit allowed within HC_Period'),
+  health_check: prop(
+    parseBoolean,
+    false,
+    'Serve GET /api/v1/health on the metrics server: 500 when HC_Errors_Count or HC_Retry_Failure_Count is exceeded within HC_Period',
+  ),
+  hc_errors_count: prop(
+    int(0, 1_000_000_000),
+    5,
+    'Health_Check: failed flushes (all outputs) allowed within HC_Period',
+  ),
+  hc_retry_failure_count: prop(
+    int(0, 1_000_000_000),
+    5,
+    'Health_Check: chunks given up after Retry_Limit allowed within HC_Period',
+  ),
   hc_period: prop(int(1, 86_400), 60, 'Health_Check: the window, in seconds'),
 } as const;
 
 export const SERVICE_COMPAT_KEYS = {
   daemon: prop(parseBoolean, false, 'Off only: run wsrelay under systemd or another supervisor (see OPERATIONS.md)'),
-  parsers_file: repeat(parseText, 'File of [PARSER] and [MULTILINE_PARSER] sections (or YAML parsers:), read and validated at start; relative to the file it is written in'),
-  'storage.backlog.mem_limit': prop(positive(parseSize), 5 * MIB,
+  parsers_file: repeat(
+    parseText,
+    'File of [PARSER] and [MULTILINE_PARSER] sections (or YAML parsers:), read and validated at start; relative to the file it is written in',
+  ),
+  'storage.backlog.mem_limit': prop(
+    positive(parseSize),
+    5 * MIB,
     'Backlog found under storage.path at start: bytes of it loaded into memory per output (with storage.max_chunks_up); the rest waits on disk',
-    { shown: '5M' }),
+    { shown: '5M' },
+  ),
   plugins_file: prop(anyText, '', NO_EFFECT, { shown: 'none' }),
   streams_file: prop(anyText, '', NO_EFFECT, { shown: 'none' }),
   'sp.convert_from_str_to_num': prop(parseBoolean, true, NO_EFFECT),
@@ -41,9 +58,17 @@ export const SERVICE_COMPAT_KEYS = {
   'storage.metrics': prop(parseBoolean, true, `${NO_EFFECT} (storage metrics are always exported)`),
   'storage.checksum': prop(parseBoolean, false, `${NO_EFFECT} (chunk files always carry a checksum)`),
   'storage.backlog.flush_on_shutdown': prop(parseBoolean, false, NO_EFFECT),
-  'storage.delete_irrecoverable_chunks': prop(parseBoolean, false, `${NO_EFFECT} (a corrupt chunk file is moved aside as .corrupt)`),
+  'storage.delete_irrecoverable_chunks': prop(
+    parseBoolean,
+    false,
+    `${NO_EFFECT} (a corrupt chunk file is moved aside as .corrupt)`,
+  ),
   'storage.trim_files': prop(parseBoolean, false, NO_EFFECT),
-  'storage.type': prop(oneOf(['memory', 'filesystem']), 'memory', `${NO_EFFECT} without storage.inherit (set storage.type on each input)`),
+  'storage.type': prop(
+    oneOf(['memory', 'filesystem']),
+    'memory',
+    `${NO_EFFECT} without storage.inherit (set storage.type on each input)`,
+  ),
   'storage.inherit': prop(parseBoolean, false, 'Off only: set storage.type on each input'),
   coro_stack_size: prop(anyText, '24576', NO_EFFECT),
   multiline_buffer_limit: prop(anyText, '2MB', NO_EFFECT),
@@ -56,7 +81,9 @@ export const SERVICE_COMPAT_KEYS = {
 
 /** Keys accepted without effect: one warning at start names those a config sets. */
 export const NO_EFFECT_SERVICE_KEYS: ReadonlySet<string> = new Set(
-  Object.keys(SERVICE_COMPAT_KEYS).filter((k) => !['parsers_file', 'storage.backlog.mem_limit', 'storage.inherit'].includes(k)),
+  Object.keys(SERVICE_COMPAT_KEYS).filter(
+    (k) => !['parsers_file', 'storage.backlog.mem_limit', 'storage.inherit'].includes(k),
+  ),
 );
 
 /**
@@ -64,17 +91,24 @@ export const NO_EFFECT_SERVICE_KEYS: ReadonlySet<string> = new Set(
  * that restarts the relay, the second would keep in memory what the user asked to be on disk.
  * The keys set without effect are named in one warning (with the user's spelling).
  */
-export function checkServiceCompat(section: RawSection, values: { daemon: boolean; 'storage.inherit': boolean },
-  warnings: string[]): void {
+export function checkServiceCompat(
+  section: RawSection,
+  values: { daemon: boolean; 'storage.inherit': boolean },
+  warnings: string[],
+): void {
   if (values.daemon) {
-    throw new ConfigError('WSR_CONFIG_UNSUPPORTED',
+    throw new ConfigError(
+      'WSR_CONFIG_UNSUPPORTED',
       "property 'Daemon': On is not supported: run wsrelay under systemd or another supervisor: see docs/OPERATIONS.md",
-      { at: lastAt(section, 'daemon'), key: 'daemon', section: 'SERVICE' });
+      { at: lastAt(section, 'daemon'), key: 'daemon', section: 'SERVICE' },
+    );
   }
   if (values['storage.inherit']) {
-    throw new ConfigError('WSR_CONFIG_UNSUPPORTED',
+    throw new ConfigError(
+      'WSR_CONFIG_UNSUPPORTED',
       "property 'storage.inherit': On is not supported: set storage.type on each input",
-      { at: lastAt(section, 'storage.inherit'), key: 'storage.inherit', section: 'SERVICE' });
+      { at: lastAt(section, 'storage.inherit'), key: 'storage.inherit', section: 'SERVICE' },
+    );
   }
   const written: string[] = [];
   let first: RawSection['at'] | null = null;
@@ -85,6 +119,8 @@ export function checkServiceCompat(section: RawSection, values: { daemon: boolea
     if (!written.some((w) => w.toLowerCase() === key.toLowerCase())) written.push(key);
   }
   if (first !== null) {
-    warnings.push(`${formatLocation(first)}: [SERVICE] accepted for Fluent Bit compatibility, no effect in wsrelay: ${written.join(', ')}`);
+    warnings.push(
+      `${formatLocation(first)}: [SERVICE] accepted for Fluent Bit compatibility, no effect in wsrelay: ${written.join(', ')}`,
+    );
   }
 }

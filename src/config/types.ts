@@ -19,9 +19,13 @@ export interface ServiceConfig {
   readonly schedulerBaseSeconds: number;
   readonly schedulerCapSeconds: number;
   /** The metrics/health HTTP server (`HTTP_Server`, `-H`). */
-  readonly http: { readonly enabled: boolean; readonly listen: string; readonly port: number;
+  readonly http: {
+    readonly enabled: boolean;
+    readonly listen: string;
+    readonly port: number;
     /** HTTPS (`http_tls`), or null for plain HTTP. */
-    readonly tls: ServerTls | null };
+    readonly tls: ServerTls | null;
+  };
   /** Log to this file instead of stderr (`Log_File`). */
   readonly logFile: string | null;
   /** `storage.path`: where filesystem-buffered outputs keep their chunk files (src/storage). */

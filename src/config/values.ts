@@ -22,8 +22,13 @@ export type ValueParser<T> = (value: string, ctx: ValueContext) => T;
  * value of a secret key is not quoted, a long one is cut.
  */
 export function badValue(ctx: ValueContext, expected: string, value: string): ConfigError {
-  return badValueSaying(ctx, expected,
-    ctx.secret === true ? `a value of ${value.length} characters (not shown: the key is secret)` : `'${excerpt(value)}'`);
+  return badValueSaying(
+    ctx,
+    expected,
+    ctx.secret === true
+      ? `a value of ${value.length} characters (not shown: the key is secret)`
+      : `'${excerpt(value)}'`,
+  );
 }
 
 /** As badValue, with what was got already worded (by a parser that knows what it may quote). */

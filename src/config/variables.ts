@@ -46,8 +46,12 @@ export class Variables {
     if (out.length > CONFIG_LIMITS.valueBytes) throw this.tooLong(at, key, replaced);
     this.expanded += out.length;
     if (this.expanded > CONFIG_LIMITS.expandedBytes) {
-      throw limitError(`${what(key)}: the values of this configuration add up to more than ` +
-        `${showBytes(CONFIG_LIMITS.expandedBytes)}${replaced ? ' after ${VAR} expansion' : ''}`, at, key);
+      throw limitError(
+        `${what(key)}: the values of this configuration add up to more than ` +
+          `${showBytes(CONFIG_LIMITS.expandedBytes)}${replaced ? ' after ${VAR} expansion' : ''}`,
+        at,
+        key,
+      );
     }
     return out;
   }
@@ -56,7 +60,8 @@ export class Variables {
     const sep = inner.indexOf(':-');
     const name = (sep < 0 ? inner : inner.slice(0, sep)).trim();
     const fallback = sep < 0 ? undefined : inner.slice(sep + 2);
-    if (name === '') throw new ConfigError('WSR_CONFIG_BAD_VALUE', `${what(key)}: empty variable name in \${}`, { at, key });
+    if (name === '')
+      throw new ConfigError('WSR_CONFIG_BAD_VALUE', `${what(key)}: empty variable name in \${}`, { at, key });
     const found = this.defined.get(name) ?? this.env[name];
     // As in a shell, the default also replaces an empty value.
     if (found !== undefined && (found !== '' || fallback === undefined)) return found;
@@ -71,8 +76,12 @@ export class Variables {
   }
 
   private tooLong(at: SourceLocation, key: string | null, replaced: boolean): ConfigError {
-    return limitError(`${what(key)}: the value is longer than ${showBytes(CONFIG_LIMITS.valueBytes)}` +
-      `${replaced ? ' after ${VAR} expansion' : ''}`, at, key);
+    return limitError(
+      `${what(key)}: the value is longer than ${showBytes(CONFIG_LIMITS.valueBytes)}` +
+        `${replaced ? ' after ${VAR} expansion' : ''}`,
+      at,
+      key,
+    );
   }
 }
 

@@ -11,7 +11,19 @@
 // nodes are walked). Duplicate keys are found here with a Set: the package's uniqueKeys check
 // compares every key with every other one, quadratic in the keys.
 import {
-  Lexer, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Alias, type Document, type Node, type Pair,
+  Lexer,
+  LineCounter,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  parseDocument,
+  visit,
+  type Alias,
+  type Document,
+  type Node,
+  type Pair,
 } from 'yaml';
 import { ConfigError, excerpt } from './errors.js';
 import { PipelineDraft, filtersUnsupported, syntax, type SectionKind } from './classic.js';
@@ -20,7 +32,14 @@ import { Variables } from './variables.js';
 import type { RawPipeline, SourceLocation } from './raw.js';
 
 /** Top-level and pipeline keys Fluent Bit has and wsrelay does not: refused by name. */
-const UNSUPPORTED_KEYS = new Set(['parsers', 'multiline_parsers', 'customs', 'plugins', 'upstream_servers', 'stream_processor']);
+const UNSUPPORTED_KEYS = new Set([
+  'parsers',
+  'multiline_parsers',
+  'customs',
+  'plugins',
+  'upstream_servers',
+  'stream_processor',
+]);
 
 export function parseYamlConfig(path: string, env: NodeJS.ProcessEnv = process.env): RawPipeline {
   const draft = new PipelineDraft(path);
@@ -63,7 +82,10 @@ function tooDeep(text: string): number {
 function parse(file: string, text: string, lines: LineCounter): Document.Parsed {
   const deep = tooDeep(text);
   if (deep > 0) {
-    throw limitError(`YAML collections ([ ] and { }) nested more than ${CONFIG_LIMITS.yamlFlowDepth} deep`, { file, line: deep });
+    throw limitError(`YAML collections ([ ] and { }) nested more than ${CONFIG_LIMITS.yamlFlowDepth} deep`, {
+      file,
+      line: deep,
+    });
   }
   try {
     // uniqueKeys: false, checked in YamlFile.entries instead (linear; see the top).
@@ -115,15 +137,23 @@ function readYamlText(file: string, text: string, ctx: YamlContext): void {
  * The sections of a YAML parsers file (Parsers_File, parsers.ts): `parsers:` and
  * `multiline_parsers:` lists of maps; a list value (`rules:`) is the key repeated.
  */
-export function readYamlParsers(file: string, text: string): Array<{
-  kind: 'parser' | 'multiline_parser'; properties: Array<{ key: string; value: string; at: SourceLocation }>; at: SourceLocation;
+export function readYamlParsers(
+  file: string,
+  text: string,
+): Array<{
+  kind: 'parser' | 'multiline_parser';
+  properties: Array<{ key: string; value: string; at: SourceLocation }>;
+  at: SourceLocation;
 }> {
   const lines = new LineCounter();
   const doc = parse(file, text, lines);
   const reader = new YamlFile(file, text, lines, doc, { nodes: 0 });
   const problem = doc.errors[0];
   if (problem !== undefined) {
-    throw syntax(`invalid YAML: ${excerpt(problem.message.split('\n')[0] ?? problem.code, 200)}`, { file, line: lines.linePos(problem.pos[0]).line });
+    throw syntax(`invalid YAML: ${excerpt(problem.message.split('\n')[0] ?? problem.code, 200)}`, {
+      file,
+      line: lines.linePos(problem.pos[0]).line,
+    });
   }
   const sections: ReturnType<typeof readYamlParsers> = [];
   const root = reader.deref(doc.contents);
@@ -134,17 +164,26 @@ export function readYamlParsers(file: string, text: string): Array<{
       throw syntax(`unknown top-level key '${excerpt(key)}' in a parsers file (known: parsers, multiline_parsers)`, at);
     }
     for (const item of reader.list(value, `'${key}'`, at)) {
-      const section = { kind: name === 'parsers' ? 'parser' as const : 'multiline_parser' as const, properties: [] as Array<{ key: string; value: string; at: SourceLocation }>, at: reader.at(item, at) };
+      const section = {
+        kind: name === 'parsers' ? ('parser' as const) : ('multiline_parser' as const),
+        properties: [] as Array<{ key: string; value: string; at: SourceLocation }>,
+        at: reader.at(item, at),
+      };
       for (const [k, v, kAt] of reader.entries(item, `an item of '${key}'`)) {
         // Fluent Bit's YAML spells the rule list `rules:` (each a map of state, regex, next_state).
         if (k.toLowerCase() === 'rules') {
           for (const rule of reader.list(v, "'rules'", kAt)) {
             const ruleAt = reader.at(rule, kAt);
             const parts: Record<string, string> = {};
-            for (const [rk, rv, rAt] of reader.entries(rule, "an item of 'rules'")) parts[rk.toLowerCase()] = reader.scalar(rv, rk, rAt);
+            for (const [rk, rv, rAt] of reader.entries(rule, "an item of 'rules'"))
+              parts[rk.toLowerCase()] = reader.scalar(rv, rk, rAt);
             // Quoted as the classic `rule` line is; a regex with a " in it gets ' quotes.
             const quote = (s: string | undefined): string => ((t) => (t.includes('"') ? `'${t}'` : `"${t}"`))(s ?? '');
-            section.properties.push({ key: 'rule', value: `${quote(parts.state)} ${quote(parts.regex)} ${quote(parts.next_state)}`, at: ruleAt });
+            section.properties.push({
+              key: 'rule',
+              value: `${quote(parts.state)} ${quote(parts.regex)} ${quote(parts.next_state)}`,
+              at: ruleAt,
+            });
           }
           continue;
         }
@@ -230,9 +269,14 @@ class YamlFile {
     if (target === undefined) return target;
     this.aliases.nodes += this.size(target);
     if (this.aliases.nodes > CONFIG_LIMITS.yamlAliasNodes) {
-      const at = node.range ? { file: this.file, line: this.lines.linePos(node.range[0]).line } : { file: this.file, line: 1 };
-      throw limitError(`YAML aliases reach more than ${CONFIG_LIMITS.yamlAliasNodes} nodes in all ` +
-        `(*${excerpt(node.source)} and those before it): write the values out instead`, at);
+      const at = node.range
+        ? { file: this.file, line: this.lines.linePos(node.range[0]).line }
+        : { file: this.file, line: 1 };
+      throw limitError(
+        `YAML aliases reach more than ${CONFIG_LIMITS.yamlAliasNodes} nodes in all ` +
+          `(*${excerpt(node.source)} and those before it): write the values out instead`,
+        at,
+      );
     }
     return target;
   }
@@ -256,7 +300,7 @@ class YamlFile {
   /** The line a node starts on; `fallback` for a node without a range (an empty value). */
   at(node: unknown, fallback: SourceLocation): SourceLocation {
     const n = this.deref(node);
-    const range = (isScalar(n) || isMap(n) || isSeq(n)) ? n.range : null;
+    const range = isScalar(n) || isMap(n) || isSeq(n) ? n.range : null;
     return range ? { file: this.file, line: this.lines.linePos(range[0]).line } : fallback;
   }
 
@@ -308,11 +352,15 @@ class YamlFile {
   scalar(node: unknown, key: string, at: SourceLocation, nullAsText = false): string {
     const n = this.deref(node);
     if (n === null || n === undefined) return '';
-    if (!isScalar(n)) throw syntax(`'${key}' must be a single value, not a ${isMap(n) ? 'map' : 'list'}`, this.at(n, at));
-    if (n.value === null) return nullAsText && n.type === 'PLAIN' && n.range ? this.text.slice(n.range[0], n.range[1]) : '';
+    if (!isScalar(n))
+      throw syntax(`'${key}' must be a single value, not a ${isMap(n) ? 'map' : 'list'}`, this.at(n, at));
+    if (n.value === null)
+      return nullAsText && n.type === 'PLAIN' && n.range ? this.text.slice(n.range[0], n.range[1]) : '';
     if (typeof n.value === 'string') return n.value;
     if (n.type === 'PLAIN' && n.range) return this.text.slice(n.range[0], n.range[1]);
     // What is left is a tagged scalar (`!!int "5"`): the core schema makes it a number or a boolean.
-    return typeof n.value === 'number' || typeof n.value === 'boolean' || typeof n.value === 'bigint' ? String(n.value) : JSON.stringify(n.value);
+    return typeof n.value === 'number' || typeof n.value === 'boolean' || typeof n.value === 'bigint'
+      ? String(n.value)
+      : JSON.stringify(n.value);
   }
 }

@@ -5,7 +5,13 @@
 // and written by the format's object writer. The subclass writes lines and records; nothing
 // per record is allocated on the fast path.
 import { SegmentKind, type ChunkSource } from '../chunk/layout.js';
-import { decodeSegment, MalformedCounts, SegmentCursor, type MalformedReport, type RecordVisitor } from '../chunk/segments.js';
+import {
+  decodeSegment,
+  MalformedCounts,
+  SegmentCursor,
+  type MalformedReport,
+  type RecordVisitor,
+} from '../chunk/segments.js';
 import { ScanVerdict, scanJsonObject, type ScanResult } from '../codec/json-scan.js';
 import { Output } from '../codec/output.js';
 import type { EventTime } from './types.js';
@@ -114,7 +120,11 @@ export abstract class DirectEncoder {
           if (scan.verdict === ScanVerdict.Invalid) {
             const from = lineStart;
             const to = Math.min(lineEnd, lineStart + 80);
-            malformed.note(sourceIndex, 1, () => `not a valid JSON object: ${JSON.stringify(bytes.toString('utf8', from, to))}`);
+            malformed.note(
+              sourceIndex,
+              1,
+              () => `not a valid JSON object: ${JSON.stringify(bytes.toString('utf8', from, to))}`,
+            );
           } else {
             this.writeLine(bytes, lineStart, lineEnd, scan, time);
             this.records++;

@@ -11,8 +11,16 @@ const EMPTY = Buffer.alloc(0);
 // Syslog keywords accepted for the level, as Fluent Bit's gelf encoder accepts them
 // (plus the common spellings "error" and "warn").
 const SYSLOG_LEVELS: ReadonlyMap<string, number> = new Map([
-  ['emerg', 0], ['alert', 1], ['crit', 2], ['err', 3], ['error', 3],
-  ['warning', 4], ['warn', 4], ['notice', 5], ['info', 6], ['debug', 7],
+  ['emerg', 0],
+  ['alert', 1],
+  ['crit', 2],
+  ['err', 3],
+  ['error', 3],
+  ['warning', 4],
+  ['warn', 4],
+  ['notice', 5],
+  ['info', 6],
+  ['debug', 7],
 ]);
 
 // Graylog drops additional fields whose name is not ^[\w.-]*$; Fluent Bit replaces the

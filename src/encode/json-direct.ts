@@ -57,7 +57,10 @@ export class DirectJsonEncoder extends DirectEncoder {
     if (this.options.dateKey === null) return;
     if (this.prefix !== null && time.sec === this.prefixSec && time.nsec === this.prefixNsec) return;
     // Bytes, copied into each record: writing the same string per record costs a UTF-8 encode each.
-    this.prefix = Buffer.from(`{${JSON.stringify(this.options.dateKey)}:${formatDate(time, this.options.dateFormat)}`, 'utf8');
+    this.prefix = Buffer.from(
+      `{${JSON.stringify(this.options.dateKey)}:${formatDate(time, this.options.dateFormat)}`,
+      'utf8',
+    );
     this.prefixView = new DataView(this.prefix.buffer, this.prefix.byteOffset, this.prefix.length);
     this.prefixSec = time.sec;
     this.prefixNsec = time.nsec;

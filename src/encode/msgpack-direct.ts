@@ -27,10 +27,13 @@ const cursor = { i: 0, p: 0 };
 
 const HEX = new Int8Array(256).fill(0);
 for (let d = 0; d < 10; d++) HEX[0x30 + d] = d;
-for (let d = 0; d < 6; d++) { HEX[0x61 + d] = 10 + d; HEX[0x41 + d] = 10 + d; }
+for (let d = 0; d < 6; d++) {
+  HEX[0x61 + d] = 10 + d;
+  HEX[0x41 + d] = 10 + d;
+}
 
 function hex4(b: Uint8Array, i: number): number {
-  return HEX[b[i]!]! << 12 | HEX[b[i + 1]!]! << 8 | HEX[b[i + 2]!]! << 4 | HEX[b[i + 3]!]!;
+  return (HEX[b[i]!]! << 12) | (HEX[b[i + 1]!]! << 8) | (HEX[b[i + 2]!]! << 4) | HEX[b[i + 3]!]!;
 }
 
 function strHeaderBytes(length: number): number {
@@ -39,20 +42,38 @@ function strHeaderBytes(length: number): number {
 
 function writeStrHeader(o: Uint8Array, p: number, length: number): number {
   if (length < 32) o[p++] = 0xa0 | length;
-  else if (length < 0x100) { o[p++] = 0xd9; o[p++] = length; }
-  else if (length < 0x10000) { o[p++] = 0xda; o[p++] = length >>> 8; o[p++] = length & 0xff; }
-  else { o[p++] = 0xdb; o[p++] = length >>> 24; o[p++] = (length >>> 16) & 0xff; o[p++] = (length >>> 8) & 0xff; o[p++] = length & 0xff; }
+  else if (length < 0x100) {
+    o[p++] = 0xd9;
+    o[p++] = length;
+  } else if (length < 0x10000) {
+    o[p++] = 0xda;
+    o[p++] = length >>> 8;
+    o[p++] = length & 0xff;
+  } else {
+    o[p++] = 0xdb;
+    o[p++] = length >>> 24;
+    o[p++] = (length >>> 16) & 0xff;
+    o[p++] = (length >>> 8) & 0xff;
+    o[p++] = length & 0xff;
+  }
   return p;
 }
 
 /** Writes the code point as UTF-8 at o[p]; returns the index past it. */
 function writeUtf8(o: Uint8Array, p: number, cp: number): number {
   if (cp < 0x80) o[p++] = cp;
-  else if (cp < 0x800) { o[p++] = 0xc0 | cp >> 6; o[p++] = 0x80 | (cp & 0x3f); }
-  else if (cp < 0x10000) { o[p++] = 0xe0 | cp >> 12; o[p++] = 0x80 | (cp >> 6 & 0x3f); o[p++] = 0x80 | (cp & 0x3f); }
-  else {
-    o[p++] = 0xf0 | cp >> 18; o[p++] = 0x80 | (cp >> 12 & 0x3f);
-    o[p++] = 0x80 | (cp >> 6 & 0x3f); o[p++] = 0x80 | (cp & 0x3f);
+  else if (cp < 0x800) {
+    o[p++] = 0xc0 | (cp >> 6);
+    o[p++] = 0x80 | (cp & 0x3f);
+  } else if (cp < 0x10000) {
+    o[p++] = 0xe0 | (cp >> 12);
+    o[p++] = 0x80 | ((cp >> 6) & 0x3f);
+    o[p++] = 0x80 | (cp & 0x3f);
+  } else {
+    o[p++] = 0xf0 | (cp >> 18);
+    o[p++] = 0x80 | ((cp >> 12) & 0x3f);
+    o[p++] = 0x80 | ((cp >> 6) & 0x3f);
+    o[p++] = 0x80 | (cp & 0x3f);
   }
   return p;
 }
@@ -68,7 +89,11 @@ function escapedString(b: Uint8Array, i: number, o: Buffer, p: number): void {
   for (;;) {
     const c = b[i]!;
     if (c === 0x22) break;
-    if (c !== 0x5c) { o[p++] = c; i++; continue; }
+    if (c !== 0x5c) {
+      o[p++] = c;
+      i++;
+      continue;
+    }
     const e = b[i + 1]!;
     i += 2;
     if (e !== 0x75) {
@@ -79,8 +104,10 @@ function escapedString(b: Uint8Array, i: number, o: Buffer, p: number): void {
     i += 4;
     if (cp >= 0xd800 && cp <= 0xdfff) {
       const low = cp <= 0xdbff && b[i] === 0x5c && b[i + 1] === 0x75 ? hex4(b, i + 2) : 0;
-      if (low >= 0xdc00 && low <= 0xdfff) { cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00); i += 6; }
-      else cp = 0xfffd; // a lone surrogate has no UTF-8 form
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i += 6;
+      } else cp = 0xfffd; // a lone surrogate has no UTF-8 form
     }
     p = writeUtf8(o, p, cp);
   }
@@ -94,20 +121,60 @@ function escapedString(b: Uint8Array, i: number, o: Buffer, p: number): void {
 
 /** A number as msgpackr writes the double JSON.parse makes of it; returns the index past it. */
 function writeNumber(o: Buffer, p: number, v: number): number {
-  if (!Number.isInteger(v)) { o[p] = 0xcb; o.writeDoubleBE(v, p + 1); return p + 9; }
+  if (!Number.isInteger(v)) {
+    o[p] = 0xcb;
+    o.writeDoubleBE(v, p + 1);
+    return p + 9;
+  }
   if (v >= 0) {
-    if (v < 0x80) { o[p] = v; return p + 1; }
-    if (v < 0x100) { o[p] = 0xcc; o[p + 1] = v; return p + 2; }
-    if (v < 0x10000) { o[p] = 0xcd; o[p + 1] = v >>> 8; o[p + 2] = v & 0xff; return p + 3; }
-    if (v < TWO_32) { o[p] = 0xce; o.writeUInt32BE(v, p + 1); return p + 5; }
+    if (v < 0x80) {
+      o[p] = v;
+      return p + 1;
+    }
+    if (v < 0x100) {
+      o[p] = 0xcc;
+      o[p + 1] = v;
+      return p + 2;
+    }
+    if (v < 0x10000) {
+      o[p] = 0xcd;
+      o[p + 1] = v >>> 8;
+      o[p + 2] = v & 0xff;
+      return p + 3;
+    }
+    if (v < TWO_32) {
+      o[p] = 0xce;
+      o.writeUInt32BE(v, p + 1);
+      return p + 5;
+    }
   } else {
-    if (v >= -32) { o[p] = v & 0xff; return p + 1; }
-    if (v >= -0x80) { o[p] = 0xd0; o[p + 1] = v & 0xff; return p + 2; }
-    if (v >= -0x8000) { o[p] = 0xd1; o[p + 1] = (v >> 8) & 0xff; o[p + 2] = v & 0xff; return p + 3; }
-    if (v >= -0x80000000) { o[p] = 0xd2; o.writeInt32BE(v, p + 1); return p + 5; }
+    if (v >= -32) {
+      o[p] = v & 0xff;
+      return p + 1;
+    }
+    if (v >= -0x80) {
+      o[p] = 0xd0;
+      o[p + 1] = v & 0xff;
+      return p + 2;
+    }
+    if (v >= -0x8000) {
+      o[p] = 0xd1;
+      o[p + 1] = (v >> 8) & 0xff;
+      o[p + 2] = v & 0xff;
+      return p + 3;
+    }
+    if (v >= -0x80000000) {
+      o[p] = 0xd2;
+      o.writeInt32BE(v, p + 1);
+      return p + 5;
+    }
   }
   // Past 32 bits: int64 for a safe integer (msgpack.ts widens those), float64 beyond.
-  if (!Number.isSafeInteger(v)) { o[p] = 0xcb; o.writeDoubleBE(v, p + 1); return p + 9; }
+  if (!Number.isSafeInteger(v)) {
+    o[p] = 0xcb;
+    o.writeDoubleBE(v, p + 1);
+    return p + 9;
+  }
   const high = Math.floor(v / TWO_32);
   o[p] = 0xd3;
   o.writeInt32BE(high, p + 1);
@@ -129,24 +196,41 @@ function number(b: Buffer, i: number, o: Buffer, p: number): void {
   let digits = 0;
   let scale = 0; // the power of ten the mantissa is multiplied by
   let c = b[i]!;
-  while (c >= 0x30 && c <= 0x39) { mantissa = mantissa * 10 + (c - 0x30); digits++; c = b[++i]!; }
+  while (c >= 0x30 && c <= 0x39) {
+    mantissa = mantissa * 10 + (c - 0x30);
+    digits++;
+    c = b[++i]!;
+  }
   if (c === 0x2e) {
     c = b[++i]!;
-    while (c >= 0x30 && c <= 0x39) { mantissa = mantissa * 10 + (c - 0x30); digits++; scale--; c = b[++i]!; }
+    while (c >= 0x30 && c <= 0x39) {
+      mantissa = mantissa * 10 + (c - 0x30);
+      digits++;
+      scale--;
+      c = b[++i]!;
+    }
   }
   if (c === 0x65 || c === 0x45) {
     c = b[++i]!;
     const negativeExponent = c === 0x2d;
     if (c === 0x2d || c === 0x2b) c = b[++i]!;
     let exponent = 0;
-    while (c >= 0x30 && c <= 0x39) { if (exponent < 100_000) exponent = exponent * 10 + (c - 0x30); c = b[++i]!; }
+    while (c >= 0x30 && c <= 0x39) {
+      if (exponent < 100_000) exponent = exponent * 10 + (c - 0x30);
+      c = b[++i]!;
+    }
     scale += negativeExponent ? -exponent : exponent;
   }
   let value: number;
   // Every partial sum stays below 2^53 when the mantissa does, so it is exact; leading zeros
   // count as digits here, which only sends a few more numbers the slow way.
   if (mantissa <= Number.MAX_SAFE_INTEGER && scale >= -22 && scale <= 22 && (digits <= 15 || scale === 0)) {
-    value = scale === 0 ? mantissa : scale < 0 ? mantissa / EXACT_POWERS_OF_TEN[-scale]! : mantissa * EXACT_POWERS_OF_TEN[scale]!;
+    value =
+      scale === 0
+        ? mantissa
+        : scale < 0
+          ? mantissa / EXACT_POWERS_OF_TEN[-scale]!
+          : mantissa * EXACT_POWERS_OF_TEN[scale]!;
     if (negative) value = -value;
   } else value = Number(b.toString('latin1', start, i));
   cursor.i = i;
@@ -158,11 +242,20 @@ function number(b: Buffer, i: number, o: Buffer, p: number): void {
  * entries, else map16/32 or array16/32 with the contents moved up to make room.
  */
 function close(o: Buffer, at: number, p: number, count: number, isMap: number): number {
-  if (count < 16) { o[at] = (isMap ? 0x80 : 0x90) | count; return p; }
+  if (count < 16) {
+    o[at] = (isMap ? 0x80 : 0x90) | count;
+    return p;
+  }
   const extra = count < 0x10000 ? 2 : 4;
   o.copyWithin(at + 1 + extra, at + 1, p);
-  if (extra === 2) { o[at] = isMap ? 0xde : 0xdc; o[at + 1] = count >>> 8; o[at + 2] = count & 0xff; }
-  else { o[at] = isMap ? 0xdf : 0xdd; o.writeUInt32BE(count, at + 1); }
+  if (extra === 2) {
+    o[at] = isMap ? 0xde : 0xdc;
+    o[at + 1] = count >>> 8;
+    o[at + 2] = count & 0xff;
+  } else {
+    o[at] = isMap ? 0xdf : 0xdd;
+    o.writeUInt32BE(count, at + 1);
+  }
   return p + extra;
 }
 
@@ -172,29 +265,53 @@ function close(o: Buffer, at: number, p: number, count: number, isMap: number): 
  * one-digit fraction: `0.5,` → float64, 4 bytes → 9) plus a container header's growth.
  */
 export function transcodeObject(b: Buffer, i: number, end: number, o: Buffer, p: number): number {
-  const at = containerAt, count = containerCount, isMap = containerIsMap;
+  const at = containerAt,
+    count = containerCount,
+    isMap = containerIsMap;
   let depth = 0;
   let expectKey = false;
   while (i < end) {
     const c = b[i]!;
-    if (c === 0x22) { // a string: a key, or a value
-      if (expectKey) { count[depth]!++; expectKey = false; } else if (!isMap[depth]) count[depth]!++;
+    if (c === 0x22) {
+      // a string: a key, or a value
+      if (expectKey) {
+        count[depth]!++;
+        expectKey = false;
+      } else if (!isMap[depth]) count[depth]!++;
       const s = i + 1;
       let j = s;
       let q = b[j]!;
       while (q !== 0x22 && q !== 0x5c) q = b[++j]!;
-      if (q === 0x5c) { escapedString(b, s, o, p); i = cursor.i; p = cursor.p; continue; }
+      if (q === 0x5c) {
+        escapedString(b, s, o, p);
+        i = cursor.i;
+        p = cursor.p;
+        continue;
+      }
       const length = j - s;
       p = writeStrHeader(o, p, length);
       if (length < 64) for (let k = s; k < j; k++) o[p++] = b[k]!;
-      else { b.copy(o, p, s, j); p += length; }
+      else {
+        b.copy(o, p, s, j);
+        p += length;
+      }
       i = j + 1;
       continue;
     }
     switch (c) {
-      case 0x2c: expectKey = isMap[depth] === 1; i++; continue; // ,
-      case 0x3a: case 0x20: case 0x09: case 0x0a: case 0x0d: i++; continue; // : and whitespace
-      case 0x7b: case 0x5b: // { [
+      case 0x2c:
+        expectKey = isMap[depth] === 1;
+        i++;
+        continue; // ,
+      case 0x3a:
+      case 0x20:
+      case 0x09:
+      case 0x0a:
+      case 0x0d:
+        i++;
+        continue; // : and whitespace
+      case 0x7b:
+      case 0x5b: // { [
         if (depth > 0 && !isMap[depth]) count[depth]!++;
         depth++;
         at[depth] = p;
@@ -204,7 +321,8 @@ export function transcodeObject(b: Buffer, i: number, end: number, o: Buffer, p:
         o[p++] = 0;
         i++;
         continue;
-      case 0x7d: case 0x5d: // } ]
+      case 0x7d:
+      case 0x5d: // } ]
         p = close(o, at[depth]!, p, count[depth]!, isMap[depth]!);
         i++;
         if (--depth === 0) return p;
@@ -212,10 +330,23 @@ export function transcodeObject(b: Buffer, i: number, end: number, o: Buffer, p:
     }
     // A value in an array counts as an entry; in a map its key was counted.
     if (!isMap[depth]) count[depth]!++;
-    if (c === 0x74) { o[p++] = 0xc3; i += 4; } // true
-    else if (c === 0x66) { o[p++] = 0xc2; i += 5; } // false
-    else if (c === 0x6e) { o[p++] = 0xc0; i += 4; } // null
-    else { number(b, i, o, p); i = cursor.i; p = cursor.p; }
+    if (c === 0x74) {
+      o[p++] = 0xc3;
+      i += 4;
+    } // true
+    else if (c === 0x66) {
+      o[p++] = 0xc2;
+      i += 5;
+    } // false
+    else if (c === 0x6e) {
+      o[p++] = 0xc0;
+      i += 4;
+    } // null
+    else {
+      number(b, i, o, p);
+      i = cursor.i;
+      p = cursor.p;
+    }
   }
   return p;
 }

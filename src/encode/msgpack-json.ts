@@ -16,9 +16,13 @@ import { MAX_MSGPACK_DEPTH, MsgpackKind, type MsgpackReader } from '../codec/msg
 const HEX_DIGITS = '0123456789abcdef';
 // The escape JSON.stringify writes for each byte below 0x20, '"' and '\'; 0 for none.
 const SHORT_ESCAPE = new Uint8Array(128);
-SHORT_ESCAPE[0x08] = 0x62; SHORT_ESCAPE[0x09] = 0x74; SHORT_ESCAPE[0x0a] = 0x6e; // \b \t \n
-SHORT_ESCAPE[0x0c] = 0x66; SHORT_ESCAPE[0x0d] = 0x72; // \f \r
-SHORT_ESCAPE[0x22] = 0x22; SHORT_ESCAPE[0x5c] = 0x5c;
+SHORT_ESCAPE[0x08] = 0x62;
+SHORT_ESCAPE[0x09] = 0x74;
+SHORT_ESCAPE[0x0a] = 0x6e; // \b \t \n
+SHORT_ESCAPE[0x0c] = 0x66;
+SHORT_ESCAPE[0x0d] = 0x72; // \f \r
+SHORT_ESCAPE[0x22] = 0x22;
+SHORT_ESCAPE[0x5c] = 0x5c;
 
 /** Writes b[start, start + length) as a JSON string; false (nothing kept) if not strict UTF-8. */
 function writeStringBytes(out: Output, b: Uint8Array, start: number, length: number): boolean {
@@ -40,7 +44,9 @@ function writeStringBytes(out: Output, b: Uint8Array, start: number, length: num
       const short = SHORT_ESCAPE[c]!;
       if (short !== 0) o[q++] = short;
       else {
-        o[q++] = 0x75; o[q++] = 0x30; o[q++] = 0x30; // u00
+        o[q++] = 0x75;
+        o[q++] = 0x30;
+        o[q++] = 0x30; // u00
         o[q++] = HEX_DIGITS.charCodeAt(c >> 4);
         o[q++] = HEX_DIGITS.charCodeAt(c & 0x0f);
       }
@@ -49,7 +55,8 @@ function writeStringBytes(out: Output, b: Uint8Array, start: number, length: num
     }
     // Strict UTF-8: no overlong forms, no encoded surrogates, nothing past U+10FFFF.
     let n: number;
-    let low = 0x80, high = 0xbf;
+    let low = 0x80,
+      high = 0xbf;
     if (c >= 0xc2 && c <= 0xdf) n = 2;
     else if (c >= 0xe0 && c <= 0xef) {
       n = 3;
@@ -101,13 +108,26 @@ export function writeValue(out: Output, r: MsgpackReader, depth = 1): boolean {
       if (!r.number()) return false;
       writeNumber(out, r.value);
       return true;
-    case MsgpackKind.Str: return writeString(out, r);
-    case MsgpackKind.Map: return writeMap(out, r, depth);
-    case MsgpackKind.Array: return writeArray(out, r, depth);
-    case MsgpackKind.Nil: out.ascii('null'); r.pos++; return true;
-    case MsgpackKind.False: out.ascii('false'); r.pos++; return true;
-    case MsgpackKind.True: out.ascii('true'); r.pos++; return true;
-    default: return false; // bin, ext, float32, 0xc1, nothing
+    case MsgpackKind.Str:
+      return writeString(out, r);
+    case MsgpackKind.Map:
+      return writeMap(out, r, depth);
+    case MsgpackKind.Array:
+      return writeArray(out, r, depth);
+    case MsgpackKind.Nil:
+      out.ascii('null');
+      r.pos++;
+      return true;
+    case MsgpackKind.False:
+      out.ascii('false');
+      r.pos++;
+      return true;
+    case MsgpackKind.True:
+      out.ascii('true');
+      r.pos++;
+      return true;
+    default:
+      return false; // bin, ext, float32, 0xc1, nothing
   }
 }
 

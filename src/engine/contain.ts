@@ -14,15 +14,22 @@ export function describeError(error: unknown): string {
  * An output's sealed-chunk callback that cannot throw: a chunk it fails on is dropped and
  * counted as output_error, and the output goes on with the next one.
  */
-export function containChunk(label: string, stats: OutputStats, log: Logger,
-  deliver: (chunk: SealedChunk) => void): (chunk: SealedChunk) => void {
+export function containChunk(
+  label: string,
+  stats: OutputStats,
+  log: Logger,
+  deliver: (chunk: SealedChunk) => void,
+): (chunk: SealedChunk) => void {
   return (chunk) => {
     try {
       deliver(chunk);
     } catch (error) {
       stats.dropped.output_error += chunk.records;
-      log.burst('error', `${label} output_error`,
-        `dropped chunk ${chunk.id} (${chunk.records} records): the output failed on it: ${describeError(error)}`);
+      log.burst(
+        'error',
+        `${label} output_error`,
+        `dropped chunk ${chunk.id} (${chunk.records} records): the output failed on it: ${describeError(error)}`,
+      );
     }
   };
 }
@@ -38,15 +45,22 @@ export interface Containment {
  * A connection's event handler that cannot throw: what escapes closes that connection (counted
  * as internal_error) and nothing else. `close` is how this connection is let go.
  */
-export function containConnection<A extends unknown[]>(where: Containment, peer: string, close: () => void,
-  handler: (...args: A) => void): (...args: A) => void {
+export function containConnection<A extends unknown[]>(
+  where: Containment,
+  peer: string,
+  close: () => void,
+  handler: (...args: A) => void,
+): (...args: A) => void {
   return (...args) => {
     try {
       handler(...args);
     } catch (error) {
       where.stats.closed.internal_error++;
-      where.log.burst('error', `closed ${where.input} internal_error`,
-        `closed the connection from ${peer}: the relay failed on what it sent: ${describeError(error)}`);
+      where.log.burst(
+        'error',
+        `closed ${where.input} internal_error`,
+        `closed the connection from ${peer}: the relay failed on what it sent: ${describeError(error)}`,
+      );
       try {
         close();
       } catch {

@@ -27,19 +27,27 @@ export interface ShutdownReport {
 
 function createOutput(config: OutputConfig, pipeline: PipelineConfig, log: Logger, hooks: OutputHooks): OutputPlugin {
   switch (config.plugin) {
-    case 'websocket': return new WebSocketOutput(config, pipeline.service, log, hooks, storageDirFor(config, pipeline));
-    case 'stdout': return new StdoutOutput(config, hooks, log);
-    case 'null': return new NullOutput(config, log);
-    case 'websocket_server': return new WebSocketServerOutput(config, log, hooks);
+    case 'websocket':
+      return new WebSocketOutput(config, pipeline.service, log, hooks, storageDirFor(config, pipeline));
+    case 'stdout':
+      return new StdoutOutput(config, hooks, log);
+    case 'null':
+      return new NullOutput(config, log);
+    case 'websocket_server':
+      return new WebSocketServerOutput(config, log, hooks);
   }
 }
 
 function createInput(config: InputConfig, sink: SegmentSink, log: Logger): InputPlugin {
   switch (config.plugin) {
-    case 'tcp': return new TcpInput(config, sink, log);
-    case 'http': return new HttpInput(config, sink, log);
-    case 'forward': return new ForwardInput(config, sink, log);
-    case 'dummy': return new DummyInput(config, sink, log);
+    case 'tcp':
+      return new TcpInput(config, sink, log);
+    case 'http':
+      return new HttpInput(config, sink, log);
+    case 'forward':
+      return new ForwardInput(config, sink, log);
+    case 'dummy':
+      return new DummyInput(config, sink, log);
   }
 }
 
@@ -51,7 +59,10 @@ export class Engine implements SegmentSink, MetricsSource {
   private flushTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<ShutdownReport> | null = null;
 
-  constructor(private readonly config: PipelineConfig, log: Logger) {
+  constructor(
+    private readonly config: PipelineConfig,
+    log: Logger,
+  ) {
     this.log = log.child('engine');
     const hooks: OutputHooks = {
       onPressure: () => this.applyBackpressure(),
@@ -91,8 +102,15 @@ export class Engine implements SegmentSink, MetricsSource {
     }, this.config.service.flushSeconds * 1000);
   }
 
-  append(source: ChunkSource, kind: SegmentKind, time: EventTime,
-    data: Buffer, start: number, end: number, records: number): void {
+  append(
+    source: ChunkSource,
+    kind: SegmentKind,
+    time: EventTime,
+    data: Buffer,
+    start: number,
+    end: number,
+    records: number,
+  ): void {
     const outputs = this.router.route(source.tag);
     for (let i = 0; i < outputs.length; i++) outputs[i]!.append(source, kind, time, data, start, end, records);
   }
@@ -143,8 +161,10 @@ export class Engine implements SegmentSink, MetricsSource {
       undeliveredChunks: left.reduce((sum, l) => sum + l.chunks, 0),
     };
     if (report.undeliveredRecords > 0 || report.undeliveredChunks > 0) {
-      this.log.error(`${report.undeliveredRecords} records in ${report.undeliveredChunks} chunks ` +
-        `were not delivered within Grace (${grace} s)`);
+      this.log.error(
+        `${report.undeliveredRecords} records in ${report.undeliveredChunks} chunks ` +
+          `were not delivered within Grace (${grace} s)`,
+      );
     }
     this.log.info('service stopped');
     this.log.flushBursts();
@@ -174,8 +194,11 @@ export class Engine implements SegmentSink, MetricsSource {
     if (this.router.route(notice.source.tag)[0]?.name !== output) return;
     const input = this.inputs.find((candidate) => candidate.name === notice.source.input);
     if (input) input.stats.malformed += notice.count;
-    this.log.burst('warn', `malformed ${notice.source.input} ${notice.source.peer}`,
+    this.log.burst(
+      'warn',
+      `malformed ${notice.source.input} ${notice.source.peer}`,
       `[input:${notice.source.input}] ${notice.count} invalid record(s) from ` +
-      `${notice.source.peer} skipped; first: ${notice.sample}`);
+        `${notice.source.peer} skipped; first: ${notice.sample}`,
+    );
   }
 }

@@ -5,8 +5,15 @@ import type { InputStats, OutputBufferState, OutputStats } from './stats.js';
 
 /** Where inputs put what they read: the engine routes it by tag to every matching output. */
 export interface SegmentSink {
-  append(source: ChunkSource, kind: SegmentKind, time: EventTime,
-    data: Buffer, start: number, end: number, records: number): void;
+  append(
+    source: ChunkSource,
+    kind: SegmentKind,
+    time: EventTime,
+    data: Buffer,
+    start: number,
+    end: number,
+    records: number,
+  ): void;
   /** False while an output this tag routes to is over its Mem_Buf_Limit (http answers 503). */
   accepts(tag: string): boolean;
   /**
@@ -54,8 +61,15 @@ export interface OutputPlugin {
   readonly isFull: boolean;
   /** May return a promise (an output that listens): the engine awaits it before starting inputs. */
   start(): void | Promise<void>;
-  append(source: ChunkSource, kind: SegmentKind, time: EventTime,
-    data: Buffer, start: number, end: number, records: number): void;
+  append(
+    source: ChunkSource,
+    kind: SegmentKind,
+    time: EventTime,
+    data: Buffer,
+    start: number,
+    end: number,
+    records: number,
+  ): void;
   /** The Flush timer: seal what is buffered and send it. */
   sealOpenChunk(): void;
   /** Filesystem storage: resolves once what was appended is in chunk files (absent or null: memory). */

@@ -44,7 +44,10 @@ export interface InputStats {
 }
 
 /** Why an input refused or closed a client connection. */
-export type CloseReason = 'max_connections' | 'io_timeout' | 'record_timeout'
+export type CloseReason =
+  | 'max_connections'
+  | 'io_timeout'
+  | 'record_timeout'
   /** Undecodable data: garbage msgpack, a forward message of the wrong shape, a broken HTTP request. */
   | 'protocol_error'
   /** A forward message or HTTP request larger than buffer_max_size (or its headers too long). */
@@ -53,7 +56,10 @@ export type CloseReason = 'max_connections' | 'io_timeout' | 'record_timeout'
   | 'internal_error';
 
 /** Why records were given up; every drop is counted under one of these. */
-export type DropReason = 'retry_limit' | 'shutdown' | 'worker_crash'
+export type DropReason =
+  | 'retry_limit'
+  | 'shutdown'
+  | 'worker_crash'
   /** websocket_server: published while no client was connected (the reference drops them silently). */
   | 'no_clients'
   /** websocket_server: a client's share lost to its queue limit (dropped oldest, or queued when cut off). */
@@ -102,16 +108,40 @@ export function isConnectionOutputStats(stats: OutputStats): stats is Connection
 
 export function newInputStats(): InputStats {
   return {
-    records: 0, bytes: 0, oversized: 0, malformed: 0, connections: 0, tlsHandshakeFailures: 0,
-    closed: { max_connections: 0, io_timeout: 0, record_timeout: 0, protocol_error: 0, oversized: 0, internal_error: 0 }, paused: false,
-    pausedMs: 0, pausedSince: null,
+    records: 0,
+    bytes: 0,
+    oversized: 0,
+    malformed: 0,
+    connections: 0,
+    tlsHandshakeFailures: 0,
+    closed: {
+      max_connections: 0,
+      io_timeout: 0,
+      record_timeout: 0,
+      protocol_error: 0,
+      oversized: 0,
+      internal_error: 0,
+    },
+    paused: false,
+    pausedMs: 0,
+    pausedSince: null,
   };
 }
 
 export function newOutputStats(kind: OutputKind): OutputStats {
   return {
-    kind, chunksFlushed: 0, records: 0, bytes: 0, dropped: {
-      retry_limit: 0, shutdown: 0, worker_crash: 0, no_clients: 0, slow_client: 0, storage_limit: 0, storage_corrupt: 0,
+    kind,
+    chunksFlushed: 0,
+    records: 0,
+    bytes: 0,
+    dropped: {
+      retry_limit: 0,
+      shutdown: 0,
+      worker_crash: 0,
+      no_clients: 0,
+      slow_client: 0,
+      storage_limit: 0,
+      storage_corrupt: 0,
       output_error: 0,
     },
     flushSeconds: new Histogram([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]),
@@ -121,7 +151,14 @@ export function newOutputStats(kind: OutputKind): OutputStats {
 }
 
 export function newConnectionOutputStats(kind: ConnectionOutputStats['kind']): ConnectionOutputStats {
-  return { ...newOutputStats(kind), kind, handshakesOk: 0, handshakesFailed: 0, connectionsClosed: 0, connectionsOpen: 0 };
+  return {
+    ...newOutputStats(kind),
+    kind,
+    handshakesOk: 0,
+    handshakesFailed: 0,
+    connectionsClosed: 0,
+    connectionsOpen: 0,
+  };
 }
 
 /** What an output's buffer and pool hold right now (read at scrape time). */

@@ -11,21 +11,39 @@ import type { CloseReason, InputStats } from '../engine/stats.js';
 import type { Logger } from '../log.js';
 
 /** Counts a close, logs it once per burst (per input and reason) and destroys the socket. */
-export function closeFor(socket: Socket | null, reason: CloseReason, detail: string, stats: InputStats, log: Logger,
-  input: string): void {
+export function closeFor(
+  socket: Socket | null,
+  reason: CloseReason,
+  detail: string,
+  stats: InputStats,
+  log: Logger,
+  input: string,
+): void {
   stats.closed[reason]++;
   log.burst('warn', `closed ${input} ${reason}`, detail);
   socket?.destroy();
 }
 
 /** net.max_connections on any listening server (tcp, TLS or HTTP): Node refuses the excess. */
-export function limitConnections(server: Server | HttpServer, limits: ListenerLimits, stats: InputStats,
-  log: Logger, input: string): void {
+export function limitConnections(
+  server: Server | HttpServer,
+  limits: ListenerLimits,
+  stats: InputStats,
+  log: Logger,
+  input: string,
+): void {
   if (limits.maxConnections <= 0) return;
   server.maxConnections = limits.maxConnections;
   server.on('drop', (peer?: { remoteAddress?: string; remotePort?: number }) => {
-    closeFor(null, 'max_connections', `refused a connection from ${peer?.remoteAddress ?? '?'}:${peer?.remotePort ?? '?'}: ` +
-      `net.max_connections (${limits.maxConnections}) are open`, stats, log, input);
+    closeFor(
+      null,
+      'max_connections',
+      `refused a connection from ${peer?.remoteAddress ?? '?'}:${peer?.remotePort ?? '?'}: ` +
+        `net.max_connections (${limits.maxConnections}) are open`,
+      stats,
+      log,
+      input,
+    );
   });
 }
 
@@ -40,8 +58,12 @@ export class ConnectionDeadlines {
   private readonly open = new Map<Socket, Deadline>();
   private sweeper: NodeJS.Timeout | null = null;
 
-  constructor(private readonly limits: ListenerLimits, private readonly stats: InputStats,
-    private readonly log: Logger, private readonly input: string) {}
+  constructor(
+    private readonly limits: ListenerLimits,
+    private readonly stats: InputStats,
+    private readonly log: Logger,
+    private readonly input: string,
+  ) {}
 
   watch(socket: Socket, peer: string): void {
     this.open.set(socket, { peer, partialSince: 0 });
@@ -52,8 +74,15 @@ export class ConnectionDeadlines {
       socket.on('timeout', () => {
         // Paused by backpressure: the silence is ours. Re-arm and wait.
         if (this.stats.paused) socket.setTimeout(this.limits.ioTimeoutMs);
-        else closeFor(socket, 'io_timeout', `closed ${peer}: nothing received for net.io_timeout ` +
-          `(${this.limits.ioTimeoutMs / 1000} s)`, this.stats, this.log, this.input);
+        else
+          closeFor(
+            socket,
+            'io_timeout',
+            `closed ${peer}: nothing received for net.io_timeout ` + `(${this.limits.ioTimeoutMs / 1000} s)`,
+            this.stats,
+            this.log,
+            this.input,
+          );
       });
       socket.setTimeout(this.limits.ioTimeoutMs);
     }
@@ -90,8 +119,15 @@ export class ConnectionDeadlines {
     for (const [socket, deadline] of this.open) {
       if (deadline.partialSince !== 0 && deadline.partialSince < expired) {
         this.open.delete(socket);
-        closeFor(socket, 'record_timeout', `closed ${deadline.peer}: a record begun ${this.limits.recordTimeoutMs / 1000} s ago ` +
-          'is still incomplete (net.record_timeout)', this.stats, this.log, this.input);
+        closeFor(
+          socket,
+          'record_timeout',
+          `closed ${deadline.peer}: a record begun ${this.limits.recordTimeoutMs / 1000} s ago ` +
+            'is still incomplete (net.record_timeout)',
+          this.stats,
+          this.log,
+          this.input,
+        );
       }
     }
   }
@@ -110,15 +146,27 @@ function httpClientError(code: string): readonly [number, CloseReason] {
  * the socket timeout net.io_timeout (idle keep-alive connections still close after Node's 5 s).
  * `connectionsCheckingInterval` must be given to createServer: see httpServerOptions.
  */
-export function limitHttp(server: HttpServer, limits: ListenerLimits, stats: InputStats, log: Logger,
-  input: string): void {
+export function limitHttp(
+  server: HttpServer,
+  limits: ListenerLimits,
+  stats: InputStats,
+  log: Logger,
+  input: string,
+): void {
   limitConnections(server, limits, stats, log, input);
   server.headersTimeout = Math.min(60_000, limits.recordTimeoutMs);
   server.requestTimeout = limits.recordTimeoutMs;
   server.timeout = limits.ioTimeoutMs;
   server.on('timeout', (socket: Socket) => {
-    closeFor(socket, 'io_timeout', `closed ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: nothing received ` +
-      `for net.io_timeout (${limits.ioTimeoutMs / 1000} s)`, stats, log, input);
+    closeFor(
+      socket,
+      'io_timeout',
+      `closed ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: nothing received ` +
+        `for net.io_timeout (${limits.ioTimeoutMs / 1000} s)`,
+      stats,
+      log,
+      input,
+    );
   });
   // With a listener here Node no longer answers bad requests itself: do what it does, counted.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
@@ -127,8 +175,15 @@ export function limitHttp(server: HttpServer, limits: ListenerLimits, stats: Inp
       return;
     }
     const [status, reason] = httpClientError(error.code ?? '');
-    closeFor(null, reason, `closed ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: ${status} ` +
-      `${STATUS_CODES[status] ?? ''} (${error.code ?? error.message})`, stats, log, input);
+    closeFor(
+      null,
+      reason,
+      `closed ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: ${status} ` +
+        `${STATUS_CODES[status] ?? ''} (${error.code ?? error.message})`,
+      stats,
+      log,
+      input,
+    );
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 }

@@ -23,7 +23,11 @@ export class DummyInput implements InputPlugin {
   private owed = 0;
   private lastTick = 0;
 
-  constructor(private readonly config: DummyInputConfig, private readonly sink: SegmentSink, log: Logger) {
+  constructor(
+    private readonly config: DummyInputConfig,
+    private readonly sink: SegmentSink,
+    log: Logger,
+  ) {
     this.name = config.name;
     this.staticTag = config.tag;
     this.log = log.child(`input:dummy:${config.name}`);

@@ -29,14 +29,14 @@ import { MsgpackReader, readUint32 } from '../codec/msgpack-reader.js';
 
 export type Entries =
   | {
-    readonly kind: 'entries';
-    /** The entries to buffer: the payload itself when `asIs`, else the rewritten ones. */
-    readonly bytes: Buffer;
-    readonly count: number;
-    /** Entries skipped: their record is not a map. */
-    readonly invalid: number;
-    readonly asIs: boolean;
-  }
+      readonly kind: 'entries';
+      /** The entries to buffer: the payload itself when `asIs`, else the rewritten ones. */
+      readonly bytes: Buffer;
+      readonly count: number;
+      /** Entries skipped: their record is not a map. */
+      readonly invalid: number;
+      readonly asIs: boolean;
+    }
   /** oversized: more than MAX_ENTRIES_PER_MESSAGE; otherwise not entries. */
   | { readonly kind: 'refused'; readonly reason: string; readonly oversized: boolean };
 
@@ -99,7 +99,8 @@ export function readEntries(packed: Buffer, maxBytes = packed.length): Entries {
   let pos = 0;
   const bounded = maxBytes < end;
   for (let index = 0; pos < end; index++) {
-    if (index === MAX_ENTRIES_PER_MESSAGE) return refused(`more than ${MAX_ENTRIES_PER_MESSAGE} entries in one message`, true);
+    if (index === MAX_ENTRIES_PER_MESSAGE)
+      return refused(`more than ${MAX_ENTRIES_PER_MESSAGE} entries in one message`, true);
     const first = packed[pos]!;
     r.pos = pos;
     r.end = end;
@@ -112,7 +113,9 @@ export function readEntries(packed: Buffer, maxBytes = packed.length): Entries {
     r.pos = pos;
     r.end = bounded ? Math.min(end, pos + maxBytes) : end;
     if (!r.checkedSkip()) {
-      return refused(r.refusal === '' ? `entry ${index} ends past the end of the entries` : `entry ${index}: ${r.refusal}`);
+      return refused(
+        r.refusal === '' ? `entry ${index} ends past the end of the entries` : `entry ${index}: ${r.refusal}`,
+      );
     }
     const entryEnd = r.pos;
     const entryExtensions = r.extensions - extensionsBefore;
@@ -121,8 +124,7 @@ export function readEntries(packed: Buffer, maxBytes = packed.length): Entries {
     const timeRead = readEventTime(r, time);
     const timeEnd = timeRead ? r.pos : -1;
     // As it came: [time, map], a time readEventTime reads, no extension but the time's own.
-    if (first === FIXARRAY_2 && timeRead && r.mapHeader() &&
-      entryExtensions === (packed[timeAt] === FIXEXT8 ? 1 : 0)) {
+    if (first === FIXARRAY_2 && timeRead && r.mapHeader() && entryExtensions === (packed[timeAt] === FIXEXT8 ? 1 : 0)) {
       if (out !== null) out.length = copyBytes(packed, pos, entryEnd, out.reserve(entryEnd - pos), out.length);
       count++;
       pos = entryEnd;
@@ -169,7 +171,8 @@ export function readEntries(packed: Buffer, maxBytes = packed.length): Entries {
     const into = out.reserve(ENTRY_HEADER_BYTES + (recordEnd - recordAt));
     writeEntryHeader(into, out.length, at.sec, at.nsec);
     const recordInto = out.length + ENTRY_HEADER_BYTES;
-    const written = rewrite ? copyRecord(packed, r, recordAt, recordEnd, into, recordInto)
+    const written = rewrite
+      ? copyRecord(packed, r, recordAt, recordEnd, into, recordInto)
       : copyBytes(packed, recordAt, recordEnd, into, recordInto);
     if (written < 0) invalid++;
     else {
@@ -232,7 +235,8 @@ function copyRecord(b: Buffer, r: MsgpackReader, from: number, to: number, out: 
     r.pos = data + length;
     if (type !== 0 && TIMESTAMP_LENGTHS.has(length)) continue;
     at = copyBytes(b, run, p, out, at);
-    if (type !== 0) out[at++] = 0xc0; // a timestamp msgpackr reads as an Invalid Date (JSON null)
+    if (type !== 0)
+      out[at++] = 0xc0; // a timestamp msgpackr reads as an Invalid Date (JSON null)
     else if (length !== 8) return -1;
     else {
       const sec = readUint32(b, data);

@@ -60,7 +60,12 @@ export function readPing(b: Buffer, start: number, end: number): Ping | string {
 }
 
 /** sha512_hex(salt + hostname + nonce + shared_key), every part as its bytes. */
-export function sharedKeyDigest(salt: Uint8Array, hostname: Uint8Array | string, nonce: Uint8Array, sharedKey: string): string {
+export function sharedKeyDigest(
+  salt: Uint8Array,
+  hostname: Uint8Array | string,
+  nonce: Uint8Array,
+  sharedKey: string,
+): string {
   return createHash('sha512').update(salt).update(hostname).update(nonce).update(sharedKey).digest('hex');
 }
 
@@ -76,8 +81,14 @@ export function pingAuthenticates(ping: Ping, nonce: Uint8Array, sharedKey: stri
 }
 
 /** The PONG for a PING: authenticated with the server's digest, or refused with the reason. */
-export function pongMessage(ping: Ping, authenticated: boolean, reason: string, selfHostname: string,
-  nonce: Uint8Array, sharedKey: string): Buffer {
+export function pongMessage(
+  ping: Ping,
+  authenticated: boolean,
+  reason: string,
+  selfHostname: string,
+  nonce: Uint8Array,
+  sharedKey: string,
+): Buffer {
   if (!authenticated) return packr.pack(['PONG', false, reason, '', '']);
   return packr.pack(['PONG', true, '', selfHostname, sharedKeyDigest(ping.salt, selfHostname, nonce, sharedKey)]);
 }

@@ -27,7 +27,10 @@ import type { CloseReason } from '../engine/stats.js';
 
 /** A message that closes its connection, and why. */
 class Refused extends Error {
-  constructor(readonly reason: CloseReason, message: string) {
+  constructor(
+    readonly reason: CloseReason,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -42,7 +45,11 @@ export class ForwardInput extends SocketInput implements InputPlugin {
   readonly staticTag: string | null;
   private readonly sources: SourceCache;
 
-  constructor(private readonly config: ForwardInputConfig, private readonly sink: SegmentSink, log: Logger) {
+  constructor(
+    private readonly config: ForwardInputConfig,
+    private readonly sink: SegmentSink,
+    log: Logger,
+  ) {
     // Reads share one buffer (listener.ts): a message is read and handled within its read (its
     // entries copied into the chunk, its ack built), and its unfinished tail is copied.
     super(config.name, config, `input:forward:${config.name}`, log.child(`input:forward:${config.name}`), true);
@@ -67,32 +74,40 @@ export class ForwardInput extends SocketInput implements InputPlugin {
     const scanner = new FrameScanner(this.config.bufferMaxSizeBytes);
     const handshakeScanner = new FrameScanner(Math.min(MAX_HANDSHAKE_BYTES, this.config.bufferMaxSizeBytes));
     const guard = { stats: this.stats, log: this.log, input: this.name };
-    socket.on('data', containConnection(guard, peer, () => socket.destroy(), (data: Buffer) => {
-      const buffer: Buffer = pending.length > 0 ? pending.append(data) : data;
-      this.stats.bytes += data.length;
-      // Each message is handled as soon as it is framed, in order: a broken frame after good
-      // ones closes the connection once those are buffered and acknowledged.
-      let consumed = 0;
-      let handled = 0;
-      while (consumed < buffer.length) {
-        const frame = (authenticated ? scanner : handshakeScanner).scan(buffer, consumed, buffer.length);
-        if (frame.kind === 'incomplete') break;
-        if (frame.kind === 'invalid') return fail(frame.tooLarge ? 'oversized' : 'protocol_error', frame.reason);
-        try {
-          if (authenticated) this.handleMessage(socket, buffer, consumed, frame.end, peer);
-          else authenticated = this.handshake(socket, buffer, consumed, frame.end, nonce);
-        } catch (error) {
-          // A peer that sends garbage goes, not us.
-          if (error instanceof Refused) return fail(error.reason, error.message);
-          return fail('protocol_error', `bad message (${(error as Error).message})`);
-        }
-        consumed = frame.end;
-        handled++;
-      }
-      // Copied out of a read: a view would keep the whole read alive for the sake of its tail.
-      pending.keep(buffer, consumed);
-      this.deadlines.progress(socket, pending.length > 0, handled > 0);
-    }));
+    socket.on(
+      'data',
+      containConnection(
+        guard,
+        peer,
+        () => socket.destroy(),
+        (data: Buffer) => {
+          const buffer: Buffer = pending.length > 0 ? pending.append(data) : data;
+          this.stats.bytes += data.length;
+          // Each message is handled as soon as it is framed, in order: a broken frame after good
+          // ones closes the connection once those are buffered and acknowledged.
+          let consumed = 0;
+          let handled = 0;
+          while (consumed < buffer.length) {
+            const frame = (authenticated ? scanner : handshakeScanner).scan(buffer, consumed, buffer.length);
+            if (frame.kind === 'incomplete') break;
+            if (frame.kind === 'invalid') return fail(frame.tooLarge ? 'oversized' : 'protocol_error', frame.reason);
+            try {
+              if (authenticated) this.handleMessage(socket, buffer, consumed, frame.end, peer);
+              else authenticated = this.handshake(socket, buffer, consumed, frame.end, nonce);
+            } catch (error) {
+              // A peer that sends garbage goes, not us.
+              if (error instanceof Refused) return fail(error.reason, error.message);
+              return fail('protocol_error', `bad message (${(error as Error).message})`);
+            }
+            consumed = frame.end;
+            handled++;
+          }
+          // Copied out of a read: a view would keep the whole read alive for the sake of its tail.
+          pending.keep(buffer, consumed);
+          this.deadlines.progress(socket, pending.length > 0, handled > 0);
+        },
+      ),
+    );
     socket.on('error', (error) => this.log.debug(`connection from ${peer}: ${error.message}`));
   }
 
@@ -128,10 +143,28 @@ export class ForwardInput extends SocketInput implements InputPlugin {
     // Later, off the data handler's containment: a throw here must close this connection, not
     // become an unhandled rejection that ends the process.
     const guard = { stats: this.stats, log: this.log, input: this.name };
-    stored.then(containConnection(guard, peer, () => socket.destroy(), () => { if (!socket.destroyed) socket.write(ack); }),
-      containConnection(guard, peer, () => socket.destroy(), (error: unknown) => {
-        this.log.burst('warn', `not stored ${this.name}`, `records from ${peer} not acknowledged: ${error instanceof Error ? error.message : String(error)}`);
-      }));
+    stored.then(
+      containConnection(
+        guard,
+        peer,
+        () => socket.destroy(),
+        () => {
+          if (!socket.destroyed) socket.write(ack);
+        },
+      ),
+      containConnection(
+        guard,
+        peer,
+        () => socket.destroy(),
+        (error: unknown) => {
+          this.log.burst(
+            'warn',
+            `not stored ${this.name}`,
+            `records from ${peer} not acknowledged: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        },
+      ),
+    );
   }
 
   /** The message's entries, checked and into the chunk; how many records that was. */
@@ -143,12 +176,23 @@ export class ForwardInput extends SocketInput implements InputPlugin {
     }
     if (entries.invalid > 0) {
       this.stats.malformed += entries.invalid;
-      this.log.burst('warn', `invalid ${this.name} ${peer}`, `${entries.invalid} entries from ${peer} are not [time, record]: skipped`);
+      this.log.burst(
+        'warn',
+        `invalid ${this.name} ${peer}`,
+        `${entries.invalid} entries from ${peer} are not [time, record]: skipped`,
+      );
     }
     if (entries.count === 0) return 0;
     // Copied into the chunk: the entries may be a view of the read.
-    this.sink.append(this.sources.get(tag, peer), SegmentKind.MsgpackEntries, eventTimeNow(), entries.bytes, 0,
-      entries.bytes.length, entries.count);
+    this.sink.append(
+      this.sources.get(tag, peer),
+      SegmentKind.MsgpackEntries,
+      eventTimeNow(),
+      entries.bytes,
+      0,
+      entries.bytes.length,
+      entries.count,
+    );
     this.stats.records += entries.count;
     return entries.count;
   }
@@ -159,8 +203,11 @@ export class ForwardInput extends SocketInput implements InputPlugin {
    */
   private skipSignal(signal: number, peer: string): number {
     this.stats.malformed++;
-    this.log.burst('warn', `signal ${this.name} ${peer}`,
-      `a message of fluent_signal ${signal} (metrics or traces, not logs) from ${peer}: skipped`);
+    this.log.burst(
+      'warn',
+      `signal ${this.name} ${peer}`,
+      `a message of fluent_signal ${signal} (metrics or traces, not logs) from ${peer}: skipped`,
+    );
     return 0;
   }
 
@@ -174,9 +221,12 @@ export class ForwardInput extends SocketInput implements InputPlugin {
       return gunzipSync(payload, { maxOutputLength: limit });
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      throw new Refused('protocol_error', code === 'ERR_BUFFER_TOO_LARGE'
-        ? `a gzip payload inflating past ${GZIP_RATIO} × buffer_max_size (${limit} bytes)`
-        : `a gzip payload that does not inflate (${(error as Error).message})`);
+      throw new Refused(
+        'protocol_error',
+        code === 'ERR_BUFFER_TOO_LARGE'
+          ? `a gzip payload inflating past ${GZIP_RATIO} × buffer_max_size (${limit} bytes)`
+          : `a gzip payload that does not inflate (${(error as Error).message})`,
+      );
     }
   }
 }

@@ -68,13 +68,15 @@ export function readForwardMessage(b: Buffer, start: number, end: number): Forwa
   let canonical = true;
   let rest: number; // elements after the entries: the option, then any others
   const entriesAt = r.pos;
-  if (r.arrayHeader()) { // Forward: [tag, [entry, ...], option?]
+  if (r.arrayHeader()) {
+    // Forward: [tag, [entry, ...], option?]
     const count = r.count;
     const from = r.pos;
     for (let i = 0; i < count; i++) if (!r.skip()) return 'the entries end past the message';
     entries = b.subarray(from, r.pos);
     rest = elements - 2;
-  } else if (r.binHeader() || r.strHeader()) { // PackedForward: [tag, bin, option?]
+  } else if (r.binHeader() || r.strHeader()) {
+    // PackedForward: [tag, bin, option?]
     canonical = r.kindAt(entriesAt) === MsgpackKind.Bin; // not str, as msgpack before bin had it
     const from = r.pos;
     const to = from + r.count;
@@ -83,7 +85,8 @@ export function readForwardMessage(b: Buffer, start: number, end: number): Forwa
     r.pos = to;
     packed = true;
     rest = elements - 2;
-  } else { // Message: [tag, time, record, option?]
+  } else {
+    // Message: [tag, time, record, option?]
     if (elements < 3) return 'a Message mode message is [tag, time, record]';
     const time = r.pos;
     if (!r.skip()) return 'the record ends past the message';

@@ -41,8 +41,15 @@ export type TagOf = (line: Buffer) => string | null;
 // 64-bit integers as numbers, as JSON bodies get them: a BigInt cannot be written as JSON.
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
-const NEWLINE = 0x0a, CR = 0x0d, QUOTE = 0x22, BACKSLASH = 0x5c, COMMA = 0x2c;
-const OPEN_BRACE = 0x7b, CLOSE_BRACE = 0x7d, OPEN_BRACKET = 0x5b, CLOSE_BRACKET = 0x5d;
+const NEWLINE = 0x0a,
+  CR = 0x0d,
+  QUOTE = 0x22,
+  BACKSLASH = 0x5c,
+  COMMA = 0x2c;
+const OPEN_BRACE = 0x7b,
+  CLOSE_BRACE = 0x7d,
+  OPEN_BRACKET = 0x5b,
+  CLOSE_BRACKET = 0x5d;
 
 function isSpace(c: number | undefined): boolean {
   return c === 0x20 || c === 0x09 || c === NEWLINE || c === CR;
@@ -65,14 +72,18 @@ export function isNdjson(type: string): boolean {
 class LinesByTag {
   readonly groups = new Map<string, { out: Output; count: number }>();
 
-  constructor(private readonly tag: string, private readonly tagOf: TagOf | null, private readonly sizeHint: number) {}
+  constructor(
+    private readonly tag: string,
+    private readonly tagOf: TagOf | null,
+    private readonly sizeHint: number,
+  ) {}
 
   /** The output the next record is written to, before its tag is known (tag_key: a scratch one). */
   private scratch: Output | null = null;
 
   begin(): Output {
     if (this.tagOf === null) return this.group(this.tag).out;
-    const scratch = this.scratch ??= new Output(1024);
+    const scratch = (this.scratch ??= new Output(1024));
     scratch.length = 0;
     return scratch;
   }
@@ -162,7 +173,14 @@ function objectEnd(b: Uint8Array, p: number, end: number, index: number): { end:
 }
 
 /** Writes the JSON object b[start, end) as one line, checked; `breaks`: it has line breaks outside strings. */
-function writeJsonRecord(b: Buffer, start: number, end: number, breaks: boolean, index: number, lines: LinesByTag): void {
+function writeJsonRecord(
+  b: Buffer,
+  start: number,
+  end: number,
+  breaks: boolean,
+  index: number,
+  lines: LinesByTag,
+): void {
   const out = lines.begin();
   if (breaks) {
     // Pretty-printed: parsed and written again on one line (one record's objects at a time).
@@ -207,8 +225,14 @@ function readJson(b: Buffer, start: number, end: number, lines: LinesByTag): num
       writeJsonRecord(b, p, object.end, object.breaks, records, lines);
       records++;
       p = skipSpace(b, object.end, end);
-      if (b[p] === COMMA) { p = skipSpace(b, p + 1, end); continue; }
-      if (b[p] === CLOSE_BRACKET) { p++; break; }
+      if (b[p] === COMMA) {
+        p = skipSpace(b, p + 1, end);
+        continue;
+      }
+      if (b[p] === CLOSE_BRACKET) {
+        p++;
+        break;
+      }
       throw new BadBody('invalid JSON: expected , or ] after a record');
     }
   }
@@ -238,7 +262,8 @@ function writeMsgpackRecord(r: MsgpackReader, index: number, lines: LinesByTag):
     } catch (error) {
       throw new BadBody(`invalid msgpack: ${(error as Error).message}`);
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new BadBody(`record ${index} is not a map`);
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new BadBody(`record ${index} is not a map`);
     out.text(JSON.stringify(value));
     r.pos = frame.end;
   }

@@ -33,7 +33,11 @@ export function tagFromPath(url: string): string {
     // process: keep the path as sent; the filter below drops the `%`.
     path = raw;
   }
-  return path.split('/').filter((part) => part !== '').join('.').replace(/[^A-Za-z0-9_.-]/g, '');
+  return path
+    .split('/')
+    .filter((part) => part !== '')
+    .join('.')
+    .replace(/[^A-Za-z0-9_.-]/g, '');
 }
 
 export class HttpInput implements InputPlugin {
@@ -50,26 +54,43 @@ export class HttpInput implements InputPlugin {
   /** What a handler that throws is counted and logged under (contain.ts). */
   private readonly guard: Containment;
 
-  constructor(private readonly config: HttpInputConfig, private readonly sink: SegmentSink, log: Logger) {
+  constructor(
+    private readonly config: HttpInputConfig,
+    private readonly sink: SegmentSink,
+    log: Logger,
+  ) {
     this.name = config.name;
     this.log = log.child(`input:http:${config.name}`);
     this.sources = new SourceCache(config.name);
     this.guard = { stats: this.stats, log: this.log, input: this.name };
     const tagKey = config.tagKey;
-    this.tagOf = tagKey === null ? null : (line) => {
-      const value = (JSON.parse(line.toString('utf8')) as Record<string, unknown>)[tagKey];
-      return typeof value === 'string' && value !== '' ? value : null;
-    };
+    this.tagOf =
+      tagKey === null
+        ? null
+        : (line) => {
+            const value = (JSON.parse(line.toString('utf8')) as Record<string, unknown>)[tagKey];
+            return typeof value === 'string' && value !== '' ? value : null;
+          };
     // What a client sends must never end the relay: a handler that throws costs that request
     // (a 500, the connection closed, counted as internal_error).
     const handler = (request: IncomingMessage, response: ServerResponse): void => {
-      containConnection(this.guard, peerOf(request), () => this.failRequest(response), () => this.handle(request, response))();
+      containConnection(
+        this.guard,
+        peerOf(request),
+        () => this.failRequest(response),
+        () => this.handle(request, response),
+      )();
     };
     if (config.tls === null) {
       this.server = createServer({ keepAlive: true, ...httpServerOptions(config.limits) }, handler);
     } else {
-      const server = createHttpsServer({ ...serverOptions(config.tls), keepAlive: true, ...httpServerOptions(config.limits) }, handler);
-      watchHandshakes(server, this.log, () => { this.stats.tlsHandshakeFailures++; });
+      const server = createHttpsServer(
+        { ...serverOptions(config.tls), keepAlive: true, ...httpServerOptions(config.limits) },
+        handler,
+      );
+      watchHandshakes(server, this.log, () => {
+        this.stats.tlsHandshakeFailures++;
+      });
       this.server = server;
     }
     limitHttp(this.server, config.limits, this.stats, this.log, config.name);
@@ -141,9 +162,17 @@ export class HttpInput implements InputPlugin {
         parts.push(part);
       }
     });
-    request.on('end', containConnection(this.guard, peer, () => this.failRequest(response), () => {
-      if (!refused) this.accept(request, response, Buffer.concat(parts), peer);
-    }));
+    request.on(
+      'end',
+      containConnection(
+        this.guard,
+        peer,
+        () => this.failRequest(response),
+        () => {
+          if (!refused) this.accept(request, response, Buffer.concat(parts), peer);
+        },
+      ),
+    );
     request.on('error', () => undefined);
   }
 
@@ -197,11 +226,13 @@ export class HttpInput implements InputPlugin {
     // Later, off the request handler's containment: a throw here must fail this request, not
     // become an unhandled rejection that ends the process.
     const fail = (): void => this.failRequest(response);
-    stored.then(containConnection(this.guard, peer, fail, () => this.reply(response, this.config.successfulResponseCode)),
+    stored.then(
+      containConnection(this.guard, peer, fail, () => this.reply(response, this.config.successfulResponseCode)),
       containConnection(this.guard, peer, fail, (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
         this.log.burst('warn', `not stored ${this.name}`, `records from ${peer} not acknowledged: ${message}`);
         this.reply(response, 503, `${message}, retry later`, { 'retry-after': '1' });
-      }));
+      }),
+    );
   }
 }

@@ -40,8 +40,11 @@ export class LineFramer {
   /** Separators seen so far: the caller's record timeout restarts when a line ends. */
   linesEnded = 0;
 
-  constructor(separator: string, private readonly maxLineBytes: number,
-    private readonly events: LineFramerEvents) {
+  constructor(
+    separator: string,
+    private readonly maxLineBytes: number,
+    private readonly events: LineFramerEvents,
+  ) {
     this.separator = Buffer.from(separator, 'utf8');
     if (this.separator.length === 0) throw new Error('separator must not be empty');
     this.slack = this.separator.length - 1;
@@ -152,8 +155,10 @@ export class LineFramer {
     const sepLength = this.separator.length;
     // A multi-byte separator may itself be split across the two reads.
     const joinLength = Math.min(sepLength - 1, pending.length);
-    const joined = Buffer.concat([pending.subarray(pending.length - joinLength),
-      data.subarray(0, Math.min(data.length, sepLength - 1))]);
+    const joined = Buffer.concat([
+      pending.subarray(pending.length - joinLength),
+      data.subarray(0, Math.min(data.length, sepLength - 1)),
+    ]);
     const straddle = joinLength > 0 ? joined.indexOf(this.separator) : -1;
     let lineEnd: number; // in `data`, where the separator ends
     let line: Buffer;

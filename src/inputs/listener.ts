@@ -86,7 +86,10 @@ export class SourceCache {
   private lastPeer = '';
   private last: ChunkSource | null = null;
 
-  constructor(private readonly input: string, private readonly separator = '\n') {}
+  constructor(
+    private readonly input: string,
+    private readonly separator = '\n',
+  ) {}
 
   get(tag: string, peer: string): ChunkSource {
     // The same tag and peer as last time, most often (one record per forward Message): no key.
@@ -123,9 +126,13 @@ export abstract class SocketInput {
   /** Idle and record timeouts; a subclass reports each read's progress to it. */
   protected readonly deadlines: ConnectionDeadlines;
 
-  constructor(readonly name: string,
+  constructor(
+    readonly name: string,
     private readonly address: { listen: string; port: number; tls: ServerTls | null; limits: ListenerLimits },
-    private readonly label: string, protected readonly log: Logger, reusedReads = false) {
+    private readonly label: string,
+    protected readonly log: Logger,
+    reusedReads = false,
+  ) {
     const debug = log.enabled('debug');
     const onConnection = (socket: Socket): void => {
       const peer = this.connections.add(socket);
@@ -145,7 +152,9 @@ export abstract class SocketInput {
     } else {
       // A TLS connection reaches accept() only once its handshake (and client certificate) passed.
       const server = createTlsServer(serverOptions(address.tls), onConnection);
-      watchHandshakes(server, log, () => { this.stats.tlsHandshakeFailures++; });
+      watchHandshakes(server, log, () => {
+        this.stats.tlsHandshakeFailures++;
+      });
       this.server = server;
     }
     this.connections = new Connections(this.stats);

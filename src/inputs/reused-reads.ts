@@ -36,8 +36,12 @@ interface AdoptingSocketOptions {
 export function adoptWithReusedReads(accepted: Socket, buffer: Buffer): Socket {
   const owner = accepted as unknown as HandleOwner;
   const handle = owner._handle;
-  if (handle === null || typeof handle !== 'object' || typeof handle.useUserBuffer !== 'function' ||
-    typeof handle.readStart !== 'function') {
+  if (
+    handle === null ||
+    typeof handle !== 'object' ||
+    typeof handle.useUserBuffer !== 'function' ||
+    typeof handle.readStart !== 'function'
+  ) {
     return accepted;
   }
   owner._handle = null;

@@ -17,7 +17,11 @@ export class TcpInput extends SocketInput implements InputPlugin {
   readonly staticTag: string;
   private readonly kind: SegmentKind;
 
-  constructor(readonly config: TcpInputConfig, private readonly sink: SegmentSink, log: Logger) {
+  constructor(
+    readonly config: TcpInputConfig,
+    private readonly sink: SegmentSink,
+    log: Logger,
+  ) {
     // The framer copies the little it keeps of a read (a line's start), so reads can share a buffer.
     super(config.name, config, `input:tcp:${config.name}`, log.child(`input:tcp:${config.name}`), true);
     this.staticTag = config.tag;
@@ -26,7 +30,10 @@ export class TcpInput extends SocketInput implements InputPlugin {
 
   protected accept(socket: Socket, peer: string): void {
     const source: ChunkSource = Object.freeze({
-      input: this.name, tag: this.config.tag, peer, separator: this.config.separator,
+      input: this.name,
+      tag: this.config.tag,
+      peer,
+      separator: this.config.separator,
     });
     const stats = this.stats;
     const framer = new LineFramer(this.config.separator, this.config.bufferSizeBytes, {
@@ -36,24 +43,36 @@ export class TcpInput extends SocketInput implements InputPlugin {
       },
       onOversized: (bytes) => {
         stats.oversized++;
-        this.log.burst('warn', `oversized ${this.name} ${peer}`, `record from ${peer} is longer than ` +
-          `Buffer_Size (${bytes} > ${this.config.bufferSizeBytes} bytes): dropped`);
+        this.log.burst(
+          'warn',
+          `oversized ${this.name} ${peer}`,
+          `record from ${peer} is longer than ` +
+            `Buffer_Size (${bytes} > ${this.config.bufferSizeBytes} bytes): dropped`,
+        );
       },
     });
     socket.setNoDelay(true);
     const guard = { stats, log: this.log, input: this.name };
-    const close = (): void => { socket.destroy(); };
-    socket.on('data', containConnection(guard, peer, close, (data: Buffer) => {
-      stats.bytes += data.length;
-      this.readTime = eventTimeNow();
-      const ended = framer.linesEnded;
-      framer.push(data);
-      this.deadlines.progress(socket, framer.partial, framer.linesEnded !== ended);
-    }));
-    socket.on('end', containConnection(guard, peer, close, () => {
-      this.readTime = eventTimeNow();
-      framer.end();
-    }));
+    const close = (): void => {
+      socket.destroy();
+    };
+    socket.on(
+      'data',
+      containConnection(guard, peer, close, (data: Buffer) => {
+        stats.bytes += data.length;
+        this.readTime = eventTimeNow();
+        const ended = framer.linesEnded;
+        framer.push(data);
+        this.deadlines.progress(socket, framer.partial, framer.linesEnded !== ended);
+      }),
+    );
+    socket.on(
+      'end',
+      containConnection(guard, peer, close, () => {
+        this.readTime = eventTimeNow();
+        framer.end();
+      }),
+    );
     socket.on('error', (error) => this.log.debug(`connection from ${peer}: ${error.message}`));
   }
 

@@ -43,7 +43,11 @@ export interface Readiness {
   readonly reasons: ReadonlyArray<{ readonly output?: string; readonly reason: string }>;
 }
 
-export const METRICS_PATHS: readonly string[] = ['/metrics', '/api/v1/metrics/prometheus', '/api/v2/metrics/prometheus'];
+export const METRICS_PATHS: readonly string[] = [
+  '/metrics',
+  '/api/v1/metrics/prometheus',
+  '/api/v2/metrics/prometheus',
+];
 
 const ENDPOINTS = {
   '/metrics': 'Prometheus text exposition (also /api/v1/metrics/prometheus, /api/v2/metrics/prometheus)',
@@ -76,7 +80,8 @@ export function readiness(source: MetricsSource, windowSeconds: number, now: num
     if (failingSeconds > windowSeconds) {
       reasons.push({
         output,
-        reason: `handshakes failing for ${failingSeconds.toFixed(1)} s (window ${windowSeconds} s): ` +
+        reason:
+          `handshakes failing for ${failingSeconds.toFixed(1)} s (window ${windowSeconds} s): ` +
           `${stats.lastFailure ?? 'unknown error'}`,
       });
     }
@@ -112,8 +117,11 @@ export class HealthCheck {
   private readonly samples: HealthSample[] = [];
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly source: MetricsSource, private readonly config: HealthCheckConfig,
-    private readonly now: () => number = () => performance.now()) {
+  constructor(
+    private readonly source: MetricsSource,
+    private readonly config: HealthCheckConfig,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.sample();
     this.timer = setInterval(() => this.sample(), 1000);
     this.timer.unref();
@@ -130,8 +138,10 @@ export class HealthCheck {
     const first = this.samples[0];
     if (first === undefined) return true;
     const current = healthTotals(this.source, this.now());
-    return current.errors - first.errors <= this.config.errorsCount &&
-      current.retriesFailed - first.retriesFailed <= this.config.retryFailureCount;
+    return (
+      current.errors - first.errors <= this.config.errorsCount &&
+      current.retriesFailed - first.retriesFailed <= this.config.retryFailureCount
+    );
   }
 
   stop(): void {
@@ -152,15 +162,23 @@ export function uptimeBody(seconds: number): { uptime_sec: number; uptime_hr: st
   };
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: string,
-  headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   // Probes and scrapes must always see the current state.
   res.writeHead(status, {
-    'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...headers,
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    ...headers,
   });
   // Node drops the body itself for HEAD, keeping Content-Length.
   res.end(body);
@@ -174,14 +192,22 @@ function hostLabel(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-export async function startMetricsServer(options: MetricsServerOptions, source: MetricsSource,
-  log: Logger): Promise<MetricsServer> {
+export async function startMetricsServer(
+  options: MetricsServerOptions,
+  source: MetricsSource,
+  log: Logger,
+): Promise<MetricsServer> {
   const httpLog = log.child('http_server');
   const registry = createMetricsRegistry(source);
   const health = options.health?.enabled === true ? new HealthCheck(source, options.health) : null;
-  const endpoints: Record<string, string> = health === null ? ENDPOINTS : {
-    ...ENDPOINTS, '/api/v1/health': 'Fluent Bit\'s Health_Check: 200 "ok", or 500 "error" past HC_Errors_Count or HC_Retry_Failure_Count within HC_Period',
-  };
+  const endpoints: Record<string, string> =
+    health === null
+      ? ENDPOINTS
+      : {
+          ...ENDPOINTS,
+          '/api/v1/health':
+            'Fluent Bit\'s Health_Check: 200 "ok", or 500 "error" past HC_Errors_Count or HC_Retry_Failure_Count within HC_Period',
+        };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -229,7 +255,11 @@ export async function startMetricsServer(options: MetricsServerOptions, source: 
           else send(res, 500, 'text/plain', 'error\n');
           return;
         }
-        sendJson(res, 404, { error: 'not found (set Health_Check On in [SERVICE])', path, endpoints: Object.keys(endpoints) });
+        sendJson(res, 404, {
+          error: 'not found (set Health_Check On in [SERVICE])',
+          path,
+          endpoints: Object.keys(endpoints),
+        });
         return;
       default:
         sendJson(res, 404, { error: 'not found', path, endpoints: Object.keys(endpoints) });

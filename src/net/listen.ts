@@ -27,8 +27,13 @@ export class ListenError extends Error {
   /** The configuration can fix it (port in use, no such address, privileged port): exit 2. */
   readonly fromConfig: boolean;
 
-  constructor(readonly listener: string | null, readonly address: string, readonly reason: string,
-    readonly at: SourceLocation | null, cause: NodeJS.ErrnoException) {
+  constructor(
+    readonly listener: string | null,
+    readonly address: string,
+    readonly reason: string,
+    readonly at: SourceLocation | null,
+    cause: NodeJS.ErrnoException,
+  ) {
     const where = at === null ? '' : `${formatLocation(at)}: `;
     const who = listener === null ? '' : `[${listener}] `;
     super(`${where}${who}cannot listen on ${address}: ${reason}`, { cause });
@@ -43,8 +48,12 @@ export class ListenError extends Error {
  * it is configured (the config object's location from resolvePipeline, unless `at` is given)
  * and why. Does not log: each caller says what it serves.
  */
-export function bind(server: Server | HttpServer, address: { listen: string; port: number },
-  label: string | null, at: SourceLocation | null = listenerAt(address)): Promise<void> {
+export function bind(
+  server: Server | HttpServer,
+  address: { listen: string; port: number },
+  label: string | null,
+  at: SourceLocation | null = listenerAt(address),
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       const why = (error.code === undefined ? undefined : REASONS[error.code]) ?? error.message;
@@ -59,8 +68,12 @@ export function bind(server: Server | HttpServer, address: { listen: string; por
 }
 
 /** Listens, or rejects with `<file:line>: [input:<plugin>:<name>] cannot listen on <addr>: <why>`. */
-export async function listen(server: Server | HttpServer, address: { listen: string; port: number },
-  label: string, log: Logger): Promise<void> {
+export async function listen(
+  server: Server | HttpServer,
+  address: { listen: string; port: number },
+  label: string,
+  log: Logger,
+): Promise<void> {
   await bind(server, address, label);
   server.on('error', (error: Error) => log.error(`server error: ${error.message}`));
   log.info(`listening on ${address.listen}:${boundPort(server, address.port)}`);

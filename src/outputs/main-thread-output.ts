@@ -35,16 +35,28 @@ export abstract class MainThreadOutput<S extends OutputStats = OutputStats> impl
   private readonly builder: ChunkBuilder;
   private drainWaiters: Array<() => void> = [];
 
-  protected constructor(private readonly identity: OutputIdentity, readonly stats: S, log: Logger, chunkBytes: number) {
+  protected constructor(
+    private readonly identity: OutputIdentity,
+    readonly stats: S,
+    log: Logger,
+    chunkBytes: number,
+  ) {
     this.name = identity.name;
     this.label = `output:${identity.plugin}:${identity.name}`;
     this.log = log.child(this.label);
-    this.builder = new ChunkBuilder(chunkBytes, new ArenaPool(chunkBytes, 2),
-      containChunk(this.label, stats, this.log, (chunk) => this.deliver(chunk)));
+    this.builder = new ChunkBuilder(
+      chunkBytes,
+      new ArenaPool(chunkBytes, 2),
+      containChunk(this.label, stats, this.log, (chunk) => this.deliver(chunk)),
+    );
   }
 
-  get match(): string | null { return this.identity.match; }
-  get matchRegex(): string | null { return this.identity.matchRegex; }
+  get match(): string | null {
+    return this.identity.match;
+  }
+  get matchRegex(): string | null {
+    return this.identity.matchRegex;
+  }
 
   /** What this output does with a sealed chunk; a throw drops that chunk, counted as output_error. */
   protected abstract deliver(chunk: SealedChunk): void;
@@ -71,8 +83,15 @@ export abstract class MainThreadOutput<S extends OutputStats = OutputStats> impl
     // Nothing to open.
   }
 
-  append(source: ChunkSource, kind: SegmentKind, time: EventTime,
-    data: Buffer, start: number, end: number, records: number): void {
+  append(
+    source: ChunkSource,
+    kind: SegmentKind,
+    time: EventTime,
+    data: Buffer,
+    start: number,
+    end: number,
+    records: number,
+  ): void {
     this.builder.append(source, kind, time, data, start, end, records);
   }
 
@@ -85,7 +104,10 @@ export abstract class MainThreadOutput<S extends OutputStats = OutputStats> impl
     this.builder.seal();
     if (this.busy()) {
       await new Promise<void>((resolve) => {
-        const wake = (): void => { clearTimeout(timer); resolve(); };
+        const wake = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
         const timer = setTimeout(() => {
           this.drainWaiters = this.drainWaiters.filter((waiter) => waiter !== wake);
           resolve();
@@ -103,8 +125,13 @@ export abstract class MainThreadOutput<S extends OutputStats = OutputStats> impl
   /** The open chunk; a subclass adds what it holds after deliver. */
   bufferState(): OutputBufferState {
     return {
-      bytes: this.builder.openBytes, limitBytes: 0, chunksQueued: 0, chunksInFlight: 0,
-      workers: 0, poolUtilization: 0, poolQueueSize: 0,
+      bytes: this.builder.openBytes,
+      limitBytes: 0,
+      chunksQueued: 0,
+      chunksInFlight: 0,
+      workers: 0,
+      poolUtilization: 0,
+      poolQueueSize: 0,
     };
   }
 }

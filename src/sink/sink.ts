@@ -77,16 +77,23 @@ function toBuffer(data: RawData): Buffer {
 
 function closeServer(server: WebSocketServer): Promise<void> {
   const clients = [...server.clients];
-  const answered = Promise.all(clients.map((client) => new Promise<void>((done) => {
-    if (client.readyState === client.CLOSED) {
-      done();
-      return;
-    }
-    client.once('close', () => done());
-    client.close(1001, 'sink shutting down');
-  })));
+  const answered = Promise.all(
+    clients.map(
+      (client) =>
+        new Promise<void>((done) => {
+          if (client.readyState === client.CLOSED) {
+            done();
+            return;
+          }
+          client.once('close', () => done());
+          client.close(1001, 'sink shutting down');
+        }),
+    ),
+  );
   let timer: NodeJS.Timeout | undefined;
-  const waited = new Promise<void>((done) => { timer = setTimeout(done, CLOSE_WAIT_MS); });
+  const waited = new Promise<void>((done) => {
+    timer = setTimeout(done, CLOSE_WAIT_MS);
+  });
   return Promise.race([answered, waited]).then(() => {
     clearTimeout(timer);
     for (const client of server.clients) client.terminate();
@@ -96,7 +103,11 @@ function closeServer(server: WebSocketServer): Promise<void> {
 
 export function startSink(options: SinkOptions, log: Logger): Promise<RunningSink> {
   const counts: SinkCounts = { connections: 0, messages: 0, records: 0, bytes: 0 };
-  const out = options.out ?? ((line: string) => { process.stdout.write(`${line}\n`); });
+  const out =
+    options.out ??
+    ((line: string) => {
+      process.stdout.write(`${line}\n`);
+    });
   const server = new WebSocketServer({ host: options.listen, port: options.port, maxPayload: 256 << 20 });
   server.on('connection', (socket, request) => {
     counts.connections++;
@@ -119,7 +130,11 @@ export function startSink(options: SinkOptions, log: Logger): Promise<RunningSin
   });
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(new Error(`sink cannot listen on ${options.listen}:${options.port}: ${error.code === 'EADDRINUSE' ? 'address already in use' : error.message}`));
+      reject(
+        new Error(
+          `sink cannot listen on ${options.listen}:${options.port}: ${error.code === 'EADDRINUSE' ? 'address already in use' : error.message}`,
+        ),
+      );
     });
     server.once('listening', () => {
       const address = server.address();
@@ -128,7 +143,9 @@ export function startSink(options: SinkOptions, log: Logger): Promise<RunningSin
       resolve({
         port,
         counts,
-        get clients() { return server.clients.size; },
+        get clients() {
+          return server.clients.size;
+        },
         close: () => closeServer(server),
       });
     });

@@ -4,7 +4,11 @@ import type { SegmentSink } from '../engine/plugins.js';
 import type { StorageType } from './config.js';
 
 /** Null when the acknowledgement may go at once (memory storage, or no output stores these tags). */
-export function storedBeforeAck(storageType: StorageType, sink: SegmentSink, tags: Iterable<string>): Promise<void> | null {
+export function storedBeforeAck(
+  storageType: StorageType,
+  sink: SegmentSink,
+  tags: Iterable<string>,
+): Promise<void> | null {
   if (storageType !== 'filesystem') return null;
   let waits: Array<Promise<void>> | null = null;
   for (const tag of tags) {

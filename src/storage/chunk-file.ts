@@ -52,8 +52,12 @@ export function encodeChunkHead(meta: ChunkMeta, payload: Uint8Array): Buffer {
 function isSource(value: unknown): value is ChunkSource {
   if (typeof value !== 'object' || value === null) return false;
   const s = value as Record<string, unknown>;
-  return typeof s['input'] === 'string' && typeof s['tag'] === 'string' && typeof s['peer'] === 'string' &&
-    typeof s['separator'] === 'string';
+  return (
+    typeof s['input'] === 'string' &&
+    typeof s['tag'] === 'string' &&
+    typeof s['peer'] === 'string' &&
+    typeof s['separator'] === 'string'
+  );
 }
 
 /**

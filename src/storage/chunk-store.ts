@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import type { StorageSync } from './config.js';
 import type { Logger } from '../log.js';
 import {
-  chunkFileName, chunkIdOf, CorruptChunk, decodeChunkFile, encodeChunkHead, type ChunkMeta,
+  chunkFileName,
+  chunkIdOf,
+  CorruptChunk,
+  decodeChunkFile,
+  encodeChunkHead,
+  type ChunkMeta,
 } from './chunk-file.js';
 
 /** A chunk found on disk at start, its payload loaded only while memory allows (max_chunks_up). */
@@ -31,7 +36,11 @@ export class ChunkStore {
   /** Writes are chained: a chunk is on disk only after every chunk sealed before it. */
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(readonly dir: string, private readonly sync: StorageSync, private readonly log: Logger) {}
+  constructor(
+    readonly dir: string,
+    private readonly sync: StorageSync,
+    private readonly log: Logger,
+  ) {}
 
   get files(): number {
     return this.sizes.size;
@@ -47,7 +56,9 @@ export class ChunkStore {
       mkdirSync(this.dir, { recursive: true });
       names = readdirSync(this.dir);
     } catch (error) {
-      throw new Error(`storage.path: cannot use ${this.dir} for chunk files: ${(error as Error).message}`, { cause: error });
+      throw new Error(`storage.path: cannot use ${this.dir} for chunk files: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     const ids: number[] = [];
     let highestId = 0;
@@ -166,15 +177,23 @@ export class ChunkStore {
     }
     try {
       renameSync(path, `${path}.corrupt`);
-      this.log.error(`chunk file ${path} is corrupt (${why}): moved aside as ${path}.corrupt, ` +
-        `${statSync(`${path}.corrupt`).size} bytes not replayed`);
+      this.log.error(
+        `chunk file ${path} is corrupt (${why}): moved aside as ${path}.corrupt, ` +
+          `${statSync(`${path}.corrupt`).size} bytes not replayed`,
+      );
     } catch (error) {
-      this.log.error(`chunk file ${path} is corrupt (${why}) and could not be moved aside: ${(error as Error).message}`);
+      this.log.error(
+        `chunk file ${path} is corrupt (${why}) and could not be moved aside: ${(error as Error).message}`,
+      );
     }
   }
 }
 
 async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
-  try { await handle.sync(); } finally { await handle.close(); }
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }

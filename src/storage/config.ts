@@ -14,33 +14,53 @@ export type StorageSync = 'normal' | 'full';
 export type StorageLimitPolicy = 'pause' | 'drop_oldest';
 
 export const SERVICE_STORAGE_KEYS = {
-  'storage.sync': prop(oneOf<StorageSync>(['normal', 'full']), 'normal' as StorageSync,
-    'normal: chunk files are written before records are acknowledged; full: also fsync-ed'),
-  'storage.max_chunks_up': prop(int(1, 1_000_000), 128,
-    'Chunks of a filesystem-buffered output kept in memory; the rest wait on disk'),
+  'storage.sync': prop(
+    oneOf<StorageSync>(['normal', 'full']),
+    'normal' as StorageSync,
+    'normal: chunk files are written before records are acknowledged; full: also fsync-ed',
+  ),
+  'storage.max_chunks_up': prop(
+    int(1, 1_000_000),
+    128,
+    'Chunks of a filesystem-buffered output kept in memory; the rest wait on disk',
+  ),
 } as const;
 
 export const INPUT_STORAGE_KEYS = {
-  'storage.type': prop(oneOf<StorageType>(['memory', 'filesystem']), 'memory' as StorageType,
-    'filesystem: records are written under storage.path before they are acknowledged'),
+  'storage.type': prop(
+    oneOf<StorageType>(['memory', 'filesystem']),
+    'memory' as StorageType,
+    'filesystem: records are written under storage.path before they are acknowledged',
+  ),
 } as const;
 
 export const OUTPUT_STORAGE_KEYS = {
-  'storage.total_limit_size': prop<number | null>(positive(parseSize), null,
-    'Most bytes of chunk files this output keeps under storage.path (size)'),
-  'storage.total_limit_policy': prop(oneOf<StorageLimitPolicy>(['pause', 'drop_oldest']), 'pause' as StorageLimitPolicy,
-    'At storage.total_limit_size: pause the inputs, or drop the oldest chunks (counted)'),
+  'storage.total_limit_size': prop<number | null>(
+    positive(parseSize),
+    null,
+    'Most bytes of chunk files this output keeps under storage.path (size)',
+  ),
+  'storage.total_limit_policy': prop(
+    oneOf<StorageLimitPolicy>(['pause', 'drop_oldest']),
+    'pause' as StorageLimitPolicy,
+    'At storage.total_limit_size: pause the inputs, or drop the oldest chunks (counted)',
+  ),
 } as const;
 
 /** A filesystem input needs somewhere to write: refuse to start rather than keep it in memory. */
-export function checkStoragePath(storagePath: string | null, sections: readonly RawSection[],
-  inputs: ReadonlyArray<{ readonly name: string; readonly storageType: StorageType }>): void {
+export function checkStoragePath(
+  storagePath: string | null,
+  sections: readonly RawSection[],
+  inputs: ReadonlyArray<{ readonly name: string; readonly storageType: StorageType }>,
+): void {
   if (storagePath !== null) return;
   inputs.forEach((input, i) => {
     if (input.storageType !== 'filesystem') return;
     const section = sections[i]!;
-    throw new ConfigError('WSR_CONFIG_MISSING',
+    throw new ConfigError(
+      'WSR_CONFIG_MISSING',
       `property 'storage.type': filesystem needs storage.path in [SERVICE] (input ${input.name})`,
-      { at: lastAt(section, 'storage.type') ?? section.at, key: 'storage.type', section: `INPUT ${input.name}` });
+      { at: lastAt(section, 'storage.type') ?? section.at, key: 'storage.type', section: `INPUT ${input.name}` },
+    );
   });
 }

@@ -40,9 +40,12 @@ export function storageDirFor(output: WebSocketOutputConfig, pipeline: PipelineC
   const path = pipeline.service.storagePath;
   if (path === null) return null;
   const router = new Router([output]);
-  const fed = pipeline.inputs.some((input) => input.storageType === 'filesystem' &&
-    // http and forward take their tags from the data: they may reach any output.
-    (input.plugin === 'http' || input.plugin === 'forward' || router.route(input.tag).length > 0));
+  const fed = pipeline.inputs.some(
+    (input) =>
+      input.storageType === 'filesystem' &&
+      // http and forward take their tags from the data: they may reach any output.
+      (input.plugin === 'http' || input.plugin === 'forward' || router.route(input.tag).length > 0),
+  );
   return fed ? join(path, storageDirName(output.name)) : null;
 }
 
@@ -56,8 +59,13 @@ export class OutputStorage {
   /** Bytes of sealed chunks whose write has not finished. */
   writingBytes = 0;
 
-  constructor(dir: string, private readonly config: WebSocketOutputConfig, sync: 'normal' | 'full',
-    private readonly log: Logger, private readonly onStateChange: () => void) {
+  constructor(
+    dir: string,
+    private readonly config: WebSocketOutputConfig,
+    sync: 'normal' | 'full',
+    private readonly log: Logger,
+    private readonly onStateChange: () => void,
+  ) {
     this.store = new ChunkStore(dir, sync, log);
   }
 
@@ -77,20 +85,23 @@ export class OutputStorage {
     const batch = this.batch;
     batch.pending++;
     this.writingBytes += meta.byteLength;
-    return this.store.write(meta, arena).then(
-      () => true,
-      (error: unknown) => {
-        const message = (error as Error).message;
-        batch.failed ??= message;
-        this.writeFailed(message);
-        return false;
-      },
-    ).then((ok) => {
-      this.writingBytes -= meta.byteLength;
-      batch.pending--;
-      this.settle(batch);
-      return ok;
-    });
+    return this.store
+      .write(meta, arena)
+      .then(
+        () => true,
+        (error: unknown) => {
+          const message = (error as Error).message;
+          batch.failed ??= message;
+          this.writeFailed(message);
+          return false;
+        },
+      )
+      .then((ok) => {
+        this.writingBytes -= meta.byteLength;
+        batch.pending--;
+        this.settle(batch);
+        return ok;
+      });
   }
 
   /**
@@ -195,18 +206,23 @@ export class OutputStorage {
     if (this.writeError !== null) return;
     this.writeError = message;
     const full = /ENOSPC/.test(message) ? ' (disk full)' : '';
-    this.log.error(`cannot write chunk files under ${this.store.dir}${full}: ${message}; pausing inputs ` +
-      `until a write succeeds (chunks not written stay in memory and are not acknowledged)`);
+    this.log.error(
+      `cannot write chunk files under ${this.store.dir}${full}: ${message}; pausing inputs ` +
+        `until a write succeeds (chunks not written stay in memory and are not acknowledged)`,
+    );
     this.onStateChange();
     this.probeTimer = setInterval(() => {
-      this.store.probe(PROBE_BYTES).then(() => {
-        if (this.writeError === null) return;
-        this.writeError = null;
-        if (this.probeTimer) clearInterval(this.probeTimer);
-        this.probeTimer = null;
-        this.log.info(`chunk files can be written again under ${this.store.dir}: resuming inputs`);
-        this.onStateChange();
-      }, () => undefined);
+      this.store.probe(PROBE_BYTES).then(
+        () => {
+          if (this.writeError === null) return;
+          this.writeError = null;
+          if (this.probeTimer) clearInterval(this.probeTimer);
+          this.probeTimer = null;
+          this.log.info(`chunk files can be written again under ${this.store.dir}: resuming inputs`);
+          this.onStateChange();
+        },
+        () => undefined,
+      );
     }, PROBE_INTERVAL_MS);
   }
 }

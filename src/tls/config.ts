@@ -17,7 +17,10 @@ import { badValue, parseBoolean, type ValueParser } from '../config/values.js';
 
 /** PEM text read at start. `--dry-run` prints the config as JSON: it shows where it came from. */
 export class Pem {
-  constructor(readonly text: string, readonly from: string) {}
+  constructor(
+    readonly text: string,
+    readonly from: string,
+  ) {}
 
   toJSON(): string {
     return this.from;
@@ -75,19 +78,26 @@ const parseVersion: ValueParser<TlsVersion> = (v, ctx) => {
 };
 
 const PROTOCOL_KEYS = {
-  'tls.min_version': prop<TlsVersion | null>(parseVersion, null, 'Oldest TLS version accepted: TLSv1.1|TLSv1.2|TLSv1.3',
-    { shown: 'TLSv1.2' }),
+  'tls.min_version': prop<TlsVersion | null>(
+    parseVersion,
+    null,
+    'Oldest TLS version accepted: TLSv1.1|TLSv1.2|TLSv1.3',
+    { shown: 'TLSv1.2' },
+  ),
   'tls.max_version': prop<TlsVersion | null>(parseVersion, null, 'Newest TLS version offered', { shown: 'TLSv1.3' }),
-  'tls.ciphers': text('OpenSSL cipher list for TLS 1.2 and older (default: OpenSSL\'s)'),
+  'tls.ciphers': text("OpenSSL cipher list for TLS 1.2 and older (default: OpenSSL's)"),
 } as const satisfies Schema;
 const debug = prop<string | null>(parseText, null, 'Accepted for Fluent Bit compatibility; no effect');
 
 /** The websocket output (a TLS client): Fluent Bit's keys, then eKuiper's aliases. */
 export const CLIENT_TLS_KEYS = {
   tls: prop(parseBoolean, false, 'TLS (wss://); an -o wss:// URL turns it on'),
-  'tls.verify': prop(parseBoolean, true, "Refuse a server whose certificate does not verify against the CAs"),
-  'tls.verify_hostname': prop(parseBoolean, true,
-    'Also refuse a certificate not issued for host (or tls.vhost) (Fluent Bit: off)'),
+  'tls.verify': prop(parseBoolean, true, 'Refuse a server whose certificate does not verify against the CAs'),
+  'tls.verify_hostname': prop(
+    parseBoolean,
+    true,
+    'Also refuse a certificate not issued for host (or tls.vhost) (Fluent Bit: off)',
+  ),
   'tls.ca_file': text('CA certificates (PEM) to trust instead of the system ones'),
   'tls.ca_path': text('Directory of CA certificate files (PEM), added to tls.ca_file'),
   'tls.crt_file': text('Client certificate (PEM), for servers that require one (mTLS)'),
@@ -153,11 +163,20 @@ interface KeyNames {
   readonly passwd: string;
 }
 
-const TLS_KEYS: KeyNames = { tls: 'tls', ca: 'tls.ca_file', crt: 'tls.crt_file', key: 'tls.key_file', passwd: 'tls.key_passwd' };
+const TLS_KEYS: KeyNames = {
+  tls: 'tls',
+  ca: 'tls.ca_file',
+  crt: 'tls.crt_file',
+  key: 'tls.key_file',
+  passwd: 'tls.key_passwd',
+};
 
 function fail(ctx: TlsContext, key: string, detail: string): ConfigError {
-  return new ConfigError('WSR_CONFIG_BAD_VALUE', `property '${key}': ${detail}`,
-    { at: lastAt(ctx.section, key) ?? ctx.section.at, key, section: ctx.label });
+  return new ConfigError('WSR_CONFIG_BAD_VALUE', `property '${key}': ${detail}`, {
+    at: lastAt(ctx.section, key) ?? ctx.section.at,
+    key,
+    section: ctx.label,
+  });
 }
 
 /** A PEM file (a certificate chain, a key, a CA bundle) is small: a system CA bundle is ~220 KB. */
@@ -211,7 +230,13 @@ function privateKey(ctx: TlsContext, key: string, pem: string, from: string): Pe
 }
 
 /** A path, else eKuiper's base64 form (the path wins, as in eKuiper, with a warning). */
-function pick(ctx: TlsContext, pathKey: string, path: string | null, rawKey: string, raw: string | null): { key: string; pem: string; from: string } | null {
+function pick(
+  ctx: TlsContext,
+  pathKey: string,
+  path: string | null,
+  rawKey: string,
+  raw: string | null,
+): { key: string; pem: string; from: string } | null {
   if (path !== null) {
     if (raw !== null) ctx.warnings.push(`[${ctx.label}] '${rawKey}' is ignored: '${pathKey}' is set and wins`);
     return { key: pathKey, pem: readText(ctx, pathKey, path), from: path };
@@ -228,13 +253,15 @@ function caDirectory(ctx: TlsContext, key: string, dir: string): string {
   } catch (error) {
     throw fail(ctx, key, `cannot read the directory ${dir}: ${(error as Error).message}`);
   }
-  const pems = names.map((name) => {
-    try {
-      return readRegularFile(join(dir, name), PEM_FILE_LIMIT, 'a PEM file').text;
-    } catch {
-      return ''; // a subdirectory, a device, an unreadable or huge file: not a CA file
-    }
-  }).filter((pem) => pem.includes('-----BEGIN CERTIFICATE-----'));
+  const pems = names
+    .map((name) => {
+      try {
+        return readRegularFile(join(dir, name), PEM_FILE_LIMIT, 'a PEM file').text;
+      } catch {
+        return ''; // a subdirectory, a device, an unreadable or huge file: not a CA file
+      }
+    })
+    .filter((pem) => pem.includes('-----BEGIN CERTIFICATE-----'));
   if (pems.length === 0) throw fail(ctx, key, `${dir} holds no PEM certificate file`);
   return pems.join('\n');
 }
@@ -265,7 +292,8 @@ function checkPair(ctx: TlsContext, keys: KeyNames, m: TlsMaterial): void {
 function resolveProtocol(v: SchemaValues<typeof PROTOCOL_KEYS>, ctx: TlsContext): TlsProtocol {
   const min = v['tls.min_version'];
   const max = v['tls.max_version'];
-  if (min !== null && max !== null && min > max) throw fail(ctx, 'tls.max_version', `${max} is older than tls.min_version ${min}`);
+  if (min !== null && max !== null && min > max)
+    throw fail(ctx, 'tls.max_version', `${max} is older than tls.min_version ${min}`);
   const ciphers = v['tls.ciphers'];
   if (ciphers !== null) {
     try {
@@ -278,28 +306,68 @@ function resolveProtocol(v: SchemaValues<typeof PROTOCOL_KEYS>, ctx: TlsContext)
 }
 
 /** Warns about TLS files given while TLS is off: they would be silently ignored otherwise. */
-function warnUnused(ctx: TlsContext, tlsKey: string, keys: readonly string[], values: Readonly<Record<string, unknown>>): void {
+function warnUnused(
+  ctx: TlsContext,
+  tlsKey: string,
+  keys: readonly string[],
+  values: Readonly<Record<string, unknown>>,
+): void {
   const set = keys.filter((k) => values[k] !== null && values[k] !== undefined);
-  if (set.length > 0) ctx.warnings.push(`[${ctx.label}] ${set.join(', ')} ${set.length > 1 ? 'have' : 'has'} no effect while ${tlsKey} is off`);
+  if (set.length > 0)
+    ctx.warnings.push(
+      `[${ctx.label}] ${set.join(', ')} ${set.length > 1 ? 'have' : 'has'} no effect while ${tlsKey} is off`,
+    );
 }
 
 export function resolveClientTls(v: SchemaValues<typeof CLIENT_TLS_KEYS>, ctx: TlsContext): ClientTls | null {
-  const files = ['tls.ca_file', 'tls.ca_path', 'tls.crt_file', 'tls.key_file', 'tls.key_passwd', 'tls.vhost',
-    'certificationpath', 'privatekeypath', 'rootcapath', 'certificationraw', 'privatekeyraw', 'rootcaraw'] as const;
+  const files = [
+    'tls.ca_file',
+    'tls.ca_path',
+    'tls.crt_file',
+    'tls.key_file',
+    'tls.key_passwd',
+    'tls.vhost',
+    'certificationpath',
+    'privatekeypath',
+    'rootcapath',
+    'certificationraw',
+    'privatekeyraw',
+    'rootcaraw',
+  ] as const;
   if (!v.tls) {
     warnUnused(ctx, 'tls', files, v);
     return null;
   }
   // Fluent Bit's key wins over its eKuiper alias; the alias is only read when the key is absent.
-  const crt = pick(ctx, v['tls.crt_file'] !== null ? 'tls.crt_file' : 'certificationpath',
-    v['tls.crt_file'] ?? v.certificationpath, 'certificationraw', v.certificationraw);
-  const key = pick(ctx, v['tls.key_file'] !== null ? 'tls.key_file' : 'privatekeypath',
-    v['tls.key_file'] ?? v.privatekeypath, 'privatekeyraw', v.privatekeyraw);
-  const ca = pick(ctx, v['tls.ca_file'] !== null ? 'tls.ca_file' : 'rootcapath', v['tls.ca_file'] ?? v.rootcapath,
-    'rootcaraw', v.rootcaraw);
+  const crt = pick(
+    ctx,
+    v['tls.crt_file'] !== null ? 'tls.crt_file' : 'certificationpath',
+    v['tls.crt_file'] ?? v.certificationpath,
+    'certificationraw',
+    v.certificationraw,
+  );
+  const key = pick(
+    ctx,
+    v['tls.key_file'] !== null ? 'tls.key_file' : 'privatekeypath',
+    v['tls.key_file'] ?? v.privatekeypath,
+    'privatekeyraw',
+    v.privatekeyraw,
+  );
+  const ca = pick(
+    ctx,
+    v['tls.ca_file'] !== null ? 'tls.ca_file' : 'rootcapath',
+    v['tls.ca_file'] ?? v.rootcapath,
+    'rootcaraw',
+    v.rootcaraw,
+  );
   let caPem = ca === null ? null : certificates(ctx, ca.key, ca.pem, ca.from);
   if (v['tls.ca_path'] !== null) {
-    const fromDir = certificates(ctx, 'tls.ca_path', caDirectory(ctx, 'tls.ca_path', v['tls.ca_path']), v['tls.ca_path']);
+    const fromDir = certificates(
+      ctx,
+      'tls.ca_path',
+      caDirectory(ctx, 'tls.ca_path', v['tls.ca_path']),
+      v['tls.ca_path'],
+    );
     caPem = caPem === null ? fromDir : new Pem(`${caPem.text}\n${fromDir.text}`, `${caPem.from}, ${fromDir.from}`);
   }
   const material: TlsMaterial = {
@@ -320,14 +388,22 @@ export function resolveClientTls(v: SchemaValues<typeof CLIENT_TLS_KEYS>, ctx: T
 
 function resolveListener(w: ListenerWritten, keys: KeyNames, ctx: TlsContext): ServerTls | null {
   if (!w.enabled) {
-    warnUnused(ctx, keys.tls, [keys.ca, keys.crt, keys.key, keys.passwd],
-      { [keys.ca]: w.caFile, [keys.crt]: w.crtFile, [keys.key]: w.keyFile, [keys.passwd]: w.keyPasswd });
+    warnUnused(ctx, keys.tls, [keys.ca, keys.crt, keys.key, keys.passwd], {
+      [keys.ca]: w.caFile,
+      [keys.crt]: w.crtFile,
+      [keys.key]: w.keyFile,
+      [keys.passwd]: w.keyPasswd,
+    });
     return null;
   }
   // Caught here rather than at the first connection: a relay that starts must be able to serve.
   if (w.crtFile === null || w.keyFile === null) throw fail(ctx, keys.tls, `on needs both ${keys.crt} and ${keys.key}`);
   if (w.requireClientCert && w.caFile === null) {
-    throw fail(ctx, keys.tls === 'tls' ? 'tls.verify_client_cert' : keys.tls, `client certificates need ${keys.ca} (the CA that signs them)`);
+    throw fail(
+      ctx,
+      keys.tls === 'tls' ? 'tls.verify_client_cert' : keys.tls,
+      `client certificates need ${keys.ca} (the CA that signs them)`,
+    );
   }
   const material: TlsMaterial = {
     ca: w.caFile === null ? null : certificates(ctx, keys.ca, readText(ctx, keys.ca, w.caFile), w.caFile),
@@ -346,25 +422,62 @@ function resolveListener(w: ListenerWritten, keys: KeyNames, ctx: TlsContext): S
  */
 export function resolveListenerTls(v: SchemaValues<typeof LISTENER_TLS_KEYS>, ctx: TlsContext): ServerTls | null {
   const requireClientCert = v['tls.verify_client_cert'] || (v['tls.verify'] && v['tls.ca_file'] !== null);
-  const listener = resolveListener({
-    enabled: v.tls, requireClientCert, caFile: v['tls.ca_file'], crtFile: v['tls.crt_file'], keyFile: v['tls.key_file'],
-    keyPasswd: v['tls.key_passwd'],
-  }, TLS_KEYS, ctx);
+  const listener = resolveListener(
+    {
+      enabled: v.tls,
+      requireClientCert,
+      caFile: v['tls.ca_file'],
+      crtFile: v['tls.crt_file'],
+      keyFile: v['tls.key_file'],
+      keyPasswd: v['tls.key_passwd'],
+    },
+    TLS_KEYS,
+    ctx,
+  );
   return listener === null ? null : { ...listener, ...resolveProtocol(v, ctx) };
 }
 
 /** A listener without client certificates (websocket_server: browsers have none). */
-export function resolveServerTls(v: { readonly tls: boolean; readonly 'tls.crt_file': string | null;
-  readonly 'tls.key_file': string | null; readonly 'tls.key_passwd': string | null }, ctx: TlsContext): ServerTls | null {
-  return resolveListener({
-    enabled: v.tls, requireClientCert: false, caFile: null, crtFile: v['tls.crt_file'], keyFile: v['tls.key_file'],
-    keyPasswd: v['tls.key_passwd'],
-  }, TLS_KEYS, ctx);
+export function resolveServerTls(
+  v: {
+    readonly tls: boolean;
+    readonly 'tls.crt_file': string | null;
+    readonly 'tls.key_file': string | null;
+    readonly 'tls.key_passwd': string | null;
+  },
+  ctx: TlsContext,
+): ServerTls | null {
+  return resolveListener(
+    {
+      enabled: v.tls,
+      requireClientCert: false,
+      caFile: null,
+      crtFile: v['tls.crt_file'],
+      keyFile: v['tls.key_file'],
+      keyPasswd: v['tls.key_passwd'],
+    },
+    TLS_KEYS,
+    ctx,
+  );
 }
 
 export function resolveMetricsTls(v: SchemaValues<typeof METRICS_TLS_KEYS>, ctx: TlsContext): ServerTls | null {
-  return resolveListener({
-    enabled: v.http_tls, requireClientCert: false, caFile: null, crtFile: v['http_tls.crt_file'],
-    keyFile: v['http_tls.key_file'], keyPasswd: v['http_tls.key_passwd'],
-  }, { tls: 'http_tls', ca: 'http_tls.ca_file', crt: 'http_tls.crt_file', key: 'http_tls.key_file', passwd: 'http_tls.key_passwd' }, ctx);
+  return resolveListener(
+    {
+      enabled: v.http_tls,
+      requireClientCert: false,
+      caFile: null,
+      crtFile: v['http_tls.crt_file'],
+      keyFile: v['http_tls.key_file'],
+      keyPasswd: v['http_tls.key_passwd'],
+    },
+    {
+      tls: 'http_tls',
+      ca: 'http_tls.ca_file',
+      crt: 'http_tls.crt_file',
+      key: 'http_tls.key_file',
+      passwd: 'http_tls.key_passwd',
+    },
+    ctx,
+  );
 }

@@ -25,9 +25,16 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export function clientTlsData(tls: ClientTls): ClientTlsData {
   return {
-    ca: tls.ca?.text ?? null, cert: tls.cert?.text ?? null, key: tls.key?.text ?? null,
-    passphrase: tls.passphrase?.value ?? null, verify: tls.verify, verifyHostname: tls.verifyHostname,
-    servername: tls.servername, minVersion: tls.minVersion, maxVersion: tls.maxVersion, ciphers: tls.ciphers,
+    ca: tls.ca?.text ?? null,
+    cert: tls.cert?.text ?? null,
+    key: tls.key?.text ?? null,
+    passphrase: tls.passphrase?.value ?? null,
+    verify: tls.verify,
+    verifyHostname: tls.verifyHostname,
+    servername: tls.servername,
+    minVersion: tls.minVersion,
+    maxVersion: tls.maxVersion,
+    ciphers: tls.ciphers,
   };
 }
 
@@ -58,7 +65,12 @@ export function clientConnectOptions(data: ClientTlsData): ConnectionOptions {
 }
 
 function plain(m: TlsMaterial): Pick<ClientTlsData, 'ca' | 'cert' | 'key' | 'passphrase'> {
-  return { ca: m.ca?.text ?? null, cert: m.cert?.text ?? null, key: m.key?.text ?? null, passphrase: m.passphrase?.value ?? null };
+  return {
+    ca: m.ca?.text ?? null,
+    cert: m.cert?.text ?? null,
+    key: m.key?.text ?? null,
+    passphrase: m.passphrase?.value ?? null,
+  };
 }
 
 /** Options for tls.createServer / https.createServer. */
@@ -87,14 +99,25 @@ export function watchHandshakes(server: TlsServer, log: Logger, onFailure: () =>
 }
 
 const UNTRUSTED = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
 ]);
 
 /** The error came from TLS (certificate, protocol version, a peer that does not speak TLS). */
 export function isTlsError(error: Error): boolean {
   const code = (error as NodeJS.ErrnoException).code ?? '';
-  return UNTRUSTED.has(code) || code === 'EPROTO' || code.startsWith('CERT_') || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_');
+  return (
+    UNTRUSTED.has(code) ||
+    code === 'EPROTO' ||
+    code.startsWith('CERT_') ||
+    code.startsWith('ERR_TLS_') ||
+    code.startsWith('ERR_SSL_')
+  );
 }
 
 /** A client-side failure, with what to change: the error text alone rarely says it. */
@@ -104,11 +127,15 @@ export function explainTlsError(error: Error): string {
   if (UNTRUSTED.has(code)) {
     return `${message}: the server's certificate is not trusted (set tls.ca_file to the CA that signed it, or tls.verify off)`;
   }
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return `${message}: the server's certificate is outside its validity dates`;
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return `${message}: the server's certificate is outside its validity dates`;
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     return `${message} (set tls.vhost to a name the certificate is for, or tls.verify_hostname off)`;
   }
-  if (/certificate required|handshake failure|unknown ca|bad certificate/i.test(message) && code.startsWith('ERR_SSL')) {
+  if (
+    /certificate required|handshake failure|unknown ca|bad certificate/i.test(message) &&
+    code.startsWith('ERR_SSL')
+  ) {
     return `${message}: the server wants a client certificate it trusts (tls.crt_file, tls.key_file)`;
   }
   if (/wrong version number|packet length too long|unknown protocol/i.test(message)) {
@@ -125,7 +152,9 @@ function opensslReason(error: Error): string {
 
 function explainServerTlsError(error: Error): string {
   const message = opensslReason(error);
-  if (/peer did not return a certificate|certificate required/i.test(message)) return 'the client sent no certificate (mTLS is required)';
-  if (/wrong version number|http request|unknown protocol|packet length too long/i.test(message)) return 'the client does not speak TLS';
+  if (/peer did not return a certificate|certificate required/i.test(message))
+    return 'the client sent no certificate (mTLS is required)';
+  if (/wrong version number|http request|unknown protocol|packet length too long/i.test(message))
+    return 'the client does not speak TLS';
   return message;
 }

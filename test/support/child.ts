@@ -15,7 +15,10 @@ export interface Child {
 
 /** `env`: added to this process's environment for the child. */
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Child {
-  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   const result: Child = {
     process: child,
     stdout: '',
@@ -24,8 +27,12 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Ch
       child.on('exit', (code, signal) => resolve(code ?? signal ?? -1));
     }),
   };
-  child.stdout!.on('data', (data: Buffer) => { result.stdout += data.toString(); });
-  child.stderr!.on('data', (data: Buffer) => { result.stderr += data.toString(); });
+  child.stdout!.on('data', (data: Buffer) => {
+    result.stdout += data.toString();
+  });
+  child.stderr!.on('data', (data: Buffer) => {
+    result.stderr += data.toString();
+  });
   return result;
 }
 
@@ -33,12 +40,14 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Ch
 export async function inParallel<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await run(items[i]!);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await run(items[i]!);
+      }
+    }),
+  );
   return results;
 }
 

@@ -28,8 +28,9 @@ async function restartDiscarding(server: TestServer): Promise<void> {
  * thread, its socket and the server are as real as elsewhere. The pool starts a new thread; the
  * dead thread's chunks must be sent again by it.
  */
-export async function workerKilled(options: { records?: number; onRelay?: (logs: readonly string[]) => void } = {}):
-  Promise<FaultReport> {
+export async function workerKilled(
+  options: { records?: number; onRelay?: (logs: readonly string[]) => void } = {},
+): Promise<FaultReport> {
   const records = options.records ?? 5000;
   const startedAt = performance.now();
   const server = await TestServer.start();
@@ -45,8 +46,11 @@ export async function workerKilled(options: { records?: number; onRelay?: (logs:
     await waitFor(() => sender.nextSeq >= records, 10_000, 'the load');
     await sender.stop();
     const input = relay.engine.stats().inputs['tcp.0']!;
-    await waitFor(() => input.records >= records && output.bufferState().chunksInFlight > 0, 10_000,
-      'every record read, chunks in flight');
+    await waitFor(
+      () => input.records >= records && output.bufferState().chunksInFlight > 0,
+      10_000,
+      'every record read, chunks in flight',
+    );
     // The pool is private to the output: the test reaches in, as a crash would.
     const pool = (output as unknown as { pool: WorkerPool }).pool;
     const victim = pool.threads[0]!;
@@ -58,8 +62,11 @@ export async function workerKilled(options: { records?: number; onRelay?: (logs:
     await tally.settle(15_000);
     const stats = output.stats;
     return report('worker thread killed with chunks in flight', startedAt, ledger, {
-      'chunks in flight when killed': inFlight, 'threads after': pool.threads.length,
-      handshakes: stats.handshakesOk, retries: stats.retries, 'dropped worker_crash': stats.dropped.worker_crash,
+      'chunks in flight when killed': inFlight,
+      'threads after': pool.threads.length,
+      handshakes: stats.handshakesOk,
+      retries: stats.retries,
+      'dropped worker_crash': stats.dropped.worker_crash,
     });
   } finally {
     tally.stop();
@@ -69,22 +76,38 @@ export async function workerKilled(options: { records?: number; onRelay?: (logs:
 }
 
 /** workerKilled, then: the dead thread never says it stopped, and shutdown must not wait for it. */
-export async function workerKilledShutdown(options: { records?: number } = {}): Promise<{ report: FaultReport; stuck: string | null }> {
+export async function workerKilledShutdown(
+  options: { records?: number } = {},
+): Promise<{ report: FaultReport; stuck: string | null }> {
   let logs: readonly string[] = [];
-  const report = await workerKilled({ ...options, onRelay: (relayLogs) => { logs = relayLogs; } });
+  const report = await workerKilled({
+    ...options,
+    onRelay: (relayLogs) => {
+      logs = relayLogs;
+    },
+  });
   return { report, stuck: logs.find((line) => line.includes('did not close their connection')) ?? null };
 }
 
 export type StorageType = 'filesystem' | 'memory';
 
 /** A relay with an http input on `storage` buffering (Fluent Bit's keys), as a child process. */
-function storageRelay(storage: StorageType, storagePath: string, server: TestServer, dir: string,
-  service: Record<string, string> = {}): Promise<RelayProcess> {
-  return RelayProcess.start({
-    input: { plugin: 'http', props: storage === 'filesystem' ? { 'storage.type': 'filesystem' } : {} },
-    output: { retry_limit: 'no_limits' },
-    service: storage === 'filesystem' ? { 'storage.path': storagePath, ...service } : service,
-  }, server.port, dir);
+function storageRelay(
+  storage: StorageType,
+  storagePath: string,
+  server: TestServer,
+  dir: string,
+  service: Record<string, string> = {},
+): Promise<RelayProcess> {
+  return RelayProcess.start(
+    {
+      input: { plugin: 'http', props: storage === 'filesystem' ? { 'storage.type': 'filesystem' } : {} },
+      output: { retry_limit: 'no_limits' },
+      service: storage === 'filesystem' ? { 'storage.path': storagePath, ...service } : service,
+    },
+    server.port,
+    dir,
+  );
 }
 
 /**
@@ -94,8 +117,10 @@ function storageRelay(storage: StorageType, storagePath: string, server: TestSer
  * records the relay acknowledges while the server does not read, before the kill (by default
  * 0.7 s of the load).
  */
-export async function relayKill9(storage: StorageType, options: { rate?: number; unread?: number } = {}):
-  Promise<FaultReport> {
+export async function relayKill9(
+  storage: StorageType,
+  options: { rate?: number; unread?: number } = {},
+): Promise<FaultReport> {
   const rate = options.rate ?? 5000;
   const unread = options.unread ?? Math.round(rate * 0.7);
   const startedAt = performance.now();
@@ -110,7 +135,11 @@ export async function relayKill9(storage: StorageType, options: { rate?: number;
     await tally.delivering('the load to reach the server');
     server.setReading(false);
     const acknowledgedUnread = ledger.acknowledgedCount + unread;
-    await waitFor(() => ledger.acknowledgedCount >= acknowledgedUnread, 30_000, `${unread} records acknowledged unread`);
+    await waitFor(
+      () => ledger.acknowledgedCount >= acknowledgedUnread,
+      30_000,
+      `${unread} records acknowledged unread`,
+    );
     const acknowledgedAtKill = ledger.acknowledgedCount;
     await relay.kill9();
     await restartDiscarding(server);
@@ -121,10 +150,17 @@ export async function relayKill9(storage: StorageType, options: { rate?: number;
     await tally.delivering('delivery by the restarted relay');
     await sender.stop();
     await tally.settle(storage === 'filesystem' ? 30_000 : 5000);
-    return report(`relay kill -9, ${storage} storage`, startedAt, ledger, {
-      'acknowledged before the kill': acknowledgedAtKill, 'http retries': sender.rejected,
-      handshakes: server.connections,
-    }, storage === 'memory');
+    return report(
+      `relay kill -9, ${storage} storage`,
+      startedAt,
+      ledger,
+      {
+        'acknowledged before the kill': acknowledgedAtKill,
+        'http retries': sender.rejected,
+        handshakes: server.connections,
+      },
+      storage === 'memory',
+    );
   } finally {
     tally.stop();
     if (relay) await relay.stop();
@@ -145,7 +181,11 @@ export function mountSmallDisk(sizeKb: number): { path: string; unmount(): void 
   return {
     path,
     unmount: () => {
-      try { execFileSync('umount', ['-l', path], { stdio: 'ignore' }); } catch { /* already gone */ }
+      try {
+        execFileSync('umount', ['-l', path], { stdio: 'ignore' });
+      } catch {
+        /* already gone */
+      }
       rmSync(path, { recursive: true, force: true });
     },
   };
@@ -158,8 +198,9 @@ export function mountSmallDisk(sizeKb: number): { path: string; unmount(): void 
  * deleted and the server returns. `fullSeconds`: how long the load goes on against the full
  * disk once the relay first refused.
  */
-export async function diskFull(options: { rate?: number; diskKb?: number; fullSeconds?: number } = {}):
-  Promise<FaultReport> {
+export async function diskFull(
+  options: { rate?: number; diskKb?: number; fullSeconds?: number } = {},
+): Promise<FaultReport> {
   const rate = options.rate ?? 2000;
   const fullSeconds = options.fullSeconds ?? 1;
   const disk = mountSmallDisk(options.diskKb ?? 4096);
@@ -193,8 +234,10 @@ export async function diskFull(options: { rate?: number; diskKb?: number; fullSe
     await sender.stop();
     await tally.settle(30_000);
     return report('disk full on storage.path', startedAt, ledger, {
-      'acknowledged when full': acknowledgedWhenFull, [`acknowledged in the next ${fullSeconds} s`]: acknowledgedWhileFull,
-      'http 503/errors': sender.rejected, 'answers refused': JSON.stringify(sender.rejections).replace(/"/g, ''),
+      'acknowledged when full': acknowledgedWhenFull,
+      [`acknowledged in the next ${fullSeconds} s`]: acknowledgedWhileFull,
+      'http 503/errors': sender.rejected,
+      'answers refused': JSON.stringify(sender.rejections).replace(/"/g, ''),
       'error logged': logged ? 'yes' : 'no',
     });
   } finally {

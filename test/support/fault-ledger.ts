@@ -37,7 +37,10 @@ export class SeqLedger {
 
   sent(from: number, count: number): void {
     for (let seq = from; seq < from + count; seq++) {
-      if (this.sentFlags[seq] === 0) { this.sentFlags[seq] = 1; this.sentCount++; }
+      if (this.sentFlags[seq] === 0) {
+        this.sentFlags[seq] = 1;
+        this.sentCount++;
+      }
     }
   }
 
@@ -74,8 +77,11 @@ export class SeqLedger {
     for (let i = 0; i < messages.length; i++) {
       const text = messages[i]!.data.toString('utf8');
       const records = text.startsWith('[')
-        ? JSON.parse(text) as Array<Record<string, unknown>>
-        : text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>);
+        ? (JSON.parse(text) as Array<Record<string, unknown>>)
+        : text
+            .split('\n')
+            .filter((line) => line !== '')
+            .map((line) => JSON.parse(line) as Record<string, unknown>);
       for (const record of records) this.received(record['seq'] as number);
     }
     messages.length = 0;
@@ -101,8 +107,11 @@ export class SeqLedger {
 
   counts(): FaultCounts {
     return {
-      sent: this.sentCount, acknowledged: this.ackedCount, delivered: this.deliveredCount,
-      duplicated: this.duplicateCount, lost: this.outstanding,
+      sent: this.sentCount,
+      acknowledged: this.ackedCount,
+      delivered: this.deliveredCount,
+      duplicated: this.duplicateCount,
+      lost: this.outstanding,
     };
   }
 }

@@ -35,27 +35,50 @@ export class RelayProcess {
   /** Every stderr line of every run (restarts included), for failure messages. */
   private readonly pastStderr: string[] = [];
 
-  private constructor(readonly configFile: string, readonly inputPort: number, readonly metricsPort: number) {
+  private constructor(
+    readonly configFile: string,
+    readonly inputPort: number,
+    readonly metricsPort: number,
+  ) {
     this.child = runCli(['-c', configFile]);
   }
 
   /** Writes the config file and starts the relay; resolves when its input and metrics listen. */
-  static async start(spec: RelaySpec, serverPort: number, dir = mkdtempSync(join(tmpdir(), 'wsrelay-faults-'))):
-    Promise<RelayProcess> {
+  static async start(
+    spec: RelaySpec,
+    serverPort: number,
+    dir = mkdtempSync(join(tmpdir(), 'wsrelay-faults-')),
+  ): Promise<RelayProcess> {
     const [inputPort, metricsPort] = [await freePort(), await freePort()];
     const file = join(dir, 'relay.conf');
-    writeFileSync(file, [
-      ...section('SERVICE', {
-        flush: '0.2', log_level: 'info', http_server: 'on', http_listen: '127.0.0.1', http_port: String(metricsPort),
-        ...spec.service,
-      }),
-      ...section('INPUT', { name: spec.input.plugin, listen: '127.0.0.1', port: String(inputPort), ...spec.input.props }),
-      ...section('OUTPUT', {
-        name: 'websocket', match: '*', host: '127.0.0.1', port: String(serverPort), format: 'json_lines',
-        ...spec.output,
-      }),
-      '',
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        ...section('SERVICE', {
+          flush: '0.2',
+          log_level: 'info',
+          http_server: 'on',
+          http_listen: '127.0.0.1',
+          http_port: String(metricsPort),
+          ...spec.service,
+        }),
+        ...section('INPUT', {
+          name: spec.input.plugin,
+          listen: '127.0.0.1',
+          port: String(inputPort),
+          ...spec.input.props,
+        }),
+        ...section('OUTPUT', {
+          name: 'websocket',
+          match: '*',
+          host: '127.0.0.1',
+          port: String(serverPort),
+          format: 'json_lines',
+          ...spec.output,
+        }),
+        '',
+      ].join('\n'),
+    );
     const relay = new RelayProcess(file, inputPort, metricsPort);
     await relay.ready();
     return relay;
@@ -73,11 +96,18 @@ export class RelayProcess {
   private async ready(): Promise<void> {
     const child = this.child;
     let exited: number | string | null = null;
-    void child.exited.then((code) => { exited = code; });
-    await waitFor(() => exited !== null ||
-      (child.stderr.includes(`listening on 127.0.0.1:${this.inputPort}`) &&
-        child.stderr.includes(`listening on 127.0.0.1:${this.metricsPort}`) &&
-        /handshake with \S+ succeeded/.test(child.stderr)), 15_000, 'the relay to listen and connect');
+    void child.exited.then((code) => {
+      exited = code;
+    });
+    await waitFor(
+      () =>
+        exited !== null ||
+        (child.stderr.includes(`listening on 127.0.0.1:${this.inputPort}`) &&
+          child.stderr.includes(`listening on 127.0.0.1:${this.metricsPort}`) &&
+          /handshake with \S+ succeeded/.test(child.stderr)),
+      15_000,
+      'the relay to listen and connect',
+    );
     if (exited !== null) throw new Error(`the relay exited (${String(exited)}) at start:\n${child.stderr}`);
   }
 
@@ -130,8 +160,13 @@ export class RssSampler {
   peak = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pid: () => number, everyMs = 50) {
-    this.timer = setInterval(() => { this.peak = Math.max(this.peak, rssBytes(this.pid())); }, everyMs);
+  constructor(
+    private readonly pid: () => number,
+    everyMs = 50,
+  ) {
+    this.timer = setInterval(() => {
+      this.peak = Math.max(this.peak, rssBytes(this.pid()));
+    }, everyMs);
   }
 
   stop(): number {

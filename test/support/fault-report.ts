@@ -23,7 +23,10 @@ export interface FaultReport extends FaultCounts {
 export class Tally {
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly ledger: SeqLedger, private readonly server: TestServer) {
+  constructor(
+    private readonly ledger: SeqLedger,
+    private readonly server: TestServer,
+  ) {
     this.timer = setInterval(() => ledger.consume(server), 100);
   }
 
@@ -31,10 +34,14 @@ export class Tally {
   async delivering(what: string, timeoutMs = 30_000): Promise<void> {
     this.ledger.consume(this.server);
     const before = this.ledger.counts().delivered;
-    await waitFor(() => {
-      this.ledger.consume(this.server);
-      return this.ledger.counts().delivered > before;
-    }, timeoutMs, what);
+    await waitFor(
+      () => {
+        this.ledger.consume(this.server);
+        return this.ledger.counts().delivered > before;
+      },
+      timeoutMs,
+      what,
+    );
   }
 
   /** Waits until every acknowledged record was delivered, or `timeoutMs`; then stops counting. */
@@ -57,18 +64,29 @@ export class Tally {
   }
 }
 
-export function report(scenario: string, startedAt: number, ledger: SeqLedger,
-  notes: Record<string, string | number>, lossExpected = false): FaultReport {
+export function report(
+  scenario: string,
+  startedAt: number,
+  ledger: SeqLedger,
+  notes: Record<string, string | number>,
+  lossExpected = false,
+): FaultReport {
   return {
-    scenario, seconds: Math.round((performance.now() - startedAt) / 100) / 10, ...ledger.counts(),
-    foreign: ledger.foreign, lossExpected, notes,
+    scenario,
+    seconds: Math.round((performance.now() - startedAt) / 100) / 10,
+    ...ledger.counts(),
+    foreign: ledger.foreign,
+    lossExpected,
+    notes,
   };
 }
 
 /** The promise of every scenario, as one line for assertion messages. */
 export function verdict(r: FaultReport): string {
-  return `${r.scenario}: sent ${r.sent}, acknowledged ${r.acknowledged}, delivered ${r.delivered}, ` +
-    `duplicated ${r.duplicated}, lost ${r.lost}, foreign ${r.foreign}; ${JSON.stringify(r.notes)}`;
+  return (
+    `${r.scenario}: sent ${r.sent}, acknowledged ${r.acknowledged}, delivered ${r.delivered}, ` +
+    `duplicated ${r.duplicated}, lost ${r.lost}, foreign ${r.foreign}; ${JSON.stringify(r.notes)}`
+  );
 }
 
 /** True when the report keeps the promise: every acknowledged record delivered, none invented. */
@@ -80,9 +98,17 @@ export function keptPromise(r: FaultReport): boolean {
 export function table(reports: readonly FaultReport[]): string {
   const head = ['scenario', 'seconds', 'sent', 'acknowledged', 'delivered', 'duplicated', 'lost', 'result', 'measured'];
   const rows = reports.map((r) => [
-    r.scenario, String(r.seconds), String(r.sent), String(r.acknowledged), String(r.delivered), String(r.duplicated),
-    String(r.lost), keptPromise(r) ? 'ok' : r.lossExpected ? 'loss (expected)' : 'FAILED',
-    Object.entries(r.notes).map(([key, value]) => `${key} ${value}`).join(', '),
+    r.scenario,
+    String(r.seconds),
+    String(r.sent),
+    String(r.acknowledged),
+    String(r.delivered),
+    String(r.duplicated),
+    String(r.lost),
+    keptPromise(r) ? 'ok' : r.lossExpected ? 'loss (expected)' : 'FAILED',
+    Object.entries(r.notes)
+      .map(([key, value]) => `${key} ${value}`)
+      .join(', '),
   ]);
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');

@@ -46,9 +46,13 @@ async function outputNotes(relay: RelayProcess): Promise<Record<string, number>>
  * the server, the relay and the tally (to wait for deliveries); the sender runs from before it
  * starts until it ends.
  */
-async function withLoad(scenario: string, spec: RelaySpec, serverOptions: TestServerOptions, options: LoadOptions,
-  fault: (server: TestServer, relay: RelayProcess, tally: Tally) => Promise<Record<string, string | number>>):
-  Promise<FaultReport> {
+async function withLoad(
+  scenario: string,
+  spec: RelaySpec,
+  serverOptions: TestServerOptions,
+  options: LoadOptions,
+  fault: (server: TestServer, relay: RelayProcess, tally: Tally) => Promise<Record<string, string | number>>,
+): Promise<FaultReport> {
   const rate = options.rate ?? 5000;
   const startedAt = performance.now();
   const server = await TestServer.start(serverOptions);
@@ -78,10 +82,17 @@ async function withLoad(scenario: string, spec: RelaySpec, serverOptions: TestSe
 }
 
 /** The server stops (connections killed, port closed) for `downSeconds` under load. */
-export function serverDown(downSeconds: number, options: LoadOptions & { retryLimit?: string } = {}): Promise<FaultReport> {
+export function serverDown(
+  downSeconds: number,
+  options: LoadOptions & { retryLimit?: string } = {},
+): Promise<FaultReport> {
   const limit = options.retryLimit ?? 'no_limits';
   const name = `server down ${downSeconds} s${limit === 'no_limits' ? '' : ` (retry_limit ${limit})`}`;
-  return withLoad(name, { input: { plugin: 'tcp' }, output: { retry_limit: limit } }, {}, options,
+  return withLoad(
+    name,
+    { input: { plugin: 'tcp' }, output: { retry_limit: limit } },
+    {},
+    options,
     async (server, _relay, tally) => {
       await tally.delivering('the load to reach the server');
       await server.stop();
@@ -89,13 +100,21 @@ export function serverDown(downSeconds: number, options: LoadOptions & { retryLi
       await server.listen();
       await tally.delivering('delivery after the restart');
       return {};
-    });
+    },
+  );
 }
 
 /** The server goes down and comes back every `periodSeconds` for `seconds`. */
-export function serverFlapping(seconds: number, options: LoadOptions & { periodSeconds?: number } = {}): Promise<FaultReport> {
+export function serverFlapping(
+  seconds: number,
+  options: LoadOptions & { periodSeconds?: number } = {},
+): Promise<FaultReport> {
   const period = (options.periodSeconds ?? 1) * 1000;
-  return withLoad(`server flapping every ${period / 1000} s for ${seconds} s`, { input: { plugin: 'tcp' } }, {}, options,
+  return withLoad(
+    `server flapping every ${period / 1000} s for ${seconds} s`,
+    { input: { plugin: 'tcp' } },
+    {},
+    options,
     async (server, _relay, tally) => {
       const until = performance.now() + seconds * 1000;
       let outages = 0;
@@ -108,7 +127,8 @@ export function serverFlapping(seconds: number, options: LoadOptions & { periodS
       }
       await tally.delivering('delivery after the last outage');
       return { outages };
-    });
+    },
+  );
 }
 
 /**
@@ -117,10 +137,15 @@ export function serverFlapping(seconds: number, options: LoadOptions & { periodS
  * (from /proc) must stay bounded while the input stays paused for `seconds`. Then the server
  * reads again and everything arrives.
  */
-export function serverNeverReads(seconds: number, options: LoadOptions & { memBufLimit?: string } = {}): Promise<FaultReport> {
+export function serverNeverReads(
+  seconds: number,
+  options: LoadOptions & { memBufLimit?: string } = {},
+): Promise<FaultReport> {
   const memBufLimit = options.memBufLimit ?? '8M';
-  return withLoad(`server never reads, ${seconds} s of it with the input paused`,
-    { input: { plugin: 'tcp' }, output: { mem_buf_limit: memBufLimit } }, { reading: false },
+  return withLoad(
+    `server never reads, ${seconds} s of it with the input paused`,
+    { input: { plugin: 'tcp' }, output: { mem_buf_limit: memBufLimit } },
+    { reading: false },
     { rate: 50_000, ...options },
     async (server, relay, tally) => {
       const baseline = rssBytes(relay.pid);
@@ -137,11 +162,16 @@ export function serverNeverReads(seconds: number, options: LoadOptions & { memBu
       await tally.delivering('delivery once the server reads');
       const mb = (bytes: number): number => Math.round(bytes / 1048576);
       return {
-        'rss start MB': mb(baseline), 'rss peak MB': mb(peak), 'rss growth MB': mb(peak - baseline),
-        'input paused': paused, 'paused s': Math.round(pausedSeconds * 10) / 10,
-        'records read while stuck': acceptedWhileStuck, mem_buf_limit: memBufLimit,
+        'rss start MB': mb(baseline),
+        'rss peak MB': mb(peak),
+        'rss growth MB': mb(peak - baseline),
+        'input paused': paused,
+        'paused s': Math.round(pausedSeconds * 10) / 10,
+        'records read while stuck': acceptedWhileStuck,
+        mem_buf_limit: memBufLimit,
       };
-    });
+    },
+  );
 }
 
 /**
@@ -151,10 +181,14 @@ export function serverNeverReads(seconds: number, options: LoadOptions & { memBu
 export function serverError1011(seconds: number, options: LoadOptions & { every?: number } = {}): Promise<FaultReport> {
   const every = options.every ?? 10;
   let closes = 0;
-  return withLoad(`server closes with 1011 every ${every}th message for ${seconds} s`, { input: { plugin: 'tcp' } },
-    { onMessage: (_message, index) => (index % every === every - 1 ? (closes++, 'error') : 'keep') }, options,
+  return withLoad(
+    `server closes with 1011 every ${every}th message for ${seconds} s`,
+    { input: { plugin: 'tcp' } },
+    { onMessage: (_message, index) => (index % every === every - 1 ? (closes++, 'error') : 'keep') },
+    options,
     async () => {
       await sleep(seconds * 1000);
       return { '1011 closes': closes };
-    });
+    },
+  );
 }

@@ -50,12 +50,18 @@ export class TcpSender implements Sender {
   private failed = false;
   private writesDone: (() => void) | null = null;
 
-  private constructor(port: number, private readonly ledger: SeqLedger, private readonly options: SenderOptions) {
+  private constructor(
+    port: number,
+    private readonly ledger: SeqLedger,
+    private readonly options: SenderOptions,
+  ) {
     this.firstSeq = options.firstSeq ?? 0;
     this.nextSeq = this.firstSeq;
     this.batch = options.batch ?? 100;
     this.socket = connect(port, '127.0.0.1');
-    this.socket.on('error', () => { this.failed = true; });
+    this.socket.on('error', () => {
+      this.failed = true;
+    });
     this.socket.on('drain', () => this.pump());
   }
 
@@ -89,12 +95,17 @@ export class TcpSender implements Sender {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (this.pendingWrites > 0 && !this.failed) {
-      await new Promise<void>((resolve) => { this.writesDone = resolve; });
+      await new Promise<void>((resolve) => {
+        this.writesDone = resolve;
+      });
     }
     await new Promise<void>((resolve) => {
       this.socket.once('close', () => resolve());
       this.socket.end();
-      setTimeout(() => { this.socket.destroy(); resolve(); }, 2000).unref();
+      setTimeout(() => {
+        this.socket.destroy();
+        resolve();
+      }, 2000).unref();
     });
   }
 }
@@ -118,8 +129,12 @@ export class HttpSender implements Sender {
   private running = true;
   private readonly loop: Promise<void>;
 
-  constructor(private readonly port: number, private readonly ledger: SeqLedger, private readonly options: SenderOptions,
-    private readonly path = '/faults') {
+  constructor(
+    private readonly port: number,
+    private readonly ledger: SeqLedger,
+    private readonly options: SenderOptions,
+    private readonly path = '/faults',
+  ) {
     this.firstSeq = options.firstSeq ?? 0;
     this.nextSeq = this.firstSeq;
     this.batch = options.batch ?? 100;
@@ -155,14 +170,21 @@ export class HttpSender implements Sender {
   /** The status, or 0 when the request failed without an answer. */
   private post(body: string): Promise<number> {
     return new Promise((resolve) => {
-      const req = request({
-        host: '127.0.0.1', port: this.port, path: this.path, method: 'POST', agent: this.agent,
-        headers: { 'content-type': 'application/x-ndjson', 'content-length': Buffer.byteLength(body) },
-      }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', () => resolve(0));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          path: this.path,
+          method: 'POST',
+          agent: this.agent,
+          headers: { 'content-type': 'application/x-ndjson', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', () => resolve(0));
+        },
+      );
       req.setTimeout(10_000, () => req.destroy());
       req.on('error', () => resolve(0));
       req.end(body);

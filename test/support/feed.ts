@@ -13,8 +13,11 @@ export interface FeedRelay extends TestRelay {
   readonly base: string;
 }
 
-export async function startFeedRelay(output: Record<string, string> = {}, input: Record<string, string> = {},
-  extraInputs: SectionSpec[] = []): Promise<FeedRelay> {
+export async function startFeedRelay(
+  output: Record<string, string> = {},
+  input: Record<string, string> = {},
+  extraInputs: SectionSpec[] = [],
+): Promise<FeedRelay> {
   const relay = await startPipeline(
     [{ plugin: 'tcp', props: { listen: '127.0.0.1', port: '0', tag: 'foo.bar', ...input } }, ...extraInputs],
     [{ plugin: 'websocket_server', props: { listen: '127.0.0.1', port: '0', match: '*', ...output } }],
@@ -42,7 +45,12 @@ export class FeedClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: RawData, binary: boolean) => this.frames.push({ data: toBuffer(data), binary }));
-    this.closed = new Promise((resolve) => ws.on('close', (code: number) => { this.closeCode = code; resolve(code); }));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code: number) => {
+        this.closeCode = code;
+        resolve(code);
+      }),
+    );
   }
 
   static open(url: string, options: ClientOptions = {}): Promise<FeedClient> {
@@ -86,10 +94,16 @@ export interface UpgradeAnswer {
 export function tryUpgrade(port: number, path: string, headers: Record<string, string> = {}): Promise<UpgradeAnswer> {
   return new Promise((resolve, reject) => {
     const req = request({
-      host: '127.0.0.1', port, path, agent: false,
+      host: '127.0.0.1',
+      port,
+      path,
+      agent: false,
       headers: {
-        Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
-        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers,
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...headers,
       },
     });
     req.on('upgrade', (res, socket) => {
@@ -99,9 +113,14 @@ export function tryUpgrade(port: number, path: string, headers: Record<string, s
     req.on('response', (res) => {
       const parts: Buffer[] = [];
       res.on('data', (part: Buffer) => parts.push(part));
-      res.on('end', () => resolve({
-        status: res.statusCode ?? 0, upgraded: false, body: Buffer.concat(parts).toString('utf8'), headers: res.headers,
-      }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          upgraded: false,
+          body: Buffer.concat(parts).toString('utf8'),
+          headers: res.headers,
+        }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -112,8 +131,10 @@ export function tryUpgrade(port: number, path: string, headers: Record<string, s
 export function openStuckClient(port: number, path = '/'): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
     });
     let head = '';
     const onData = (part: Buffer): void => {
@@ -130,5 +151,8 @@ export function openStuckClient(port: number, path = '/'): Promise<Socket> {
 }
 
 export function lines(from: number, count: number, extra: (seq: number) => string = () => ''): string[] {
-  return Array.from({ length: count }, (_, i) => `{"seq":${from + i}${extra(from + i)},"msg":"record number ${from + i}"}`);
+  return Array.from(
+    { length: count },
+    (_, i) => `{"seq":${from + i}${extra(from + i)},"msg":"record number ${from + i}"}`,
+  );
 }

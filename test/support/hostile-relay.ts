@@ -48,20 +48,38 @@ function get(port: number, path: string, timeoutMs: number): Promise<number> {
  * burst RSS says more about the allocator than about what the relay holds. A test asserting
  * what is held afterwards runs the relay with these (docs/SECURITY.md gives them to operators).
  */
-export const RETURN_FREED_MEMORY: NodeJS.ProcessEnv = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' };
+export const RETURN_FREED_MEMORY: NodeJS.ProcessEnv = {
+  MALLOC_MMAP_THRESHOLD_: '131072',
+  MALLOC_TRIM_THRESHOLD_: '131072',
+};
 
-export async function startHostileRelay(sections: readonly string[], service: readonly string[] = [],
-  env: NodeJS.ProcessEnv = {}): Promise<HostileRelay> {
+export async function startHostileRelay(
+  sections: readonly string[],
+  service: readonly string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<HostileRelay> {
   const metricsPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'wsrelay-hostile-'));
   const config = join(dir, 'relay.conf');
-  writeFileSync(config, [
-    '[SERVICE]', '    flush 0.1', '    log_level info', '    http_server on', '    http_listen 127.0.0.1',
-    `    http_port ${metricsPort}`, ...service.map((line) => `    ${line}`), ...sections, '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      '[SERVICE]',
+      '    flush 0.1',
+      '    log_level info',
+      '    http_server on',
+      '    http_listen 127.0.0.1',
+      `    http_port ${metricsPort}`,
+      ...service.map((line) => `    ${line}`),
+      ...sections,
+      '',
+    ].join('\n'),
+  );
   const child = runCli(['-c', config], env);
   let exit: number | string | null = null;
-  void child.exited.then((code) => { exit = code; });
+  void child.exited.then((code) => {
+    exit = code;
+  });
   // `[engine] started` is the last line of a start that worked: every listener is up.
   await waitFor(() => exit !== null || child.stderr.includes('[engine] started'), 15_000, 'the relay to start');
   if (exit !== null) throw new Error(`the relay exited at start (${String(exit)}):\n${child.stderr}`);

@@ -8,7 +8,10 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** README.md, docs/*.md and examples/README.md, as paths relative to the repository. */
 export function docFiles(): string[] {
-  const docs = readdirSync(join(repoRoot, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`);
+  const docs = readdirSync(join(repoRoot, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`);
   return ['README.md', ...docs, 'examples/README.md'];
 }
 

@@ -49,7 +49,7 @@ function parseLabels(line: string, start: number, where: string): { labels: Reco
     if (line[eq + 1] !== '"') throw new Error(`${where}: label value of '${name}' is not quoted`);
     let value = '';
     let j = eq + 2;
-    for (;; j++) {
+    for (; ; j++) {
       const c = line[j];
       if (c === undefined) throw new Error(`${where}: unterminated label value`);
       if (c === '"') break;
@@ -85,7 +85,10 @@ function familyOf(name: string, families: Map<string, Family>): Family | undefin
 }
 
 export function seriesKey(name: string, labels: Readonly<Record<string, string>>): string {
-  return `${name}{${Object.keys(labels).sort().map((k) => `${k}=${JSON.stringify(labels[k])}`).join(',')}}`;
+  return `${name}{${Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(labels[k])}`)
+    .join(',')}}`;
 }
 
 function checkHistogram(family: Family): void {
@@ -135,50 +138,55 @@ export function parseExposition(text: string): Map<string, Family> {
     current = family;
     return family;
   };
-  text.slice(0, -1).split('\n').forEach((line, index) => {
-    const where = `line ${index + 1}`;
-    if (line.trim() === '') return;
-    if (line.startsWith('#')) {
-      const match = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line);
-      if (!match) return; // an ordinary comment
-      const family = declare(match[2]!, where);
-      if (match[1] === 'HELP') {
-        if (family.help !== null) throw new Error(`${where}: second HELP for ${family.name}`);
-        if (family.samples.length > 0) throw new Error(`${where}: HELP after samples of ${family.name}`);
-        family.help = match[3]!;
-      } else {
-        if (family.type !== null) throw new Error(`${where}: second TYPE for ${family.name}`);
-        if (family.samples.length > 0) throw new Error(`${where}: TYPE after samples of ${family.name}`);
-        if (!KINDS.includes(match[3]!)) throw new Error(`${where}: unknown type '${match[3]}'`);
-        family.type = match[3] as MetricKind;
+  text
+    .slice(0, -1)
+    .split('\n')
+    .forEach((line, index) => {
+      const where = `line ${index + 1}`;
+      if (line.trim() === '') return;
+      if (line.startsWith('#')) {
+        const match = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line);
+        if (!match) return; // an ordinary comment
+        const family = declare(match[2]!, where);
+        if (match[1] === 'HELP') {
+          if (family.help !== null) throw new Error(`${where}: second HELP for ${family.name}`);
+          if (family.samples.length > 0) throw new Error(`${where}: HELP after samples of ${family.name}`);
+          family.help = match[3]!;
+        } else {
+          if (family.type !== null) throw new Error(`${where}: second TYPE for ${family.name}`);
+          if (family.samples.length > 0) throw new Error(`${where}: TYPE after samples of ${family.name}`);
+          if (!KINDS.includes(match[3]!)) throw new Error(`${where}: unknown type '${match[3]}'`);
+          family.type = match[3] as MetricKind;
+        }
+        return;
       }
-      return;
-    }
-    const nameEnd = line.search(/[{ ]/);
-    if (nameEnd <= 0) throw new Error(`${where}: not a sample: ${line}`);
-    const name = line.slice(0, nameEnd);
-    if (!METRIC_NAME.test(name)) throw new Error(`${where}: bad metric name '${name}'`);
-    let labels: Record<string, string> = {};
-    let rest = line.slice(nameEnd);
-    if (rest.startsWith('{')) {
-      const parsed = parseLabels(line, nameEnd, where);
-      labels = parsed.labels;
-      rest = line.slice(parsed.end);
-    }
-    const fields = rest.split(' ');
-    if (fields[0] !== '' || fields.length < 2 || fields.length > 3) throw new Error(`${where}: bad sample syntax: ${line}`);
-    const value = parseValue(fields[1]!, where);
-    if (fields[2] !== undefined && !/^-?\d+$/.test(fields[2])) throw new Error(`${where}: bad timestamp`);
-    const family = familyOf(name, families);
-    if (!family || family !== current) throw new Error(`${where}: sample ${name} outside its family's HELP/TYPE block`);
-    if (family.help === null || family.type === null) throw new Error(`${where}: ${family.name} lacks HELP or TYPE`);
-    const key = seriesKey(name, labels);
-    if (series.has(key)) throw new Error(`${where}: duplicate series ${key}`);
-    series.add(key);
-    if (family.type === 'counter' && !(value >= 0)) throw new Error(`${where}: counter ${name} is ${value}`);
-    if ('le' in labels && family.type !== 'histogram') throw new Error(`${where}: le label outside a histogram`);
-    family.samples.push({ name, labels, value });
-  });
+      const nameEnd = line.search(/[{ ]/);
+      if (nameEnd <= 0) throw new Error(`${where}: not a sample: ${line}`);
+      const name = line.slice(0, nameEnd);
+      if (!METRIC_NAME.test(name)) throw new Error(`${where}: bad metric name '${name}'`);
+      let labels: Record<string, string> = {};
+      let rest = line.slice(nameEnd);
+      if (rest.startsWith('{')) {
+        const parsed = parseLabels(line, nameEnd, where);
+        labels = parsed.labels;
+        rest = line.slice(parsed.end);
+      }
+      const fields = rest.split(' ');
+      if (fields[0] !== '' || fields.length < 2 || fields.length > 3)
+        throw new Error(`${where}: bad sample syntax: ${line}`);
+      const value = parseValue(fields[1]!, where);
+      if (fields[2] !== undefined && !/^-?\d+$/.test(fields[2])) throw new Error(`${where}: bad timestamp`);
+      const family = familyOf(name, families);
+      if (!family || family !== current)
+        throw new Error(`${where}: sample ${name} outside its family's HELP/TYPE block`);
+      if (family.help === null || family.type === null) throw new Error(`${where}: ${family.name} lacks HELP or TYPE`);
+      const key = seriesKey(name, labels);
+      if (series.has(key)) throw new Error(`${where}: duplicate series ${key}`);
+      series.add(key);
+      if (family.type === 'counter' && !(value >= 0)) throw new Error(`${where}: counter ${name} is ${value}`);
+      if ('le' in labels && family.type !== 'histogram') throw new Error(`${where}: le label outside a histogram`);
+      family.samples.push({ name, labels, value });
+    });
   for (const family of families.values()) {
     if (family.type === null || family.help === null) throw new Error(`${family.name}: HELP or TYPE missing`);
     if (family.type === 'histogram') checkHistogram(family);

@@ -63,7 +63,10 @@ export class TestServer {
   private connectionCount = 0;
   private reading: boolean;
 
-  private constructor(public port: number, private readonly options: TestServerOptions) {
+  private constructor(
+    public port: number,
+    private readonly options: TestServerOptions,
+  ) {
     this.reading = options.reading ?? true;
   }
 
@@ -88,7 +91,9 @@ export class TestServer {
     if (tls) {
       const mtls = tls.ca !== undefined;
       const https = createHttpsServer({ ...tls, requestCert: mtls, rejectUnauthorized: mtls });
-      https.on('tlsClientError', () => { this.tlsFailures++; });
+      https.on('tlsClientError', () => {
+        this.tlsFailures++;
+      });
       https.on('connection', (socket: Socket) => {
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
@@ -160,8 +165,11 @@ export class TestServer {
     const connection = ++this.connectionCount;
     const tls = this.options.tls ? (request.socket as TLSSocket) : null;
     this.requests.push({
-      url: request.url ?? '', headers: request.headers,
-      ...(tls ? { servername: tls.servername ?? false, clientCert: String(tls.getPeerCertificate().subject?.CN ?? '') } : {}),
+      url: request.url ?? '',
+      headers: request.headers,
+      ...(tls
+        ? { servername: tls.servername ?? false, clientCert: String(tls.getPeerCertificate().subject?.CN ?? '') }
+        : {}),
     });
     if (!this.reading) TestServer.read(socket, false);
     let dropped = false;

@@ -16,8 +16,15 @@ export class NullOutput extends MainThreadOutput {
    * Counted as it comes and kept nowhere: no chunk is ever filled, so its counts are current at
    * once and measuring an input alone costs it no copy. The Flush timer and drain find nothing.
    */
-  override append(_source: ChunkSource, _kind: SegmentKind, _time: EventTime,
-    _data: Buffer, start: number, end: number, records: number): void {
+  override append(
+    _source: ChunkSource,
+    _kind: SegmentKind,
+    _time: EventTime,
+    _data: Buffer,
+    start: number,
+    end: number,
+    records: number,
+  ): void {
     this.stats.records += records;
     this.stats.bytes += end - start;
   }

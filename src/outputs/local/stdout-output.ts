@@ -16,17 +16,26 @@ const NEWLINE = Buffer.from('\n');
 
 export type TextWriter = (text: Buffer, done: () => void) => void;
 
-const writeStdout: TextWriter = (text, done) => { process.stdout.write(text, () => done()); };
+const writeStdout: TextWriter = (text, done) => {
+  process.stdout.write(text, () => done());
+};
 
 export class StdoutOutput extends MainThreadOutput {
   private readonly encoder: Encoder;
   private pendingWrites = 0;
 
-  constructor(private readonly config: StdoutOutputConfig, private readonly hooks: OutputHooks,
-    log: Logger, private readonly write: TextWriter = writeStdout) {
+  constructor(
+    private readonly config: StdoutOutputConfig,
+    private readonly hooks: OutputHooks,
+    log: Logger,
+    private readonly write: TextWriter = writeStdout,
+  ) {
     super(config, newOutputStats('stdout'), log, CHUNK_BYTES);
     this.encoder = createEncoder({
-      format: config.format, dateKey: config.dateKey, dateFormat: config.dateFormat, hostname: hostname(),
+      format: config.format,
+      dateKey: config.dateKey,
+      dateFormat: config.dateFormat,
+      hostname: hostname(),
       gelf: { shortMessageKey: null, fullMessageKey: null, timestampKey: null, hostKey: null, levelKey: null },
     });
   }

@@ -59,9 +59,13 @@ export class Client {
     private readonly hooks: ClientHooks,
   ) {
     socket.on('drain', () => this.pump());
-    ws.on('pong', () => { this.alive = true; });
+    ws.on('pong', () => {
+      this.alive = true;
+    });
     // fluent-plugin-websocket's sample page sends text; clients may talk, the server ignores it.
-    ws.on('message', () => { this.alive = true; });
+    ws.on('message', () => {
+      this.alive = true;
+    });
   }
 
   /** Bytes waiting for this client: its queue and its socket's buffer. */

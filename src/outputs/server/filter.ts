@@ -23,12 +23,18 @@ interface Wanted {
 
 function equals(value: unknown, wanted: Wanted): boolean {
   switch (typeof value) {
-    case 'string': return value === wanted.text;
-    case 'number': return value === wanted.number;
-    case 'bigint': return Number.isInteger(wanted.number) && value === BigInt(wanted.number);
-    case 'boolean': return wanted.text === (value ? 'true' : 'false');
-    case 'object': return value === null && wanted.text === 'null';
-    default: return false;
+    case 'string':
+      return value === wanted.text;
+    case 'number':
+      return value === wanted.number;
+    case 'bigint':
+      return Number.isInteger(wanted.number) && value === BigInt(wanted.number);
+    case 'boolean':
+      return wanted.text === (value ? 'true' : 'false');
+    case 'object':
+      return value === null && wanted.text === 'null';
+    default:
+      return false;
   }
 }
 
@@ -40,9 +46,16 @@ export class RecordFilter {
 
   constructor(conditions: ReadonlyMap<string, readonly string[]>) {
     const fields = [...conditions.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    this.fields = fields.map(([name, texts]) => [name, texts.map((text) => ({
-      text, number: NUMBER.test(text) ? Number(text) : Number.NaN,
-    }))] as const);
+    this.fields = fields.map(
+      ([name, texts]) =>
+        [
+          name,
+          texts.map((text) => ({
+            text,
+            number: NUMBER.test(text) ? Number(text) : Number.NaN,
+          })),
+        ] as const,
+    );
     this.key = JSON.stringify(fields.map(([name, texts]) => [name, [...texts].sort()]));
   }
 

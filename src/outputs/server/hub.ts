@@ -41,12 +41,20 @@ export class Hub {
   private readonly hooks: ClientHooks;
 
   /** `settled`: a client's writes completed or a client left, so `caughtUp` may have turned true. */
-  constructor(private readonly options: HubOptions, private readonly stats: ConnectionOutputStats, log: Logger,
-    private readonly settled: () => void) {
+  constructor(
+    private readonly options: HubOptions,
+    private readonly stats: ConnectionOutputStats,
+    log: Logger,
+    private readonly settled: () => void,
+  ) {
     this.ring = options.bufferedMessages > 0 ? new ReplayRing(options.bufferedMessages) : null;
     this.hooks = {
-      dropped: (records) => { stats.dropped.slow_client += records; },
-      written: (bytes) => { stats.bytes += bytes; },
+      dropped: (records) => {
+        stats.dropped.slow_client += records;
+      },
+      written: (bytes) => {
+        stats.bytes += bytes;
+      },
       settled,
       cutOff: (client, why) => log.burst('warn', 'slow client', `disconnecting ${client.peer}: ${why}`),
     };
@@ -78,7 +86,15 @@ export class Hub {
 
   /** A client of this hub, counted in its stats. */
   createClient(ws: WebSocket, socket: Duplex, filter: RecordFilter | null, peer: string): Client {
-    return new Client(ws, socket, filter, peer, this.options.maxClientQueueBytes, this.options.slowClientPolicy, this.hooks);
+    return new Client(
+      ws,
+      socket,
+      filter,
+      peer,
+      this.options.maxClientQueueBytes,
+      this.options.slowClientPolicy,
+      this.hooks,
+    );
   }
 
   /**
@@ -94,7 +110,7 @@ export class Hub {
     this.clients.add(client);
     const key = client.filter?.key ?? '';
     let group = this.groups.get(key);
-    if (!group) this.groups.set(key, group = { filter: client.filter, clients: new Set() });
+    if (!group) this.groups.set(key, (group = { filter: client.filter, clients: new Set() }));
     group.clients.add(client);
     this.stats.connectionsOpen = this.clients.size;
   }
@@ -121,7 +137,8 @@ export class Hub {
     let reached = 0;
     const unfiltered = this.groups.get('');
     if (unfiltered) {
-      const bytes = this.options.format === 'json_lines' ? frameOf(OPCODE_TEXT, [chunk.block], chunk.block.length) : chunk.block;
+      const bytes =
+        this.options.format === 'json_lines' ? frameOf(OPCODE_TEXT, [chunk.block], chunk.block.length) : chunk.block;
       for (const client of unfiltered.clients) client.send(bytes, messages.length);
       reached = messages.length;
     }

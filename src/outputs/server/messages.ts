@@ -68,7 +68,7 @@ export class MessageEncoder {
       let text = '[';
       if (addTag) {
         let tagJson = tags.get(r.tag);
-        if (tagJson === undefined) tags.set(r.tag, tagJson = JSON.stringify(r.tag));
+        if (tagJson === undefined) tags.set(r.tag, (tagJson = JSON.stringify(r.tag)));
         text += tagJson;
         text += ',';
       }
@@ -107,7 +107,12 @@ export class MessageEncoder {
       parts[i] = packed;
       total += packed.length;
     }
-    return this.layout(records, firstId, Buffer.concat(parts, total), parts.map((p) => p.length));
+    return this.layout(
+      records,
+      firstId,
+      Buffer.concat(parts, total),
+      parts.map((p) => p.length),
+    );
   }
 
   /** Cuts `payloads` (messages back to back) into messages, adding frame headers if needed. */
@@ -118,7 +123,11 @@ export class MessageEncoder {
       let at = 0;
       for (let i = 0; i < records.length; i++) {
         const size = sizes[i]!;
-        messages[i] = { id: withIds ? firstId + i : 0, body: records[i]!.body, bytes: payloads.subarray(at, at + size) };
+        messages[i] = {
+          id: withIds ? firstId + i : 0,
+          body: records[i]!.body,
+          bytes: payloads.subarray(at, at + size),
+        };
         at += size;
       }
       return { messages, block: payloads };

@@ -31,14 +31,28 @@ export class WebSocketServerOutput extends MainThreadOutput<ConnectionOutputStat
   private readonly encoder: MessageEncoder;
   private readonly server: FeedServer;
 
-  constructor(config: WebSocketServerOutputConfig, log: Logger, private readonly hooks: OutputHooks) {
+  constructor(
+    config: WebSocketServerOutputConfig,
+    log: Logger,
+    private readonly hooks: OutputHooks,
+  ) {
     super(config, newConnectionOutputStats('websocket_server'), log, CHUNK_BYTES);
-    this.hub = new Hub({
-      format: config.format, bufferedMessages: config.bufferedMessages,
-      maxClientQueueBytes: config.maxClientQueueBytes, slowClientPolicy: config.slowClientPolicy,
-    }, this.stats, this.log, () => this.settled());
+    this.hub = new Hub(
+      {
+        format: config.format,
+        bufferedMessages: config.bufferedMessages,
+        maxClientQueueBytes: config.maxClientQueueBytes,
+        slowClientPolicy: config.slowClientPolicy,
+      },
+      this.stats,
+      this.log,
+      () => this.settled(),
+    );
     this.encoder = new MessageEncoder({
-      useMsgpack: config.useMsgpack, addTag: config.addTag, addTime: config.addTime, withIds: this.hub.withIds,
+      useMsgpack: config.useMsgpack,
+      addTag: config.addTag,
+      addTime: config.addTime,
+      withIds: this.hub.withIds,
       lines: config.format === 'json_lines',
     });
     this.server = new FeedServer(config, this.hub, this.stats, this.log);

@@ -228,7 +228,8 @@ connect();
 const SCRIPT_HASH = createHash('sha256').update(SCRIPT, 'utf8').digest('base64');
 
 /** Only this page's own script runs; it may only talk to this server (CSP 3 'self' covers ws: and wss:). */
-export const PAGE_CSP = `default-src 'none'; script-src 'sha256-${SCRIPT_HASH}'; style-src 'unsafe-inline'; ` +
+export const PAGE_CSP =
+  `default-src 'none'; script-src 'sha256-${SCRIPT_HASH}'; style-src 'unsafe-inline'; ` +
   "connect-src 'self'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** `<` escaped so the settings cannot close the script element they sit in. */

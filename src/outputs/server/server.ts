@@ -24,26 +24,41 @@ const MAX_CLIENT_MESSAGE = 64 * 1024;
 const CLOSE_WAIT_MS = 1000;
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  503: 'Service Unavailable',
 };
 
 export class FeedServer {
   private server: Server | null = null;
   private readonly wss = new WebSocketServer({
-    noServer: true, perMessageDeflate: false, maxPayload: MAX_CLIENT_MESSAGE, clientTracking: false,
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: MAX_CLIENT_MESSAGE,
+    clientTracking: false,
   });
   private readonly paths: ReadonlySet<string>;
   private readonly token: TokenCheck | null;
   private readonly page: string;
   private pingTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly config: WebSocketServerOutputConfig, private readonly hub: Hub,
-    private readonly stats: ConnectionOutputStats, private readonly log: Logger) {
+  constructor(
+    private readonly config: WebSocketServerOutputConfig,
+    private readonly hub: Hub,
+    private readonly stats: ConnectionOutputStats,
+    private readonly log: Logger,
+  ) {
     this.paths = new Set(config.paths);
     this.token = config.token === null ? null : new TokenCheck(config.token);
     this.page = livePage({
-      path: config.paths[0] ?? '/', addTag: config.addTag, addTime: config.addTime, withIds: hub.withIds,
-      msgpack: config.useMsgpack, lines: config.format === 'json_lines',
+      path: config.paths[0] ?? '/',
+      addTag: config.addTag,
+      addTime: config.addTime,
+      withIds: hub.withIds,
+      msgpack: config.useMsgpack,
+      lines: config.format === 'json_lines',
     });
   }
 
@@ -58,7 +73,9 @@ export class FeedServer {
       server = createHttpServer();
     } else {
       const https = createHttpsServer(serverOptions(tls));
-      watchHandshakes(https, this.log, () => { this.stats.handshakesFailed++; });
+      watchHandshakes(https, this.log, () => {
+        this.stats.handshakesFailed++;
+      });
       server = https;
     }
     // What a client sends must never end the relay: a handler that throws costs that request.
@@ -84,7 +101,9 @@ export class FeedServer {
     this.server = server;
     await listen(server, this.config, label, this.log);
     const scheme = tls === null ? 'ws' : 'wss';
-    this.log.info(`serving ${this.config.paths.map((p) => `${scheme}://${this.config.listen}:${this.port}${p}`).join(', ')}`);
+    this.log.info(
+      `serving ${this.config.paths.map((p) => `${scheme}://${this.config.listen}:${this.port}${p}`).join(', ')}`,
+    );
     if (this.config.pingIntervalSeconds > 0) {
       this.pingTimer = setInterval(() => this.hub.ping(), this.config.pingIntervalSeconds * 1000);
       this.pingTimer.unref();
@@ -128,12 +147,17 @@ export class FeedServer {
       response.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
     } else if (path === '/' && this.config.liveTail) {
       response.writeHead(200, {
-        'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': PAGE_CSP,
-        'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer',
+        'Content-Type': 'text/html; charset=utf-8',
+        'Content-Security-Policy': PAGE_CSP,
+        'X-Content-Type-Options': 'nosniff',
+        'Cache-Control': 'no-store',
+        'Referrer-Policy': 'no-referrer',
       });
       response.end(request.method === 'HEAD' ? undefined : this.page);
     } else if (this.paths.has(path)) {
-      response.writeHead(426, { Upgrade: 'websocket', 'Content-Type': 'text/plain' }).end('this path serves WebSocket clients\n');
+      response
+        .writeHead(426, { Upgrade: 'websocket', 'Content-Type': 'text/plain' })
+        .end('this path serves WebSocket clients\n');
     } else {
       response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
     }
@@ -148,14 +172,18 @@ export class FeedServer {
     if (!this.paths.has(target.path)) return this.refuse(socket, 404, 'no WebSocket feed on this path');
     if (!originAllowed(request, this.config.allowedOrigins)) return this.refuse(socket, 403, 'origin not allowed');
     if (this.token && !this.token.accepts(offeredToken(request, params))) {
-      return this.refuse(socket, 401, 'a valid token is required (?token= or Authorization: Bearer)',
-        { 'WWW-Authenticate': 'Bearer' });
+      return this.refuse(socket, 401, 'a valid token is required (?token= or Authorization: Bearer)', {
+        'WWW-Authenticate': 'Bearer',
+      });
     }
     if (this.config.maxClients > 0 && this.hub.clients.size >= this.config.maxClients) {
-      return this.refuse(socket, 503, `too many clients (max_clients ${this.config.maxClients})`, { 'Retry-After': '5' });
+      return this.refuse(socket, 503, `too many clients (max_clients ${this.config.maxClients})`, {
+        'Retry-After': '5',
+      });
     }
     const lastIdText = params.get('last_id');
-    if (lastIdText !== null && !/^\d{1,16}$/.test(lastIdText)) return this.refuse(socket, 400, 'last_id must be an id received earlier');
+    if (lastIdText !== null && !/^\d{1,16}$/.test(lastIdText))
+      return this.refuse(socket, 400, 'last_id must be an id received earlier');
     const lastId = lastIdText === null ? null : Number(lastIdText);
     const filter = filterFromQuery(params);
     this.wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
@@ -168,7 +196,9 @@ export class FeedServer {
         this.log.debug(`client ${peer} disconnected (${this.hub.clients.size} left)`);
       });
       this.hub.add(client, lastId);
-      this.log.debug(`client ${peer} connected${filter ? ` with filter ${filter.key}` : ''} (${this.hub.clients.size} now)`);
+      this.log.debug(
+        `client ${peer} connected${filter ? ` with filter ${filter.key}` : ''} (${this.hub.clients.size} now)`,
+      );
     });
   }
 
@@ -177,8 +207,11 @@ export class FeedServer {
     this.stats.handshakesFailed++;
     const body = `${message}\n`;
     const lines = [
-      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`, 'Connection: close', 'Content-Type: text/plain',
-      `Content-Length: ${Buffer.byteLength(body)}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`,
+      'Connection: close',
+      'Content-Type: text/plain',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
     ];
     socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
     this.log.debug(`refused an upgrade with ${status}: ${message}`);

@@ -104,33 +104,38 @@ interface ResultBase {
 
 export type FlushResult =
   | (ResultBase & {
-    readonly status: 'flushed';
-    /** Valid records encoded and delivered. */
-    readonly records: number;
-    /** Bytes of the WebSocket message payload. */
-    readonly bytes: number;
-  })
+      readonly status: 'flushed';
+      /** Valid records encoded and delivered. */
+      readonly records: number;
+      /** Bytes of the WebSocket message payload. */
+      readonly bytes: number;
+    })
   | (ResultBase & {
-    /** not_sent: never written (no connection); failed: written, then not confirmed. */
-    readonly status: 'not_sent' | 'failed';
-    readonly failure: DeliveryFailure;
-    readonly records: number;
-  })
+      /** not_sent: never written (no connection); failed: written, then not confirmed. */
+      readonly status: 'not_sent' | 'failed';
+      readonly failure: DeliveryFailure;
+      readonly records: number;
+    })
   | (ResultBase & {
-    /**
-     * Ordered mode: dispatched in a delivery epoch the worker has ended, so sending it now would
-     * overtake an earlier chunk's retry (delivery-order.ts). Not an attempt: it goes back in the queue.
-     */
-    readonly status: 'held';
-  });
+      /**
+       * Ordered mode: dispatched in a delivery epoch the worker has ended, so sending it now would
+       * overtake an earlier chunk's retry (delivery-order.ts). Not an attempt: it goes back in the queue.
+       */
+      readonly status: 'held';
+    });
 
 /** Worker → main thread, on the output's BroadcastChannel. */
 export type WorkerEvent =
   | { readonly type: 'started'; readonly worker: number; readonly threadId: number }
   /** elapsedMs: how long the attempt took (threads' monotonic clocks do not share an origin). */
   | { readonly type: 'handshake'; readonly worker: number; readonly ok: true; readonly elapsedMs: number }
-  | { readonly type: 'handshake'; readonly worker: number; readonly ok: false; readonly failure: DeliveryFailure;
-    readonly elapsedMs: number }
+  | {
+      readonly type: 'handshake';
+      readonly worker: number;
+      readonly ok: false;
+      readonly failure: DeliveryFailure;
+      readonly elapsedMs: number;
+    }
   | { readonly type: 'closed'; readonly worker: number; readonly failure: DeliveryFailure }
   | { readonly type: 'stopped'; readonly worker: number };
 

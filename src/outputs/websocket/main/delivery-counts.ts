@@ -35,8 +35,12 @@ export function countFailedAttempt(stats: WebSocketOutputStats, worker: number):
  * thread's clock) is when the attempt began: a run of failures counts from the first failed
  * attempt's start, so a handshake that hangs until Connect_Timeout counts from when it was tried.
  */
-export function countHandshake(stats: WebSocketOutputStats, worker: number, failure: DeliveryFailure | null,
-  startedAt: number = performance.now()): void {
+export function countHandshake(
+  stats: WebSocketOutputStats,
+  worker: number,
+  failure: DeliveryFailure | null,
+  startedAt: number = performance.now(),
+): void {
   const perWorker = workerStats(stats, worker);
   if (failure !== null) {
     stats.handshakesFailed++;

@@ -23,8 +23,11 @@ export class EarlySeal {
    * @param idle a worker has nothing in flight and no sealed chunk waits
    * @param nothingWaits no sealed chunk waits to be sent
    */
-  constructor(private readonly seal: () => void, private readonly idle: () => boolean,
-    private readonly nothingWaits: () => boolean) {
+  constructor(
+    private readonly seal: () => void,
+    private readonly idle: () => boolean,
+    private readonly nothingWaits: () => boolean,
+  ) {
     this.inputQuiet = new QuietTimer(INPUT_QUIET_MS, () => {
       this.quiet = true;
       this.sealIfQuiet();

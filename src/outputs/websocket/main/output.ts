@@ -16,7 +16,13 @@ import type { OutputHooks, OutputPlugin, Undelivered } from '../../../engine/plu
 import type { DeliveryFailure, FlushResult, FlushTask } from '../protocol.js';
 import { retryDelaySeconds } from './retry.js';
 import {
-  countConnectionClosed, countFailedAttempt, countFailure, countFlushed, countHandshake, countRetry, describe,
+  countConnectionClosed,
+  countFailedAttempt,
+  countFailure,
+  countFlushed,
+  countHandshake,
+  countRetry,
+  describe,
 } from './delivery-counts.js';
 import { urlOf, WorkerPool } from './worker-pool.js';
 import { OutputStorage } from '../../../storage/output-storage.js';
@@ -72,8 +78,13 @@ export class WebSocketOutput implements OutputPlugin {
   private readonly debug: boolean;
   private readonly trace: boolean;
 
-  constructor(private readonly config: WebSocketOutputConfig, private readonly service: ServiceConfig,
-    log: Logger, private readonly hooks: OutputHooks, storageDir: string | null = null) {
+  constructor(
+    private readonly config: WebSocketOutputConfig,
+    private readonly service: ServiceConfig,
+    log: Logger,
+    private readonly hooks: OutputHooks,
+    storageDir: string | null = null,
+  ) {
     this.name = config.name;
     this.url = urlOf(config);
     this.log = log.child(`output:websocket:${config.name}`);
@@ -82,11 +93,20 @@ export class WebSocketOutput implements OutputPlugin {
     this.maxInflight = config.workers * config.inflightPerWorker;
     this.order = new DispatchOrder(config.workers === 1);
     this.arenas = new ArenaPool(config.chunkLimitBytes, this.maxInflight + 2, true);
-    this.storage = storageDir === null ? null
-      : new OutputStorage(storageDir, config, service.storageSync, this.log, () => this.updatePressure());
-    this.builder = new ChunkBuilder(config.chunkLimitBytes, this.arenas,
-      containChunk(`websocket ${config.name}`, this.stats, this.log, (chunk) => this.enqueue(chunk)));
-    this.earlySeal = new EarlySeal(() => this.builder.seal(), () => this.idle, () => this.nothingWaits);
+    this.storage =
+      storageDir === null
+        ? null
+        : new OutputStorage(storageDir, config, service.storageSync, this.log, () => this.updatePressure());
+    this.builder = new ChunkBuilder(
+      config.chunkLimitBytes,
+      this.arenas,
+      containChunk(`websocket ${config.name}`, this.stats, this.log, (chunk) => this.enqueue(chunk)),
+    );
+    this.earlySeal = new EarlySeal(
+      () => this.builder.seal(),
+      () => this.idle,
+      () => this.nothingWaits,
+    );
   }
 
   start(): void {
@@ -96,8 +116,10 @@ export class WebSocketOutput implements OutputPlugin {
       onHandshake: (failure, worker, startedAt) => this.onHandshake(failure, worker, startedAt),
       onClosed: (worker) => countConnectionClosed(this.stats, worker),
     });
-    this.log.info(`${this.config.workers} worker(s) sending to ${this.url} as ${this.config.format}, ` +
-      `delivery ${this.config.delivery}`);
+    this.log.info(
+      `${this.config.workers} worker(s) sending to ${this.url} as ${this.config.format}, ` +
+        `delivery ${this.config.delivery}`,
+    );
     this.dispatch();
   }
 
@@ -115,8 +137,10 @@ export class WebSocketOutput implements OutputPlugin {
       this.queue.push({ chunk, state, attempts: 0, notBefore: 0, maybeDelivered: true, sentAt: 0, stored: true });
       this.queuedBytes += chunk.byteLength;
     }
-    this.log.info(`replaying ${chunks.length} chunk(s), ${chunks.reduce((sum, c) => sum + c.records, 0)} ` +
-      `records, left in ${storage.store.dir}`);
+    this.log.info(
+      `replaying ${chunks.length} chunk(s), ${chunks.reduce((sum, c) => sum + c.records, 0)} ` +
+        `records, left in ${storage.store.dir}`,
+    );
     this.dispatch();
   }
 
@@ -159,8 +183,15 @@ export class WebSocketOutput implements OutputPlugin {
     return this.full;
   }
 
-  append(source: ChunkSource, kind: SegmentKind, time: EventTime,
-    data: Buffer, start: number, end: number, records: number): void {
+  append(
+    source: ChunkSource,
+    kind: SegmentKind,
+    time: EventTime,
+    data: Buffer,
+    start: number,
+    end: number,
+    records: number,
+  ): void {
     this.builder.append(source, kind, time, data, start, end, records);
     this.updatePressure();
     this.earlySeal.appended();
@@ -194,7 +225,10 @@ export class WebSocketOutput implements OutputPlugin {
     if (!this.nothingWaits || this.inflight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
-        this.idleWaiters.push(() => { clearTimeout(timer); resolve(); });
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
     // Chunks in files are not undelivered: the next start sends them (stop() says so).
@@ -213,8 +247,10 @@ export class WebSocketOutput implements OutputPlugin {
     // Chunks on disk are not lost: the next start replays them.
     const kept = this.queue.filter((queued) => queued.stored);
     if (kept.length > 0) {
-      this.log.warn(`${kept.length} chunk(s), ${kept.reduce((sum, q) => sum + q.chunk.records, 0)} records, ` +
-        `kept in ${this.storage!.store.dir} for the next start`);
+      this.log.warn(
+        `${kept.length} chunk(s), ${kept.reduce((sum, q) => sum + q.chunk.records, 0)} records, ` +
+          `kept in ${this.storage!.store.dir} for the next start`,
+      );
     }
     for (const queued of this.queue) if (!queued.stored) this.drop(queued, 'shutdown');
     this.queue.length = 0;
@@ -225,13 +261,20 @@ export class WebSocketOutput implements OutputPlugin {
 
   private enqueue(chunk: SealedChunk): void {
     const queued: QueuedChunk = {
-      chunk, state: this.storage ? 'writing' : 'queued', attempts: 0, notBefore: 0, maybeDelivered: false, sentAt: 0,
+      chunk,
+      state: this.storage ? 'writing' : 'queued',
+      attempts: 0,
+      notBefore: 0,
+      maybeDelivered: false,
+      sentAt: 0,
       stored: false,
     };
     this.queuedBytes += chunk.byteLength;
     if (this.trace) {
-      this.log.trace(`chunk '${chunk.id}' queued: ${chunk.records} records, ${chunk.byteLength} bytes` +
-        `${this.storage ? ' (writing its file first)' : ''}, ${this.queue.length + 1} queued`);
+      this.log.trace(
+        `chunk '${chunk.id}' queued: ${chunk.records} records, ${chunk.byteLength} bytes` +
+          `${this.storage ? ' (writing its file first)' : ''}, ${this.queue.length + 1} queued`,
+      );
     }
     if (!this.storage) {
       this.queue.push(queued);
@@ -253,8 +296,12 @@ export class WebSocketOutput implements OutputPlugin {
   /** storage.total_limit_policy drop_oldest: the oldest waiting chunks go, counted. */
   private makeRoom(storage: OutputStorage, bytes: number): void {
     for (const victim of storage.oldestOverLimit(this.queue, bytes)) {
-      this.log.burst('warn', `storage limit ${this.name}`, `storage.total_limit_size reached: dropping chunk ` +
-        `'${victim.chunk.id}' (${victim.chunk.records} records), the oldest waiting`);
+      this.log.burst(
+        'warn',
+        `storage limit ${this.name}`,
+        `storage.total_limit_size reached: dropping chunk ` +
+          `'${victim.chunk.id}' (${victim.chunk.records} records), the oldest waiting`,
+      );
       this.drop(victim, 'storage_limit');
     }
   }
@@ -313,16 +360,22 @@ export class WebSocketOutput implements OutputPlugin {
     const pool = this.pool!;
     const { chunk } = queued;
     const task: FlushTask = {
-      chunkId: chunk.id, arena: chunk.arena as SharedArrayBuffer, byteLength: chunk.byteLength,
-      sources: chunk.sources, attempt: queued.attempts, epoch: this.order.epoch,
+      chunkId: chunk.id,
+      arena: chunk.arena as SharedArrayBuffer,
+      byteLength: chunk.byteLength,
+      sources: chunk.sources,
+      attempt: queued.attempts,
+      epoch: this.order.epoch,
     };
     this.move(queued, 'in_flight');
     this.order.dispatched(chunk.id);
     queued.attempts++;
     queued.sentAt = performance.now();
     if (this.trace) {
-      this.log.trace(`chunk '${chunk.id}' in flight: attempt ${queued.attempts}, ${this.inflight} in flight, ` +
-        `${this.queue.length} queued`);
+      this.log.trace(
+        `chunk '${chunk.id}' in flight: attempt ${queued.attempts}, ${this.inflight} in flight, ` +
+          `${this.queue.length} queued`,
+      );
     }
     pool.run(task).then(
       (result) => this.onResult(queued, result),
@@ -350,51 +403,72 @@ export class WebSocketOutput implements OutputPlugin {
     }
     if (result.status === 'flushed') {
       countFlushed(this.stats, result.worker, {
-        records: result.records, bytes: result.bytes, sealedAt: queued.chunk.sealedAt, resent: queued.maybeDelivered,
+        records: result.records,
+        bytes: result.bytes,
+        sealedAt: queued.chunk.sealedAt,
+        resent: queued.maybeDelivered,
       });
       if (this.debug) this.logFlushed(queued, result.records, result.bytes, result.worker);
       if (queued.attempts > 1) {
-        this.log.info(`flush chunk '${queued.chunk.id}' succeeded at retry ${queued.attempts - 1}: ` +
-          `${result.records} records, worker #${result.worker}`);
+        this.log.info(
+          `flush chunk '${queued.chunk.id}' succeeded at retry ${queued.attempts - 1}: ` +
+            `${result.records} records, worker #${result.worker}`,
+        );
       }
       this.release(queued);
     } else {
       countFailedAttempt(this.stats, result.worker);
       if (this.trace) {
-        this.log.trace(`chunk '${queued.chunk.id}' failed: attempt ${queued.attempts}, ` +
-          `${result.status === 'not_sent' ? 'not sent' : 'written, not confirmed'}: ${describe(result.failure)}`);
+        this.log.trace(
+          `chunk '${queued.chunk.id}' failed: attempt ${queued.attempts}, ` +
+            `${result.status === 'not_sent' ? 'not sent' : 'written, not confirmed'}: ${describe(result.failure)}`,
+        );
       }
       this.retryOrDrop(queued, result.status, result.failure, result.worker);
     }
     this.settled();
   }
 
-  private retryOrDrop(queued: QueuedChunk, status: 'not_sent' | 'failed', failure: DeliveryFailure, worker: number,
-    dropReason: DropReason = 'retry_limit'): void {
+  private retryOrDrop(
+    queued: QueuedChunk,
+    status: 'not_sent' | 'failed',
+    failure: DeliveryFailure,
+    worker: number,
+    dropReason: DropReason = 'retry_limit',
+  ): void {
     countFailure(this.stats, failure);
     const reason = describe(failure);
     if (status === 'failed') queued.maybeDelivered = true;
     const retriesDone = queued.attempts - 1;
     if (retriesDone >= this.config.retryLimit) {
       this.stats.retriesFailed++;
-      this.log.error(`chunk '${queued.chunk.id}' cannot be retried (Retry_Limit ${this.config.retryLimit}): ` +
-        `${queued.chunk.records} records dropped; last error: ${reason}`);
+      this.log.error(
+        `chunk '${queued.chunk.id}' cannot be retried (Retry_Limit ${this.config.retryLimit}): ` +
+          `${queued.chunk.records} records dropped; last error: ${reason}`,
+      );
       this.drop(queued, dropReason);
       return;
     }
-    const delay = retryDelaySeconds(queued.attempts, this.service.schedulerBaseSeconds,
-      this.service.schedulerCapSeconds);
+    const delay = retryDelaySeconds(
+      queued.attempts,
+      this.service.schedulerBaseSeconds,
+      this.service.schedulerCapSeconds,
+    );
     countRetry(this.stats, failure);
     // A connection opened since this attempt began (the worker reconnected on its own): the
     // backoff would only wait for something that has already happened.
     queued.notBefore = this.lastHandshakeAt > queued.sentAt ? 0 : performance.now() + delay * 1000;
     const when = queued.notBefore === 0 ? 'retrying now on a new connection' : `retry in ${delay} seconds`;
-    this.log.warn(`failed to flush chunk '${queued.chunk.id}', ${when}: ` +
-      `${reason} (worker #${worker}, ${queued.chunk.records} records)`);
+    this.log.warn(
+      `failed to flush chunk '${queued.chunk.id}', ${when}: ` +
+        `${reason} (worker #${worker}, ${queued.chunk.records} records)`,
+    );
     if (this.debug) {
       const limit = this.config.retryLimit === Infinity ? 'no limit' : `Retry_Limit ${this.config.retryLimit}`;
-      this.log.debug(`retry ${retriesDone + 1} scheduled for chunk '${queued.chunk.id}' (${limit}): ` +
-        `${queued.notBefore === 0 ? 'now' : `in ${delay} s`}`);
+      this.log.debug(
+        `retry ${retriesDone + 1} scheduled for chunk '${queued.chunk.id}' (${limit}): ` +
+          `${queued.notBefore === 0 ? 'now' : `in ${delay} s`}`,
+      );
     }
     if (this.trace) this.log.trace(`chunk '${queued.chunk.id}' queued again: retry ${retriesDone + 1}`);
     this.requeue(queued, queued.notBefore === 0 ? 'queued' : 'backoff');
@@ -404,9 +478,11 @@ export class WebSocketOutput implements OutputPlugin {
   private logFlushed(queued: QueuedChunk, records: number, bytes: number, worker: number): void {
     const now = performance.now();
     const verb = this.config.delivery === 'confirm' ? 'confirmed' : 'written';
-    this.log.debug(`flushed chunk '${queued.chunk.id}': ${records} records, ${bytes} bytes, ` +
-      `${verb} in ${(now - queued.sentAt).toFixed(1)} ms (${(now - queued.chunk.sealedAt).toFixed(1)} ms since sealed), ` +
-      `attempt ${queued.attempts}, worker #${worker}`);
+    this.log.debug(
+      `flushed chunk '${queued.chunk.id}': ${records} records, ${bytes} bytes, ` +
+        `${verb} in ${(now - queued.sentAt).toFixed(1)} ms (${(now - queued.chunk.sealedAt).toFixed(1)} ms since sealed), ` +
+        `attempt ${queued.attempts}, worker #${worker}`,
+    );
   }
 
   /** Back into the queue in id order, so retries keep their place. */
@@ -439,8 +515,10 @@ export class WebSocketOutput implements OutputPlugin {
       // Piscina rejects a task that threw the same way as one whose thread died: a chunk that
       // fails like this twice would fail forever (with no_limits), so it is given up.
       countFailure(this.stats, failure);
-      this.log.error(`chunk '${queued.chunk.id}' failed ${queued.crashes} attempts in a worker thread: ` +
-        `${queued.chunk.records} records dropped; last error: ${describe(failure)}`);
+      this.log.error(
+        `chunk '${queued.chunk.id}' failed ${queued.crashes} attempts in a worker thread: ` +
+          `${queued.chunk.records} records dropped; last error: ${describe(failure)}`,
+      );
       this.drop(queued, 'worker_crash');
     } else {
       this.retryOrDrop(queued, 'failed', failure, -1, 'worker_crash');
@@ -451,8 +529,10 @@ export class WebSocketOutput implements OutputPlugin {
   private drop(queued: QueuedChunk, reason: DropReason): void {
     this.stats.dropped[reason] += queued.chunk.records;
     if (this.trace) {
-      this.log.trace(`chunk '${queued.chunk.id}' dropped (${reason}): ${queued.chunk.records} records, ` +
-        `after ${queued.attempts} attempt(s)`);
+      this.log.trace(
+        `chunk '${queued.chunk.id}' dropped (${reason}): ${queued.chunk.records} records, ` +
+          `after ${queued.attempts} attempt(s)`,
+      );
     }
     this.release(queued);
   }
@@ -478,16 +558,21 @@ export class WebSocketOutput implements OutputPlugin {
     // With filesystem storage, memory is bounded by storage.max_chunks_up (chunks beyond it live
     // on disk) and by the writes still pending; the inputs pause when writing fails or the files
     // reach storage.total_limit_size.
-    const full = this.storage === null ? this.bufferedBytes > this.config.memBufLimitBytes
-      : this.storage.blocked || this.storage.writingBytes + this.builder.openBytes > this.config.memBufLimitBytes;
+    const full =
+      this.storage === null
+        ? this.bufferedBytes > this.config.memBufLimitBytes
+        : this.storage.blocked || this.storage.writingBytes + this.builder.openBytes > this.config.memBufLimitBytes;
     if (full === this.full) return;
     this.full = full;
     if (full && this.storage?.blocked) {
-      const why = this.storage.lastWriteError ?? `storage.total_limit_size ${this.config.storageTotalLimitBytes} reached`;
+      const why =
+        this.storage.lastWriteError ?? `storage.total_limit_size ${this.config.storageTotalLimitBytes} reached`;
       this.log.warn(`filesystem storage cannot take more (${why}): pausing inputs`);
     } else if (full) {
-      this.log.warn(`buffer full (${this.bufferedBytes} bytes > Mem_Buf_Limit ` +
-        `${this.config.memBufLimitBytes}): pausing inputs`);
+      this.log.warn(
+        `buffer full (${this.bufferedBytes} bytes > Mem_Buf_Limit ` +
+          `${this.config.memBufLimitBytes}): pausing inputs`,
+      );
     } else {
       this.log.info(`buffer drained: resuming inputs`);
     }
@@ -521,8 +606,12 @@ export class WebSocketOutput implements OutputPlugin {
   private move(queued: QueuedChunk, to: ChunkState): void {
     const from = queued.state;
     if (!moveTo(queued, to)) {
-      this.log.burst('error', `chunk state ${this.name}`, `chunk '${queued.chunk.id}' moved from ${from} to ${to}, ` +
-        `a move its state diagram does not have (a bug: please report it)`);
+      this.log.burst(
+        'error',
+        `chunk state ${this.name}`,
+        `chunk '${queued.chunk.id}' moved from ${from} to ${to}, ` +
+          `a move its state diagram does not have (a bug: please report it)`,
+      );
     }
     if (this.trace) this.log.trace(`chunk '${queued.chunk.id}': ${from} → ${to}`);
   }

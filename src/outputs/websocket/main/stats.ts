@@ -46,10 +46,19 @@ export interface WebSocketOutputStats extends ConnectionOutputStats {
 
 export function newWebSocketOutputStats(): WebSocketOutputStats {
   return {
-    ...newConnectionOutputStats('websocket'), kind: 'websocket',
-    chunksFailed: 0, retries: 0, retriesFailed: 0, resentRecords: 0, storageCorruptChunks: 0,
-    failuresByReason: {}, retriesByReason: {}, handshakeFailuresByReason: {},
-    failingSince: null, lastFailure: null, workers: {},
+    ...newConnectionOutputStats('websocket'),
+    kind: 'websocket',
+    chunksFailed: 0,
+    retries: 0,
+    retriesFailed: 0,
+    resentRecords: 0,
+    storageCorruptChunks: 0,
+    failuresByReason: {},
+    retriesByReason: {},
+    handshakeFailuresByReason: {},
+    failingSince: null,
+    lastFailure: null,
+    workers: {},
   };
 }
 
@@ -59,8 +68,13 @@ export function isWebSocketOutputStats(stats: OutputStats): stats is WebSocketOu
 
 /** The entry of one worker thread, created on first use. */
 export function workerStats(stats: WebSocketOutputStats, worker: number): WorkerStats {
-  return stats.workers[String(worker)] ??= {
-    chunksFlushed: 0, chunksFailed: 0, records: 0, handshakesOk: 0, handshakesFailed: 0, connected: false,
+  return (stats.workers[String(worker)] ??= {
+    chunksFlushed: 0,
+    chunksFailed: 0,
+    records: 0,
+    handshakesOk: 0,
+    handshakesFailed: 0,
+    connected: false,
     pongsIgnored: 0,
-  };
+  });
 }

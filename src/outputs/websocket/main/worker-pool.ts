@@ -51,8 +51,13 @@ export class WorkerPool {
   private readonly open = new Set<number>();
   private stopping: (() => void) | null = null;
 
-  constructor(config: WebSocketOutputConfig, service: ServiceConfig, url: string, private readonly log: Logger,
-    private readonly events: PoolEvents) {
+  constructor(
+    config: WebSocketOutputConfig,
+    service: ServiceConfig,
+    url: string,
+    private readonly log: Logger,
+    private readonly events: PoolEvents,
+  ) {
     this.channel = new BroadcastChannel(`wsrelay:${process.pid}:${config.name}:${channelSequence++}`);
     this.channel.onmessage = (event) => this.onWorkerEvent((event as { data: WorkerEvent }).data);
     const settings: WorkerSettings = {
@@ -60,8 +65,11 @@ export class WorkerPool {
       url,
       headers: handshakeHeaders(config),
       encoder: {
-        format: config.format, dateKey: config.dateKey, dateFormat: config.dateFormat,
-        gelf: config.gelf, hostname: hostname(),
+        format: config.format,
+        dateKey: config.dateKey,
+        dateFormat: config.dateFormat,
+        gelf: config.gelf,
+        hostname: hostname(),
       },
       delivery: config.delivery,
       connectTimeoutMs: config.connectTimeoutSeconds * 1000,
@@ -138,11 +146,16 @@ export class WorkerPool {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         const waiting = [...this.started].filter((worker) => !this.stopped.has(worker));
-        this.log.warn(`worker(s) ${waiting.map((w) => `#${w}`).join(', ')} did not close their connection within ` +
-          `${STOP_WAIT_MS / 1000} s: ending them with their threads`);
+        this.log.warn(
+          `worker(s) ${waiting.map((w) => `#${w}`).join(', ')} did not close their connection within ` +
+            `${STOP_WAIT_MS / 1000} s: ending them with their threads`,
+        );
         resolve();
       }, STOP_WAIT_MS);
-      this.stopping = () => { clearTimeout(timer); resolve(); };
+      this.stopping = () => {
+        clearTimeout(timer);
+        resolve();
+      };
       this.channel.postMessage({ type: 'shutdown' });
       this.checkStopped();
     });

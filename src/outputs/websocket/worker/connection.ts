@@ -29,8 +29,18 @@ export type SendOutcome =
   | { readonly status: 'not_sent' | 'failed'; readonly failure: DeliveryFailure };
 
 /** The connection's share of the worker settings (see WorkerSettings for each field). */
-export type ConnectionOptions = Pick<WorkerSettings, 'url' | 'headers' | 'delivery' | 'connectTimeoutMs' |
-  'pingIntervalMs' | 'pingTimeoutMs' | 'idleCloseMs' | 'compress' | 'tls'>;
+export type ConnectionOptions = Pick<
+  WorkerSettings,
+  | 'url'
+  | 'headers'
+  | 'delivery'
+  | 'connectTimeoutMs'
+  | 'pingIntervalMs'
+  | 'pingTimeoutMs'
+  | 'idleCloseMs'
+  | 'compress'
+  | 'tls'
+>;
 
 export interface ConnectionEvents {
   /** failure: null when it succeeded; elapsedMs: from the start of the attempt to its outcome. */
@@ -103,8 +113,11 @@ export class Connection {
   private ignoredPongsLogged = 0;
   private ignoredPongLogAt = -Infinity;
 
-  constructor(private readonly options: ConnectionOptions, private readonly log: Logger,
-    private readonly events: ConnectionEvents) {}
+  constructor(
+    private readonly options: ConnectionOptions,
+    private readonly log: Logger,
+    private readonly events: ConnectionEvents,
+  ) {}
 
   get isOpen(): boolean {
     return this.state === 'open';
@@ -176,8 +189,7 @@ export class Connection {
         // ws.send refuses the same way once a close frame has been sent or received.
         if (ws.readyState !== WebSocket.OPEN) written(new Error(`WebSocket is not open: readyState ${ws.readyState}`));
         else socket.write(frameInPlace(message, binary), written);
-      }
-      else ws.send(message, { binary, compress: this.options.compress }, written);
+      } else ws.send(message, { binary, compress: this.options.compress }, written);
       this.turns.done();
       if (this.options.delivery === 'confirm') entry.pingSeq = this.ping(link);
     });
@@ -190,8 +202,14 @@ export class Connection {
     const ws = this.link?.ws;
     if (!ws || ws.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { ws.terminate(); resolve(); }, 2000);
-      ws.once('close', () => { clearTimeout(timer); resolve(); });
+      const timer = setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, 2000);
+      ws.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
       if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
       else ws.close(1000, 'relay shutting down');
     });
@@ -199,9 +217,12 @@ export class Connection {
 
   private async ensureOpen(): Promise<boolean> {
     switch (this.state) {
-      case 'open': return true;
-      case 'connecting': return this.attempt!;
-      case 'stopped': return false;
+      case 'open':
+        return true;
+      case 'connecting':
+        return this.attempt!;
+      case 'stopped':
+        return false;
       case 'idle':
       case 'backoff':
         // Data is waiting: try now rather than at the end of the reconnect backoff.
@@ -228,7 +249,12 @@ export class Connection {
       });
       const prefix = randomBytes(PING_PREFIX_BYTES);
       const link: Link = {
-        ws, prefixHigh: prefix.readUInt32BE(0), prefixLow: prefix.readUInt32BE(4), nextSeq: 1, pings: [], ignoredPongs: 0,
+        ws,
+        prefixHigh: prefix.readUInt32BE(0),
+        prefixLow: prefix.readUInt32BE(4),
+        nextSeq: 1,
+        pings: [],
+        ignoredPongs: 0,
         failure: null,
       };
       this.link = link;
@@ -259,7 +285,11 @@ export class Connection {
         if (!opened && this.state !== 'stopped') {
           const failure = link.failure ?? closedFailure(code, reason.toString());
           this.lastFailure = failure;
-          this.log.burst('warn', `handshake ${this.options.url}`, `handshake with ${this.options.url} failed: ${failure.detail}`);
+          this.log.burst(
+            'warn',
+            `handshake ${this.options.url}`,
+            `handshake with ${this.options.url} failed: ${failure.detail}`,
+          );
           this.events.onHandshake(failure, performance.now() - startedAt);
         }
         this.onClose(link, opened, code, reason.toString());
@@ -287,8 +317,10 @@ export class Connection {
     this.clearTimers();
     if (opened) {
       this.lastFailure = link.failure ?? closed;
-      const ignored = link.ignoredPongs > 0 ? ` (${link.ignoredPongs} pong(s) that echoed none of our pings ignored)` : '';
-      if (unconfirmed.length > 0) this.log.warn(`${detail} with ${unconfirmed.length} message(s) unconfirmed${ignored}`);
+      const ignored =
+        link.ignoredPongs > 0 ? ` (${link.ignoredPongs} pong(s) that echoed none of our pings ignored)` : '';
+      if (unconfirmed.length > 0)
+        this.log.warn(`${detail} with ${unconfirmed.length} message(s) unconfirmed${ignored}`);
       else this.log.info(`${detail}${ignored}`);
     }
     for (const entry of unconfirmed) entry.settle({ status: 'failed', failure: this.lastFailure });
@@ -303,7 +335,9 @@ export class Connection {
     const ceiling = Math.min(RECONNECT_CAP_MS, RECONNECT_BASE_MS * 2 ** this.reconnectFailures);
     this.reconnectFailures = Math.min(this.reconnectFailures + 1, 30);
     const delay = ceiling / 2 + Math.random() * (ceiling / 2);
-    this.reconnectTimer = setTimeout(() => { void this.connect(); }, delay);
+    this.reconnectTimer = setTimeout(() => {
+      void this.connect();
+    }, delay);
   }
 
   /** Sends a ping carrying the connection's prefix and next sequence number; returns that number. */
@@ -327,8 +361,13 @@ export class Connection {
    */
   private onPong(link: Link, data: Buffer): void {
     const pings = link.pings;
-    if (link !== this.link || data.length !== PING_PAYLOAD_BYTES || pings.length === 0 ||
-      data.readUInt32BE(0) !== link.prefixHigh || data.readUInt32BE(4) !== link.prefixLow) {
+    if (
+      link !== this.link ||
+      data.length !== PING_PAYLOAD_BYTES ||
+      pings.length === 0 ||
+      data.readUInt32BE(0) !== link.prefixHigh ||
+      data.readUInt32BE(4) !== link.prefixLow
+    ) {
       this.ignorePong(link, data);
       return;
     }
@@ -341,7 +380,12 @@ export class Connection {
     while (pings.length > 0 && pings[0]!.seq <= seq) pings.shift();
     if (this.options.delivery !== 'confirm') return;
     const inflight = this.inflight;
-    while (inflight.length > 0 && inflight[0]!.link === link && inflight[0]!.pingSeq !== 0 && inflight[0]!.pingSeq <= seq) {
+    while (
+      inflight.length > 0 &&
+      inflight[0]!.link === link &&
+      inflight[0]!.pingSeq !== 0 &&
+      inflight[0]!.pingSeq <= seq
+    ) {
       inflight[0]!.settle({ status: 'flushed' });
     }
   }
@@ -356,8 +400,10 @@ export class Connection {
     this.ignoredPongLogAt = now;
     const since = this.ignoredPongs - this.ignoredPongsLogged;
     this.ignoredPongsLogged = this.ignoredPongs;
-    this.log.debug(`pong of ${data.length} byte(s) ignored: it answers no outstanding ping of this connection ` +
-      `(${since} ignored since the last such line, ${this.ignoredPongs} in all)`);
+    this.log.debug(
+      `pong of ${data.length} byte(s) ignored: it answers no outstanding ping of this connection ` +
+        `(${since} ignored since the last such line, ${this.ignoredPongs} in all)`,
+    );
   }
 
   private forget(entry: InFlight): void {
@@ -377,7 +423,8 @@ export class Connection {
       const oldest = link.pings[0];
       if (oldest && now - oldest.sentAt > pingTimeoutMs) {
         link.failure = pongTimeout(pingTimeoutMs);
-        const ignored = link.ignoredPongs > 0 ? ` (${link.ignoredPongs} pong(s) that echoed none of our pings ignored)` : '';
+        const ignored =
+          link.ignoredPongs > 0 ? ` (${link.ignoredPongs} pong(s) that echoed none of our pings ignored)` : '';
         this.log.warn(`${link.failure.detail}${ignored}: abandoning the connection and reconnecting`);
         link.ws.terminate();
         return;

@@ -8,7 +8,15 @@ import { explainTlsError, isTlsError } from '../../../tls/options.js';
 
 const UNEXPECTED_RESPONSE = /^Unexpected server response: (\d{3})$/;
 const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
-const NETWORK = new Set(['ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EHOSTDOWN', 'ECONNABORTED']);
+const NETWORK = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'ECONNABORTED',
+]);
 
 /** An error before or during the handshake. */
 export function handshakeFailure(error: Error): DeliveryFailure {
@@ -35,7 +43,11 @@ export function connectionFailure(error: Error): DeliveryFailure {
 }
 
 export function closedFailure(closeCode: number, reason: string): DeliveryFailure {
-  return { code: 'WSR_DELIVERY_CLOSED', closeCode, detail: `connection closed (code ${closeCode}${reason ? `, ${reason}` : ''})` };
+  return {
+    code: 'WSR_DELIVERY_CLOSED',
+    closeCode,
+    detail: `connection closed (code ${closeCode}${reason ? `, ${reason}` : ''})`,
+  };
 }
 
 export function pongTimeout(pingTimeoutMs: number): DeliveryFailure {

@@ -9,9 +9,7 @@ import { createDirectEncoder, createEncoder } from '../../../encode/index.js';
 import { collectGarbage } from '../../../idle-release.js';
 import { QuietTimer } from '../../../quiet-timer.js';
 import { Logger, logSink } from '../../../log.js';
-import type {
-  ControlMessage, FlushResult, FlushTask, WorkerEvent, WorkerSettings,
-} from '../protocol.js';
+import type { ControlMessage, FlushResult, FlushTask, WorkerEvent, WorkerSettings } from '../protocol.js';
 import { WorkerOrder } from '../delivery-order.js';
 import { Connection } from './connection.js';
 
@@ -27,12 +25,19 @@ function post(event: WorkerEvent): void {
   channel.postMessage(event);
 }
 
-const connection = new Connection(settings, log.child(`output:websocket:${settings.outputName}] [worker #${workerIndex}`), {
-  onHandshake: (failure, elapsedMs) => post(failure === null
-    ? { type: 'handshake', worker: workerIndex, ok: true, elapsedMs }
-    : { type: 'handshake', worker: workerIndex, ok: false, failure, elapsedMs }),
-  onClosed: (failure) => post({ type: 'closed', worker: workerIndex, failure }),
-});
+const connection = new Connection(
+  settings,
+  log.child(`output:websocket:${settings.outputName}] [worker #${workerIndex}`),
+  {
+    onHandshake: (failure, elapsedMs) =>
+      post(
+        failure === null
+          ? { type: 'handshake', worker: workerIndex, ok: true, elapsedMs }
+          : { type: 'handshake', worker: workerIndex, ok: false, failure, elapsedMs },
+      ),
+    onClosed: (failure) => post({ type: 'closed', worker: workerIndex, failure }),
+  },
+);
 
 channel.onmessage = (event) => {
   const message = (event as { data: ControlMessage }).data;
@@ -80,7 +85,11 @@ const wouldOvertake = (task: FlushTask): boolean => order.wouldOvertake(task.att
 
 export default async function flush(task: FlushTask): Promise<FlushResult> {
   const held: FlushResult = {
-    chunkId: task.chunkId, worker: workerIndex, malformed: [], pongsIgnored: connection.pongsIgnored, status: 'held',
+    chunkId: task.chunkId,
+    worker: workerIndex,
+    malformed: [],
+    pongsIgnored: connection.pongsIgnored,
+    status: 'held',
   };
   if (wouldOvertake(task)) return held;
   // The records are dropped before waiting for the confirmation: a worker holds up to
