@@ -13,21 +13,7 @@ import type { DeliveryFailure } from '../src/outputs/websocket/protocol.js';
 import { reasonLabel } from '../src/outputs/websocket/main/delivery-counts.js';
 import { Logger } from '../src/log.js';
 import { testCerts } from './support/certs.js';
-
-function options(url: string, overrides: Partial<ConnectionOptions> = {}): ConnectionOptions {
-  return {
-    url,
-    headers: {},
-    delivery: 'confirm',
-    connectTimeoutMs: 5000,
-    pingIntervalMs: 0,
-    pingTimeoutMs: 30_000,
-    idleCloseMs: 0,
-    compress: false,
-    tls: null,
-    ...overrides,
-  };
-}
+import { clientTls, connectionOptions } from './support/connection-options.js';
 
 /** One message sent on a fresh connection; resolves with its outcome and the handshake's failure. */
 async function attempt(
@@ -39,7 +25,7 @@ async function attempt(
 }> {
   let handshake: DeliveryFailure | null | undefined;
   const log = new Logger('error', 'test', { write: () => undefined });
-  const conn = new Connection(options(url, overrides), log, {
+  const conn = new Connection(connectionOptions(url, overrides), log, {
     onHandshake: (failure) => {
       handshake ??= failure;
     },
@@ -88,18 +74,7 @@ test('an untrusted certificate: tls, with what to change', async () => {
   const server = createHttpsServer({ cert: certs.pem(certs.selfSignedCert), key: certs.pem(certs.selfSignedKey) });
   const port = await listening(server);
   try {
-    const tls = {
-      ca: null,
-      cert: null,
-      key: null,
-      passphrase: null,
-      verify: true,
-      verifyHostname: true,
-      servername: null,
-      minVersion: null,
-      maxVersion: null,
-      ciphers: null,
-    };
+    const tls = clientTls(true);
     const failure = failureOf((await attempt(`wss://127.0.0.1:${port}/`, { tls })).outcome);
     assert.equal(failure.code, 'WSR_DELIVERY_TLS');
     assert.match(failure.detail, /tls\.ca_file/);
@@ -113,18 +88,7 @@ test('a TLS client against a plain server: tls, not a handshake error', async ()
   const server = createHttpServer();
   const port = await listening(server);
   try {
-    const tls = {
-      ca: null,
-      cert: null,
-      key: null,
-      passphrase: null,
-      verify: false,
-      verifyHostname: false,
-      servername: null,
-      minVersion: null,
-      maxVersion: null,
-      ciphers: null,
-    };
+    const tls = clientTls(false);
     const failure = failureOf((await attempt(`wss://127.0.0.1:${port}/`, { tls })).outcome);
     assert.equal(failure.code, 'WSR_DELIVERY_TLS', failure.detail);
   } finally {

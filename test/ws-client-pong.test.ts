@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Connection, type ConnectionOptions, type SendOutcome } from '../src/outputs/websocket/worker/connection.js';
 import { Logger } from '../src/log.js';
+import { connectionOptions } from './support/connection-options.js';
 
 /** Values pushed by events, taken in order by whoever waits. */
 class Inbox<T> {
@@ -80,18 +81,7 @@ function sync(peer: Peer): Promise<void> {
 }
 
 function options(port: number, overrides: Partial<ConnectionOptions> = {}): ConnectionOptions {
-  return {
-    url: `ws://127.0.0.1:${port}/`,
-    headers: {},
-    delivery: 'confirm',
-    connectTimeoutMs: 5000,
-    pingIntervalMs: 0,
-    pingTimeoutMs: 30_000,
-    idleCloseMs: 0,
-    compress: false,
-    tls: null,
-    ...overrides,
-  };
+  return connectionOptions(`ws://127.0.0.1:${port}/`, overrides);
 }
 
 function connection(port: number, overrides: Partial<ConnectionOptions> = {}): { conn: Connection; logs: string[] } {
