@@ -159,9 +159,9 @@ test('unknown plugins fail naming them', () => {
     "command line, argument 4: unknown output plugin 'http' (supported: websocket, stdout, null, websocket_server)",
   );
   fails(
-    ['-i', 'cpu', '-o', 'websocket'],
+    ['-i', 'systemd', '-o', 'websocket'],
     'WSR_CONFIG_UNKNOWN_PLUGIN',
-    "command line, argument 2: unknown input plugin 'cpu' (supported: tcp, http, forward, dummy)",
+    "command line, argument 2: unknown input plugin 'systemd' (supported: tcp, http, forward, dummy, cpu, mem)",
   );
 });
 

@@ -27,6 +27,8 @@ const INTRO: Readonly<Record<SchemaKind, string>> = {
     'The Fluentd forward protocol. Behaviour: [PLUGINS.md](PLUGINS.md#input-forward); ' +
     'limits: [SECURITY.md](SECURITY.md#forward-messages); TLS: [SECURITY.md](SECURITY.md#inputs-tcp-http-forward).',
   dummy: 'Generates a fixed record, for tests and demos. [PLUGINS.md](PLUGINS.md#input-dummy).',
+  cpu: "The machine's (or one process's) CPU use from /proc, as Fluent Bit's cpu input. [PLUGINS.md](PLUGINS.md#input-cpu).",
+  mem: "The machine's memory and swap (and one process's resident size) from /proc. [PLUGINS.md](PLUGINS.md#input-mem).",
   websocket:
     'The WebSocket client output. Formats and delivery: [DELIVERY.md](DELIVERY.md); ' +
     'TLS and authentication: [SECURITY.md](SECURITY.md#the-websocket-output-a-tls-client); ' +

@@ -108,7 +108,7 @@ export function checkListeners(
   inputs.forEach((input, i) => {
     const section = label('INPUT', input.plugin);
     const at = raw.inputs[i]?.at;
-    if (input.plugin === 'dummy' || at === undefined) return;
+    if (input.plugin === 'dummy' || input.plugin === 'cpu' || input.plugin === 'mem' || at === undefined) return;
     add(input, { section, listen: input.listen, port: input.port, at });
   });
   outputs.forEach((output, i) => {

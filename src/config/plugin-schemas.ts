@@ -1,5 +1,5 @@
-// Schemas of the plugins beyond the core tcp → websocket pair: the http, forward and dummy
-// inputs and the stdout, null and websocket_server outputs. Keys and defaults follow Fluent Bit (and Fluentd's
+// Schemas of the plugins beyond the core tcp → websocket pair: the http, forward, dummy, cpu and
+// mem inputs and the stdout, null and websocket_server outputs. Keys and defaults follow Fluent Bit (and Fluentd's
 // in_http for the port of the seed's curl example).
 import type { DateFormat, ServerFrameFormat, SlowClientPolicy } from './types.js';
 import { badValue, parseBoolean, parseSeconds, parseSize, parseWord, type ValueParser } from './values.js';
@@ -107,6 +107,27 @@ export const DUMMY_SCHEMA = {
   mem_buf_limit: memBufLimit,
   alias: alias('dummy'),
   ...INPUT_STORAGE_KEYS,
+} as const satisfies Schema;
+
+/** Fluent Bit's cpu and mem keys: both intervals 0 means its default, 1 s. */
+const PROC_SCHEMA = {
+  interval_sec: prop(int(0, 86_400), 1, 'Seconds between samples (added to interval_nsec)'),
+  interval_nsec: prop(int(0, 999_999_999), 0, 'Nanoseconds between samples (added to interval_sec)'),
+  pid: prop(int(0, 4_194_304), 0, 'Sample only this process; 0 = the whole machine'),
+  mem_buf_limit: memBufLimit,
+  ...INPUT_STORAGE_KEYS,
+} as const satisfies Schema;
+
+export const CPU_SCHEMA = {
+  ...PROC_SCHEMA,
+  tag: prop<string | null>(parseWord, null, 'Tag of the records', { shown: 'cpu.N' }),
+  alias: alias('cpu'),
+} as const satisfies Schema;
+
+export const MEM_SCHEMA = {
+  ...PROC_SCHEMA,
+  tag: prop<string | null>(parseWord, null, 'Tag of the records', { shown: 'mem.N' }),
+  alias: alias('mem'),
 } as const satisfies Schema;
 
 export const STDOUT_SCHEMA = {

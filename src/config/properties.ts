@@ -35,9 +35,11 @@ import { INPUT_STORAGE_KEYS, OUTPUT_STORAGE_KEYS, SERVICE_STORAGE_KEYS } from '.
 import { LISTENER_LIMIT_KEYS } from './net-limits.js';
 import { HEALTH_KEYS, SERVICE_COMPAT_KEYS } from './service-keys.js';
 import {
+  CPU_SCHEMA,
   DUMMY_SCHEMA,
   FORWARD_SCHEMA,
   HTTP_SCHEMA,
+  MEM_SCHEMA,
   NULL_SCHEMA,
   STDOUT_SCHEMA,
   WEBSOCKET_SERVER_SCHEMA,
@@ -255,6 +257,8 @@ export const INPUT_SCHEMAS = {
   http: HTTP_SCHEMA,
   forward: FORWARD_SCHEMA,
   dummy: DUMMY_SCHEMA,
+  cpu: CPU_SCHEMA,
+  mem: MEM_SCHEMA,
 } as const;
 export const OUTPUT_SCHEMAS = {
   websocket: WEBSOCKET_SCHEMA,

@@ -1,11 +1,13 @@
-// Resolvers of the plugins beyond tcp and websocket: http, forward and dummy inputs, stdout and
+// Resolvers of the plugins beyond tcp and websocket: http, forward, dummy, cpu and mem inputs, stdout and
 // null outputs. Same rules as resolve.ts: names per plugin, aliases unique, defaults applied.
 import { hostname } from 'node:os';
 import { ConfigError } from './errors.js';
 import {
+  CPU_SCHEMA,
   DUMMY_SCHEMA,
   FORWARD_SCHEMA,
   HTTP_SCHEMA,
+  MEM_SCHEMA,
   NULL_SCHEMA,
   STDOUT_SCHEMA,
   WEBSOCKET_SERVER_SCHEMA,
@@ -15,9 +17,11 @@ import { claimName, lastAt, readSection } from './sections.js';
 import { resolveListenerTls, resolveServerTls } from '../tls/config.js';
 import { resolveListenerLimits } from './net-limits.js';
 import type {
+  CpuInputConfig,
   DummyInputConfig,
   ForwardInputConfig,
   HttpInputConfig,
+  MemInputConfig,
   NullOutputConfig,
   StdoutOutputConfig,
   WebSocketServerOutputConfig,
@@ -90,6 +94,35 @@ export function resolveDummy(section: RawSection, index: number, names: Names, w
     rate: v.rate,
     copies: v.copies,
     samples: v.samples,
+    memBufLimitBytes: v.mem_buf_limit,
+    storageType: v['storage.type'],
+  };
+}
+
+/** Fluent Bit's rule: both intervals 0 (or unset) is its default of one second. */
+function intervalMs(sec: number, nsec: number): number {
+  const ms = sec * 1000 + nsec / 1e6;
+  return ms > 0 ? ms : 1000;
+}
+
+export function resolveProcInput(
+  plugin: 'cpu' | 'mem',
+  section: RawSection,
+  index: number,
+  names: Names,
+  warnings: string[],
+): CpuInputConfig | MemInputConfig {
+  const indexed = `${plugin}.${index}`;
+  const label = `INPUT ${indexed}`;
+  const v = readSection(plugin === 'cpu' ? CPU_SCHEMA : MEM_SCHEMA, section, label, warnings);
+  const name = v.alias ?? indexed;
+  claimName(name, section, label, names);
+  return {
+    plugin,
+    name,
+    tag: v.tag ?? indexed,
+    intervalMs: intervalMs(v.interval_sec, v.interval_nsec),
+    pid: v.pid === 0 ? null : v.pid,
     memBufLimitBytes: v.mem_buf_limit,
     storageType: v['storage.type'],
   };

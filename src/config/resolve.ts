@@ -14,6 +14,7 @@ import {
 import {
   resolveDummy,
   resolveForward,
+  resolveProcInput,
   resolveHttp,
   resolveNull,
   resolveStdout,
@@ -167,6 +168,10 @@ function resolveInput(
       return resolveForward(section, index, names, warnings);
     case 'dummy':
       return resolveDummy(section, index, names, warnings);
+    case 'cpu':
+      return resolveProcInput('cpu', section, index, names, warnings);
+    case 'mem':
+      return resolveProcInput('mem', section, index, names, warnings);
     default:
       return resolveTcp(section, index, names, warnings);
   }

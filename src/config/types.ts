@@ -129,7 +129,29 @@ export interface DummyInputConfig {
   readonly storageType: StorageType;
 }
 
-export type InputConfig = TcpInputConfig | HttpInputConfig | ForwardInputConfig | DummyInputConfig;
+/** Fluent Bit's cpu and mem inputs: a /proc sample every interval. */
+interface ProcInputConfig {
+  readonly name: string;
+  readonly tag: string;
+  /** Interval_Sec + Interval_NSec. */
+  readonly intervalMs: number;
+  /** `PID`: one process instead of the whole machine; null = the machine. */
+  readonly pid: number | null;
+  readonly memBufLimitBytes: number | null;
+  /** `storage.type`: filesystem = chunk files under storage.path before acknowledging. */
+  readonly storageType: StorageType;
+}
+
+export interface CpuInputConfig extends ProcInputConfig {
+  readonly plugin: 'cpu';
+}
+
+export interface MemInputConfig extends ProcInputConfig {
+  readonly plugin: 'mem';
+}
+
+export type InputConfig =
+  TcpInputConfig | HttpInputConfig | ForwardInputConfig | DummyInputConfig | CpuInputConfig | MemInputConfig;
 
 export type OutputFormat = 'msgpack' | 'json' | 'json_stream' | 'json_lines' | 'gelf';
 export type DateFormat = 'double' | 'epoch' | 'epoch_ms' | 'iso8601' | 'java_sql_timestamp';

@@ -7,6 +7,7 @@ import type { InputConfig, OutputConfig, PipelineConfig } from '../config/types.
 import type { EventTime } from '../encode/types.js';
 import type { Logger } from '../log.js';
 import { DummyInput } from '../inputs/dummy-input.js';
+import { ProcInput } from '../inputs/proc-input.js';
 import { ForwardInput } from '../inputs/forward-input.js';
 import { HttpInput } from '../inputs/http-input.js';
 import { TcpInput } from '../inputs/tcp-input.js';
@@ -48,6 +49,9 @@ function createInput(config: InputConfig, sink: SegmentSink, log: Logger): Input
       return new ForwardInput(config, sink, log);
     case 'dummy':
       return new DummyInput(config, sink, log);
+    case 'cpu':
+    case 'mem':
+      return new ProcInput(config, sink, log);
   }
 }
 
