@@ -62,9 +62,19 @@ export class ProcInput implements InputPlugin {
 
   private tick(): void {
     if (this.stats.paused || this.pending !== null) return;
-    this.pending = this.take().finally(() => {
-      this.pending = null;
-    });
+    // A sampler's own failures are results; anything else that escapes skips the tick, logged,
+    // rather than becoming an unhandled rejection that would end the process.
+    this.pending = this.take()
+      .catch((error: unknown) => {
+        this.log.burst(
+          'error',
+          `${this.name} tick`,
+          `tick failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      })
+      .finally(() => {
+        this.pending = null;
+      });
   }
 
   private async take(): Promise<void> {
