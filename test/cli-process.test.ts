@@ -6,6 +6,26 @@ import { TestServer } from './support/test-server.js';
 import { freePort, runCli } from './support/child.js';
 import { seqReport, sendLines, waitFor } from './support/relay.js';
 
+/** A tcp input on 127.0.0.1:inputPort relayed as json_lines to the websocket server on serverPort. */
+function tcpToJsonLines(inputPort: number, serverPort: number): string[] {
+  return [
+    '-i',
+    'tcp',
+    '-p',
+    'listen=127.0.0.1',
+    '-p',
+    `port=${inputPort}`,
+    '-o',
+    'websocket',
+    '-p',
+    'host=127.0.0.1',
+    '-p',
+    `port=${serverPort}`,
+    '-p',
+    'format=json_lines',
+  ];
+}
+
 test('the Fluent Bit command line from the issue works as it does with fluent-bit', async () => {
   const server = await TestServer.start();
   const port = await freePort();
@@ -80,26 +100,7 @@ test('-o websocket://host:port/uri sets host, port and uri', async () => {
 test('SIGTERM with data in flight delivers it within Grace, closes with a close frame and exits 0', async () => {
   const server = await TestServer.start();
   const port = await freePort();
-  const child = runCli([
-    '-i',
-    'tcp',
-    '-p',
-    'listen=127.0.0.1',
-    '-p',
-    `port=${port}`,
-    '-o',
-    'websocket',
-    '-p',
-    'host=127.0.0.1',
-    '-p',
-    `port=${server.port}`,
-    '-p',
-    'format=json_lines',
-    '-f',
-    '30',
-    '-p',
-    'ping_timeout=30',
-  ]);
+  const child = runCli([...tcpToJsonLines(port, server.port), '-f', '30', '-p', 'ping_timeout=30']);
   try {
     await waitFor(() => child.stderr.includes('listening on'), 10_000, 'listening');
     await waitFor(() => server.openConnections === 1, 10_000, 'connection');
@@ -238,20 +239,7 @@ async function verbosityRun(flags: readonly string[], failing: number, retryLimi
   const server = await TestServer.start({ onMessage: (_message, index) => (index < failing ? 'error' : 'keep') });
   const port = await freePort();
   const child = runCli([
-    '-i',
-    'tcp',
-    '-p',
-    'listen=127.0.0.1',
-    '-p',
-    `port=${port}`,
-    '-o',
-    'websocket',
-    '-p',
-    'host=127.0.0.1',
-    '-p',
-    `port=${server.port}`,
-    '-p',
-    'format=json_lines',
+    ...tcpToJsonLines(port, server.port),
     '-p',
     `retry_limit=${retryLimit}`,
     '-f',
@@ -359,24 +347,7 @@ test('the sink on SIGINT closes its clients with 1001 Going Away and exits 0', a
     const port = Number(/listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(sink.stderr)![1]);
     // A relay connected to it, and a plain client.
     const input = await freePort();
-    relay = runCli([
-      '-i',
-      'tcp',
-      '-p',
-      'listen=127.0.0.1',
-      '-p',
-      `port=${input}`,
-      '-o',
-      'websocket',
-      '-p',
-      'host=127.0.0.1',
-      '-p',
-      `port=${port}`,
-      '-p',
-      'format=json_lines',
-      '-f',
-      '0.05',
-    ]);
+    relay = runCli([...tcpToJsonLines(input, port), '-f', '0.05']);
     const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
     client = ws;
     const closed = new Promise<{ code: number; reason: string }>((resolve) => {

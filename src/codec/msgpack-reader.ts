@@ -22,8 +22,8 @@ export const MAX_MSGPACK_DEPTH = 512;
  */
 // Plain numbers, not an enum: head() returns a size or one of these in the same number.
 export const HEAD_SHORT = -1;
-export const HEAD_BAD = -2;
-export const HEAD_EXT = -3;
+const HEAD_BAD = -2;
+const HEAD_EXT = -3;
 export const HEAD_CONTAINER = -16;
 
 // A container's size (1, 3 or 5: below 8) and children packed into one negative number. The walks
